@@ -1,0 +1,71 @@
+import type { HumanDetails, MachineDetails, User } from "./user.js";
+
+/** Events of the user aggregate, as the command side decides them. */
+export type UserEvent =
+  | { type: "user.human.added"; payload: { orgId: string; username: string; human: HumanDetails } }
+  | { type: "user.machine.added"; payload: { orgId: string; username: string; machine: MachineDetails } }
+  | { type: "user.locked" }
+  | { type: "user.unlocked" }
+  | { type: "user.deactivated" }
+  | { type: "user.reactivated" }
+  | { type: "user.removed" };
+
+export type UserEventType = UserEvent["type"];
+
+/** An event as stored: who did it, when, and its place in the user's history. */
+export type RecordedUserEvent = UserEvent & {
+  userId: string;
+  sequence: number;
+  actor: string;
+  createdAt: Date;
+};
+
+/** Folds one event into the user. The first event of a user must be an "added" event. */
+export function applyEvent(user: User | undefined, event: RecordedUserEvent): User {
+  const touched = (changes: Partial<User["flags"]>): User => {
+    if (!user) throw new Error(`event ${event.type} before the user was added`);
+    return {
+      ...user,
+      flags: { ...user.flags, ...changes },
+      sequence: event.sequence,
+      changedAt: event.createdAt,
+    };
+  };
+  switch (event.type) {
+    case "user.human.added":
+      return {
+        id: event.userId,
+        orgId: event.payload.orgId,
+        type: "human",
+        username: event.payload.username,
+        // Like ZITADEL: a human who has no password yet has to finish set-up first.
+        flags: { initial: event.payload.human.passwordHash === undefined, locked: false, inactive: false, removed: false },
+        human: event.payload.human,
+        sequence: event.sequence,
+        createdAt: event.createdAt,
+        changedAt: event.createdAt,
+      };
+    case "user.machine.added":
+      return {
+        id: event.userId,
+        orgId: event.payload.orgId,
+        type: "machine",
+        username: event.payload.username,
+        flags: { initial: false, locked: false, inactive: false, removed: false },
+        machine: event.payload.machine,
+        sequence: event.sequence,
+        createdAt: event.createdAt,
+        changedAt: event.createdAt,
+      };
+    case "user.locked":
+      return touched({ locked: true });
+    case "user.unlocked":
+      return touched({ locked: false });
+    case "user.deactivated":
+      return touched({ inactive: true });
+    case "user.reactivated":
+      return touched({ inactive: false });
+    case "user.removed":
+      return touched({ removed: true });
+  }
+}

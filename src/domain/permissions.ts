@@ -1,0 +1,55 @@
+/** Roles, the permissions they grant, and who may see or change which user. */
+
+export const ROLES = ["IAM_OWNER", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Permission = "user.read" | "user.write" | "user.delete";
+
+const PERMISSIONS_OF: Record<Role, readonly Permission[]> = {
+  IAM_OWNER: ["user.read", "user.write", "user.delete"],
+  ORG_OWNER: ["user.read", "user.write", "user.delete"],
+  ORG_USER_MANAGER: ["user.read", "user.write"],
+  ORG_OWNER_VIEWER: ["user.read"],
+};
+
+/** IAM_OWNER holds its permissions on every organization; the others on one. */
+export const isInstanceRole = (role: Role) => role === "IAM_OWNER";
+
+export interface RoleGrant {
+  role: Role;
+  /** The organization the role applies to; null for an instance-wide role. */
+  orgId: string | null;
+}
+
+/** The authenticated caller. */
+export interface Principal {
+  userId: string;
+  orgId: string;
+  grants: readonly RoleGrant[];
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+export function hasPermission(principal: Principal, permission: Permission, orgId: string): boolean {
+  return principal.grants.some(
+    (grant) => (grant.orgId === null || grant.orgId === orgId) && PERMISSIONS_OF[grant.role].includes(permission),
+  );
+}
+
+/** The organizations whose users the caller may read: every one, or a list. */
+export function readableOrgs(principal: Principal): "all" | string[] {
+  const orgs = new Set<string>();
+  for (const grant of principal.grants) {
+    if (!PERMISSIONS_OF[grant.role].includes("user.read")) continue;
+    if (grant.orgId === null) return "all";
+    orgs.add(grant.orgId);
+  }
+  return [...orgs];
+}
+
+/** A caller may always read itself. */
+export function canRead(principal: Principal, user: { id: string; orgId: string }): boolean {
+  return principal.userId === user.id || hasPermission(principal, "user.read", user.orgId);
+}

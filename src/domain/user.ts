@@ -1,0 +1,63 @@
+/** The user aggregate: a fold over its events. No I/O here. */
+
+export type UserType = "human" | "machine";
+
+export type UserState = "active" | "inactive" | "deleted" | "locked" | "initial";
+
+export type Gender = "unspecified" | "female" | "male" | "diverse";
+
+export interface HumanProfile {
+  givenName: string;
+  familyName: string;
+  nickName?: string;
+  displayName?: string;
+  preferredLanguage?: string;
+  gender?: Gender;
+}
+
+export interface HumanDetails {
+  profile: HumanProfile;
+  email: string;
+  emailVerified: boolean;
+  passwordHash?: string;
+  passwordChangeRequired: boolean;
+}
+
+export interface MachineDetails {
+  name: string;
+  description: string;
+}
+
+/**
+ * State is kept as independent flags so that each transition touches only its own
+ * concern: a lock survives deactivation, and unlocking returns to whatever the user
+ * was before (initial or active). `userState` derives the single public state.
+ */
+export interface StateFlags {
+  initial: boolean;
+  locked: boolean;
+  inactive: boolean;
+  removed: boolean;
+}
+
+export interface User {
+  id: string;
+  orgId: string;
+  type: UserType;
+  username: string;
+  flags: StateFlags;
+  human?: HumanDetails;
+  machine?: MachineDetails;
+  /** Number of events of this user; the sequence of its latest event. */
+  sequence: number;
+  createdAt: Date;
+  changedAt: Date;
+}
+
+export function userState(flags: StateFlags): UserState {
+  if (flags.removed) return "deleted";
+  if (flags.inactive) return "inactive";
+  if (flags.locked) return "locked";
+  if (flags.initial) return "initial";
+  return "active";
+}

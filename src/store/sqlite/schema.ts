@@ -1,0 +1,88 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const organizations = sqliteTable("organizations", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** The event log: the source of truth. */
+export const events = sqliteTable(
+  "events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    aggregateId: text("aggregate_id").notNull(),
+    sequence: integer("sequence").notNull(),
+    type: text("type").notNull(),
+    payload: text("payload", { mode: "json" }),
+    actor: text("actor").notNull(),
+    resourceOwner: text("resource_owner").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("events_aggregate_sequence").on(t.aggregateId, t.sequence)],
+);
+
+/** Read model of users, updated in the same transaction as the events. */
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    type: text("type", { enum: ["human", "machine"] }).notNull(),
+    username: text("username").notNull(),
+    state: text("state", { enum: ["active", "inactive", "deleted", "locked", "initial"] }).notNull(),
+    initial: integer("initial", { mode: "boolean" }).notNull(),
+    locked: integer("locked", { mode: "boolean" }).notNull(),
+    inactive: integer("inactive", { mode: "boolean" }).notNull(),
+    removed: integer("removed", { mode: "boolean" }).notNull(),
+    givenName: text("given_name"),
+    familyName: text("family_name"),
+    nickName: text("nick_name"),
+    displayName: text("display_name"),
+    preferredLanguage: text("preferred_language"),
+    gender: text("gender"),
+    email: text("email"),
+    emailVerified: integer("email_verified", { mode: "boolean" }),
+    passwordHash: text("password_hash"),
+    passwordChangeRequired: integer("password_change_required", { mode: "boolean" }),
+    machineName: text("machine_name"),
+    machineDescription: text("machine_description"),
+    sequence: integer("sequence").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    changedAt: integer("changed_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [
+    // A removed user's username is free again.
+    uniqueIndex("users_org_username").on(t.orgId, t.username).where(sql`${t.removed} = 0`),
+    index("users_state").on(t.state),
+    index("users_org").on(t.orgId),
+    index("users_username").on(t.username),
+    index("users_created").on(t.createdAt),
+  ],
+);
+
+export const roleGrants = sqliteTable(
+  "role_grants",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: text("user_id").notNull(),
+    /** Null for an instance-wide role. */
+    orgId: text("org_id"),
+    role: text("role").notNull(),
+  },
+  (t) => [index("role_grants_user").on(t.userId)],
+);
+
+/** Access tokens, stored only as their SHA-256 hash. */
+export const tokens = sqliteTable(
+  "tokens",
+  {
+    hash: text("hash").primaryKey(),
+    userId: text("user_id").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("tokens_user").on(t.userId)],
+);

@@ -1,0 +1,164 @@
+/** The embedded default: SQLite through Drizzle and better-sqlite3. */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { and, count, eq, isNull, gt, or, sql } from "drizzle-orm";
+import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { isRole, type RoleGrant } from "../../domain/permissions.js";
+import type { User } from "../../domain/user.js";
+import type { UserListQuery } from "../../domain/user-query.js";
+import { ConflictError, type Organization, type Store, type TokenOwner, type UserCommit } from "../store.js";
+import * as schema from "./schema.js";
+import { listCondition, listOrder } from "./user-filter.js";
+import { fromUserRow, toUserRow } from "./user-rows.js";
+
+const MIGRATIONS = fileURLToPath(new URL("../../../drizzle/sqlite", import.meta.url));
+
+type Db = BetterSQLite3Database<typeof schema>;
+
+export function openSqliteStore(file: string): Store {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const sqlite = new Database(file);
+  sqlite.pragma("journal_mode = WAL");
+  // FULL makes every acknowledged commit survive a power loss, not only a process crash.
+  sqlite.pragma("synchronous = FULL");
+  sqlite.pragma("busy_timeout = 5000");
+  const db = drizzle(sqlite, { schema });
+  migrate(db, { migrationsFolder: MIGRATIONS });
+  return new SqliteStore(sqlite, db);
+}
+
+class SqliteStore implements Store {
+  constructor(
+    private readonly sqlite: Database.Database,
+    private readonly db: Db,
+  ) {}
+
+  async getUser(id: string): Promise<User | undefined> {
+    const row = this.db.select().from(schema.users).where(eq(schema.users.id, id)).get();
+    return row && fromUserRow(row);
+  }
+
+  async commitUser(commit: UserCommit): Promise<void> {
+    this.db.transaction((tx) => writeUserCommit(tx, commit), { behavior: "immediate" });
+  }
+
+  async listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
+    const where = listCondition(query);
+    return this.db.transaction(
+      (tx) => {
+        const total = tx.select({ n: count() }).from(schema.users).where(where).get()?.n ?? 0;
+        const rows = tx
+          .select()
+          .from(schema.users)
+          .where(where)
+          .orderBy(...listOrder(query))
+          .limit(query.limit)
+          .offset(query.offset)
+          .all();
+        return { total, users: rows.map(fromUserRow) };
+      },
+      { behavior: "deferred" },
+    );
+  }
+
+  async findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
+    const now = new Date();
+    const found = this.db
+      .select({ user: schema.users })
+      .from(schema.tokens)
+      .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
+      .where(
+        and(
+          eq(schema.tokens.hash, tokenHash),
+          isNull(schema.tokens.revokedAt),
+          or(isNull(schema.tokens.expiresAt), gt(schema.tokens.expiresAt, now)),
+        ),
+      )
+      .get();
+    if (!found) return undefined;
+    const grants = this.db
+      .select({ role: schema.roleGrants.role, orgId: schema.roleGrants.orgId })
+      .from(schema.roleGrants)
+      .where(eq(schema.roleGrants.userId, found.user.id))
+      .all();
+    return { user: fromUserRow(found.user), grants: grants.filter((g): g is RoleGrant => isRole(g.role)) };
+  }
+
+  async getOrganization(id: string): Promise<Organization | undefined> {
+    return this.db.select().from(schema.organizations).where(eq(schema.organizations.id, id)).get();
+  }
+
+  async addOrganization(org: Organization): Promise<void> {
+    this.db.insert(schema.organizations).values(org).run();
+  }
+
+  async initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {
+    return this.db.transaction(
+      (tx) => {
+        if (tx.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
+        tx.insert(schema.organizations).values(org).run();
+        writeUserCommit(tx, firstUser);
+        return true;
+      },
+      { behavior: "immediate" },
+    );
+  }
+
+  async ping(): Promise<void> {
+    this.db.get(sql`select 1`);
+  }
+
+  async close(): Promise<void> {
+    this.sqlite.close();
+  }
+}
+
+type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/** Runs inside an immediate transaction, so the checks and the writes are atomic. */
+function writeUserCommit(tx: Tx, commit: UserCommit): void {
+  const { user } = commit;
+  const current = tx
+    .select({ sequence: schema.users.sequence })
+    .from(schema.users)
+    .where(eq(schema.users.id, user.id))
+    .get();
+  if (commit.expectedSequence === 0) {
+    if (current) throw new ConflictError("userId");
+    const taken = tx
+      .select({ id: schema.users.id })
+      .from(schema.users)
+      .where(and(eq(schema.users.orgId, user.orgId), eq(schema.users.username, user.username), eq(schema.users.removed, false)))
+      .get();
+    if (taken) throw new ConflictError("username");
+  } else if (current?.sequence !== commit.expectedSequence) {
+    throw new ConflictError("sequence");
+  }
+
+  tx.insert(schema.events)
+    .values(
+      commit.events.map((event) => ({
+        aggregateId: event.userId,
+        sequence: event.sequence,
+        type: event.type,
+        payload: "payload" in event ? event.payload : null,
+        actor: event.actor,
+        resourceOwner: user.orgId,
+        createdAt: event.createdAt,
+      })),
+    )
+    .run();
+  const row = toUserRow(user);
+  tx.insert(schema.users).values(row).onConflictDoUpdate({ target: schema.users.id, set: row }).run();
+  if (commit.grants?.length) {
+    tx.insert(schema.roleGrants)
+      .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })))
+      .run();
+  }
+  if (commit.tokenHash) {
+    tx.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt }).run();
+  }
+}

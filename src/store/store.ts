@@ -1,0 +1,52 @@
+/** The persistence boundary: async so that SQLite and PostgreSQL can both implement it. */
+import type { RecordedUserEvent } from "../domain/events.js";
+import type { RoleGrant } from "../domain/permissions.js";
+import type { User } from "../domain/user.js";
+import type { UserListQuery } from "../domain/user-query.js";
+
+export interface Organization {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** Events of one user to append, with the user as they leave it, in one transaction. */
+export interface UserCommit {
+  /** The user's sequence the events were decided on; 0 for a user being created. */
+  expectedSequence: number;
+  events: RecordedUserEvent[];
+  user: User;
+  /** Roles and an access token for a user being created (machine users). */
+  grants?: RoleGrant[];
+  tokenHash?: string;
+}
+
+/** The owner of a token, as authentication needs it. */
+export interface TokenOwner {
+  user: User;
+  grants: RoleGrant[];
+}
+
+export interface Store {
+  getUser(id: string): Promise<User | undefined>;
+  /** Throws ConflictError when another change won the race or an id/username is taken. */
+  commitUser(commit: UserCommit): Promise<void>;
+  listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }>;
+  findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined>;
+  getOrganization(id: string): Promise<Organization | undefined>;
+  addOrganization(org: Organization): Promise<void>;
+  /** Creates the first organization and its first user only if there is no organization yet. */
+  initialize(org: Organization, firstUser: UserCommit): Promise<boolean>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type ConflictReason = "sequence" | "userId" | "username";
+
+export class ConflictError extends Error {
+  constructor(readonly reason: ConflictReason) {
+    super(`conflict on ${reason}`);
+    this.name = "ConflictError";
+  }
+}

@@ -1,0 +1,58 @@
+/** Cross-cutting steps every call of the user service goes through, in this order. */
+import type { Interceptor } from "@connectrpc/connect";
+import type { UserApp } from "../app.js";
+import { invalidArgument } from "../domain/errors.js";
+import { CALLER } from "./caller.js";
+import { toConnectError } from "./errors.js";
+
+/** Outermost: turns whatever a later step throws into the protocol's error. */
+export function errorInterceptor(onInternal: (err: unknown) => void): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw toConnectError(err, onInternal);
+    }
+  };
+}
+
+export function authInterceptor(app: UserApp): Interceptor {
+  return (next) => async (req) => {
+    req.contextValues.set(CALLER, await app.authenticate(req.header.get("authorization") ?? undefined));
+    return next(req);
+  };
+}
+
+/** Refuses binary fields this server does not know instead of silently dropping them. */
+export const unknownFieldInterceptor: Interceptor = (next) => async (req) => {
+  if (!req.stream) {
+    const unknown = findUnknownField(req.message);
+    if (unknown) throw invalidArgument(`invalid ${unknown.message}: unknown field ${unknown.field} is not supported`);
+  }
+  return next(req);
+};
+
+interface UnknownField {
+  message: string;
+  field: number;
+}
+
+function findUnknownField(value: unknown): UnknownField | undefined {
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = findUnknownField(item);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return undefined;
+  const record = value as { $typeName?: string; $unknown?: { no: number }[] };
+  const first = record.$unknown?.[0];
+  if (first && record.$typeName) return { message: record.$typeName.split(".").pop()!, field: first.no };
+  for (const [key, child] of Object.entries(value)) {
+    if (key === "$unknown") continue;
+    const found = findUnknownField(child);
+    if (found) return found;
+  }
+  return undefined;
+}
