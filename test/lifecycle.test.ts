@@ -1,0 +1,58 @@
+/** Lock and unlock over each protocol against a real server on a real port. */
+import { Code } from "@connectrpc/connect";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
+import { PROTOCOLS, userClient } from "./support/clients.js";
+import { addHuman, expectZitadelError } from "./support/fixtures.js";
+import { startServer, type TestServer } from "./support/server.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server?.stop());
+
+const withinAMinute = (date: Date) => Math.abs(date.getTime() - Date.now()) < 60_000;
+
+describe.each(PROTOCOLS)("over %s", (protocol) => {
+  it("locks and unlocks a user with ZITADEL's details and errors", async () => {
+    const client = userClient(protocol, server.baseUrl, server.adminToken);
+    for (const password of [true, false]) {
+      const userId = await addHuman(client, { password });
+      const before = (await client.getUserByID({ userId })).user!;
+      const earlierState = password ? UserState.ACTIVE : UserState.INITIAL;
+      expect(before.state).toBe(earlierState);
+
+      const locked = await client.lockUser({ userId });
+      expect(locked.details!.sequence).toBe(2n);
+      expect(withinAMinute(timestampDate(locked.details!.changeDate!))).toBe(true);
+      expect(withinAMinute(timestampDate(locked.details!.creationDate!))).toBe(true);
+      expect(locked.details!.resourceOwner).toBe(before.details!.resourceOwner);
+      expect(locked.details!.resourceOwner).toMatch(/^\d{18}$/);
+
+      const read = await client.getUserByID({ userId });
+      expect(read.user!.state).toBe(UserState.LOCKED);
+      expect(read.details!.sequence).toBe(2n);
+
+      await expectZitadelError(client.lockUser({ userId }), Code.FailedPrecondition, "COMMAND-lgws8wtsqf", "User is not active or initial");
+
+      const unlocked = await client.unlockUser({ userId });
+      expect(unlocked.details!.sequence).toBe(3n);
+      expect((await client.getUserByID({ userId })).user!.state).toBe(earlierState);
+
+      await expectZitadelError(client.unlockUser({ userId }), Code.FailedPrecondition, "COMMAND-olb9vb0oca", "User is not locked");
+    }
+  });
+
+  it("answers NotFound with each call's own id for an unknown user", async () => {
+    const client = userClient(protocol, server.baseUrl, server.adminToken);
+    const userId = "123456789012345678";
+    const notFound = "User could not be found";
+    await expectZitadelError(client.lockUser({ userId }), Code.NotFound, "COMMAND-450yxuqrh1", notFound);
+    await expectZitadelError(client.unlockUser({ userId }), Code.NotFound, "COMMAND-x377t913pw", notFound);
+    await expectZitadelError(client.deactivateUser({ userId }), Code.NotFound, "COMMAND-5gp2p62iin", notFound);
+    await expectZitadelError(client.reactivateUser({ userId }), Code.NotFound, "COMMAND-9hy5kzbuk6", notFound);
+    await expectZitadelError(client.deleteUser({ userId }), Code.NotFound, "COMMAND-bd4ir1mblj", notFound);
+  });
+});

@@ -1,0 +1,74 @@
+/** Small builders shared by the tests. */
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { expect } from "vitest";
+import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
+import type { UserClient } from "./clients.js";
+import { ROOT, type TestServer } from "./server.js";
+
+const run = promisify(execFile);
+
+/** Runs the admin CLI against the server's database. */
+export async function cli(server: Pick<TestServer, "env">, ...args: string[]) {
+  try {
+    const { stdout, stderr } = await run("npm", ["run", "--silent", "cli", "--", ...args], { cwd: ROOT, env: server.env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+export async function addOrg(server: TestServer, name = `org-${randomUUID()}`): Promise<string> {
+  const result = await cli(server, "org", "add", "--name", name);
+  expect(result.code).toBe(0);
+  return result.stdout.trim();
+}
+
+export async function addMachine(server: TestServer, orgId: string, role: string): Promise<{ userId: string; token: string }> {
+  const result = await cli(server, "machine", "add", "--org", orgId, "--username", `bot-${randomUUID()}`, "--role", role);
+  expect(result.code).toBe(0);
+  const [userId, token] = result.stdout.trim().split(" ");
+  return { userId: userId!, token: token! };
+}
+
+/** Creates a human user; with a password it starts ACTIVE, without one INITIAL. */
+export async function addHuman(client: UserClient, options: { password?: boolean; orgId?: string } = {}) {
+  const name = randomUUID();
+  const res = await client.addHumanUser({
+    username: `user-${name}`,
+    organization: options.orgId ? { org: { case: "orgId", value: options.orgId } } : undefined,
+    profile: { givenName: "Gigi", familyName: "Giraffe" },
+    email: { email: `${name}@example.com`, verification: { case: "isVerified", value: true } },
+    passwordType: options.password === false ? { case: undefined } : { case: "password", value: { password: "Secr3t-Passw0rd!" } },
+  });
+  return res.userId;
+}
+
+/** Asserts a call failed with the code, the "<text> (<id>)" message and a matching ErrorDetail. */
+export async function expectZitadelError(call: Promise<unknown>, code: Code, id: string, text: string) {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, "the call should have failed").toBeInstanceOf(ConnectError);
+  const connectErr = err as ConnectError;
+  expect(Code[connectErr.code]).toBe(Code[code]);
+  expect(connectErr.rawMessage).toBe(`${text} (${id})`);
+  const details = connectErr.findDetails(ErrorDetailSchema);
+  expect(details).toHaveLength(1);
+  expect(details[0]).toMatchObject({ id, message: text });
+}
+
+/** Asserts a call failed with the code; returns the error for further checks. */
+export async function expectCode(call: Promise<unknown>, code: Code): Promise<ConnectError> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, "the call should have failed").toBeInstanceOf(ConnectError);
+  expect(Code[(err as ConnectError).code]).toBe(Code[code]);
+  return err as ConnectError;
+}

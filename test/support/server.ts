@@ -1,0 +1,108 @@
+/**
+ * Starts the real server (src/main.ts) as a child process on a free port with its own
+ * SQLite file, the way an operator would, and gives tests what they need to call it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const TSX = join(ROOT, "node_modules", ".bin", "tsx");
+
+export interface TestServer {
+  port: number;
+  baseUrl: string;
+  dataDir: string;
+  databaseFile: string;
+  adminTokenFile: string;
+  adminToken: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Stops and starts again on the same data directory and port. */
+  restart(): Promise<void>;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function newDataDir(): string {
+  return mkdtempSync(join(tmpdir(), "zus-test-"));
+}
+
+export async function startServer(options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? newDataDir();
+  const port = await freePort();
+  const databaseFile = join(dataDir, "zitadel.db");
+  const adminTokenFile = join(dataDir, "admin.pat");
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: databaseFile,
+    ADMIN_TOKEN_FILE: adminTokenFile,
+    ...options.env,
+  };
+  let output = "";
+  let child: ChildProcess;
+
+  const launch = async () => {
+    child = spawn(TSX, ["src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout!.on("data", (chunk) => (output += chunk));
+    child.stderr!.on("data", (chunk) => (output += chunk));
+    await waitForListening(child, () => output);
+  };
+
+  const stop = (signal: NodeJS.Signals = "SIGTERM") =>
+    new Promise<number | null>((resolveStop) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolveStop(child.exitCode);
+      child.once("exit", (code) => resolveStop(code));
+      child.kill(signal);
+    });
+
+  await launch();
+  return {
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    dataDir,
+    databaseFile,
+    adminTokenFile,
+    adminToken: readFileSync(adminTokenFile, "utf8").trim(),
+    output: () => output,
+    stop,
+    async restart() {
+      await stop();
+      await launch();
+    },
+    env,
+  };
+}
+
+function waitForListening(child: ChildProcess, output: () => string): Promise<void> {
+  return new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 20_000);
+    const onData = () => {
+      if (output().includes('"msg":"listening"')) {
+        clearTimeout(timer);
+        child.stderr!.off("data", onData);
+        resolveReady();
+      }
+    };
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output()}`));
+    });
+  });
+}
