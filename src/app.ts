@@ -106,7 +106,7 @@ export class UserApp {
 
   async addMachineUser(orgId: string, username: string, role: Role): Promise<{ userId: string; token: string }> {
     if (!(await this.store.getOrganization(orgId))) throw organizationNotFound();
-    const { commit, token } = this.machineUserCommit(orgId, username, role);
+    const { commit, token } = this.newMachineUser(orgId, username, role);
     try {
       await this.store.commitUser(commit);
     } catch (err) {
@@ -119,33 +119,36 @@ export class UserApp {
   /** On an empty database: the first organization and its IAM_OWNER machine user. Returns its token, or undefined if already set up. */
   async initialize(orgName: string, adminUsername: string): Promise<string | undefined> {
     const org = { id: newId(), name: orgName, createdAt: this.now() };
-    const { commit, token } = this.machineUserCommit(org.id, adminUsername, "IAM_OWNER");
+    const { commit, token } = this.newMachineUser(org.id, adminUsername, "IAM_OWNER");
     return (await this.store.initialize(org, commit)) ? token : undefined;
   }
 
-  private machineUserCommit(orgId: string, username: string, role: Role): { commit: UserCommit; token: string } {
-    const userId = newId();
+  /** A machine user with one role and an access token; the token is returned only here. */
+  private newMachineUser(orgId: string, username: string, role: Role): { commit: UserCommit; token: string } {
     const added: UserEvent = {
       type: "user.machine.added",
       payload: { orgId, username, machine: { name: username, description: "" } },
     };
-    const [event] = this.record(undefined, [added], SYSTEM_ACTOR, userId);
     const token = newToken();
-    const commit: UserCommit = {
-      expectedSequence: 0,
-      events: [event!],
-      user: applyEvent(undefined, event!),
-      grants: [{ role, orgId: isInstanceRole(role) ? null : orgId }],
-      tokenHash: hashToken(token),
-    };
+    const commit = this.prepare(undefined, [added], SYSTEM_ACTOR, newId());
+    commit.grants = [{ role, orgId: isInstanceRole(role) ? null : orgId }];
+    commit.tokenHash = hashToken(token);
     return { commit, token };
   }
 
-  private record(user: User | undefined, events: UserEvent[], actor: string, newUserId?: string): RecordedUserEvent[] {
+  /** Records the events with their sequence, time and actor, and folds them into the user. */
+  private prepare(user: User | undefined, events: UserEvent[], actor: string, newUserId?: string): UserCommit {
     const createdAt = this.now();
     const userId = user?.id ?? newUserId!;
     const base = user?.sequence ?? 0;
-    return events.map((event, i) => ({ ...event, userId, sequence: base + i + 1, actor, createdAt }));
+    const recorded: RecordedUserEvent[] = events.map((event, i) => ({
+      ...event,
+      userId,
+      sequence: base + i + 1,
+      actor,
+      createdAt,
+    }));
+    return { expectedSequence: base, events: recorded, user: recorded.reduce<User | undefined>(applyEvent, user)! };
   }
 
   private async commit(
@@ -154,9 +157,9 @@ export class UserApp {
     actor: string,
     newUserId?: string,
   ): Promise<ChangeDetails> {
-    const recorded = this.record(user, events, actor, newUserId);
-    const next = recorded.reduce<User | undefined>(applyEvent, user)!;
-    await this.store.commitUser({ expectedSequence: user?.sequence ?? 0, events: recorded, user: next });
+    const commit = this.prepare(user, events, actor, newUserId);
+    await this.store.commitUser(commit);
+    const next = commit.user;
     return { sequence: next.sequence, changeDate: next.changedAt, resourceOwner: next.orgId };
   }
 }
