@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 
 export interface TestServer {
   port: number;
@@ -58,7 +57,8 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
   let child: ChildProcess;
 
   const launch = async () => {
-    child = spawn(TSX, ["src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    // The server itself is the child (no tsx wrapper), so a signal reaches it directly.
+    child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (chunk) => (output += chunk));
     child.stderr!.on("data", (chunk) => (output += chunk));
     await waitForListening(child, () => output);
