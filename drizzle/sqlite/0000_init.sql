@@ -38,6 +38,7 @@ CREATE TABLE `users` (
 	`org_id` text NOT NULL,
 	`type` text NOT NULL,
 	`username` text NOT NULL,
+	`username_lower` text NOT NULL,
 	`state` text NOT NULL,
 	`initial` integer NOT NULL,
 	`locked` integer NOT NULL,
@@ -64,4 +65,5 @@ CREATE UNIQUE INDEX `users_org_username` ON `users` (`org_id`,`username`) WHERE 
 CREATE INDEX `users_state` ON `users` (`state`);--> statement-breakpoint
 CREATE INDEX `users_org` ON `users` (`org_id`);--> statement-breakpoint
 CREATE INDEX `users_username` ON `users` (`username`);--> statement-breakpoint
+CREATE INDEX `users_username_lower` ON `users` (`username_lower`);--> statement-breakpoint
 CREATE INDEX `users_created` ON `users` (`created_at`);

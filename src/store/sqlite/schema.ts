@@ -31,6 +31,8 @@ export const users = sqliteTable(
     orgId: text("org_id").notNull(),
     type: text("type", { enum: ["human", "machine"] }).notNull(),
     username: text("username").notNull(),
+    /** Unicode lower case of the username (SQLite's lower() folds ASCII only), for ignore-case queries. */
+    usernameLower: text("username_lower").notNull(),
     state: text("state", { enum: ["active", "inactive", "deleted", "locked", "initial"] }).notNull(),
     initial: integer("initial", { mode: "boolean" }).notNull(),
     locked: integer("locked", { mode: "boolean" }).notNull(),
@@ -58,6 +60,7 @@ export const users = sqliteTable(
     index("users_state").on(t.state),
     index("users_org").on(t.orgId),
     index("users_username").on(t.username),
+    index("users_username_lower").on(t.usernameLower),
     index("users_created").on(t.createdAt),
   ],
 );

@@ -4,10 +4,10 @@ import type { TextMatch, UserFilter, UserListQuery, UserSortField } from "../../
 import { users } from "./schema.js";
 
 // SQLite's LIKE ignores case for ASCII only and needs escaping; instr/substr compare exactly.
-function textCondition(column: SQLWrapper, value: string, match: TextMatch): SQL {
+function textCondition(column: SQLWrapper, lowerColumn: SQLWrapper, text: string, match: TextMatch): SQL {
   const ignoreCase = match.endsWith("IgnoreCase");
-  const left = ignoreCase ? sql`lower(${column})` : sql`${column}`;
-  const right = ignoreCase ? sql`lower(${value})` : sql`${value}`;
+  const left = ignoreCase ? lowerColumn : column;
+  const right = ignoreCase ? text.toLowerCase() : text;
   switch (match) {
     case "equals":
     case "equalsIgnoreCase":
@@ -30,7 +30,7 @@ const ALWAYS_TRUE = sql`1`;
 export function filterCondition(filter: UserFilter): SQL {
   switch (filter.kind) {
     case "userName":
-      return textCondition(users.username, filter.value, filter.match);
+      return textCondition(users.username, users.usernameLower, filter.value, filter.match);
     case "state":
       return eq(users.state, filter.state);
     case "type":

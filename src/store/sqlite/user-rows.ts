@@ -12,6 +12,7 @@ export function toUserRow(user: User): UserRow {
     orgId: user.orgId,
     type: user.type,
     username: user.username,
+    usernameLower: user.username.toLowerCase(),
     state: userState(user.flags),
     ...user.flags,
     givenName: human?.profile.givenName ?? null,
