@@ -9,6 +9,7 @@ import { UserApp } from "../app.js";
 import { loadConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 import { isRole, ROLES } from "../domain/permissions.js";
+import { logInternalError } from "../log.js";
 import { openStore } from "../store/open.js";
 
 const USAGE = `usage:
@@ -69,8 +70,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await run(command)}\n`);
     return 0;
   } catch (err) {
-    const message = err instanceof DomainError ? err.message : "internal error";
-    process.stderr.write(`error: ${message}\n`);
+    if (err instanceof DomainError) process.stderr.write(`error: ${err.message}\n`);
+    else logInternalError(err);
     return 1;
   }
 }
