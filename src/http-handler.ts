@@ -4,11 +4,12 @@
  */
 import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import type { UserApp } from "./app.js";
 import type { Config } from "./config.js";
 import { logInternalError } from "./log.js";
 import type { RequestHandler } from "./server.js";
+import { invalidArgumentOnParseFailure } from "./transport/binary-parse-errors.js";
 import { isGrpcWebText, serveGrpcWebText } from "./transport/grpc-web-text.js";
 import { routes } from "./transport/routes.js";
 
@@ -29,7 +30,9 @@ export function createHandler(app: UserApp, config: Pick<Config, "maxBodyBytes">
       return;
     }
     const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
-    const answer = isGrpcWebText(uReq.header.get("content-type")) ? serveGrpcWebText(handler, uReq) : handler(uReq);
+    const serve: UniversalHandlerFn = async (request) =>
+      invalidArgumentOnParseFailure(await handler(request), handler.method.input.name);
+    const answer = isGrpcWebText(uReq.header.get("content-type")) ? serveGrpcWebText(serve, uReq) : serve(uReq);
     answer
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {

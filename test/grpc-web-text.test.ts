@@ -77,3 +77,15 @@ it("accepts frames encoded one by one, with padding between them", async () => {
   const frames = parseFrames(Buffer.from(await res.text(), "base64"));
   expect(fromBinary(GetUserByIDResponseSchema, frames[0]!.payload).user!.userId).toBe(userId);
 });
+
+it("answers a malformed protobuf frame with InvalidArgument", async () => {
+  const truncated = Buffer.from([0x0a, 0x05, 0x61]);
+  const res = await fetch(`${server.baseUrl}/zitadel.user.v2.UserService/LockUser`, {
+    method: "POST",
+    headers: { "content-type": "application/grpc-web-text", authorization: `Bearer ${server.adminToken}` },
+    body: frame(0, truncated).toString("base64"),
+  });
+  const trailer = parseFrames(Buffer.from(await res.text(), "base64")).find((f) => f.flags === 0x80)!;
+  expect(trailer.payload.toString()).toMatch(/grpc-status: ?3/);
+  expect(decodeURIComponent(trailer.payload.toString())).toContain("invalid LockUserRequest: malformed protobuf");
+});
