@@ -33,7 +33,7 @@ export async function listen(handler: RequestHandler, port: number, host: string
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    socket.once("error", () => socket.destroy());
+    socket.on("error", () => socket.destroy());
     routeConnection(socket, http1, h2);
   });
 

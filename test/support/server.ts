@@ -61,6 +61,10 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
     child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (chunk) => (output += chunk));
     child.stderr!.on("data", (chunk) => (output += chunk));
+    child.once("exit", (code, signal) => {
+      // Tests stop servers with a signal; anything else is a crash worth seeing in the test log.
+      if (signal === null) console.error(`server on port ${port} exited with ${code}:\n${output}`);
+    });
     await waitForListening(child, () => output);
   };
 
