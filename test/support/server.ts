@@ -55,15 +55,17 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
   };
   let output = "";
   let child: ChildProcess;
+  let stopping = false;
 
   const launch = async () => {
     // The server itself is the child (no tsx wrapper), so a signal reaches it directly.
     child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (chunk) => (output += chunk));
     child.stderr!.on("data", (chunk) => (output += chunk));
-    child.once("exit", (code, signal) => {
-      // Tests stop servers with a signal; anything else is a crash worth seeing in the test log.
-      if (signal === null) console.error(`server on port ${port} exited with ${code}:\n${output}`);
+    stopping = false;
+    child.once("exit", (code) => {
+      // An exit that no test asked for is a crash worth seeing in the test log.
+      if (!stopping) console.error(`server on port ${port} exited with ${code}:\n${output}`);
     });
     await waitForListening(child, () => output);
   };
@@ -71,6 +73,7 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
   const stop = (signal: NodeJS.Signals = "SIGTERM") =>
     new Promise<number | null>((resolveStop) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolveStop(child.exitCode);
+      stopping = true;
       child.once("exit", (code) => resolveStop(code));
       child.kill(signal);
     });
