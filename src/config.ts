@@ -1,5 +1,7 @@
-/** Settings from the environment (SPEC §7). */
+/** Settings from the environment (SPEC §7 and the operations settings in the README). */
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { LOG_LEVELS } from "./observability/logger.js";
 
 export interface Config {
   port: number;
@@ -8,9 +10,16 @@ export interface Config {
   adminTokenFile: string;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  corsOrigins: Set<string>;
+  tls?: { cert: Buffer; key: Buffer };
+  /** How long in-flight calls may take to finish after SIGTERM/SIGINT. */
+  shutdownGraceMs: number;
+  logLevel: string;
 }
 
-function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+type Env = NodeJS.ProcessEnv;
+
+function integer(name: string, fallback: number, env: Env): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
@@ -18,12 +27,30 @@ function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number
   return value;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+function tls(env: Env): Config["tls"] {
+  const certFile = env.TLS_CERT_FILE;
+  const keyFile = env.TLS_KEY_FILE;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new Error("set both TLS_CERT_FILE and TLS_KEY_FILE, or neither");
+  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+}
+
+function logLevel(env: Env): string {
+  const level = env.LOG_LEVEL || "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  return level;
+}
+
+export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer("PORT", 8080, env),
     host: env.HOST || "0.0.0.0",
     databaseUrl: env.DATABASE_URL || resolve("data", "zitadel.db"),
     adminTokenFile: env.ADMIN_TOKEN_FILE || resolve("data", "admin.pat"),
     maxBodyBytes: integer("MAX_BODY_BYTES", 1024 * 1024, env),
+    corsOrigins: new Set((env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean)),
+    tls: tls(env),
+    shutdownGraceMs: integer("SHUTDOWN_GRACE_MS", 10_000, env),
+    logLevel: logLevel(env),
   };
 }

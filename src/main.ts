@@ -1,31 +1,46 @@
-/** config → store → app → server; SIGTERM and SIGINT drain, then close the store. */
+/** config → store → app → server; SIGTERM and SIGINT drain in-flight calls, then close the store. */
 import { UserApp } from "./app.js";
 import { initializeOnFirstStart } from "./bootstrap.js";
 import { loadConfig } from "./config.js";
-import { createHandler } from "./http-handler.js";
-import { log } from "./log.js";
+import { createDispatcher } from "./http/dispatch.js";
+import { createLogger } from "./observability/logger.js";
+import { createMetrics } from "./observability/metrics.js";
+import { Readiness } from "./readiness.js";
 import { listen } from "./server.js";
 import { openStore } from "./store/open.js";
 
 async function main() {
   const config = loadConfig();
+  const logger = createLogger(config.logLevel);
   const store = openStore(config.databaseUrl);
   const app = new UserApp(store);
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
-    log("info", "first start: created the first organization and an IAM_OWNER machine user", {
-      tokenFile: config.adminTokenFile,
-    });
+    logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");
   }
-  const server = await listen(createHandler(app, config), config.port, config.host);
-  log("info", "listening", { host: config.host, port: server.port });
+  const readiness = new Readiness(store);
+  const shutdown = new AbortController();
+  const handler = createDispatcher({
+    app,
+    readiness,
+    logger,
+    metrics: createMetrics(),
+    maxBodyBytes: config.maxBodyBytes,
+    corsOrigins: config.corsOrigins,
+    shutdownSignal: shutdown.signal,
+  });
+  const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls });
+  logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls) }, "listening");
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log("info", "shutting down", { signal });
-    await server.close();
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+    readiness.startDraining();
+    shutdown.abort();
+    await server.close(config.shutdownGraceMs);
     await store.close();
+    logger.info("stopped");
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
@@ -33,6 +48,6 @@ async function main() {
 }
 
 main().catch((err: unknown) => {
-  log("error", "failed to start", { error: err instanceof Error ? err.message : String(err) });
+  createLogger("error").fatal({ error: err instanceof Error ? err.message : String(err) }, "failed to start");
   process.exit(1);
 });

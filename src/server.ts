@@ -1,7 +1,7 @@
 /**
- * One TCP port for HTTP/1.1 and cleartext HTTP/2 (h2c). Node's `allowHTTP1` only works
- * with TLS, so each connection's first bytes decide: the HTTP/2 client preface goes to
- * the http2 server, anything else to the http server. Both share one request handler.
+ * One TCP port for every protocol. Without TLS, Node's `allowHTTP1` does not apply, so each
+ * connection's first bytes decide: the HTTP/2 client preface goes to the http2 server
+ * (h2c), anything else to the http server. With TLS, ALPN chooses h2 or http/1.1.
  */
 import http from "node:http";
 import http2 from "node:http2";
@@ -17,39 +17,65 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export interface RunningServer {
   port: number;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes every connection. */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs: number): Promise<void>;
 }
 
-export async function listen(handler: RequestHandler, port: number, host: string): Promise<RunningServer> {
-  const http1 = http.createServer(handler);
-  const h2 = http2.createServer(handler);
+export interface ListenOptions {
+  port: number;
+  host: string;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export async function listen(handler: RequestHandler, options: ListenOptions): Promise<RunningServer> {
+  let inFlight = 0;
+  const counted: RequestHandler = (req, res) => {
+    inFlight++;
+    res.once("close", () => inFlight--);
+    handler(req, res);
+  };
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  h2.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
-
-  const tcp = net.createServer((socket) => {
+  const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    routeConnection(socket, http1, h2);
-  });
+  };
+  const trackSession = (session: http2.Http2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  };
+
+  let accepting: net.Server;
+  let http1: http.Server | undefined;
+  if (options.tls) {
+    const secure = http2.createSecureServer({ ...options.tls, allowHTTP1: true }, counted);
+    secure.on("connection", track);
+    secure.on("session", trackSession);
+    accepting = secure;
+  } else {
+    http1 = http.createServer(counted);
+    const h2 = http2.createServer(counted);
+    h2.on("session", trackSession);
+    const plain = { http1, h2 };
+    accepting = net.createServer((socket) => {
+      track(socket);
+      routeConnection(socket, plain.http1, plain.h2);
+    });
+  }
 
   await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject);
-    tcp.listen(port, host, () => resolve());
+    accepting.once("error", reject);
+    accepting.listen(options.port, options.host, () => resolve());
   });
 
   return {
-    port: (tcp.address() as net.AddressInfo).port,
-    async close(graceMs = 10_000) {
-      const stopped = new Promise<void>((resolve) => tcp.close(() => resolve()));
+    port: (accepting.address() as net.AddressInfo).port,
+    async close(graceMs) {
+      const stopped = new Promise<void>((resolve) => accepting.close(() => resolve()));
       for (const session of sessions) session.close();
       const deadline = Date.now() + graceMs;
-      while (sockets.size > 0 && Date.now() < deadline) {
-        http1.closeIdleConnections();
+      while (inFlight > 0 && Date.now() < deadline) {
+        http1?.closeIdleConnections();
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       for (const socket of sockets) socket.destroy();

@@ -9,7 +9,7 @@ import { UserApp } from "../app.js";
 import { loadConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 import { isRole, ROLES } from "../domain/permissions.js";
-import { logInternalError } from "../log.js";
+import { createLogger, logInternalError } from "../observability/logger.js";
 import { openStore } from "../store/open.js";
 
 const USAGE = `usage:
@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof DomainError) process.stderr.write(`error: ${err.message}\n`);
-    else logInternalError(err);
+    else logInternalError(createLogger("error", 2), err);
     return 1;
   }
 }

@@ -5,6 +5,7 @@
  * the response is encoded back.
  */
 import type { UniversalHandlerFn, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { once, readAll } from "./byte-streams.js";
 
 const TEXT_TYPE = /^application\/grpc-web-text(\+proto)?(;|$)/i;
 
@@ -14,12 +15,11 @@ export async function serveGrpcWebText(handler: UniversalHandlerFn, req: Univers
   const header = new Headers(req.header);
   header.set("content-type", "application/grpc-web+proto");
   const res = await handler({ ...req, header, body: decodeBase64Stream(req.body as AsyncIterable<Uint8Array>) });
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of res.body ?? []) chunks.push(chunk);
+  const bytes = await readAll(res.body ?? once(new Uint8Array()));
   const responseHeader = new Headers(res.header);
   responseHeader.set("content-type", "application/grpc-web-text+proto");
-  const encoded = new TextEncoder().encode(Buffer.concat(chunks).toString("base64"));
-  return { ...res, header: responseHeader, body: (async function* () { yield encoded; })() };
+  responseHeader.delete("content-length");
+  return { ...res, header: responseHeader, body: once(Buffer.from(bytes.toString("base64"))) };
 }
 
 /** Each frame may be encoded on its own, so padding can appear mid-stream: decode per run. */

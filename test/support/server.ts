@@ -102,10 +102,12 @@ function waitForListening(child: ChildProcess, output: () => string): Promise<vo
     const onData = () => {
       if (output().includes('"msg":"listening"')) {
         clearTimeout(timer);
+        child.stdout!.off("data", onData);
         child.stderr!.off("data", onData);
         resolveReady();
       }
     };
+    child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);

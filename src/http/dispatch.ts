@@ -1,0 +1,98 @@
+/**
+ * The single request handler behind every protocol on the port. In order: request id,
+ * CORS, probes (/healthz, /readyz, /metrics), the Connect-ES handlers (Connect, gRPC,
+ * gRPC-Web, plus gRPC-Web text), REST transcoding, else 404. Each call is logged and
+ * counted once its answer is sent.
+ */
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { UniversalHandler, UniversalHandlerFn } from "@connectrpc/connect/protocol";
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { UserApp } from "../app.js";
+import { finishCall, protocolOf, type CallRecord } from "../observability/call-record.js";
+import { logInternalError, type Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { Readiness } from "../readiness.js";
+import type { RequestHandler } from "../server.js";
+import { isGrpcWebText, serveGrpcWebText } from "../transport/grpc-web-text.js";
+import { inspectOutcome } from "../transport/response-outcome.js";
+import { API_SERVICES, routes } from "../transport/routes.js";
+import { applyCors } from "./cors.js";
+import { serveProbe } from "./probes.js";
+import { plainGatewayError } from "./rest/gateway-errors.js";
+import { restRoutes } from "./rest/http-rules.js";
+import { createRestHandler, writeError } from "./rest/rest-handler.js";
+
+export interface DispatchOptions {
+  app: UserApp;
+  readiness: Readiness;
+  logger: Logger;
+  metrics: Metrics;
+  maxBodyBytes: number;
+  corsOrigins: ReadonlySet<string>;
+  /** Aborted when shutdown begins: ends long-running streams such as Health.Watch. */
+  shutdownSignal: AbortSignal;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createDispatcher(options: DispatchOptions): RequestHandler {
+  const { logger, metrics } = options;
+  const onInternal = (err: unknown) => logInternalError(logger, err);
+  const router = createConnectRouter({
+    readMaxBytes: options.maxBodyBytes,
+    // Unknown JSON keys are refused, as unknown binary fields are (SPEC §5).
+    jsonOptions: { ignoreUnknownFields: false },
+    shutdownSignal: options.shutdownSignal,
+  });
+  routes(options.app, options.readiness, onInternal)(router);
+  const byPath = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+  const byMethod = new Map<DescMethod, UniversalHandler>(router.handlers.map((h) => [h.method, h]));
+
+  /** Calls a handler and reads how the call ended into the record. */
+  const observed =
+    (handler: UniversalHandler, call: CallRecord): UniversalHandlerFn =>
+    async (request) =>
+      inspectOutcome(await handler(request), {
+        inputName: handler.method.input.name,
+        unary: handler.method.methodKind === "unary",
+        onCode: (code) => (call.code = code),
+      });
+
+  const rest = createRestHandler({
+    routes: restRoutes(API_SERVICES),
+    maxBodyBytes: options.maxBodyBytes,
+    handlerFor: (method, call) => observed(byMethod.get(method)!, call),
+  });
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    if (applyCors(req, res, options.corsOrigins) === "answered") return;
+
+    const path = req.url?.split("?", 1)[0] ?? "";
+    if (serveProbe(req, res, path, options.readiness, metrics)) return;
+
+    const call: CallRecord = { requestId, protocol: protocolOf(req.headers["content-type"] ?? null) };
+    res.once("close", () => finishCall(call, Number(process.hrtime.bigint() - started) / 1e9, logger, metrics));
+
+    const handler = byPath.get(path);
+    if (!handler) {
+      call.protocol = "rest";
+      if (!rest(req, res, path, call)) writeError(res, plainGatewayError(Code.NotFound, "Not Found"));
+      return;
+    }
+    call.method = `${handler.service.typeName}/${handler.method.name}`;
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    const serve = observed(handler, call);
+    (isGrpcWebText(uReq.header.get("content-type")) ? serveGrpcWebText(serve, uReq) : serve(uReq))
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        // Aborted: the client went away mid-response; nothing left to answer.
+        if (ConnectError.from(reason).code !== Code.Aborted) onInternal(reason);
+      });
+  };
+}

@@ -1,0 +1,70 @@
+/** REST routes read from the google.api.http annotations of the generated descriptors. */
+import { getOption, hasOption, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { http } from "../../../gen/google/api/annotations_pb.js";
+
+type Segment = { literal: string } | { variable: string };
+
+export interface RestRoute {
+  verb: string;
+  /** The template as written in the proto, e.g. /v2/users/{user_id}/lock. */
+  template: string;
+  segments: Segment[];
+  method: DescMethod;
+  /** "*" maps the whole body onto the request; "" means the call takes no body. */
+  body: string;
+}
+
+export function restRoutes(services: DescService[]): RestRoute[] {
+  const routes: RestRoute[] = [];
+  for (const service of services) {
+    for (const method of service.methods) {
+      if (!hasOption(method, http)) continue;
+      const rule = getOption(method, http);
+      const { case: verb, value: template } = rule.pattern;
+      if (verb !== "get" && verb !== "put" && verb !== "post" && verb !== "delete" && verb !== "patch") {
+        throw new Error(`${method.name}: unsupported google.api.http pattern ${String(verb)}`);
+      }
+      if (rule.body !== "" && rule.body !== "*") throw new Error(`${method.name}: body "${rule.body}" is not supported`);
+      routes.push({ verb: verb.toUpperCase(), template, segments: parseTemplate(template, method), method, body: rule.body });
+    }
+  }
+  return routes;
+}
+
+function parseTemplate(template: string, method: DescMethod): Segment[] {
+  return template
+    .split("/")
+    .slice(1)
+    .map((part) => {
+      const variable = /^\{([a-z_][a-z0-9_]*)(=\*)?\}$/.exec(part)?.[1];
+      if (!variable) {
+        if (part.includes("{")) throw new Error(`${method.name}: unsupported path template ${template}`);
+        return { literal: part };
+      }
+      if (!method.input.fields.some((field) => field.name === variable)) {
+        throw new Error(`${method.name}: path variable ${variable} is not a field of ${method.input.name}`);
+      }
+      return { variable };
+    });
+}
+
+/** The path variables when the path fits the route's template, else undefined. */
+export function matchPath(route: RestRoute, path: string): Map<string, string> | undefined {
+  const parts = path.split("/").slice(1);
+  if (parts.length !== route.segments.length) return undefined;
+  const variables = new Map<string, string>();
+  for (const [i, segment] of route.segments.entries()) {
+    const part = parts[i]!;
+    if ("literal" in segment) {
+      if (part !== segment.literal) return undefined;
+    } else {
+      if (part === "") return undefined;
+      try {
+        variables.set(segment.variable, decodeURIComponent(part));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return variables;
+}

@@ -1,0 +1,141 @@
+/**
+ * REST transcoding: a request on a google.api.http path becomes a Connect JSON call to the
+ * same handler (so authentication, validation and limits are the same), and its answer
+ * becomes ZITADEL's REST answer.
+ */
+import type http from "node:http";
+import type http2 from "node:http2";
+import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import type { UniversalHandlerFn } from "@connectrpc/connect/protocol";
+import { options as zitadelOptions } from "../../../gen/zitadel/protoc_gen_zitadel/v2/options_pb.js";
+import type { CallRecord } from "../../observability/call-record.js";
+import { once, readAll } from "../../transport/byte-streams.js";
+import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
+import { matchPath, type RestRoute } from "./http-rules.js";
+
+type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+export interface RestOptions {
+  routes: RestRoute[];
+  /** The Connect-ES handler of a method, reporting how the call ended into the record. */
+  handlerFor(method: DescMethod, call: CallRecord): UniversalHandlerFn;
+  maxBodyBytes: number;
+}
+
+/** Request headers that describe the REST request itself and must not reach the Connect call. */
+const NOT_FORWARDED = new Set(["content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "host", "keep-alive", "accept-encoding"]);
+
+class RestError extends Error {
+  constructor(readonly error: GatewayError) {
+    super(error.message);
+  }
+}
+
+export function createRestHandler(options: RestOptions) {
+  /** Returns false when no REST route has this path, so the caller can answer 404. */
+  return function serveRest(req: NodeRequest, res: NodeResponse, path: string, call: CallRecord): boolean {
+    const matches = options.routes.flatMap((route) => {
+      const variables = matchPath(route, path);
+      return variables ? [{ route, variables }] : [];
+    });
+    if (matches.length === 0) return false;
+    const match = matches.find(({ route }) => route.verb === req.method);
+    if (!match) {
+      res.setHeader("allow", matches.map(({ route }) => route.verb).join(", "));
+      writeError(res, plainGatewayError(Code.Unimplemented, "Method Not Allowed"), 405);
+      return true;
+    }
+    const { method } = match.route;
+    call.method = `${method.parent.typeName}/${method.name}`;
+    transcode(req, res, match.route, match.variables, call).catch((err: unknown) => {
+      const error = err instanceof RestError ? err.error : plainGatewayError(Code.Internal, "internal error");
+      call.code = error.code;
+      writeError(res, error);
+    });
+    return true;
+  };
+
+  async function transcode(
+    req: NodeRequest,
+    res: NodeResponse,
+    route: RestRoute,
+    variables: Map<string, string>,
+    call: CallRecord,
+  ): Promise<void> {
+    const query = new URL(req.url ?? "/", "http://localhost").searchParams;
+    for (const name of query.keys()) throw invalid(`query parameter "${name}" is not supported`);
+    const message = await requestMessage(req, route, variables);
+
+    const header = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (name.startsWith(":") || NOT_FORWARDED.has(name) || value === undefined) continue;
+      header.set(name, Array.isArray(value) ? value.join(", ") : value);
+    }
+    header.set("content-type", "application/json");
+    header.set("connect-protocol-version", "1");
+    const aborted = new AbortController();
+    res.once("close", () => aborted.abort());
+    const answer = await options.handlerFor(route.method, call)({
+      httpVersion: req.httpVersion,
+      url: `http://localhost/${route.method.parent.typeName}/${route.method.name}`,
+      method: "POST",
+      header,
+      body: once(Buffer.from(JSON.stringify(message))),
+      signal: aborted.signal,
+    });
+    const body = await readAll(answer.body ?? once(new Uint8Array()));
+    if (answer.status !== 200) {
+      const fallback = new ConnectError("internal error", Code.Internal);
+      throw new RestError(gatewayError(errorFromJsonBytes(body, undefined, fallback)));
+    }
+    res.writeHead(successStatus(route.method), { "content-type": "application/json" });
+    res.end(body);
+  }
+
+  async function requestMessage(req: NodeRequest, route: RestRoute, variables: Map<string, string>) {
+    const raw = await readAll(req, options.maxBodyBytes, () =>
+      new RestError(plainGatewayError(Code.ResourceExhausted, `request body larger than ${options.maxBodyBytes} bytes`)),
+    );
+    const text = raw.toString("utf8").trim();
+    let message: Record<string, unknown> = {};
+    if (text !== "") {
+      if (route.body !== "*") throw invalid(`${route.verb} ${route.template} takes no request body`);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw invalid("request body is not valid JSON");
+      }
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw invalid("request body must be a JSON object");
+      }
+      message = parsed as Record<string, unknown>;
+    }
+    // Path variables win over the same field in the body.
+    for (const [name, value] of variables) {
+      const field = route.method.input.fields.find((f) => f.name === name)!;
+      delete message[field.name];
+      delete message[field.jsonName];
+      message[field.jsonName] = value;
+    }
+    return message;
+  }
+}
+
+function successStatus(method: DescMethod): number {
+  return hasOption(method, zitadelOptions) ? getOption(method, zitadelOptions).httpResponse?.successCode || 200 : 200;
+}
+
+const invalid = (message: string) => new RestError(plainGatewayError(Code.InvalidArgument, message));
+
+export function writeError(res: NodeResponse, error: GatewayError, status = httpStatusOf(error.code)): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(error));
+}

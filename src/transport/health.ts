@@ -1,0 +1,34 @@
+/** grpc.health.v1.Health: SERVING while the database answers and no shutdown has begun. */
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
+import type { Readiness } from "../readiness.js";
+
+const WATCH_INTERVAL_MS = 1000;
+
+export function healthService(readiness: Readiness, serviceNames: string[]): ServiceImpl<typeof Health> {
+  const known = new Set(["", ...serviceNames]);
+  const status = async (service: string) => {
+    if (!known.has(service)) throw new ConnectError(`unknown service ${service}`, Code.NotFound);
+    return (await readiness.isReady()) ? Status.SERVING : Status.NOT_SERVING;
+  };
+  return {
+    async check(req) {
+      return { status: await status(req.service) };
+    },
+    /** Sends the status now and again on every change, until the client leaves or the server stops. */
+    async *watch(req, ctx) {
+      if (!known.has(req.service)) {
+        yield { status: Status.SERVICE_UNKNOWN };
+        return;
+      }
+      let last: Status | undefined;
+      while (!ctx.signal.aborted) {
+        const current = await status(req.service);
+        if (current !== last) yield { status: current };
+        last = current;
+        await sleep(WATCH_INTERVAL_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
+      }
+    },
+  };
+}
