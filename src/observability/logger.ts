@@ -7,7 +7,15 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** Logs to stdout (the server) or stderr (the CLI, whose stdout is its answer). */
 export function createLogger(level: string, destination: 1 | 2 = 1): Logger {
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: destination, sync: true }));
+  return pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ fd: destination, sync: true }),
+  );
 }
 
 /** Names the failure without its message or stack, which for database errors can contain SQL. */

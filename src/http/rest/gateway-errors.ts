@@ -36,7 +36,8 @@ export function gatewayError(err: ConnectError): GatewayError {
     const type = "type" in detail ? DETAIL_TYPES.getMessage(detail.type) : undefined;
     if (!type || !("type" in detail)) return [];
     const any = anyPack(type, fromBinary(type, detail.value));
-    return [toJson(AnySchema, any, { registry: DETAIL_TYPES }) as Record<string, unknown>];
+    const { "@type": typeUrl, ...fields } = toJson(AnySchema, any, { registry: DETAIL_TYPES }) as Record<string, unknown>;
+    return [{ "@type": typeUrl, ...fields }];
   });
   return { code: err.code, message: err.rawMessage, details };
 }
