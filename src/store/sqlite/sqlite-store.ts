@@ -11,12 +11,19 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import { ConflictError, type Organization, type Store, type TokenOwner, type UserCommit } from "../store.js";
 import * as schema from "./schema.js";
-import { listCondition, listOrder } from "./user-filter.js";
-import { fromUserRow, toUserRow } from "./user-rows.js";
+import { userQuerySql } from "../user-query-sql.js";
+import { fromUserRow, toUserRow } from "../user-rows.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../../drizzle/sqlite", import.meta.url));
 
 type Db = BetterSQLite3Database<typeof schema>;
+
+// instr and substr compare exactly; SQLite's LIKE folds ASCII case and needs escaping.
+const userQuery = userQuerySql(schema.users, {
+  startsWith: (column, text) => sql`instr(${column}, ${text}) = 1`,
+  contains: (column, text) => sql`instr(${column}, ${text}) > 0`,
+  endsWith: (column, text) => sql`substr(${column}, -length(${text})) = ${text}`,
+});
 
 export function openSqliteStore(file: string): Store {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -46,7 +53,7 @@ class SqliteStore implements Store {
   }
 
   async listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
-    const where = listCondition(query);
+    const where = userQuery.where(query);
     return this.db.transaction(
       (tx) => {
         const total = tx.select({ n: count() }).from(schema.users).where(where).get()?.n ?? 0;
@@ -54,7 +61,7 @@ class SqliteStore implements Store {
           .select()
           .from(schema.users)
           .where(where)
-          .orderBy(...listOrder(query))
+          .orderBy(...userQuery.orderBy(query))
           .limit(query.limit)
           .offset(query.offset)
           .all();

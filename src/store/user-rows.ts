@@ -1,9 +1,34 @@
-/** Conversion between the User aggregate and a row of the users table. */
-import type { Gender, User } from "../../domain/user.js";
-import { userState } from "../../domain/user.js";
-import type { users } from "./schema.js";
+/** Conversion between the User aggregate and a row of the users table (same columns in every dialect). */
+import { userState, type Gender, type User, type UserState, type UserType } from "../domain/user.js";
 
-type UserRow = typeof users.$inferSelect;
+export interface UserRow {
+  id: string;
+  orgId: string;
+  type: UserType;
+  username: string;
+  /** Unicode lower case of the username, for ignore-case queries (SQLite's lower() folds ASCII only). */
+  usernameLower: string;
+  state: UserState;
+  initial: boolean;
+  locked: boolean;
+  inactive: boolean;
+  removed: boolean;
+  givenName: string | null;
+  familyName: string | null;
+  nickName: string | null;
+  displayName: string | null;
+  preferredLanguage: string | null;
+  gender: string | null;
+  email: string | null;
+  emailVerified: boolean | null;
+  passwordHash: string | null;
+  passwordChangeRequired: boolean | null;
+  machineName: string | null;
+  machineDescription: string | null;
+  sequence: number;
+  createdAt: Date;
+  changedAt: Date;
+}
 
 export function toUserRow(user: User): UserRow {
   const { human, machine } = user;
@@ -60,9 +85,7 @@ export function fromUserRow(row: UserRow): User {
           }
         : undefined,
     machine:
-      row.type === "machine"
-        ? { name: row.machineName ?? "", description: row.machineDescription ?? "" }
-        : undefined,
+      row.type === "machine" ? { name: row.machineName ?? "", description: row.machineDescription ?? "" } : undefined,
     sequence: row.sequence,
     createdAt: row.createdAt,
     changedAt: row.changedAt,

@@ -1,0 +1,92 @@
+import { sql } from "drizzle-orm";
+import { boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+const instant = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
+
+export const organizations = pgTable("organizations", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: instant("created_at").notNull(),
+});
+
+/** The event log: the source of truth. */
+export const events = pgTable(
+  "events",
+  {
+    id: serial("id").primaryKey(),
+    aggregateId: text("aggregate_id").notNull(),
+    sequence: integer("sequence").notNull(),
+    type: text("type").notNull(),
+    payload: jsonb("payload"),
+    actor: text("actor").notNull(),
+    resourceOwner: text("resource_owner").notNull(),
+    createdAt: instant("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("events_aggregate_sequence").on(t.aggregateId, t.sequence)],
+);
+
+/** Read model of users, updated in the same transaction as the events. */
+export const users = pgTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    type: text("type", { enum: ["human", "machine"] }).notNull(),
+    username: text("username").notNull(),
+    usernameLower: text("username_lower").notNull(),
+    state: text("state", { enum: ["active", "inactive", "deleted", "locked", "initial"] }).notNull(),
+    initial: boolean("initial").notNull(),
+    locked: boolean("locked").notNull(),
+    inactive: boolean("inactive").notNull(),
+    removed: boolean("removed").notNull(),
+    givenName: text("given_name"),
+    familyName: text("family_name"),
+    nickName: text("nick_name"),
+    displayName: text("display_name"),
+    preferredLanguage: text("preferred_language"),
+    gender: text("gender"),
+    email: text("email"),
+    emailVerified: boolean("email_verified"),
+    passwordHash: text("password_hash"),
+    passwordChangeRequired: boolean("password_change_required"),
+    machineName: text("machine_name"),
+    machineDescription: text("machine_description"),
+    sequence: integer("sequence").notNull(),
+    createdAt: instant("created_at").notNull(),
+    changedAt: instant("changed_at").notNull(),
+  },
+  (t) => [
+    // A removed user's username is free again.
+    uniqueIndex("users_org_username").on(t.orgId, t.username).where(sql`${t.removed} = false`),
+    index("users_state").on(t.state),
+    index("users_org").on(t.orgId),
+    index("users_username").on(t.username),
+    index("users_username_lower").on(t.usernameLower),
+    index("users_created").on(t.createdAt),
+  ],
+);
+
+export const roleGrants = pgTable(
+  "role_grants",
+  {
+    id: serial("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    /** Null for an instance-wide role. */
+    orgId: text("org_id"),
+    role: text("role").notNull(),
+  },
+  (t) => [index("role_grants_user").on(t.userId)],
+);
+
+/** Access tokens, stored only as their SHA-256 hash. */
+export const tokens = pgTable(
+  "tokens",
+  {
+    hash: text("hash").primaryKey(),
+    userId: text("user_id").notNull(),
+    createdAt: instant("created_at").notNull(),
+    expiresAt: instant("expires_at"),
+    revokedAt: instant("revoked_at"),
+  },
+  (t) => [index("tokens_user").on(t.userId)],
+);

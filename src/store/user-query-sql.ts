@@ -1,0 +1,87 @@
+/** Translates ListUsers filters and sorting into SQL conditions, for either dialect. */
+import { and, asc, desc, eq, inArray, not, or, sql, type Column, type SQL } from "drizzle-orm";
+import type { TextMatch, UserFilter, UserListQuery, UserSortField } from "../domain/user-query.js";
+import type { UserRow } from "./user-rows.js";
+
+type UserColumns = { [K in keyof UserRow]: Column };
+
+/** Exact substring tests: LIKE would need escaping and folds case by its own rules. */
+export interface TextFunctions {
+  startsWith(column: SQL, text: string): SQL;
+  contains(column: SQL, text: string): SQL;
+  endsWith(column: SQL, text: string): SQL;
+}
+
+export function userQuerySql(users: UserColumns, text: TextFunctions) {
+  function textCondition(value: string, match: TextMatch): SQL {
+    const ignoreCase = match.endsWith("IgnoreCase");
+    const column = sql`${ignoreCase ? users.usernameLower : users.username}`;
+    const needle = ignoreCase ? value.toLowerCase() : value;
+    switch (match) {
+      case "equals":
+      case "equalsIgnoreCase":
+        return sql`${column} = ${needle}`;
+      case "startsWith":
+      case "startsWithIgnoreCase":
+        return text.startsWith(column, needle);
+      case "contains":
+      case "containsIgnoreCase":
+        return text.contains(column, needle);
+      case "endsWith":
+      case "endsWithIgnoreCase":
+        return text.endsWith(column, needle);
+    }
+  }
+
+  const ALWAYS_FALSE = sql`1 = 0`;
+  const ALWAYS_TRUE = sql`1 = 1`;
+
+  function filterCondition(filter: UserFilter): SQL {
+    switch (filter.kind) {
+      case "userName":
+        return textCondition(filter.value, filter.match);
+      case "state":
+        return eq(users.state, filter.state);
+      case "type":
+        return eq(users.type, filter.type);
+      case "ids":
+        return filter.ids.length ? inArray(users.id, filter.ids) : ALWAYS_FALSE;
+      case "org":
+        return eq(users.orgId, filter.orgId);
+      case "and":
+        return and(...filter.filters.map(filterCondition)) ?? ALWAYS_TRUE;
+      case "or":
+        return or(...filter.filters.map(filterCondition)) ?? ALWAYS_FALSE;
+      case "not":
+        return not(filterCondition(filter.filter));
+    }
+  }
+
+  const SORT_COLUMNS: Record<UserSortField, Column> = {
+    userName: users.username,
+    firstName: users.givenName,
+    lastName: users.familyName,
+    nickName: users.nickName,
+    displayName: users.displayName,
+    email: users.email,
+    state: users.state,
+    type: users.type,
+    creationDate: users.createdAt,
+  };
+
+  return {
+    /** Not removed, visible to the caller, and matching every filter. */
+    where(query: UserListQuery): SQL | undefined {
+      const visible =
+        query.visibleOrgs === "all"
+          ? undefined
+          : or(eq(users.id, query.callerId), query.visibleOrgs.length ? inArray(users.orgId, query.visibleOrgs) : undefined);
+      return and(eq(users.removed, false), visible, ...query.filters.map(filterCondition));
+    },
+    /** Sorted by the chosen column, then by id so that pages are stable. */
+    orderBy(query: UserListQuery): SQL[] {
+      const direction = query.asc ? asc : desc;
+      return [direction(SORT_COLUMNS[query.sort]), direction(users.id)];
+    },
+  };
+}
