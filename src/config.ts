@@ -7,6 +7,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** Connections per process when DATABASE_URL is PostgreSQL. */
+  databasePoolSize: number;
   adminTokenFile: string;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
@@ -46,6 +48,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer("PORT", 8080, env),
     host: env.HOST || "0.0.0.0",
     databaseUrl: env.DATABASE_URL || resolve("data", "zitadel.db"),
+    databasePoolSize: integer("DATABASE_POOL_SIZE", 10, env) || 10,
     adminTokenFile: env.ADMIN_TOKEN_FILE || resolve("data", "admin.pat"),
     maxBodyBytes: integer("MAX_BODY_BYTES", 1024 * 1024, env),
     corsOrigins: new Set((env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean)),

@@ -12,7 +12,7 @@ import { openStore } from "./store/open.js";
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const store = openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
   const app = new UserApp(store);
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
     logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");

@@ -46,7 +46,8 @@ function parseCommand(argv: string[]): Command {
 }
 
 async function run(command: Command): Promise<string> {
-  const store = openStore(loadConfig().databaseUrl);
+  const config = loadConfig();
+  const store = await openStore(config.databaseUrl, { poolSize: 1, logger: createLogger("error", 2) });
   try {
     const app = new UserApp(store);
     if (command.kind === "org") return (await app.addOrganization(command.name)).id;

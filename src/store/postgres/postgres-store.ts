@@ -1,0 +1,220 @@
+/**
+ * PostgreSQL through Drizzle, for installations with several server instances on one
+ * database. Works with node-postgres (production) and PGlite (tests) alike.
+ */
+import { fileURLToPath } from "node:url";
+import { and, count, eq, gt, isNull, or, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import pg from "pg";
+import { DomainError } from "../../domain/errors.js";
+import { isRole, type RoleGrant } from "../../domain/permissions.js";
+import type { User } from "../../domain/user.js";
+import type { UserListQuery } from "../../domain/user-query.js";
+import { ConflictError, type Organization, type Store, type TokenOwner, type UserCommit } from "../store.js";
+import { userQuerySql } from "../user-query-sql.js";
+import { fromUserRow, toUserRow } from "../user-rows.js";
+import * as schema from "./schema.js";
+
+export const POSTGRES_MIGRATIONS = fileURLToPath(new URL("../../../drizzle/postgres", import.meta.url));
+
+/** Taken while migrating, so instances that start together do not migrate at the same time. */
+const MIGRATION_LOCK = 7_242_001;
+
+export type PgDb = PgDatabase<PgQueryResultHKT, typeof schema>;
+type Tx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
+
+const userQuery = userQuerySql(schema.users, {
+  startsWith: (column, text) => sql`strpos(${column}, ${text}) = 1`,
+  contains: (column, text) => sql`strpos(${column}, ${text}) > 0`,
+  endsWith: (column, text) => sql`right(${column}, length(${text})) = ${text}`,
+});
+
+export interface PostgresOptions {
+  poolSize: number;
+  onIdleError(err: Error): void;
+}
+
+export async function openPostgresStore(url: string, options: PostgresOptions): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize, connectionTimeoutMillis: 5000 });
+  // A pooled connection that breaks while idle (database restart) must not crash the process.
+  pool.on("error", options.onIdleError);
+  try {
+    const client = await pool.connect();
+    try {
+      await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
+      await migrate(drizzle(client), { migrationsFolder: POSTGRES_MIGRATIONS });
+    } finally {
+      await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+      client.release();
+    }
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return new PostgresStore(drizzle(pool, { schema }), () => pool.end());
+}
+
+export class PostgresStore implements Store {
+  constructor(
+    private readonly db: PgDb,
+    private readonly end: () => Promise<void>,
+  ) {}
+
+  getUser(id: string): Promise<User | undefined> {
+    return guard(async () => {
+      const [row] = await this.db.select().from(schema.users).where(eq(schema.users.id, id));
+      return row && fromUserRow(row);
+    });
+  }
+
+  commitUser(commit: UserCommit): Promise<void> {
+    return guard(() => this.db.transaction((tx) => writeUserCommit(tx, commit)));
+  }
+
+  listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
+    const where = userQuery.where(query);
+    return guard(() =>
+      this.db.transaction(
+        async (tx) => {
+          const [counted] = await tx.select({ n: count() }).from(schema.users).where(where);
+          const rows = await tx
+            .select()
+            .from(schema.users)
+            .where(where)
+            .orderBy(...userQuery.orderBy(query))
+            .limit(query.limit)
+            .offset(query.offset);
+          return { total: counted?.n ?? 0, users: rows.map(fromUserRow) };
+        },
+        { isolationLevel: "repeatable read", accessMode: "read only" },
+      ),
+    );
+  }
+
+  findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
+    return guard(async () => {
+      const [found] = await this.db
+        .select({ user: schema.users })
+        .from(schema.tokens)
+        .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
+        .where(
+          and(
+            eq(schema.tokens.hash, tokenHash),
+            isNull(schema.tokens.revokedAt),
+            or(isNull(schema.tokens.expiresAt), gt(schema.tokens.expiresAt, new Date())),
+          ),
+        );
+      if (!found) return undefined;
+      const grants = await this.db
+        .select({ role: schema.roleGrants.role, orgId: schema.roleGrants.orgId })
+        .from(schema.roleGrants)
+        .where(eq(schema.roleGrants.userId, found.user.id));
+      return { user: fromUserRow(found.user), grants: grants.filter((g): g is RoleGrant => isRole(g.role)) };
+    });
+  }
+
+  getOrganization(id: string): Promise<Organization | undefined> {
+    return guard(async () => {
+      const [org] = await this.db.select().from(schema.organizations).where(eq(schema.organizations.id, id));
+      return org;
+    });
+  }
+
+  addOrganization(org: Organization): Promise<void> {
+    return guard(async () => {
+      await this.db.insert(schema.organizations).values(org);
+    });
+  }
+
+  initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {
+    return guard(() =>
+      this.db.transaction(async (tx) => {
+        // Serializes first starts of several instances on an empty database.
+        await tx.execute(sql`lock table ${schema.organizations} in exclusive mode`);
+        const [existing] = await tx.select({ id: schema.organizations.id }).from(schema.organizations).limit(1);
+        if (existing) return false;
+        await tx.insert(schema.organizations).values(org);
+        await writeUserCommit(tx, firstUser);
+        return true;
+      }),
+    );
+  }
+
+  ping(): Promise<void> {
+    return guard(async () => {
+      await this.db.execute(sql`select 1`);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.end();
+  }
+}
+
+async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
+  const { user } = commit;
+  if (commit.expectedSequence > 0) {
+    // The row lock makes a concurrent change to the same user wait, then see our sequence.
+    const [current] = await tx
+      .select({ sequence: schema.users.sequence })
+      .from(schema.users)
+      .where(eq(schema.users.id, user.id))
+      .for("update");
+    if (current?.sequence !== commit.expectedSequence) throw new ConflictError("sequence");
+  }
+  await tx.insert(schema.events).values(
+    commit.events.map((event) => ({
+      aggregateId: event.userId,
+      sequence: event.sequence,
+      type: event.type,
+      payload: "payload" in event ? event.payload : null,
+      actor: event.actor,
+      resourceOwner: user.orgId,
+      createdAt: event.createdAt,
+    })),
+  );
+  const row = toUserRow(user);
+  if (commit.expectedSequence === 0) await tx.insert(schema.users).values(row);
+  else await tx.update(schema.users).set(row).where(eq(schema.users.id, user.id));
+  if (commit.grants?.length) {
+    await tx
+      .insert(schema.roleGrants)
+      .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })));
+  }
+  if (commit.tokenHash) {
+    await tx.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt });
+  }
+}
+
+const UNIQUE_VIOLATION = "23505";
+const CONFLICTS: Record<string, ConflictError["reason"]> = {
+  users_pkey: "userId",
+  users_org_username: "username",
+  events_aggregate_sequence: "sequence",
+};
+
+/** Connection failures: class 08, shutdowns (57P0x), and the driver's own socket errors. */
+const UNAVAILABLE_CODES = /^(08|57P0)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/;
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
+/** Turns driver errors into the store's vocabulary: conflicts, or an unavailable database. */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ConflictError || err instanceof DomainError) throw err;
+    const cause = (err instanceof Error && err.cause instanceof Error ? err.cause : err) as {
+      code?: string;
+      constraint?: string;
+      message?: string;
+    };
+    const conflict = cause.code === UNIQUE_VIOLATION && cause.constraint ? CONFLICTS[cause.constraint] : undefined;
+    if (conflict) throw new ConflictError(conflict);
+    if (UNAVAILABLE_CODES.test(cause.code ?? "") || UNAVAILABLE_MESSAGES.test(cause.message ?? "")) {
+      throw new DomainError("Unavailable", undefined, "The database is unavailable; try again");
+    }
+    throw err;
+  }
+}
