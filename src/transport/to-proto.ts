@@ -54,10 +54,8 @@ export function toProtoUser(user: User): ProtoUser {
     type: human
       ? {
           case: "human",
+          // Like ZITADEL, the nested HumanUser carries only the human parts; id, state and names are on User.
           value: {
-            userId: user.id,
-            state,
-            ...names,
             profile: {
               ...human.profile,
               gender: human.profile.gender && PROTO_GENDER[human.profile.gender],
