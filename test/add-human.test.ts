@@ -54,7 +54,8 @@ describe("AddHumanUser", () => {
     const user = await read(initial.userId);
     expect(user.state).toBe(UserState.INITIAL);
     expect(user.type.case).toBe("human");
-    if (user.type.case === "human") expect(user.type.value.state).toBe(UserState.INITIAL);
+    // As in ZITADEL, the state is on User only; the nested HumanUser leaves its copy unset.
+    if (user.type.case === "human") expect(user.type.value.state).toBe(UserState.UNSPECIFIED);
   });
 
   it("returns an 18-digit decimal user id when none is given, with details of the new user", async () => {
