@@ -1,11 +1,32 @@
 import { defineConfig } from "vitest/config";
 
+/** The RPC suite that runs a second time with every server on PostgreSQL. */
+const RPC_SUITE = [
+  "test/lifecycle.test.ts",
+  "test/transitions.test.ts",
+  "test/auth.test.ts",
+  "test/list-users.test.ts",
+  "test/bad-input.test.ts",
+  "test/add-human.test.ts",
+  "test/race.test.ts",
+  "test/rest.test.ts",
+  "test/buf-curl.test.ts",
+  "test/grpc-web-text.test.ts",
+  "test/cli.test.ts",
+];
+
+const shared = { testTimeout: 30_000, hookTimeout: 60_000 };
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     // Each file starts its own server processes; two at a time fit two cores.
     maxWorkers: 2,
+    projects: [
+      { test: { ...shared, name: "sqlite", include: ["test/**/*.test.ts"] } },
+      // With TEST_POSTGRES_URL set (CI sets it), the RPC suite runs again on a real PostgreSQL.
+      ...(process.env.TEST_POSTGRES_URL
+        ? [{ test: { ...shared, name: "postgres", include: RPC_SUITE, env: { TEST_DATABASE: "postgres" } } }]
+        : []),
+    ],
   },
 });

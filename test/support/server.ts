@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createDatabase, SERVERS_ON_POSTGRES } from "./postgres.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -14,11 +15,15 @@ export interface TestServer {
   port: number;
   baseUrl: string;
   dataDir: string;
+  /** The SQLite file of a server on SQLite (the default). */
   databaseFile: string;
+  /** What the server got as DATABASE_URL: the SQLite file, or a PostgreSQL database of its own. */
+  databaseUrl: string;
   adminTokenFile: string;
   adminToken: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** Stops the process (and drops the PostgreSQL database the harness made for it). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Stops and starts again on the same data directory and port. */
   restart(): Promise<void>;
@@ -45,11 +50,12 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
   const port = await freePort();
   const databaseFile = join(dataDir, "zitadel.db");
   const adminTokenFile = join(dataDir, "admin.pat");
+  const database = SERVERS_ON_POSTGRES && !options.env?.DATABASE_URL ? await createDatabase() : undefined;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
     HOST: "127.0.0.1",
-    DATABASE_URL: databaseFile,
+    DATABASE_URL: database?.url ?? databaseFile,
     ADMIN_TOKEN_FILE: adminTokenFile,
     ...options.env,
   };
@@ -70,7 +76,7 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
     await waitForListening(child, () => output);
   };
 
-  const stop = (signal: NodeJS.Signals = "SIGTERM") =>
+  const stopProcess = (signal: NodeJS.Signals = "SIGTERM") =>
     new Promise<number | null>((resolveStop) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolveStop(child.exitCode);
       stopping = true;
@@ -84,12 +90,17 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
     baseUrl: `http://127.0.0.1:${port}`,
     dataDir,
     databaseFile,
+    databaseUrl: env.DATABASE_URL!,
     adminTokenFile,
     adminToken: readFileSync(adminTokenFile, "utf8").trim(),
     output: () => output,
-    stop,
+    async stop(signal) {
+      const code = await stopProcess(signal);
+      await database?.drop();
+      return code;
+    },
     async restart() {
-      await stop();
+      await stopProcess();
       await launch();
     },
     env,
