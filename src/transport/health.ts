@@ -23,10 +23,12 @@ export function healthService(readiness: Readiness, serviceNames: string[]): Ser
         return;
       }
       let last: Status | undefined;
-      while (!ctx.signal.aborted) {
+      for (;;) {
+        // Shutdown turns readiness off before it aborts the signal, so watchers hear NOT_SERVING last.
         const current = await status(req.service);
         if (current !== last) yield { status: current };
         last = current;
+        if (ctx.signal.aborted) return;
         await sleep(WATCH_INTERVAL_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
       }
     },
