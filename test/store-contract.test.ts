@@ -149,13 +149,16 @@ function sortKey(user: User, field: UserSortField): string | number | undefined 
     case "email":
       return h?.email;
     case "state":
-      return stateOf(user);
+      // By the state's number in the API, as ZITADEL sorts: ACTIVE 1, INACTIVE 2, DELETED 3, LOCKED 4, INITIAL 5.
+      return STATE_NUMBER[stateOf(user)];
     case "type":
       return user.type;
     case "creationDate":
       return user.createdAt.getTime();
   }
 }
+
+const STATE_NUMBER: Record<UserState, number> = { active: 1, inactive: 2, deleted: 3, locked: 4, initial: 5 };
 
 function stateOf(user: User): UserState {
   const f = user.flags;

@@ -1,5 +1,5 @@
 /** Translates ListUsers filters and sorting into SQL conditions, for either dialect. */
-import { and, asc, desc, eq, inArray, not, or, sql, type Column, type SQL } from "drizzle-orm";
+import { and, eq, inArray, not, or, sql, type Column, type SQL } from "drizzle-orm";
 import type { TextMatch, UserFilter, UserListQuery, UserSortField } from "../domain/user-query.js";
 import type { UserRow } from "./user-rows.js";
 
@@ -57,14 +57,17 @@ export function userQuerySql(users: UserColumns, text: TextFunctions) {
     }
   }
 
-  const SORT_COLUMNS: Record<UserSortField, Column> = {
+  // States sort by their number in the API (ACTIVE 1 … INITIAL 5), as ZITADEL sorts them.
+  const stateNumber = sql`case ${users.state} when 'active' then 1 when 'inactive' then 2 when 'deleted' then 3 when 'locked' then 4 else 5 end`;
+
+  const SORT_KEYS: Record<UserSortField, SQL | Column> = {
     userName: users.username,
     firstName: users.givenName,
     lastName: users.familyName,
     nickName: users.nickName,
     displayName: users.displayName,
     email: users.email,
-    state: users.state,
+    state: stateNumber,
     type: users.type,
     creationDate: users.createdAt,
   };
@@ -78,10 +81,13 @@ export function userQuerySql(users: UserColumns, text: TextFunctions) {
           : or(eq(users.id, query.callerId), query.visibleOrgs.length ? inArray(users.orgId, query.visibleOrgs) : undefined);
       return and(eq(users.removed, false), visible, ...query.filters.map(filterCondition));
     },
-    /** Sorted by the chosen column, then by id so that pages are stable. */
+    /**
+     * Sorted by the chosen key, then by id so that pages are stable. A missing value sorts
+     * like the empty string the API shows for it, the same on every backend.
+     */
     orderBy(query: UserListQuery): SQL[] {
-      const direction = query.asc ? asc : desc;
-      return [direction(SORT_COLUMNS[query.sort]), direction(users.id)];
+      const direction = query.asc ? sql`asc nulls first` : sql`desc nulls last`;
+      return [sql`${SORT_KEYS[query.sort]} ${direction}`, sql`${users.id} ${direction}`];
     },
   };
 }

@@ -164,6 +164,10 @@ async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
       .for("update");
     if (current?.sequence !== commit.expectedSequence) throw new ConflictError("sequence");
   }
+  // The user row first: for a new user its primary key and username index name the conflict.
+  const row = toUserRow(user);
+  if (commit.expectedSequence === 0) await tx.insert(schema.users).values(row);
+  else await tx.update(schema.users).set(row).where(eq(schema.users.id, user.id));
   await tx.insert(schema.events).values(
     commit.events.map((event) => ({
       aggregateId: event.userId,
@@ -175,9 +179,6 @@ async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
       createdAt: event.createdAt,
     })),
   );
-  const row = toUserRow(user);
-  if (commit.expectedSequence === 0) await tx.insert(schema.users).values(row);
-  else await tx.update(schema.users).set(row).where(eq(schema.users.id, user.id));
   if (commit.grants?.length) {
     await tx
       .insert(schema.roleGrants)
