@@ -1,4 +1,5 @@
 /** config → store → app → server; SIGTERM and SIGINT drain in-flight calls, then close the store. */
+import { setMaxListeners } from "node:events";
 import { UserApp } from "./app.js";
 import { initializeOnFirstStart } from "./bootstrap.js";
 import { loadConfig } from "./config.js";
@@ -19,6 +20,8 @@ async function main() {
   }
   const readiness = new Readiness(store);
   const shutdown = new AbortController();
+  // Every call in flight listens to this signal (and stops listening when it ends).
+  setMaxListeners(0, shutdown.signal);
   const handler = createDispatcher({
     app,
     readiness,
