@@ -1,14 +1,15 @@
 /** AddHumanUser against a real server: states, ids, uniqueness, round-trips, refusals, password storage. */
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import Database from "better-sqlite3";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gender, UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AddHumanUserRequest, AddHumanUserRequestSchema } from "../gen/zitadel/user/v2/user_service_pb.js";
 import { userClient, type UserClient } from "./support/clients.js";
+import { query, rowsOf, tableNames } from "./support/db.js";
 import { addOrg, expectCode, expectZitadelError } from "./support/fixtures.js";
+import { SERVERS_ON_POSTGRES } from "./support/postgres.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -204,33 +205,31 @@ describe("AddHumanUser", () => {
     const password = `Plain-${randomUUID()}-Text!`;
     const res = await client.addHumanUser(request(withPassword(password)));
 
-    const db = new Database(server.databaseFile, { readonly: true, fileMustExist: true });
-    try {
-      const row = db.prepare("SELECT * FROM users WHERE id = ?").get(res.userId) as Record<string, unknown> | undefined;
-      expect(row).toBeDefined();
-      expect(String(row!.password_hash)).toMatch(/^\$scrypt\$/);
+    const [row] = await query(server, "SELECT * FROM users WHERE id = ?", [res.userId]);
+    expect(row).toBeDefined();
+    expect(String(row!.password_hash)).toMatch(/^\$scrypt\$/);
 
-      const users = db.prepare("SELECT * FROM users").all();
-      expect(users.length).toBeGreaterThan(0);
-      expect(JSON.stringify(users)).not.toContain(password);
+    const users = await rowsOf(server, "users");
+    expect(users.length).toBeGreaterThan(0);
+    expect(JSON.stringify(users)).not.toContain(password);
 
-      const events = db.prepare("SELECT * FROM events").all() as Record<string, unknown>[];
-      expect(events.some((e) => e.aggregate_id === res.userId)).toBe(true);
-      expect(JSON.stringify(events)).not.toContain(password);
+    const events = await rowsOf(server, "events");
+    expect(events.some((e) => e.aggregate_id === res.userId)).toBe(true);
+    expect(JSON.stringify(events)).not.toContain(password);
 
-      // Nor anywhere else in the database.
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
-      for (const { name } of tables) {
-        const rows = db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`).all();
-        expect(JSON.stringify(rows), `table ${name}`).not.toContain(password);
-      }
-    } finally {
-      db.close();
+    // Nor anywhere else in the database.
+    const tables = await tableNames(server);
+    expect(tables).toEqual(expect.arrayContaining(["users", "events"]));
+    for (const name of tables) {
+      expect(JSON.stringify(await rowsOf(server, name)), `table ${name}`).not.toContain(password);
     }
 
-    // Nor in the raw files (database and write-ahead log).
-    for (const file of [server.databaseFile, `${server.databaseFile}-wal`]) {
-      if (existsSync(file)) expect(readFileSync(file).includes(Buffer.from(password)), file).toBe(false);
+    // Nor in the raw SQLite files (database and write-ahead log).
+    if (!SERVERS_ON_POSTGRES) {
+      expect(existsSync(server.databaseFile), server.databaseFile).toBe(true);
+      for (const file of [server.databaseFile, `${server.databaseFile}-wal`]) {
+        if (existsSync(file)) expect(readFileSync(file).includes(Buffer.from(password)), file).toBe(false);
+      }
     }
     // Nor in the server's log.
     expect(server.output()).not.toContain(password);

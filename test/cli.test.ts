@@ -2,11 +2,12 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { userClient } from "./support/clients.js";
+import { countRows, storedValues, tableNames } from "./support/db.js";
 import { addHuman, addOrg, cli, expectCode, expectZitadelError } from "./support/fixtures.js";
+import { SERVERS_ON_POSTGRES } from "./support/postgres.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -17,30 +18,7 @@ afterAll(() => server?.stop());
 
 const ROLES = ["IAM_OWNER", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"] as const;
 
-function readDb<T>(read: (db: Database.Database) => T): T {
-  const db = new Database(server.databaseFile, { readonly: true, fileMustExist: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
-
-const count = (table: string) => readDb((db) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
-
-/** Every text value stored in a table's columns. */
-function textValues(db: Database.Database, table: string): string[] {
-  const columns = (db.prepare(`PRAGMA table_info(${JSON.stringify(table)})`).all() as { name: string }[]).map((c) => c.name);
-  const values: string[] = [];
-  for (const row of db.prepare(`SELECT * FROM ${JSON.stringify(table)}`).all() as Record<string, unknown>[]) {
-    for (const column of columns) {
-      const value = row[column];
-      if (typeof value === "string") values.push(value);
-      else if (Buffer.isBuffer(value)) values.push(value.toString("latin1"));
-    }
-  }
-  return values;
-}
+const count = (table: "organizations" | "users" | "tokens") => countRows(server, table);
 
 describe("org add", () => {
   it("prints the new organization's 18-digit id and nothing else", async () => {
@@ -99,15 +77,15 @@ describe("machine add", () => {
   });
 
   it("refuses an unknown organization with a clear message and creates nothing", async () => {
-    const users = count("users");
-    const tokens = count("tokens");
+    const users = await count("users");
+    const tokens = await count("tokens");
     const result = await cli(server, "machine", "add", "--org", "999999999999999999", "--username", "ghost", "--role", "ORG_OWNER");
     expect(result.code).not.toBe(0);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/organi[sz]ation not found/i);
     expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
-    expect(count("users")).toBe(users);
-    expect(count("tokens")).toBe(tokens);
+    expect(await count("users")).toBe(users);
+    expect(await count("tokens")).toBe(tokens);
   });
 
   it("refuses a username already taken in the organization", async () => {
@@ -144,14 +122,14 @@ describe("usage errors", () => {
   });
 
   it.each(cases)("%s: exit code 2, usage on stderr, nothing on stdout, nothing written", async (_, args) => {
-    const before = { orgs: count("organizations"), users: count("users"), tokens: count("tokens") };
+    const before = { orgs: await count("organizations"), users: await count("users"), tokens: await count("tokens") };
     const result = await cli(server, ...args(orgId));
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/usage/i);
     expect(result.stderr).toContain("org add --name");
     expect(result.stderr).toContain("machine add --org");
-    expect({ orgs: count("organizations"), users: count("users"), tokens: count("tokens") }).toEqual(before);
+    expect({ orgs: await count("organizations"), users: await count("users"), tokens: await count("tokens") }).toEqual(before);
   });
 });
 
@@ -169,26 +147,27 @@ describe("tokens at rest", () => {
       await userClient("connect-json", server.baseUrl, token).listUsers({});
     }
 
-    readDb((db) => {
-      const tokenRows = db.prepare("SELECT count(*) AS n FROM tokens").get() as { n: number };
-      expect(tokenRows.n).toBeGreaterThanOrEqual(made.length);
-      const tokenTexts = textValues(db, "tokens");
-      expect(tokenTexts.length).toBeGreaterThan(0);
-      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
-      expect(tables).toContain("tokens");
-      for (const token of made) {
-        expect(token.length).toBeGreaterThanOrEqual(32);
-        for (const value of tokenTexts) expect(value).not.toContain(token);
-        // Nor anywhere else in the database.
-        for (const table of tables) {
-          for (const value of textValues(db, table)) expect(value.includes(token), `token found in table ${table}`).toBe(false);
-        }
+    expect(await count("tokens")).toBeGreaterThanOrEqual(made.length);
+    const tokenTexts = await storedValues(server, "tokens");
+    expect(tokenTexts.length).toBeGreaterThan(0);
+    const tables = await tableNames(server);
+    expect(tables).toContain("tokens");
+    const everyTable = await Promise.all(tables.map(async (table) => [table, await storedValues(server, table)] as const));
+    for (const token of made) {
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      for (const value of tokenTexts) expect(value).not.toContain(token);
+      // Nor anywhere else in the database.
+      for (const [table, values] of everyTable) {
+        for (const value of values) expect(value.includes(token), `token found in table ${table}`).toBe(false);
       }
-    });
-    // Not in the raw bytes of the database files either (free pages, write-ahead log).
-    for (const file of [server.databaseFile, `${server.databaseFile}-wal`].filter((f) => existsSync(f))) {
-      const bytes = readFileSync(file).toString("latin1");
-      for (const token of made) expect(bytes.includes(token), `token found in ${file}`).toBe(false);
+    }
+    // Not in the raw bytes of the SQLite files either (free pages, write-ahead log).
+    if (!SERVERS_ON_POSTGRES) {
+      expect(existsSync(server.databaseFile), server.databaseFile).toBe(true);
+      for (const file of [server.databaseFile, `${server.databaseFile}-wal`].filter((f) => existsSync(f))) {
+        const bytes = readFileSync(file).toString("latin1");
+        for (const token of made) expect(bytes.includes(token), `token found in ${file}`).toBe(false);
+      }
     }
   });
 });

@@ -1,10 +1,10 @@
 /** Concurrent state changes on one user: exactly one winner, a gapless event log, a read model that agrees with it. */
-import Database from "better-sqlite3";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../gen/zitadel/message_pb.js";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { userClient, type Protocol } from "./support/clients.js";
+import { query } from "./support/db.js";
 import { addHuman } from "./support/fixtures.js";
 import { startServer, type TestServer } from "./support/server.js";
 
@@ -21,26 +21,20 @@ interface EventRow {
   type: string;
 }
 
-function readDb<T>(query: (db: Database.Database) => T): T {
-  const db = new Database(server.databaseFile, { readonly: true, fileMustExist: true });
-  try {
-    return query(db);
-  } finally {
-    db.close();
-  }
-}
-
+/** In the order they were appended (insertion id), not sorted by sequence: a gap or a duplicate shows. */
 const eventsOf = (userId: string) =>
-  readDb((db) => db.prepare("select sequence, type from events where aggregate_id = ? order by id").all(userId) as EventRow[]);
+  query<EventRow>(server, "select sequence, type from events where aggregate_id = ? order by id", [userId]);
 
-const lockedEventCount = (userId: string) =>
-  readDb(
-    (db) =>
-      (db.prepare("select count(*) as n from events where aggregate_id = ? and type = 'user.locked'").get(userId) as { n: number }).n,
-  );
+const lockedEventCount = async (userId: string) => {
+  const [row] = await query<{ n: number | string }>(server, "select count(*) as n from events where aggregate_id = ? and type = 'user.locked'", [userId]);
+  return Number(row!.n);
+};
 
-const userRow = (userId: string) =>
-  readDb((db) => db.prepare("select state, sequence, locked from users where id = ?").get(userId) as { state: string; sequence: number; locked: number });
+const userRow = async (userId: string) => {
+  const [row] = await query<{ state: string; sequence: number; locked: number | boolean }>(server, "select state, sequence, locked from users where id = ?", [userId]);
+  expect(row, `users row of ${userId}`).toBeDefined();
+  return row!;
+};
 
 function expectGapless(events: EventRow[]) {
   expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
@@ -74,13 +68,13 @@ describe.each<[Protocol, string]>([
       expect(errorId(err)).toBe("COMMAND-lgws8wtsqf");
     }
 
-    expect(lockedEventCount(userId)).toBe(1);
-    const events = eventsOf(userId);
+    expect(await lockedEventCount(userId)).toBe(1);
+    const events = await eventsOf(userId);
     expect(events).toHaveLength(2);
     expectGapless(events);
     expect(events.at(-1)!.type).toBe("user.locked");
 
-    const row = userRow(userId);
+    const row = await userRow(userId);
     expect(row.state).toBe("locked");
     expect(row.sequence).toBe(2);
     const read = await client.getUserByID({ userId });
@@ -109,7 +103,7 @@ describe.each<[Protocol, string]>([
     });
     expect(successSequences.length).toBeGreaterThanOrEqual(1);
 
-    const events = eventsOf(userId);
+    const events = await eventsOf(userId);
     expectGapless(events);
     // One event per success, on top of the creation event; each success reported its own event's sequence.
     expect(events).toHaveLength(successSequences.length + 1);
@@ -117,7 +111,7 @@ describe.each<[Protocol, string]>([
     // Lock and unlock strictly alternate in the log, starting with a lock.
     events.slice(1).forEach((event, i) => expect(event.type).toBe(i % 2 === 0 ? "user.locked" : "user.unlocked"));
 
-    const row = userRow(userId);
+    const row = await userRow(userId);
     const last = events.at(-1)!;
     expect(row.sequence).toBe(Math.max(...events.map((e) => e.sequence)));
     expect(row.sequence).toBe(last.sequence);

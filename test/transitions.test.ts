@@ -1,45 +1,32 @@
 /**
  * Every row of SPEC §3's transition table through the real server, over each protocol:
  * the resulting state, details.sequence (+1 per change), and exactly one event row in the
- * SQLite file per successful call (none for a refused one), recorded with the admin as actor.
+ * database per successful call (none for a refused one), recorded with the admin as actor.
  */
 import { Code } from "@connectrpc/connect";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { PROTOCOLS, userClient, type UserClient } from "./support/clients.js";
+import { eventsOf as storedEventsOf, query, type EventRow } from "./support/db.js";
 import { addHuman, expectCode, expectZitadelError } from "./support/fixtures.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 type Command = "lock" | "unlock" | "deactivate" | "reactivate" | "delete";
 
-interface EventRow {
-  sequence: number;
-  type: string;
-  actor: string;
-  resource_owner: string;
-}
-
 let server: TestServer;
-let db: Database.Database;
 let adminId: string;
 
 beforeAll(async () => {
   server = await startServer();
-  db = new Database(server.databaseFile, { readonly: true, fileMustExist: true });
-  const admin = db.prepare("SELECT id FROM users WHERE username = ?").all("admin") as { id: string }[];
+  const admin = await query<{ id: string }>(server, "SELECT id FROM users WHERE username = ?", ["admin"]);
   expect(admin).toHaveLength(1);
   adminId = admin[0]!.id;
 });
 afterAll(async () => {
-  db?.close();
   await server?.stop();
 });
 
-const eventsOf = (userId: string): EventRow[] =>
-  db
-    .prepare("SELECT sequence, type, actor, resource_owner FROM events WHERE aggregate_id = ? ORDER BY sequence")
-    .all(userId) as EventRow[];
+const eventsOf = (userId: string): Promise<EventRow[]> => storedEventsOf(server, userId);
 
 const EVENT_OF: Record<Command, string> = {
   lock: "user.locked",
@@ -135,28 +122,28 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
     const read = await c.getUserByID({ userId });
     expect(UserState[read.user!.state]).toBe(UserState[state]);
     expect(read.details!.sequence).toBe(BigInt(1 + steps.length));
-    expect(eventsOf(userId).map((e) => e.type)).toEqual(["user.human.added", ...steps.map((s) => EVENT_OF[s])]);
+    expect((await eventsOf(userId)).map((e) => e.type)).toEqual(["user.human.added", ...steps.map((s) => EVENT_OF[s])]);
     return { userId, orgId: read.details!.resourceOwner, sequence: read.details!.sequence };
   }
 
   it.each(SUCCESSES)("%s from %s → %s", async (command, setup, expected) => {
     const c = client();
     const { userId, orgId, sequence } = await userIn(setup);
-    const before = eventsOf(userId);
+    const before = await eventsOf(userId);
 
     const res = await call(c, command, userId);
     expect(res.details!.sequence).toBe(sequence + 1n);
     expect(res.details!.resourceOwner).toBe(orgId);
     expect(res.details!.changeDate).toEqual(res.details!.creationDate);
 
-    const after = eventsOf(userId);
+    const after = await eventsOf(userId);
     expect(after).toHaveLength(before.length + 1);
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after.at(-1)).toEqual({
       sequence: Number(sequence + 1n),
       type: EVENT_OF[command],
       actor: adminId,
-      resource_owner: orgId,
+      resourceOwner: orgId,
     });
 
     if (expected === "deleted") {
@@ -171,11 +158,11 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
   it.each(REFUSALS)("%s from %s is refused", async (command, setup, [id, text]) => {
     const c = client();
     const { userId, sequence } = await userIn(setup);
-    const before = eventsOf(userId);
+    const before = await eventsOf(userId);
 
     await expectZitadelError(call(c, command, userId), Code.FailedPrecondition, id, text);
 
-    expect(eventsOf(userId)).toEqual(before);
+    expect(await eventsOf(userId)).toEqual(before);
     const read = await c.getUserByID({ userId });
     expect(UserState[read.user!.state]).toBe(UserState[SETUPS[setup].state]);
     expect(read.details!.sequence).toBe(sequence);
@@ -187,7 +174,7 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
     const { username } = (await c.getUserByID({ userId })).user!;
     const deleted = await c.deleteUser({ userId });
     expect(deleted.details!.sequence).toBe(sequence + 1n);
-    const events = eventsOf(userId);
+    const events = await eventsOf(userId);
     expect(events.filter((e) => e.type === "user.removed")).toHaveLength(1);
 
     await expectCode(c.getUserByID({ userId }), Code.NotFound);
@@ -206,7 +193,7 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
     for (const command of COMMANDS) {
       await expectZitadelError(call(c, command, userId), Code.NotFound, NOT_FOUND_ID[command], "User could not be found");
     }
-    expect(eventsOf(userId)).toEqual(events);
+    expect(await eventsOf(userId)).toEqual(events);
   });
 
   it("keeps the lock through deactivate/reactivate and unlocks back to where it started", async () => {
@@ -230,7 +217,7 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
           expect(UserState[(await c.getUserByID({ userId })).user!.state], `after ${command}`).toBe(UserState[state]);
         }
       }
-      const events = eventsOf(userId);
+      const events = await eventsOf(userId);
       expect(events.map((e) => [e.sequence, e.type])).toEqual([
         [1, "user.human.added"],
         ...steps.map(([command], i) => [i + 2, EVENT_OF[command]]),

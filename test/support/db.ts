@@ -75,3 +75,56 @@ export async function everythingStored(server: Pick<TestServer, "databaseUrl">):
   const rows = await Promise.all(tables.map((table) => query(server, `select * from ${table}`)));
   return JSON.stringify(rows);
 }
+
+const onPostgres = (server: Pick<TestServer, "databaseUrl">) => /^postgres(ql)?:/.test(server.databaseUrl);
+
+/** `name` or `schema.name` as a quoted SQL identifier. */
+function quoteTable(table: string): string {
+  return table
+    .split(".")
+    .map((part) => `"${part.replaceAll('"', '""')}"`)
+    .join(".");
+}
+
+/**
+ * Every table in the database: on SQLite, all tables of the file; on PostgreSQL, all tables
+ * outside the system catalogs (those of the default schema by bare name, others as `schema.name`).
+ */
+export async function tableNames(server: Pick<TestServer, "databaseUrl">): Promise<string[]> {
+  if (onPostgres(server)) {
+    const rows = await query<{ schema: string; name: string; current: boolean }>(
+      server,
+      `select table_schema as "schema", table_name as "name", table_schema = current_schema() as "current"
+         from information_schema.tables
+        where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')
+        order by 1, 2`,
+    );
+    return rows.map((r) => (r.current ? r.name : `${r.schema}.${r.name}`));
+  }
+  const rows = await query<{ name: string }>(server, "select name from sqlite_master where type = 'table' order by name");
+  return rows.map((r) => r.name);
+}
+
+/** Every row of one table (a name from tableNames). */
+export async function rowsOf(server: Pick<TestServer, "databaseUrl">, table: string): Promise<Record<string, unknown>[]> {
+  return query(server, `select * from ${quoteTable(table)}`);
+}
+
+/**
+ * Every non-null value stored in a table, as text: strings as they are, bytes as latin1,
+ * JSON (PostgreSQL jsonb comes back parsed) as JSON text, anything else through String().
+ */
+export async function storedValues(server: Pick<TestServer, "databaseUrl">, table: string): Promise<string[]> {
+  const values: string[] = [];
+  for (const row of await rowsOf(server, table)) {
+    for (const value of Object.values(row)) {
+      if (value === null || value === undefined) continue;
+      if (typeof value === "string") values.push(value);
+      else if (Buffer.isBuffer(value)) values.push(value.toString("latin1"));
+      else if (value instanceof Date) values.push(value.toISOString());
+      else if (typeof value === "object") values.push(JSON.stringify(value));
+      else values.push(String(value));
+    }
+  }
+  return values;
+}
