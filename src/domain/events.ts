@@ -1,11 +1,14 @@
-import type { HumanDetails, MachineDetails, User } from "./user.js";
+import type { HumanDetails, LockCause, MachineDetails, User } from "./user.js";
 
 /** Events of the user aggregate, as the command side decides them. */
 export type UserEvent =
   | { type: "user.human.added"; payload: { orgId: string; username: string; human: HumanDetails } }
   | { type: "user.machine.added"; payload: { orgId: string; username: string; machine: MachineDetails } }
-  | { type: "user.locked" }
+  /** No payload for an administrator's lock (as before); the policy's lock says so and when it ends. */
+  | { type: "user.locked"; payload?: { cause: LockCause; expiresAt?: string } }
   | { type: "user.unlocked" }
+  | { type: "user.human.password.check.failed" }
+  | { type: "user.human.password.check.succeeded" }
   | { type: "user.deactivated" }
   | { type: "user.reactivated" }
   | { type: "user.removed" };
@@ -22,10 +25,11 @@ export type RecordedUserEvent = UserEvent & {
 
 /** Folds one event into the user. The first event of a user must be an "added" event. */
 export function applyEvent(user: User | undefined, event: RecordedUserEvent): User {
-  const touched = (changes: Partial<User["flags"]>): User => {
+  const touched = (changes: Partial<User["flags"]>, rest: Partial<User> = {}): User => {
     if (!user) throw new Error(`event ${event.type} before the user was added`);
     return {
       ...user,
+      ...rest,
       flags: { ...user.flags, ...changes },
       sequence: event.sequence,
       changedAt: event.createdAt,
@@ -41,6 +45,7 @@ export function applyEvent(user: User | undefined, event: RecordedUserEvent): Us
         // Like ZITADEL: a human who has no password yet has to finish set-up first.
         flags: { initial: event.payload.human.passwordHash === undefined, locked: false, inactive: false, removed: false },
         human: event.payload.human,
+        passwordFailures: 0,
         sequence: event.sequence,
         createdAt: event.createdAt,
         changedAt: event.createdAt,
@@ -53,14 +58,23 @@ export function applyEvent(user: User | undefined, event: RecordedUserEvent): Us
         username: event.payload.username,
         flags: { initial: false, locked: false, inactive: false, removed: false },
         machine: event.payload.machine,
+        passwordFailures: 0,
         sequence: event.sequence,
         createdAt: event.createdAt,
         changedAt: event.createdAt,
       };
-    case "user.locked":
-      return touched({ locked: true });
+    case "user.locked": {
+      const cause = event.payload?.cause ?? "admin";
+      const expiresAt = event.payload?.expiresAt === undefined ? undefined : new Date(event.payload.expiresAt);
+      return touched({ locked: true }, { lock: { cause, expiresAt } });
+    }
     case "user.unlocked":
-      return touched({ locked: false });
+      // Unlocking also forgives earlier wrong passwords.
+      return touched({ locked: false }, { lock: undefined, passwordFailures: 0 });
+    case "user.human.password.check.failed":
+      return touched({}, { passwordFailures: (user?.passwordFailures ?? 0) + 1 });
+    case "user.human.password.check.succeeded":
+      return touched({}, { passwordFailures: 0 });
     case "user.deactivated":
       return touched({ inactive: true });
     case "user.reactivated":

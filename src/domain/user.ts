@@ -40,6 +40,15 @@ export interface StateFlags {
   removed: boolean;
 }
 
+/** Who locked a user: an administrator (LockUser), or the lockout policy after failed passwords. */
+export type LockCause = "admin" | "policy";
+
+export interface UserLock {
+  cause: LockCause;
+  /** When a policy lock ends by itself; administrators' locks never do. */
+  expiresAt?: Date;
+}
+
 export interface User {
   id: string;
   orgId: string;
@@ -48,6 +57,10 @@ export interface User {
   flags: StateFlags;
   human?: HumanDetails;
   machine?: MachineDetails;
+  /** Set while locked. */
+  lock?: UserLock;
+  /** Wrong passwords since the last right one or the last unlock. */
+  passwordFailures: number;
   /** Number of events of this user; the sequence of its latest event. */
   sequence: number;
   createdAt: Date;

@@ -25,6 +25,9 @@ export interface UserRow {
   passwordChangeRequired: boolean | null;
   machineName: string | null;
   machineDescription: string | null;
+  lockCause: string | null;
+  lockExpiresAt: Date | null;
+  passwordFailures: number;
   sequence: number;
   createdAt: Date;
   changedAt: Date;
@@ -52,6 +55,9 @@ export function toUserRow(user: User): UserRow {
     passwordChangeRequired: human?.passwordChangeRequired ?? null,
     machineName: machine?.name ?? null,
     machineDescription: machine?.description ?? null,
+    lockCause: user.lock?.cause ?? null,
+    lockExpiresAt: user.lock?.expiresAt ?? null,
+    passwordFailures: user.passwordFailures,
     sequence: user.sequence,
     createdAt: user.createdAt,
     changedAt: user.changedAt,
@@ -86,6 +92,8 @@ export function fromUserRow(row: UserRow): User {
         : undefined,
     machine:
       row.type === "machine" ? { name: row.machineName ?? "", description: row.machineDescription ?? "" } : undefined,
+    lock: row.locked ? { cause: row.lockCause === "policy" ? "policy" : "admin", expiresAt: optional(row.lockExpiresAt) } : undefined,
+    passwordFailures: row.passwordFailures,
     sequence: row.sequence,
     createdAt: row.createdAt,
     changedAt: row.changedAt,

@@ -51,6 +51,9 @@ export const users = pgTable(
     passwordChangeRequired: boolean("password_change_required"),
     machineName: text("machine_name"),
     machineDescription: text("machine_description"),
+    lockCause: text("lock_cause"),
+    lockExpiresAt: instant("lock_expires_at"),
+    passwordFailures: integer("password_failures").notNull().default(0),
     sequence: integer("sequence").notNull(),
     createdAt: instant("created_at").notNull(),
     changedAt: instant("changed_at").notNull(),
@@ -63,6 +66,7 @@ export const users = pgTable(
     index("users_username").on(t.username),
     index("users_username_lower").on(t.usernameLower),
     index("users_created").on(t.createdAt),
+    index("users_lock_expires").on(t.lockExpiresAt),
   ],
 );
 
@@ -90,3 +94,31 @@ export const tokens = pgTable(
   },
   (t) => [index("tokens_user").on(t.userId)],
 );
+
+/** Sign-in sessions, addressed by id and proven by a token stored only as its hash. */
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull(),
+    userId: text("user_id").notNull(),
+    orgId: text("org_id").notNull(),
+    sequence: integer("sequence").notNull(),
+    createdAt: instant("created_at").notNull(),
+    changedAt: instant("changed_at").notNull(),
+    userCheckedAt: instant("user_checked_at").notNull(),
+    passwordCheckedAt: instant("password_checked_at"),
+    expiresAt: instant("expires_at"),
+    terminated: boolean("terminated").notNull().default(false),
+  },
+  (t) => [index("sessions_user").on(t.userId)],
+);
+
+/** Lockout settings per organization; the row with scope "instance" is the default for all. */
+export const lockoutPolicies = pgTable("lockout_policies", {
+  scope: text("scope").primaryKey(),
+  maxPasswordAttempts: integer("max_password_attempts").notNull(),
+  maxOtpAttempts: integer("max_otp_attempts").notNull(),
+  lockDurationSeconds: integer("lock_duration_seconds"),
+  changedAt: instant("changed_at").notNull(),
+});

@@ -50,6 +50,9 @@ export const users = sqliteTable(
     passwordChangeRequired: integer("password_change_required", { mode: "boolean" }),
     machineName: text("machine_name"),
     machineDescription: text("machine_description"),
+    lockCause: text("lock_cause"),
+    lockExpiresAt: integer("lock_expires_at", { mode: "timestamp_ms" }),
+    passwordFailures: integer("password_failures").notNull().default(0),
     sequence: integer("sequence").notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     changedAt: integer("changed_at", { mode: "timestamp_ms" }).notNull(),
@@ -62,6 +65,7 @@ export const users = sqliteTable(
     index("users_username").on(t.username),
     index("users_username_lower").on(t.usernameLower),
     index("users_created").on(t.createdAt),
+    index("users_lock_expires").on(t.lockExpiresAt),
   ],
 );
 
@@ -89,3 +93,31 @@ export const tokens = sqliteTable(
   },
   (t) => [index("tokens_user").on(t.userId)],
 );
+
+/** Sign-in sessions, addressed by id and proven by a token stored only as its hash. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull(),
+    userId: text("user_id").notNull(),
+    orgId: text("org_id").notNull(),
+    sequence: integer("sequence").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    changedAt: integer("changed_at", { mode: "timestamp_ms" }).notNull(),
+    userCheckedAt: integer("user_checked_at", { mode: "timestamp_ms" }).notNull(),
+    passwordCheckedAt: integer("password_checked_at", { mode: "timestamp_ms" }),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    terminated: integer("terminated", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [index("sessions_user").on(t.userId)],
+);
+
+/** Lockout settings per organization; the row with scope "instance" is the default for all. */
+export const lockoutPolicies = sqliteTable("lockout_policies", {
+  scope: text("scope").primaryKey(),
+  maxPasswordAttempts: integer("max_password_attempts").notNull(),
+  maxOtpAttempts: integer("max_otp_attempts").notNull(),
+  lockDurationSeconds: integer("lock_duration_seconds"),
+  changedAt: integer("changed_at", { mode: "timestamp_ms" }).notNull(),
+});
