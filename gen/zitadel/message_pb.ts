@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file zitadel/message.proto.
  */
 export const file_zitadel_message: GenFile = /*@__PURE__*/
-  fileDesc("ChV6aXRhZGVsL21lc3NhZ2UucHJvdG8SCnppdGFkZWwudjEiKgoLRXJyb3JEZXRhaWwSCgoCaWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCUItWitnaXRodWIuY29tL3ppdGFkZWwveml0YWRlbC9wa2cvZ3JwYy9tZXNzYWdlYgZwcm90bzM");
+  fileDesc("ChV6aXRhZGVsL21lc3NhZ2UucHJvdG8SCnppdGFkZWwudjEiKgoLRXJyb3JEZXRhaWwSCgoCaWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCSJNChVDcmVkZW50aWFsc0NoZWNrRXJyb3ISCgoCaWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIXCg9mYWlsZWRfYXR0ZW1wdHMYAyABKAVCLVorZ2l0aHViLmNvbS96aXRhZGVsL3ppdGFkZWwvcGtnL2dycGMvbWVzc2FnZWIGcHJvdG8z");
 
 /**
  * Attached to every error the service returns: a stable id and the message without the id.
@@ -35,4 +35,35 @@ export type ErrorDetail = Message<"zitadel.v1.ErrorDetail"> & {
  */
 export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
   messageDesc(file_zitadel_message, 0);
+
+/**
+ * Attached instead of ErrorDetail when a password check fails: the id and message
+ * as in ErrorDetail, and the user's failed password checks so far.
+ * ZITADEL's field 4, remaining_lock_duration, is not sent by this server.
+ *
+ * @generated from message zitadel.v1.CredentialsCheckError
+ */
+export type CredentialsCheckError = Message<"zitadel.v1.CredentialsCheckError"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * @generated from field: int32 failed_attempts = 3;
+   */
+  failedAttempts: number;
+};
+
+/**
+ * Describes the message zitadel.v1.CredentialsCheckError.
+ * Use `create(CredentialsCheckErrorSchema)` to create a new message.
+ */
+export const CredentialsCheckErrorSchema: GenMessage<CredentialsCheckError> = /*@__PURE__*/
+  messageDesc(file_zitadel_message, 1);
 

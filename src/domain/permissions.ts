@@ -1,19 +1,22 @@
 /** Roles, the permissions they grant, and who may see or change which user. */
 
-export const ROLES = ["IAM_OWNER", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"] as const;
+export const ROLES = ["IAM_OWNER", "IAM_LOGIN_CLIENT", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Permission = "user.read" | "user.write" | "user.delete";
+export type Permission = "user.read" | "user.write" | "user.delete" | "session.read" | "session.write" | "session.delete";
+
+const SESSION_PERMISSIONS: Permission[] = ["session.read", "session.write", "session.delete"];
 
 const PERMISSIONS_OF: Record<Role, readonly Permission[]> = {
-  IAM_OWNER: ["user.read", "user.write", "user.delete"],
+  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS],
+  IAM_LOGIN_CLIENT: SESSION_PERMISSIONS,
   ORG_OWNER: ["user.read", "user.write", "user.delete"],
   ORG_USER_MANAGER: ["user.read", "user.write"],
   ORG_OWNER_VIEWER: ["user.read"],
 };
 
-/** IAM_OWNER holds its permissions on every organization; the others on one. */
-export const isInstanceRole = (role: Role) => role === "IAM_OWNER";
+/** IAM_* roles hold their permissions on every organization; the others on one. */
+export const isInstanceRole = (role: Role) => role.startsWith("IAM_");
 
 export interface RoleGrant {
   role: Role;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file zitadel/object/v2/object.proto.
  */
 export const file_zitadel_object_v2_object: GenFile = /*@__PURE__*/
-  fileDesc("Ch56aXRhZGVsL29iamVjdC92Mi9vYmplY3QucHJvdG8SEXppdGFkZWwub2JqZWN0LnYyIj0KDE9yZ2FuaXphdGlvbhIQCgZvcmdfaWQYASABKAlIABIUCgpvcmdfZG9tYWluGAIgASgJSABCBQoDb3JnIpcBCgdEZXRhaWxzEhAKCHNlcXVlbmNlGAEgASgEEi8KC2NoYW5nZV9kYXRlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5yZXNvdXJjZV9vd25lchgDIAEoCRIxCg1jcmVhdGlvbl9kYXRlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI3CglMaXN0UXVlcnkSDgoGb2Zmc2V0GAEgASgEEg0KBWxpbWl0GAIgASgNEgsKA2FzYxgDIAEoCCJuCgtMaXN0RGV0YWlscxIUCgx0b3RhbF9yZXN1bHQYASABKAQSGgoScHJvY2Vzc2VkX3NlcXVlbmNlGAIgASgEEi0KCXRpbWVzdGFtcBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqxQIKD1RleHRRdWVyeU1ldGhvZBIcChhURVhUX1FVRVJZX01FVEhPRF9FUVVBTFMQABIoCiRURVhUX1FVRVJZX01FVEhPRF9FUVVBTFNfSUdOT1JFX0NBU0UQARIhCh1URVhUX1FVRVJZX01FVEhPRF9TVEFSVFNfV0lUSBACEi0KKVRFWFRfUVVFUllfTUVUSE9EX1NUQVJUU19XSVRIX0lHTk9SRV9DQVNFEAMSHgoaVEVYVF9RVUVSWV9NRVRIT0RfQ09OVEFJTlMQBBIqCiZURVhUX1FVRVJZX01FVEhPRF9DT05UQUlOU19JR05PUkVfQ0FTRRAFEh8KG1RFWFRfUVVFUllfTUVUSE9EX0VORFNfV0lUSBAGEisKJ1RFWFRfUVVFUllfTUVUSE9EX0VORFNfV0lUSF9JR05PUkVfQ0FTRRAHQjZaNGdpdGh1Yi5jb20veml0YWRlbC96aXRhZGVsL3BrZy9ncnBjL29iamVjdC92MjtvYmplY3RiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch56aXRhZGVsL29iamVjdC92Mi9vYmplY3QucHJvdG8SEXppdGFkZWwub2JqZWN0LnYyIj0KDE9yZ2FuaXphdGlvbhIQCgZvcmdfaWQYASABKAlIABIUCgpvcmdfZG9tYWluGAIgASgJSABCBQoDb3JnIkgKDlJlcXVlc3RDb250ZXh0EhAKBm9yZ19pZBgBIAEoCUgAEhIKCGluc3RhbmNlGAIgASgISABCEAoOcmVzb3VyY2Vfb3duZXIilwEKB0RldGFpbHMSEAoIc2VxdWVuY2UYASABKAQSLwoLY2hhbmdlX2RhdGUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnJlc291cmNlX293bmVyGAMgASgJEjEKDWNyZWF0aW9uX2RhdGUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKCUxpc3RRdWVyeRIOCgZvZmZzZXQYASABKAQSDQoFbGltaXQYAiABKA0SCwoDYXNjGAMgASgIIm4KC0xpc3REZXRhaWxzEhQKDHRvdGFsX3Jlc3VsdBgBIAEoBBIaChJwcm9jZXNzZWRfc2VxdWVuY2UYAiABKAQSLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCrFAgoPVGV4dFF1ZXJ5TWV0aG9kEhwKGFRFWFRfUVVFUllfTUVUSE9EX0VRVUFMUxAAEigKJFRFWFRfUVVFUllfTUVUSE9EX0VRVUFMU19JR05PUkVfQ0FTRRABEiEKHVRFWFRfUVVFUllfTUVUSE9EX1NUQVJUU19XSVRIEAISLQopVEVYVF9RVUVSWV9NRVRIT0RfU1RBUlRTX1dJVEhfSUdOT1JFX0NBU0UQAxIeChpURVhUX1FVRVJZX01FVEhPRF9DT05UQUlOUxAEEioKJlRFWFRfUVVFUllfTUVUSE9EX0NPTlRBSU5TX0lHTk9SRV9DQVNFEAUSHwobVEVYVF9RVUVSWV9NRVRIT0RfRU5EU19XSVRIEAYSKwonVEVYVF9RVUVSWV9NRVRIT0RfRU5EU19XSVRIX0lHTk9SRV9DQVNFEAdCNlo0Z2l0aHViLmNvbS96aXRhZGVsL3ppdGFkZWwvcGtnL2dycGMvb2JqZWN0L3YyO29iamVjdGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message zitadel.object.v2.Organization
@@ -42,6 +42,40 @@ export type Organization = Message<"zitadel.object.v2.Organization"> & {
  */
 export const OrganizationSchema: GenMessage<Organization> = /*@__PURE__*/
   messageDesc(file_zitadel_object_v2_object, 0);
+
+/**
+ * Which settings to read: an organization's, the instance's, or (when unset)
+ * the caller's organization.
+ *
+ * @generated from message zitadel.object.v2.RequestContext
+ */
+export type RequestContext = Message<"zitadel.object.v2.RequestContext"> & {
+  /**
+   * @generated from oneof zitadel.object.v2.RequestContext.resource_owner
+   */
+  resourceOwner: {
+    /**
+     * @generated from field: string org_id = 1;
+     */
+    value: string;
+    case: "orgId";
+  } | {
+    /**
+     * ZITADEL accepts only true here.
+     *
+     * @generated from field: bool instance = 2;
+     */
+    value: boolean;
+    case: "instance";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message zitadel.object.v2.RequestContext.
+ * Use `create(RequestContextSchema)` to create a new message.
+ */
+export const RequestContextSchema: GenMessage<RequestContext> = /*@__PURE__*/
+  messageDesc(file_zitadel_object_v2_object, 1);
 
 /**
  * @generated from message zitadel.object.v2.Details
@@ -75,7 +109,7 @@ export type Details = Message<"zitadel.object.v2.Details"> & {
  * Use `create(DetailsSchema)` to create a new message.
  */
 export const DetailsSchema: GenMessage<Details> = /*@__PURE__*/
-  messageDesc(file_zitadel_object_v2_object, 1);
+  messageDesc(file_zitadel_object_v2_object, 2);
 
 /**
  * @generated from message zitadel.object.v2.ListQuery
@@ -102,7 +136,7 @@ export type ListQuery = Message<"zitadel.object.v2.ListQuery"> & {
  * Use `create(ListQuerySchema)` to create a new message.
  */
 export const ListQuerySchema: GenMessage<ListQuery> = /*@__PURE__*/
-  messageDesc(file_zitadel_object_v2_object, 2);
+  messageDesc(file_zitadel_object_v2_object, 3);
 
 /**
  * @generated from message zitadel.object.v2.ListDetails
@@ -129,7 +163,7 @@ export type ListDetails = Message<"zitadel.object.v2.ListDetails"> & {
  * Use `create(ListDetailsSchema)` to create a new message.
  */
 export const ListDetailsSchema: GenMessage<ListDetails> = /*@__PURE__*/
-  messageDesc(file_zitadel_object_v2_object, 3);
+  messageDesc(file_zitadel_object_v2_object, 4);
 
 /**
  * @generated from enum zitadel.object.v2.TextQueryMethod
