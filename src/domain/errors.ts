@@ -20,6 +20,8 @@ export class DomainError extends Error {
     readonly kind: ErrorKind,
     readonly id: string | undefined,
     readonly text: string,
+    /** For a wrong password: the failed attempts so far, which ZITADEL reports in a CredentialsCheckError. */
+    readonly failedAttempts?: number,
   ) {
     super(id ? `${text} (${id})` : text);
     this.name = "DomainError";

@@ -1,5 +1,7 @@
 /** The persistence boundary: async so that SQLite and PostgreSQL can both implement it. */
 import type { RecordedUserEvent } from "../domain/events.js";
+import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
+import type { Session } from "../domain/sessions.js";
 import type { RoleGrant } from "../domain/permissions.js";
 import type { User } from "../domain/user.js";
 import type { UserListQuery } from "../domain/user-query.js";
@@ -19,6 +21,22 @@ export interface UserCommit {
   /** Roles and an access token for a user being created (machine users). */
   grants?: RoleGrant[];
   tokenHash?: string;
+  /** A session created or changed by the same sign-in step. */
+  session?: SessionWrite;
+  /** Ends every session of the user (it was locked, deactivated or deleted). */
+  endSessions?: boolean;
+}
+
+/** A session as it should be stored; `expectedSequence` 0 creates it. */
+export interface SessionWrite {
+  session: Session;
+  expectedSequence: number;
+  /** Set when the session is created or its token replaced. */
+  tokenHash?: string;
+}
+
+export interface StoredLockoutPolicy extends LockoutPolicy {
+  scope: PolicyScope;
 }
 
 /** The owner of a token, as authentication needs it. */
@@ -35,6 +53,14 @@ export interface Store {
   findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined>;
   getOrganization(id: string): Promise<Organization | undefined>;
   addOrganization(org: Organization): Promise<void>;
+  getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined>;
+  /** Throws ConflictError("sequence") when the session changed since it was read. */
+  saveSession(write: SessionWrite): Promise<void>;
+  /** The organization's policy, else the instance default, else undefined. */
+  getLockoutPolicy(orgId: string | undefined): Promise<StoredLockoutPolicy | undefined>;
+  setLockoutPolicy(scope: PolicyScope, policy: LockoutPolicy, at: Date): Promise<void>;
+  /** Users whose policy lock ended at or before `now`. */
+  usersWithExpiredLocks(now: Date, limit: number): Promise<string[]>;
   /** Creates the first organization and its first user only if there is no organization yet. */
   initialize(org: Organization, firstUser: UserCommit): Promise<boolean>;
   /** Resolves when the database answers. */

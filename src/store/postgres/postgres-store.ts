@@ -3,7 +3,7 @@
  * database. Works with node-postgres (production) and PGlite (tests) alike.
  */
 import { fileURLToPath } from "node:url";
-import { and, count, eq, gt, isNull, or, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -12,7 +12,18 @@ import { DomainError } from "../../domain/errors.js";
 import { isRole, type RoleGrant } from "../../domain/permissions.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
-import { ConflictError, type Organization, type Store, type TokenOwner, type UserCommit } from "../store.js";
+import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
+import type { Session } from "../../domain/sessions.js";
+import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow, toSessionRow } from "../session-rows.js";
+import {
+  ConflictError,
+  type Organization,
+  type SessionWrite,
+  type Store,
+  type StoredLockoutPolicy,
+  type TokenOwner,
+  type UserCommit,
+} from "../store.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toUserRow } from "../user-rows.js";
 import * as schema from "./schema.js";
@@ -128,6 +139,45 @@ export class PostgresStore implements Store {
     });
   }
 
+  getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined> {
+    return guard(async () => {
+      const [row] = await this.db.select().from(schema.sessions).where(eq(schema.sessions.id, id));
+      return row && fromSessionRow(row);
+    });
+  }
+
+  saveSession(write: SessionWrite): Promise<void> {
+    return guard(() => this.db.transaction((tx) => writeSession(tx, write)));
+  }
+
+  getLockoutPolicy(orgId: string | undefined): Promise<StoredLockoutPolicy | undefined> {
+    return guard(async () => {
+      const rows = await this.db
+        .select()
+        .from(schema.lockoutPolicies)
+        .where(inArray(schema.lockoutPolicies.scope, scopeKeys(orgId)));
+      return mostSpecificPolicy(rows);
+    });
+  }
+
+  setLockoutPolicy(scope: PolicyScope, policy: LockoutPolicy, at: Date): Promise<void> {
+    const row = toPolicyRow(scope, policy, at);
+    return guard(async () => {
+      await this.db.insert(schema.lockoutPolicies).values(row).onConflictDoUpdate({ target: schema.lockoutPolicies.scope, set: row });
+    });
+  }
+
+  usersWithExpiredLocks(now: Date, limit: number): Promise<string[]> {
+    return guard(async () => {
+      const rows = await this.db
+        .select({ id: schema.users.id })
+        .from(schema.users)
+        .where(and(eq(schema.users.locked, true), lte(schema.users.lockExpiresAt, now)))
+        .limit(limit);
+      return rows.map((row) => row.id);
+    });
+  }
+
   initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {
     return guard(() =>
       this.db.transaction(async (tx) => {
@@ -187,11 +237,33 @@ async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
   if (commit.tokenHash) {
     await tx.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt });
   }
+  if (commit.session) await writeSession(tx, commit.session);
+  if (commit.endSessions) {
+    await tx.update(schema.sessions).set({ terminated: true }).where(eq(schema.sessions.userId, user.id));
+  }
+}
+
+async function writeSession(tx: Tx, { session, expectedSequence, tokenHash }: SessionWrite): Promise<void> {
+  if (expectedSequence === 0) {
+    await tx.insert(schema.sessions).values(toSessionRow(session, tokenHash ?? ""));
+    return;
+  }
+  const [current] = await tx
+    .select({ sequence: schema.sessions.sequence, tokenHash: schema.sessions.tokenHash })
+    .from(schema.sessions)
+    .where(eq(schema.sessions.id, session.id))
+    .for("update");
+  if (current?.sequence !== expectedSequence) throw new ConflictError("sequence");
+  await tx
+    .update(schema.sessions)
+    .set(toSessionRow(session, tokenHash ?? current.tokenHash))
+    .where(eq(schema.sessions.id, session.id));
 }
 
 const UNIQUE_VIOLATION = "23505";
 const CONFLICTS: Record<string, ConflictError["reason"]> = {
   users_pkey: "userId",
+  sessions_pkey: "sequence",
   users_org_username: "username",
   events_aggregate_sequence: "sequence",
 };

@@ -3,13 +3,24 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { and, count, eq, isNull, gt, or, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { isRole, type RoleGrant } from "../../domain/permissions.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
-import { ConflictError, type Organization, type Store, type TokenOwner, type UserCommit } from "../store.js";
+import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
+import type { Session } from "../../domain/sessions.js";
+import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow, toSessionRow } from "../session-rows.js";
+import {
+  ConflictError,
+  type Organization,
+  type SessionWrite,
+  type Store,
+  type StoredLockoutPolicy,
+  type TokenOwner,
+  type UserCommit,
+} from "../store.js";
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toUserRow } from "../user-rows.js";
@@ -102,6 +113,35 @@ class SqliteStore implements Store {
     this.db.insert(schema.organizations).values(org).run();
   }
 
+  async getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined> {
+    const row = this.db.select().from(schema.sessions).where(eq(schema.sessions.id, id)).get();
+    return row && fromSessionRow(row);
+  }
+
+  async saveSession(write: SessionWrite): Promise<void> {
+    this.db.transaction((tx) => writeSession(tx, write), { behavior: "immediate" });
+  }
+
+  async getLockoutPolicy(orgId: string | undefined): Promise<StoredLockoutPolicy | undefined> {
+    const rows = this.db.select().from(schema.lockoutPolicies).where(inArray(schema.lockoutPolicies.scope, scopeKeys(orgId))).all();
+    return mostSpecificPolicy(rows);
+  }
+
+  async setLockoutPolicy(scope: PolicyScope, policy: LockoutPolicy, at: Date): Promise<void> {
+    const row = toPolicyRow(scope, policy, at);
+    this.db.insert(schema.lockoutPolicies).values(row).onConflictDoUpdate({ target: schema.lockoutPolicies.scope, set: row }).run();
+  }
+
+  async usersWithExpiredLocks(now: Date, limit: number): Promise<string[]> {
+    const rows = this.db
+      .select({ id: schema.users.id })
+      .from(schema.users)
+      .where(and(eq(schema.users.locked, true), lte(schema.users.lockExpiresAt, now)))
+      .limit(limit)
+      .all();
+    return rows.map((row) => row.id);
+  }
+
   async initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {
     return this.db.transaction(
       (tx) => {
@@ -168,4 +208,19 @@ function writeUserCommit(tx: Tx, commit: UserCommit): void {
   if (commit.tokenHash) {
     tx.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt }).run();
   }
+  if (commit.session) writeSession(tx, commit.session);
+  if (commit.endSessions) {
+    tx.update(schema.sessions).set({ terminated: true }).where(eq(schema.sessions.userId, user.id)).run();
+  }
+}
+
+function writeSession(tx: Tx, { session, expectedSequence, tokenHash }: SessionWrite): void {
+  const current = tx
+    .select({ sequence: schema.sessions.sequence, tokenHash: schema.sessions.tokenHash })
+    .from(schema.sessions)
+    .where(eq(schema.sessions.id, session.id))
+    .get();
+  if ((current?.sequence ?? 0) !== expectedSequence) throw new ConflictError("sequence");
+  const row = toSessionRow(session, tokenHash ?? current?.tokenHash ?? "");
+  tx.insert(schema.sessions).values(row).onConflictDoUpdate({ target: schema.sessions.id, set: row }).run();
 }
