@@ -1,10 +1,10 @@
 /**
- * The one place that joins the domain and the store: load → decide → append + project.
+ * The user part of the app, where the domain meets the store: load → decide → append + project.
  * Every method takes the authenticated caller and returns domain values.
  */
 import { checkAddHuman, humanAdded, organizationNotFound, type NewHuman } from "./domain/add-human.js";
 import { DomainError } from "./domain/errors.js";
-import { applyEvent, type RecordedUserEvent, type UserEvent } from "./domain/events.js";
+import type { UserEvent } from "./domain/events.js";
 import { canRead, isInstanceRole, readableOrgs, type Principal, type Role } from "./domain/permissions.js";
 import { decideStateChange, type StateCommand } from "./domain/state-commands.js";
 import { userState, type User } from "./domain/user.js";
@@ -13,13 +13,7 @@ import { newId } from "./security/ids.js";
 import { hashPassword } from "./security/passwords.js";
 import { hashToken, newToken } from "./security/tokens.js";
 import { ConflictError, type Organization, type Store, type UserCommit } from "./store/store.js";
-
-/** What a change reports back: ZITADEL's object.v2.Details. */
-export interface ChangeDetails {
-  sequence: number;
-  changeDate: Date;
-  resourceOwner: string;
-}
+import { SYSTEM_ACTOR, UserEvents, type ChangeDetails } from "./user-events.js";
 
 export interface ListUsersInput {
   filters: UserFilter[];
@@ -29,16 +23,24 @@ export interface ListUsersInput {
   limit: number;
 }
 
-/** The id of the system itself as the actor of events it records on its own. */
-export const SYSTEM_ACTOR = "SYSTEM";
+export type AddHumanInput = Omit<NewHuman, "passwordHash"> & {
+  userId?: string;
+  /** A password to hash, or a hash imported from another system (already checked to be bcrypt). */
+  password?: { plain: string } | { hash: string };
+};
 
-const MAX_ATTEMPTS = 20;
+/** How many expired policy locks one sweep ends at most. */
+const EXPIRY_BATCH = 100;
 
 export class UserApp {
+  readonly events: UserEvents;
+
   constructor(
     private readonly store: Store,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    now: () => Date = () => new Date(),
+  ) {
+    this.events = new UserEvents(store, now);
+  }
 
   /** Resolves a bearer token to its owner, who must be an active user. */
   async authenticate(authorization: string | undefined): Promise<Principal> {
@@ -53,28 +55,24 @@ export class UserApp {
   }
 
   /** Lock, unlock, deactivate, reactivate or delete; retried when another change to the user won a race. */
-  async changeState(command: StateCommand, userId: string, caller: Principal): Promise<ChangeDetails> {
-    for (let attempt = 1; ; attempt++) {
-      const user = await this.store.getUser(userId);
+  changeState(command: StateCommand, userId: string, caller: Principal): Promise<ChangeDetails> {
+    return this.events.retryOnConflict(async () => {
+      const user = await this.events.load(userId);
       const event = decideStateChange(command, user, caller);
-      try {
-        return await this.commit(user!, [event], caller.userId);
-      } catch (err) {
-        if (!(err instanceof ConflictError && err.reason === "sequence") || attempt === MAX_ATTEMPTS) throw err;
-      }
-    }
+      return (await this.events.commit(user, [event], caller.userId)).details;
+    });
   }
 
-  async addHuman(
-    input: Omit<NewHuman, "passwordHash"> & { userId?: string; password?: string },
-    caller: Principal,
-  ): Promise<{ userId: string; details: ChangeDetails }> {
+  async addHuman(input: AddHumanInput, caller: Principal): Promise<{ userId: string; details: ChangeDetails }> {
     checkAddHuman(input, caller);
     if (!(await this.store.getOrganization(input.orgId))) throw organizationNotFound();
-    const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
+    const { password } = input;
+    const passwordHash = password === undefined ? undefined : "hash" in password ? password.hash : await hashPassword(password.plain);
     const userId = input.userId ?? newId();
     try {
-      const details = await this.commit(undefined, [humanAdded({ ...input, passwordHash })], caller.userId, userId);
+      const { details } = await this.events.commit(undefined, [humanAdded({ ...input, passwordHash })], caller.userId, {
+        newUserId: userId,
+      });
       return { userId, details };
     } catch (err) {
       if (err instanceof ConflictError && err.reason === "userId")
@@ -86,7 +84,7 @@ export class UserApp {
   }
 
   async getUser(userId: string, caller: Principal): Promise<User> {
-    const user = await this.store.getUser(userId);
+    const user = await this.events.load(userId);
     if (!user || user.flags.removed || !canRead(caller, user)) {
       throw new DomainError("NotFound", "QUERY-Dfbg2", "User could not be found");
     }
@@ -97,9 +95,16 @@ export class UserApp {
     return this.store.listUsers({ ...input, visibleOrgs: readableOrgs(caller), callerId: caller.userId });
   }
 
+  /** Ends the policy locks whose time is up (loading a user does it too); returns how many. */
+  async expireLocks(): Promise<number> {
+    const ids = await this.store.usersWithExpiredLocks(this.events.now(), EXPIRY_BATCH);
+    for (const id of ids) await this.events.load(id);
+    return ids.length;
+  }
+
   /** Administration (CLI and first start): not reachable through the API. */
   async addOrganization(name: string): Promise<Organization> {
-    const org = { id: newId(), name, createdAt: this.now() };
+    const org = { id: newId(), name, createdAt: this.events.now() };
     await this.store.addOrganization(org);
     return org;
   }
@@ -118,7 +123,7 @@ export class UserApp {
 
   /** On an empty database: the first organization and its IAM_OWNER machine user. Returns its token, or undefined if already set up. */
   async initialize(orgName: string, adminUsername: string): Promise<string | undefined> {
-    const org = { id: newId(), name: orgName, createdAt: this.now() };
+    const org = { id: newId(), name: orgName, createdAt: this.events.now() };
     const { commit, token } = this.newMachineUser(org.id, adminUsername, "IAM_OWNER");
     return (await this.store.initialize(org, commit)) ? token : undefined;
   }
@@ -130,36 +135,9 @@ export class UserApp {
       payload: { orgId, username, machine: { name: username, description: "" } },
     };
     const token = newToken();
-    const commit = this.prepare(undefined, [added], SYSTEM_ACTOR, newId());
+    const commit = this.events.prepare(undefined, [added], SYSTEM_ACTOR, newId());
     commit.grants = [{ role, orgId: isInstanceRole(role) ? null : orgId }];
     commit.tokenHash = hashToken(token);
     return { commit, token };
-  }
-
-  /** Records the events with their sequence, time and actor, and folds them into the user. */
-  private prepare(user: User | undefined, events: UserEvent[], actor: string, newUserId?: string): UserCommit {
-    const createdAt = this.now();
-    const userId = user?.id ?? newUserId!;
-    const base = user?.sequence ?? 0;
-    const recorded: RecordedUserEvent[] = events.map((event, i) => ({
-      ...event,
-      userId,
-      sequence: base + i + 1,
-      actor,
-      createdAt,
-    }));
-    return { expectedSequence: base, events: recorded, user: recorded.reduce<User | undefined>(applyEvent, user)! };
-  }
-
-  private async commit(
-    user: User | undefined,
-    events: UserEvent[],
-    actor: string,
-    newUserId?: string,
-  ): Promise<ChangeDetails> {
-    const commit = this.prepare(user, events, actor, newUserId);
-    await this.store.commitUser(commit);
-    const next = commit.user;
-    return { sequence: next.sequence, changeDate: next.changedAt, resourceOwner: next.orgId };
   }
 }

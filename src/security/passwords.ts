@@ -1,8 +1,14 @@
-import { randomBytes, scrypt, type ScryptOptions } from "node:crypto";
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import bcrypt from "bcryptjs";
 
 // scrypt with N=2^15, r=8: 32 MiB and roughly 50 ms per hash; runs on libuv's thread pool.
 const PARAMS = { N: 2 ** 15, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
+
+/** bcrypt hashes imported from other systems (AddHumanUser's hashed_password). */
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+export const isSupportedImportedHash = (hash: string) => BCRYPT.test(hash);
 
 function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -17,4 +23,15 @@ export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await derive(password, salt, PARAMS);
   return `$scrypt$N=${PARAMS.N},r=${PARAMS.r},p=${PARAMS.p}$${salt.toString("base64")}$${key.toString("base64")}`;
+}
+
+/** Checks a password against a stored scrypt or bcrypt hash, without blocking the event loop. */
+export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+  if (BCRYPT.test(encoded)) return bcrypt.compare(password, encoded);
+  const [, scheme, params, salt, key] = encoded.split("$");
+  if (scheme !== "scrypt" || !params || !salt || !key) return false;
+  const options = Object.fromEntries(params.split(",").map((pair) => pair.split("=")).map(([k, v]) => [k, Number(v)]));
+  const expected = Buffer.from(key, "base64");
+  const actual = await derive(password, Buffer.from(salt, "base64"), options);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
 }

@@ -6,12 +6,12 @@ import { TextQueryMethod, type ListQuery } from "../../gen/zitadel/object/v2/obj
 import { Type, UserFieldName, type SearchQuery } from "../../gen/zitadel/user/v2/query_pb.js";
 import { Gender as ProtoGender, UserState as ProtoUserState } from "../../gen/zitadel/user/v2/user_pb.js";
 import type { AddHumanUserRequest } from "../../gen/zitadel/user/v2/user_service_pb.js";
-import type { ListUsersInput } from "../app.js";
-import type { NewHuman } from "../domain/add-human.js";
+import type { AddHumanInput, ListUsersInput } from "../app.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { Principal } from "../domain/permissions.js";
 import type { Gender, UserState } from "../domain/user.js";
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type TextMatch, type UserFilter, type UserSortField } from "../domain/user-query.js";
+import { isSupportedImportedHash } from "../security/passwords.js";
 import { PROTO_STATE } from "./to-proto.js";
 
 const runes = (value: string) => [...value].length;
@@ -34,14 +34,11 @@ const GENDER: Record<ProtoGender, Gender> = {
   [ProtoGender.DIVERSE]: "diverse",
 };
 
-export type AddHumanInput = Omit<NewHuman, "passwordHash"> & { userId?: string; password?: string };
-
 export function addHumanInput(req: AddHumanUserRequest, caller: Principal): AddHumanInput {
   if (req.phone) throw notSupported("Phone");
   if (req.metadata.length) throw notSupported("Metadata");
   if (req.idpLinks.length) throw notSupported("IdpLinks");
   if (req.totpSecret !== undefined) throw notSupported("TotpSecret");
-  if (req.passwordType.case === "hashedPassword") throw notSupported("HashedPassword");
   if (req.organization?.org.case === "orgDomain") throw notSupported("Organization.OrgDomain");
   const verification = req.email?.verification;
   if (verification?.case === "sendCode") throw notSupported("Email.SendCode");
@@ -61,8 +58,11 @@ export function addHumanInput(req: AddHumanUserRequest, caller: Principal): AddH
   requireLength(req.email.email, "SetHumanEmail", "Email", 1, 200);
   if (req.userId !== undefined) requireLength(req.userId, "AddHumanUserRequest", "UserId", 1, 200);
   if (req.username !== undefined) requireLength(req.username, "AddHumanUserRequest", "Username", 1, 200);
-  const password = req.passwordType.case === "password" ? req.passwordType.value : undefined;
-  if (password) requireLength(password.password, "Password", "Password", 1, 200);
+  const { passwordType } = req;
+  if (passwordType.case === "password") requireLength(passwordType.value.password, "Password", "Password", 1, 200);
+  if (passwordType.case === "hashedPassword" && !isSupportedImportedHash(passwordType.value.hash)) {
+    throw invalidArgument("invalid HashedPassword.Hash: only bcrypt hashes ($2a$, $2b$, $2y$) are supported");
+  }
 
   return {
     userId: req.userId,
@@ -78,8 +78,13 @@ export function addHumanInput(req: AddHumanUserRequest, caller: Principal): AddH
     },
     email: req.email.email,
     emailVerified: verification?.case === "isVerified" && verification.value,
-    password: password?.password,
-    passwordChangeRequired: password?.changeRequired ?? false,
+    password:
+      passwordType.case === "password"
+        ? { plain: passwordType.value.password }
+        : passwordType.case === "hashedPassword"
+          ? { hash: passwordType.value.hash }
+          : undefined,
+    passwordChangeRequired: passwordType.value?.changeRequired ?? false,
   };
 }
 

@@ -1,0 +1,73 @@
+/**
+ * Reading and writing users as events, shared by the user, sign-in and settings parts of
+ * the app: load (ending a policy lock whose time is up), record, fold, commit.
+ */
+import { applyEvent, type RecordedUserEvent, type UserEvent } from "./domain/events.js";
+import { lockHasExpired } from "./domain/lockout.js";
+import { userState, type User } from "./domain/user.js";
+import { ConflictError, type Store, type UserCommit } from "./store/store.js";
+
+/** What a change reports back: ZITADEL's object.v2.Details. */
+export interface ChangeDetails {
+  sequence: number;
+  changeDate: Date;
+  resourceOwner: string;
+}
+
+/** The id of the system itself as the actor of events it records on its own. */
+export const SYSTEM_ACTOR = "SYSTEM";
+
+const MAX_ATTEMPTS = 20;
+
+export class UserEvents {
+  constructor(
+    private readonly store: Store,
+    readonly now: () => Date,
+  ) {}
+
+  /** The user as it is now: a policy lock whose time is up is ended (and recorded) first. */
+  async load(userId: string): Promise<User | undefined> {
+    return this.retryOnConflict(async () => {
+      const user = await this.store.getUser(userId);
+      if (!user || !lockHasExpired(user, this.now())) return user;
+      return (await this.commit(user, [{ type: "user.unlocked" }], SYSTEM_ACTOR)).user;
+    });
+  }
+
+  /** Runs `attempt` again when another change to the same user or session won the race. */
+  async retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof ConflictError && err.reason === "sequence") || n === MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  /**
+   * Records the events with their sequence, time and actor and folds them into the user.
+   * A user who can no longer sign in (locked, inactive, deleted) loses every session.
+   */
+  prepare(user: User | undefined, events: UserEvent[], actor: string, newUserId?: string): UserCommit {
+    const createdAt = this.now();
+    const userId = user?.id ?? newUserId!;
+    const base = user?.sequence ?? 0;
+    const recorded: RecordedUserEvent[] = events.map((event, i) => ({ ...event, userId, sequence: base + i + 1, actor, createdAt }));
+    const next = recorded.reduce<User | undefined>(applyEvent, user)!;
+    const state = userState(next.flags);
+    return { expectedSequence: base, events: recorded, user: next, endSessions: state !== "active" && state !== "initial" };
+  }
+
+  async commit(
+    user: User | undefined,
+    events: UserEvent[],
+    actor: string,
+    extras: Pick<UserCommit, "session"> & { newUserId?: string } = {},
+  ): Promise<{ user: User; details: ChangeDetails }> {
+    const commit = { ...this.prepare(user, events, actor, extras.newUserId), session: extras.session };
+    await this.store.commitUser(commit);
+    const next = commit.user;
+    return { user: next, details: { sequence: next.sequence, changeDate: next.changedAt, resourceOwner: next.orgId } };
+  }
+}
