@@ -53,6 +53,8 @@ export interface Store {
   findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined>;
   getOrganization(id: string): Promise<Organization | undefined>;
   addOrganization(org: Organization): Promise<void>;
+  /** Ids of the users (not deleted) whose login name (username) this is, in any organization. */
+  userIdsByLoginName(loginName: string): Promise<string[]>;
   getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined>;
   /** Throws ConflictError("sequence") when the session changed since it was read. */
   saveSession(write: SessionWrite): Promise<void>;

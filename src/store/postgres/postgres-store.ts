@@ -139,6 +139,16 @@ export class PostgresStore implements Store {
     });
   }
 
+  userIdsByLoginName(loginName: string): Promise<string[]> {
+    return guard(async () => {
+      const rows = await this.db
+        .select({ id: schema.users.id })
+        .from(schema.users)
+        .where(and(eq(schema.users.username, loginName), eq(schema.users.removed, false)));
+      return rows.map((row) => row.id);
+    });
+  }
+
   getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined> {
     return guard(async () => {
       const [row] = await this.db.select().from(schema.sessions).where(eq(schema.sessions.id, id));

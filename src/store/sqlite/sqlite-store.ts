@@ -113,6 +113,15 @@ class SqliteStore implements Store {
     this.db.insert(schema.organizations).values(org).run();
   }
 
+  async userIdsByLoginName(loginName: string): Promise<string[]> {
+    const rows = this.db
+      .select({ id: schema.users.id })
+      .from(schema.users)
+      .where(and(eq(schema.users.username, loginName), eq(schema.users.removed, false)))
+      .all();
+    return rows.map((row) => row.id);
+  }
+
   async getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined> {
     const row = this.db.select().from(schema.sessions).where(eq(schema.sessions.id, id)).get();
     return row && fromSessionRow(row);
