@@ -4,17 +4,22 @@ import { UserApp } from "./app.js";
 import { initializeOnFirstStart } from "./bootstrap.js";
 import { loadConfig } from "./config.js";
 import { createDispatcher } from "./http/dispatch.js";
-import { createLogger } from "./observability/logger.js";
+import { createLogger, logInternalError } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
 import { Readiness } from "./readiness.js";
 import { listen } from "./server.js";
+import { SettingsApp } from "./settings.js";
+import { SignInApp } from "./sign-in.js";
 import { openStore } from "./store/open.js";
+
+const LOCK_SWEEP_MS = 1000;
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
   const app = new UserApp(store);
+  const apps = { users: app, signIn: new SignInApp(store, app.events), settings: new SettingsApp(store) };
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
     logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");
   }
@@ -23,7 +28,7 @@ async function main() {
   // Every call in flight listens to this signal (and stops listening when it ends).
   setMaxListeners(0, shutdown.signal);
   const handler = createDispatcher({
-    app,
+    apps,
     readiness,
     logger,
     metrics: createMetrics(),
@@ -34,11 +39,18 @@ async function main() {
   const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls });
   logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls) }, "listening");
 
+  // Policy locks also end when their user is next loaded; the sweep keeps ListUsers current.
+  const lockSweep = setInterval(() => {
+    app.expireLocks().catch((err: unknown) => logInternalError(logger, err));
+  }, LOCK_SWEEP_MS);
+  lockSweep.unref();
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+    clearInterval(lockSweep);
     readiness.startDraining();
     shutdown.abort();
     await server.close(config.shutdownGraceMs);

@@ -9,7 +9,6 @@ import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { UserApp } from "../app.js";
 import { finishCall, protocolOf, type CallRecord } from "../observability/call-record.js";
 import { logInternalError, type Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -17,7 +16,7 @@ import type { Readiness } from "../readiness.js";
 import type { RequestHandler } from "../server.js";
 import { isGrpcWebText, serveGrpcWebText } from "../transport/grpc-web-text.js";
 import { inspectOutcome } from "../transport/response-outcome.js";
-import { API_SERVICES, routes } from "../transport/routes.js";
+import { API_SERVICES, routes, type Apps } from "../transport/routes.js";
 import { applyCors } from "./cors.js";
 import { serveProbe } from "./probes.js";
 import { plainGatewayError } from "./rest/gateway-errors.js";
@@ -25,7 +24,7 @@ import { restRoutes } from "./rest/http-rules.js";
 import { createRestHandler, writeError } from "./rest/rest-handler.js";
 
 export interface DispatchOptions {
-  app: UserApp;
+  apps: Apps;
   readiness: Readiness;
   logger: Logger;
   metrics: Metrics;
@@ -46,7 +45,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
     jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: options.shutdownSignal,
   });
-  routes(options.app, options.readiness, onInternal)(router);
+  routes(options.apps, options.readiness, onInternal)(router);
   const byPath = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const byMethod = new Map<DescMethod, UniversalHandler>(router.handlers.map((h) => [h.method, h]));
 

@@ -1,7 +1,7 @@
 /** The one place where domain errors become protocol errors. */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
+import { CredentialsCheckErrorSchema, ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { DomainError, type ErrorKind } from "../domain/errors.js";
 
 const CODE_OF: Record<ErrorKind, Code> = {
@@ -17,6 +17,16 @@ const CODE_OF: Record<ErrorKind, Code> = {
   Internal: Code.Internal,
 };
 
+/** Like ZITADEL: a failed password check carries a CredentialsCheckError, every other error an ErrorDetail. */
+function detailsOf(err: DomainError) {
+  if (!err.id) return [];
+  if (err.failedAttempts !== undefined) {
+    const value = create(CredentialsCheckErrorSchema, { id: err.id, message: err.text, failedAttempts: err.failedAttempts });
+    return [{ desc: CredentialsCheckErrorSchema, value }];
+  }
+  return [{ desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { id: err.id, message: err.text }) }];
+}
+
 /**
  * A DomainError keeps its message ("<text> (<ID>)") and gets a zitadel.v1.ErrorDetail;
  * ConnectErrors pass through; anything else is an internal error whose cause is
@@ -24,10 +34,7 @@ const CODE_OF: Record<ErrorKind, Code> = {
  */
 export function toConnectError(err: unknown, onInternal: (err: unknown) => void): ConnectError {
   if (err instanceof ConnectError) return err;
-  if (err instanceof DomainError) {
-    const details = err.id ? [{ desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { id: err.id, message: err.text }) }] : [];
-    return new ConnectError(err.message, CODE_OF[err.kind], undefined, details);
-  }
+  if (err instanceof DomainError) return new ConnectError(err.message, CODE_OF[err.kind], undefined, detailsOf(err));
   onInternal(err);
   return new ConnectError("internal error", Code.Internal);
 }

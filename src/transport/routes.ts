@@ -1,22 +1,35 @@
 /** Every service and its interceptors, shared by the server and the in-memory tests. */
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { SessionService } from "../../gen/zitadel/session/v2/session_service_pb.js";
+import { SettingsService } from "../../gen/zitadel/settings/v2/settings_service_pb.js";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
 import type { UserApp } from "../app.js";
 import type { Readiness } from "../readiness.js";
+import type { SettingsApp } from "../settings.js";
+import type { SignInApp } from "../sign-in.js";
 import { healthService } from "./health.js";
 import { authInterceptor, errorInterceptor, unknownFieldInterceptor } from "./interceptors.js";
 import { registerReflection } from "./reflection.js";
+import { sessionService } from "./session-service.js";
+import { settingsService } from "./settings-service.js";
 import { userService } from "./user-service.js";
 
 /** The services clients call, as listed by reflection and served over REST. */
-export const API_SERVICES = [UserService];
+export const API_SERVICES = [UserService, SessionService, SettingsService];
 
-export function routes(app: UserApp, readiness: Readiness, onInternal: (err: unknown) => void) {
+export interface Apps {
+  users: UserApp;
+  signIn: SignInApp;
+  settings: SettingsApp;
+}
+
+export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unknown) => void) {
   return (router: ConnectRouter) => {
-    router.service(UserService, userService(app), {
-      interceptors: [errorInterceptor(onInternal), authInterceptor(app), unknownFieldInterceptor],
-    });
+    const interceptors = [errorInterceptor(onInternal), authInterceptor(apps.users), unknownFieldInterceptor];
+    router.service(UserService, userService(apps.users), { interceptors });
+    router.service(SessionService, sessionService(apps.signIn), { interceptors });
+    router.service(SettingsService, settingsService(apps.settings), { interceptors });
     router.service(Health, healthService(readiness, API_SERVICES.map((s) => s.typeName)), {
       interceptors: [errorInterceptor(onInternal)],
     });

@@ -2,9 +2,9 @@
 import { createRegistry, fromBinary, toJson } from "@bufbuild/protobuf";
 import { anyPack, AnySchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { ErrorDetailSchema } from "../../../gen/zitadel/message_pb.js";
+import { CredentialsCheckErrorSchema, ErrorDetailSchema } from "../../../gen/zitadel/message_pb.js";
 
-const DETAIL_TYPES = createRegistry(ErrorDetailSchema);
+const DETAIL_TYPES = createRegistry(ErrorDetailSchema, CredentialsCheckErrorSchema);
 
 const HTTP_STATUS: Partial<Record<Code, number>> = {
   [Code.InvalidArgument]: 400,
