@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
-import { openPostgresStore, POSTGRES_MIGRATIONS, PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { MIGRATIONS } from "../../src/store/migrations.js";
+import { openPostgresStore, PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import * as pgSchema from "../../src/store/postgres/schema.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
@@ -30,7 +31,7 @@ const pglite: StoreBackend = {
   async open() {
     const client = new PGlite();
     const db = drizzle(client, { schema: pgSchema });
-    await migrate(db, { migrationsFolder: POSTGRES_MIGRATIONS });
+    await migrate(db, { migrationsFolder: MIGRATIONS.postgres });
     const store = new PostgresStore(db, () => client.close());
     return { store, dispose: () => store.close() };
   },

@@ -2,7 +2,6 @@
  * PostgreSQL through Drizzle, for installations with several server instances on one
  * database. Works with node-postgres (production) and PGlite (tests) alike.
  */
-import { fileURLToPath } from "node:url";
 import { and, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
@@ -14,6 +13,7 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
+import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow, toSessionRow } from "../session-rows.js";
 import {
   ConflictError,
@@ -28,7 +28,6 @@ import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toUserRow } from "../user-rows.js";
 import * as schema from "./schema.js";
 
-export const POSTGRES_MIGRATIONS = fileURLToPath(new URL("../../../drizzle/postgres", import.meta.url));
 
 /** Taken while migrating, so instances that start together do not migrate at the same time. */
 const MIGRATION_LOCK = 7_242_001;
@@ -55,7 +54,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
     const client = await pool.connect();
     try {
       await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
-      await migrate(drizzle(client), { migrationsFolder: POSTGRES_MIGRATIONS });
+      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS.postgres });
     } finally {
       await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
       client.release();

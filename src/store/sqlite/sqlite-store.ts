@@ -1,7 +1,6 @@
 /** The embedded default: SQLite through Drizzle and better-sqlite3. */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { and, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
@@ -11,6 +10,7 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
+import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow, toSessionRow } from "../session-rows.js";
 import {
   ConflictError,
@@ -25,7 +25,6 @@ import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toUserRow } from "../user-rows.js";
 
-const MIGRATIONS = fileURLToPath(new URL("../../../drizzle/sqlite", import.meta.url));
 
 type Db = BetterSQLite3Database<typeof schema>;
 
@@ -44,7 +43,7 @@ export function openSqliteStore(file: string): Store {
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("busy_timeout = 5000");
   const db = drizzle(sqlite, { schema });
-  migrate(db, { migrationsFolder: MIGRATIONS });
+  migrate(db, { migrationsFolder: MIGRATIONS.sqlite });
   return new SqliteStore(sqlite, db);
 }
 
