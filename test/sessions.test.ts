@@ -1,0 +1,576 @@
+/**
+ * zitadel.session.v2.SessionService (CreateSession, SetSession, GetSession, DeleteSession) and
+ * zitadel.settings.v2.SettingsService.GetLockoutSettings over gRPC, Connect JSON and REST:
+ * user and password checks with ZITADEL's errors, session tokens instead of permissions,
+ * sessions ending with the user, imported bcrypt hashes, lockout settings and their CLI.
+ */
+import { randomUUID } from "node:crypto";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, createClient, type Client } from "@connectrpc/connect";
+import bcrypt from "bcryptjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CredentialsCheckErrorSchema } from "../gen/zitadel/message_pb.js";
+import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
+import { ResourceOwnerType } from "../gen/zitadel/settings/v2/settings_pb.js";
+import { SettingsService } from "../gen/zitadel/settings/v2/settings_service_pb.js";
+import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
+import { transport, userClient, type Protocol, type UserClient } from "./support/clients.js";
+import { eventsOf } from "./support/db.js";
+import { addHuman, addMachine, addOrg, cli, expectCode, expectZitadelError } from "./support/fixtures.js";
+import { startServer, type TestServer } from "./support/server.js";
+
+const PASSWORD = "Secr3t-Passw0rd!";
+const PROTOCOLS: Protocol[] = ["grpc", "connect-json"];
+
+type SessionClient = Client<typeof SessionService>;
+type SettingsClient = Client<typeof SettingsService>;
+
+const sessionClient = (server: TestServer, protocol: Protocol, token: string): SessionClient =>
+  createClient(SessionService, transport(protocol, server.baseUrl, token));
+const settingsClient = (server: TestServer, protocol: Protocol, token: string): SettingsClient =>
+  createClient(SettingsService, transport(protocol, server.baseUrl, token));
+
+const withinAMinute = (date: Date, of = Date.now()) => Math.abs(date.getTime() - of) < 60_000;
+
+/** Asserts a failed password check: InvalidArgument, ZITADEL's message and a CredentialsCheckError. */
+async function expectWrongPassword(call: Promise<unknown>, failedAttempts: number) {
+  const err = await expectCode(call, Code.InvalidArgument);
+  expect(err.rawMessage).toBe("Password is invalid (COMMAND-3M0fs)");
+  const details = err.findDetails(CredentialsCheckErrorSchema);
+  expect(details).toHaveLength(1);
+  expect(details[0]).toMatchObject({ id: "COMMAND-3M0fs", message: "Password is invalid", failedAttempts });
+}
+
+const passwordCheckEvents = async (server: TestServer, userId: string) =>
+  (await eventsOf(server, userId)).map((e) => e.type).filter((type) => type.startsWith("user.human.password.check."));
+
+const sessionGone = (call: Promise<unknown>) => expectZitadelError(call, Code.NotFound, "QUERY-SFeaa", "Session does not exist");
+
+/** One REST call over fetch. */
+async function rest(server: TestServer, method: string, path: string, token: string, body?: unknown) {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${server.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json };
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions
+// ---------------------------------------------------------------------------------------
+
+describe("sessions", () => {
+  let server: TestServer;
+  let orgId: string;
+  let loginClient: { userId: string; token: string };
+  let viewer: { userId: string; token: string };
+  let orgOwner: { userId: string; token: string };
+
+  beforeAll(async () => {
+    server = await startServer();
+    orgId = await addOrg(server);
+    [loginClient, viewer, orgOwner] = await Promise.all([
+      addMachine(server, orgId, "IAM_LOGIN_CLIENT"),
+      addMachine(server, orgId, "ORG_OWNER_VIEWER"),
+      addMachine(server, orgId, "ORG_OWNER"),
+    ]);
+  });
+  afterAll(() => server?.stop());
+
+  describe.each(PROTOCOLS)("over %s", (protocol) => {
+    let users: UserClient;
+    let sessions: SessionClient;
+    beforeAll(() => {
+      users = userClient(protocol, server.baseUrl, server.adminToken);
+      sessions = sessionClient(server, protocol, loginClient.token);
+    });
+
+    const usernameOf = async (userId: string) => (await users.getUserByID({ userId })).user!.username;
+
+    it("creates a session by user id and by login name with a password check, and reads it back", async () => {
+      const userId = await addHuman(users);
+      const read = (await users.getUserByID({ userId })).user!;
+      const userOrg = read.details!.resourceOwner;
+
+      for (const search of [
+        { case: "userId" as const, value: userId },
+        { case: "loginName" as const, value: read.username },
+      ]) {
+        const created = await sessions.createSession({ checks: { user: { search }, password: { password: PASSWORD } } });
+        expect(created.sessionId).toMatch(/^\d{18}$/);
+        expect(created.sessionToken.length).toBeGreaterThan(10);
+        expect(created.details!.sequence).toBe(1n);
+        expect(created.details!.resourceOwner).toBe(userOrg);
+        expect(withinAMinute(timestampDate(created.details!.changeDate!))).toBe(true);
+
+        const { session } = await sessions.getSession({ sessionId: created.sessionId });
+        expect(session!.id).toBe(created.sessionId);
+        expect(session!.sequence).toBe(1n);
+        expect(session!.expirationDate).toBeUndefined();
+        const user = session!.factors!.user!;
+        expect(user).toMatchObject({ id: userId, loginName: read.username, displayName: "Gigi Giraffe", organizationId: userOrg });
+        expect(withinAMinute(timestampDate(user.verifiedAt!))).toBe(true);
+        expect(session!.factors!.password).toBeDefined();
+        expect(withinAMinute(timestampDate(session!.factors!.password!.verifiedAt!))).toBe(true);
+      }
+      // Each successful check is an event of the user.
+      expect(await passwordCheckEvents(server, userId)).toEqual([
+        "user.human.password.check.succeeded",
+        "user.human.password.check.succeeded",
+      ]);
+    });
+
+    it("has no password factor without a password check; a lifetime sets the expiration date", async () => {
+      const userId = await addHuman(users);
+      const plain = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
+      const { session } = await sessions.getSession({ sessionId: plain.sessionId });
+      expect(session!.factors!.user!.id).toBe(userId);
+      expect(session!.factors!.password).toBeUndefined();
+      expect(await passwordCheckEvents(server, userId)).toEqual([]);
+
+      const before = Date.now();
+      const timed = await sessions.createSession({
+        checks: { user: { search: { case: "userId", value: userId } } },
+        lifetime: { seconds: 3600n, nanos: 0 },
+      });
+      const expiring = (await sessions.getSession({ sessionId: timed.sessionId })).session!;
+      expect(expiring.expirationDate).toBeDefined();
+      const expiresAt = timestampDate(expiring.expirationDate!).getTime();
+      expect(expiresAt).toBeGreaterThanOrEqual(before + 3600_000 - 2000);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3600_000 + 2000);
+    });
+
+    it("rejects a non-positive lifetime with InvalidArgument", async () => {
+      const userId = await addHuman(users);
+      for (const lifetime of [
+        { seconds: 0n, nanos: 0 },
+        { seconds: -5n, nanos: 0 },
+      ]) {
+        await expectCode(sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } }, lifetime }), Code.InvalidArgument);
+      }
+      const created = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
+      await expectCode(sessions.setSession({ sessionId: created.sessionId, lifetime: { seconds: 0n, nanos: 0 } }), Code.InvalidArgument);
+    });
+
+    it("SetSession adds a password check with a new token; checks.user naming another user is InvalidArgument", async () => {
+      const userId = await addHuman(users);
+      const other = await addHuman(users);
+      const created = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
+
+      const set = await sessions.setSession({ sessionId: created.sessionId, checks: { password: { password: PASSWORD } } });
+      expect(set.details!.sequence).toBe(2n);
+      expect(set.sessionToken).not.toBe("");
+      expect(set.sessionToken).not.toBe(created.sessionToken);
+      const { session } = await sessions.getSession({ sessionId: created.sessionId });
+      expect(session!.sequence).toBe(2n);
+      expect(session!.factors!.password).toBeDefined();
+      expect(session!.factors!.user!.id).toBe(userId);
+      // The new token is the session's token now.
+      const asViewer = sessionClient(server, protocol, viewer.token);
+      expect((await asViewer.getSession({ sessionId: created.sessionId, sessionToken: set.sessionToken })).session!.id).toBe(created.sessionId);
+
+      await expectCode(
+        sessions.setSession({ sessionId: created.sessionId, checks: { user: { search: { case: "userId", value: other } } } }),
+        Code.InvalidArgument,
+      );
+      await expectCode(
+        sessions.setSession({ sessionId: created.sessionId, checks: { user: { search: { case: "loginName", value: await usernameOf(other) } } } }),
+        Code.InvalidArgument,
+      );
+      // The same user again is fine.
+      const again = await sessions.setSession({ sessionId: created.sessionId, checks: { user: { search: { case: "userId", value: userId } } } });
+      expect(again.details!.sequence).toBe(3n);
+    });
+
+    it("GetSession and DeleteSession take the permission or the session's own token", async () => {
+      const userId = await addHuman(users);
+      const asViewer = sessionClient(server, protocol, viewer.token);
+      const asAdmin = sessionClient(server, protocol, server.adminToken);
+      const a = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
+      const b = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
+
+      // With session.read (IAM_LOGIN_CLIENT, IAM_OWNER).
+      expect((await sessions.getSession({ sessionId: a.sessionId })).session!.id).toBe(a.sessionId);
+      expect((await asAdmin.getSession({ sessionId: a.sessionId })).session!.id).toBe(a.sessionId);
+      // Without it, with the session's own token.
+      expect((await asViewer.getSession({ sessionId: a.sessionId, sessionToken: a.sessionToken })).session!.id).toBe(a.sessionId);
+      // Without it and without the right token.
+      const denied = (call: Promise<unknown>) => expectZitadelError(call, Code.PermissionDenied, "AUTH-AWfge", "No matching permissions found");
+      await denied(asViewer.getSession({ sessionId: a.sessionId }));
+      await denied(asViewer.getSession({ sessionId: a.sessionId, sessionToken: b.sessionToken }));
+      await denied(asViewer.getSession({ sessionId: a.sessionId, sessionToken: "not-the-token" }));
+      await denied(asViewer.deleteSession({ sessionId: a.sessionId }));
+      await denied(asViewer.deleteSession({ sessionId: a.sessionId, sessionToken: b.sessionToken }));
+      expect((await sessions.getSession({ sessionId: a.sessionId })).session!.id).toBe(a.sessionId);
+
+      // DeleteSession with the token, no permission.
+      const deleted = await asViewer.deleteSession({ sessionId: a.sessionId, sessionToken: a.sessionToken });
+      expect(deleted.details!.sequence).toBe(2n);
+      await sessionGone(sessions.getSession({ sessionId: a.sessionId }));
+      await sessionGone(asViewer.getSession({ sessionId: a.sessionId, sessionToken: a.sessionToken }));
+      await sessionGone(sessions.setSession({ sessionId: a.sessionId, checks: { password: { password: PASSWORD } } }));
+      await sessionGone(sessions.deleteSession({ sessionId: a.sessionId }));
+
+      // DeleteSession with session.delete.
+      await sessions.deleteSession({ sessionId: b.sessionId });
+      await sessionGone(sessions.getSession({ sessionId: b.sessionId }));
+      await sessionGone(sessions.setSession({ sessionId: b.sessionId, checks: {} }));
+
+      await sessionGone(sessions.getSession({ sessionId: "123456789012345678" }));
+    });
+
+    it("CreateSession and SetSession need session.write", async () => {
+      const userId = await addHuman(users);
+      const existing = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
+      for (const caller of [orgOwner, viewer]) {
+        const client = sessionClient(server, protocol, caller.token);
+        const denied = (call: Promise<unknown>) => expectZitadelError(call, Code.PermissionDenied, "AUTH-AWfge", "No matching permissions found");
+        await denied(client.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password: PASSWORD } } }));
+        await denied(client.setSession({ sessionId: existing.sessionId, checks: { password: { password: PASSWORD } } }));
+        // Not even with the session's token.
+        await denied(client.setSession({ sessionId: existing.sessionId, sessionToken: existing.sessionToken, checks: {} }));
+      }
+      const { session } = await sessions.getSession({ sessionId: existing.sessionId });
+      expect(session!.sequence).toBe(1n);
+      expect(session!.factors!.password).toBeUndefined();
+      // No password check was made for the denied calls.
+      expect(await passwordCheckEvents(server, userId)).toEqual([]);
+    });
+
+    it("answers a wrong password with a CredentialsCheckError counting the failures, and stores check events", async () => {
+      const userId = await addHuman(users);
+      const check = (password: string) => sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password } } });
+      await expectWrongPassword(check("wrong-1"), 1);
+      await expectWrongPassword(check("wrong-2"), 2);
+      await expectWrongPassword(check("wrong-3"), 3);
+      expect(await passwordCheckEvents(server, userId)).toEqual([
+        "user.human.password.check.failed",
+        "user.human.password.check.failed",
+        "user.human.password.check.failed",
+      ]);
+      // Without a lockout policy the user stays active and the right password still works.
+      expect((await users.getUserByID({ userId })).user!.state).toBe(UserState.ACTIVE);
+      const ok = await check(PASSWORD);
+      expect(ok.sessionId).toMatch(/^\d{18}$/);
+      expect((await passwordCheckEvents(server, userId)).at(-1)).toBe("user.human.password.check.succeeded");
+
+      // SetSession with a wrong password fails the same way and leaves the session as it was.
+      const plain = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
+      const err = await expectCode(sessions.setSession({ sessionId: plain.sessionId, checks: { password: { password: "nope" } } }), Code.InvalidArgument);
+      expect(err.rawMessage).toBe("Password is invalid (COMMAND-3M0fs)");
+      expect(err.findDetails(CredentialsCheckErrorSchema)).toHaveLength(1);
+      const { session } = await sessions.getSession({ sessionId: plain.sessionId });
+      expect(session!.sequence).toBe(1n);
+      expect(session!.factors!.password).toBeUndefined();
+      expect((await passwordCheckEvents(server, userId)).at(-1)).toBe("user.human.password.check.failed");
+    });
+
+    it("checks the user: unknown, inactive, locked, and initial without a password", async () => {
+      await expectZitadelError(
+        sessions.createSession({ checks: { user: { search: { case: "userId", value: "123456789012345678" } } } }),
+        Code.NotFound,
+        "QUERY-Dfbg2",
+        "User could not be found",
+      );
+      await expectZitadelError(
+        sessions.createSession({ checks: { user: { search: { case: "loginName", value: `nobody-${randomUUID()}` } } } }),
+        Code.NotFound,
+        "QUERY-Dfbg2",
+        "User could not be found",
+      );
+
+      const inactive = await addHuman(users);
+      await users.deactivateUser({ userId: inactive });
+      for (const checks of [{}, { password: { password: PASSWORD } }]) {
+        await expectZitadelError(
+          sessions.createSession({ checks: { user: { search: { case: "userId", value: inactive } }, ...checks } }),
+          Code.FailedPrecondition,
+          "SESSION-Gj4ko",
+          "User is not active",
+        );
+      }
+
+      const locked = await addHuman(users);
+      await users.lockUser({ userId: locked });
+      for (const checks of [{}, { password: { password: PASSWORD } }]) {
+        await expectZitadelError(
+          sessions.createSession({ checks: { user: { search: { case: "userId", value: locked } }, ...checks } }),
+          Code.FailedPrecondition,
+          "COMMAND-JLK35",
+          "User is locked",
+        );
+      }
+      expect(await passwordCheckEvents(server, locked)).toEqual([]);
+
+      const initial = await addHuman(users, { password: false });
+      expect((await users.getUserByID({ userId: initial })).user!.state).toBe(UserState.INITIAL);
+      await expectZitadelError(
+        sessions.createSession({ checks: { user: { search: { case: "userId", value: initial } }, password: { password: PASSWORD } } }),
+        Code.FailedPrecondition,
+        "COMMAND-3nJ4t",
+        "User has not set a password",
+      );
+    });
+
+    it("ends a user's sessions when the user is locked, deactivated or deleted", async () => {
+      const bystander = await addHuman(users);
+      const bystanderSession = await sessions.createSession({ checks: { user: { search: { case: "userId", value: bystander } } } });
+      const open = async (userId: string) =>
+        (await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password: PASSWORD } } })).sessionId;
+
+      // Locked, then unlocked.
+      const lockedUser = await addHuman(users);
+      const lockedSessions = [await open(lockedUser), await open(lockedUser)];
+      await users.lockUser({ userId: lockedUser });
+      for (const sessionId of lockedSessions) {
+        await sessionGone(sessions.getSession({ sessionId }));
+        await sessionGone(sessions.setSession({ sessionId, checks: { password: { password: PASSWORD } } }));
+      }
+      await users.unlockUser({ userId: lockedUser });
+      for (const sessionId of lockedSessions) {
+        await sessionGone(sessions.getSession({ sessionId }));
+        await sessionGone(sessions.setSession({ sessionId, checks: {} }));
+      }
+      const fresh = await open(lockedUser);
+      expect((await sessions.getSession({ sessionId: fresh })).session!.factors!.user!.id).toBe(lockedUser);
+
+      // Deactivated, then reactivated.
+      const inactiveUser = await addHuman(users);
+      const inactiveSession = await open(inactiveUser);
+      await users.deactivateUser({ userId: inactiveUser });
+      await sessionGone(sessions.getSession({ sessionId: inactiveSession }));
+      await sessionGone(sessions.setSession({ sessionId: inactiveSession, checks: {} }));
+      await users.reactivateUser({ userId: inactiveUser });
+      await sessionGone(sessions.getSession({ sessionId: inactiveSession }));
+
+      // Deleted.
+      const deletedUser = await addHuman(users);
+      const deletedSession = await open(deletedUser);
+      await users.deleteUser({ userId: deletedUser });
+      await sessionGone(sessions.getSession({ sessionId: deletedSession }));
+      await sessionGone(sessions.setSession({ sessionId: deletedSession, checks: { password: { password: PASSWORD } } }));
+      await expectZitadelError(
+        sessions.createSession({ checks: { user: { search: { case: "userId", value: deletedUser } } } }),
+        Code.NotFound,
+        "QUERY-Dfbg2",
+        "User could not be found",
+      );
+
+      // Other users' sessions live on.
+      expect((await sessions.getSession({ sessionId: bystanderSession.sessionId })).session!.factors!.user!.id).toBe(bystander);
+    });
+
+    it("imports bcrypt hashes ($2a$, $2b$, $2y$) on AddHumanUser and signs in with them", async () => {
+      const secret = `imported-${randomUUID()}`;
+      const hash2b = bcrypt.hashSync(secret, 4);
+      expect(hash2b.startsWith("$2b$")).toBe(true);
+      for (const prefix of ["$2a$", "$2b$", "$2y$"]) {
+        const hash = prefix + hash2b.slice(4);
+        const { userId } = await users.addHumanUser({
+          username: `imported-${randomUUID()}`,
+          profile: { givenName: "Imp", familyName: "Orted" },
+          email: { email: `${randomUUID()}@example.com`, verification: { case: "isVerified", value: true } },
+          passwordType: { case: "hashedPassword", value: { hash } },
+        });
+        expect((await users.getUserByID({ userId })).user!.state, prefix).toBe(UserState.ACTIVE);
+        const ok = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password: secret } } });
+        expect((await sessions.getSession({ sessionId: ok.sessionId })).session!.factors!.password, prefix).toBeDefined();
+        await expectWrongPassword(
+          sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password: `${secret}x` } } }),
+          1,
+        );
+      }
+    });
+
+    it("rejects a non-bcrypt hashed password with InvalidArgument", async () => {
+      for (const hash of ["$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "plain", "$2x$04$" + "a".repeat(53), bcrypt.hashSync("x", 4).slice(0, -1)]) {
+        const username = `bad-hash-${randomUUID()}`;
+        await expectCode(
+          users.addHumanUser({
+            username,
+            profile: { givenName: "Bad", familyName: "Hash" },
+            email: { email: `${randomUUID()}@example.com`, verification: { case: "isVerified", value: true } },
+            passwordType: { case: "hashedPassword", value: { hash } },
+          }),
+          Code.InvalidArgument,
+        );
+        // Nothing was created.
+        await expectZitadelError(
+          sessions.createSession({ checks: { user: { search: { case: "loginName", value: username } } } }),
+          Code.NotFound,
+          "QUERY-Dfbg2",
+          "User could not be found",
+        );
+      }
+    });
+  });
+
+  describe("over REST", () => {
+    it("creates, patches, reads and deletes a session with ZITADEL's statuses and bodies", async () => {
+      const users = userClient("grpc", server.baseUrl, server.adminToken);
+      const userId = await addHuman(users);
+      const username = (await users.getUserByID({ userId })).user!.username;
+
+      const created = await rest(server, "POST", "/v2/sessions", loginClient.token, { checks: { user: { loginName: username } }, lifetime: "600s" });
+      expect(created.status, created.text).toBe(201);
+      expect(Object.keys(created.json).sort()).toEqual(["details", "sessionId", "sessionToken"]);
+      expect(created.json.sessionId).toMatch(/^\d{18}$/);
+      expect(created.json.details.sequence).toBe("1");
+      const sessionId: string = created.json.sessionId;
+
+      const read = await rest(server, "GET", `/v2/sessions/${sessionId}`, loginClient.token);
+      expect(read.status, read.text).toBe(200);
+      expect(read.json.session.id).toBe(sessionId);
+      expect(read.json.session.factors.user).toMatchObject({ id: userId, loginName: username, displayName: "Gigi Giraffe" });
+      expect(read.json.session.factors.password).toBeUndefined();
+      expect(typeof read.json.session.expirationDate).toBe("string");
+
+      for (const failedAttempts of [1, 2]) {
+        const wrong = await rest(server, "PATCH", `/v2/sessions/${sessionId}`, loginClient.token, { checks: { password: { password: "wrong" } } });
+        expect(wrong.status, wrong.text).toBe(400);
+        expect(wrong.json).toEqual({
+          code: 3,
+          message: "Password is invalid (COMMAND-3M0fs)",
+          details: [
+            { "@type": "type.googleapis.com/zitadel.v1.CredentialsCheckError", id: "COMMAND-3M0fs", message: "Password is invalid", failedAttempts },
+          ],
+        });
+      }
+
+      const patched = await rest(server, "PATCH", `/v2/sessions/${sessionId}`, loginClient.token, { checks: { password: { password: PASSWORD } } });
+      expect(patched.status, patched.text).toBe(200);
+      expect(patched.json.details.sequence).toBe("2");
+      expect(patched.json.sessionToken).not.toBe(created.json.sessionToken);
+      const withPassword = await rest(server, "GET", `/v2/sessions/${sessionId}`, server.adminToken);
+      expect(withPassword.status).toBe(200);
+      expect(typeof withPassword.json.session.factors.password.verifiedAt).toBe("string");
+
+      const forbidden = await rest(server, "DELETE", `/v2/sessions/${sessionId}`, viewer.token, { sessionToken: created.json.sessionToken });
+      expect(forbidden.status, forbidden.text).toBe(403);
+      expect(forbidden.json).toEqual({
+        code: 7,
+        message: "No matching permissions found (AUTH-AWfge)",
+        details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "AUTH-AWfge", message: "No matching permissions found" }],
+      });
+      const deleted = await rest(server, "DELETE", `/v2/sessions/${sessionId}`, viewer.token, { sessionToken: patched.json.sessionToken });
+      expect(deleted.status, deleted.text).toBe(200);
+      expect(deleted.json.details.sequence).toBe("3");
+
+      const gone = await rest(server, "GET", `/v2/sessions/${sessionId}`, loginClient.token);
+      expect(gone.status).toBe(404);
+      expect(gone.json).toEqual({
+        code: 5,
+        message: "Session does not exist (QUERY-SFeaa)",
+        details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "QUERY-SFeaa", message: "Session does not exist" }],
+      });
+
+      const denied = await rest(server, "POST", "/v2/sessions", orgOwner.token, { checks: { user: { userId } } });
+      expect(denied.status).toBe(403);
+      expect(denied.json.message).toBe("No matching permissions found (AUTH-AWfge)");
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Lockout settings (a server per protocol: the settings are instance-wide state)
+// ---------------------------------------------------------------------------------------
+
+describe.each(PROTOCOLS)("lockout settings over %s", (protocol) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server?.stop());
+
+  it("answers the defaults, then the instance's and an organization's own settings", async () => {
+    const settings = settingsClient(server, protocol, server.adminToken);
+    const [orgA, orgB] = await Promise.all([addOrg(server), addOrg(server)]);
+
+    for (const ctx of [undefined, { resourceOwner: { case: "instance" as const, value: true } }, { resourceOwner: { case: "orgId" as const, value: orgA } }]) {
+      const res = await settings.getLockoutSettings({ ctx });
+      expect(res.settings!.maxPasswordAttempts).toBe(0n);
+      expect(res.settings!.maxOtpAttempts).toBe(0n);
+      expect(res.settings!.resourceOwnerType).toBe(ResourceOwnerType.INSTANCE);
+    }
+
+    const setInstance = await cli(server, "lockout", "set", "--max-password-attempts", "3");
+    expect(setInstance.code, setInstance.stderr).toBe(0);
+    const instance = await settings.getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
+    expect(instance.settings!.maxPasswordAttempts).toBe(3n);
+    expect(instance.settings!.resourceOwnerType).toBe(ResourceOwnerType.INSTANCE);
+    expect((await settings.getLockoutSettings({})).settings!.maxPasswordAttempts).toBe(3n);
+
+    const setOrg = await cli(server, "lockout", "set", "--org", orgA, "--max-password-attempts", "5", "--max-otp-attempts", "2", "--lock-duration", "1h30m");
+    expect(setOrg.code, setOrg.stderr).toBe(0);
+    const own = await settings.getLockoutSettings({ ctx: { resourceOwner: { case: "orgId", value: orgA } } });
+    expect(own.settings!.maxPasswordAttempts).toBe(5n);
+    expect(own.settings!.maxOtpAttempts).toBe(2n);
+    expect(own.settings!.resourceOwnerType).toBe(ResourceOwnerType.ORG);
+    expect(own.details!.resourceOwner).toBe(orgA);
+
+    const fallback = await settings.getLockoutSettings({ ctx: { resourceOwner: { case: "orgId", value: orgB } } });
+    expect(fallback.settings!.maxPasswordAttempts).toBe(3n);
+    expect(fallback.settings!.resourceOwnerType).toBe(ResourceOwnerType.INSTANCE);
+
+    const stillInstance = await settings.getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
+    expect(stillInstance.settings!.maxPasswordAttempts).toBe(3n);
+    expect(stillInstance.settings!.resourceOwnerType).toBe(ResourceOwnerType.INSTANCE);
+
+    // An org member without a ctx gets its own organization's settings.
+    const member = await addMachine(server, orgA, "ORG_OWNER_VIEWER");
+    const memberView = await settingsClient(server, protocol, member.token).getLockoutSettings({});
+    expect(memberView.settings!.maxPasswordAttempts).toBe(5n);
+    expect(memberView.settings!.resourceOwnerType).toBe(ResourceOwnerType.ORG);
+
+    // REST
+    const restInstance = await rest(server, "GET", "/v2/settings/lockout", server.adminToken);
+    expect(restInstance.status, restInstance.text).toBe(200);
+    expect(restInstance.json.settings).toMatchObject({ maxPasswordAttempts: "3", resourceOwnerType: "RESOURCE_OWNER_TYPE_INSTANCE" });
+    const restMember = await rest(server, "GET", "/v2/settings/lockout", member.token);
+    expect(restMember.status, restMember.text).toBe(200);
+    expect(restMember.json.settings).toMatchObject({ maxPasswordAttempts: "5", maxOtpAttempts: "2", resourceOwnerType: "RESOURCE_OWNER_TYPE_ORG" });
+  });
+
+  it("locks a user at the policy's maximum of wrong passwords", async () => {
+    const orgId = await addOrg(server);
+    const set = await cli(server, "lockout", "set", "--org", orgId, "--max-password-attempts", "2");
+    expect(set.code, set.stderr).toBe(0);
+    const users = userClient(protocol, server.baseUrl, server.adminToken);
+    const loginClient = await addMachine(server, orgId, "IAM_LOGIN_CLIENT");
+    const sessions = sessionClient(server, protocol, loginClient.token);
+    const userId = await addHuman(users, { orgId });
+    const check = (password: string) => sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password } } });
+
+    await expectWrongPassword(check("wrong"), 1);
+    expect((await users.getUserByID({ userId })).user!.state).toBe(UserState.ACTIVE);
+    await expectWrongPassword(check("wrong"), 2);
+    expect((await users.getUserByID({ userId })).user!.state).toBe(UserState.LOCKED);
+    await expectZitadelError(check(PASSWORD), Code.FailedPrecondition, "COMMAND-JLK35", "User is locked");
+  });
+
+  it("exits 2 on lockout usage errors and changes nothing", async () => {
+    const before = await settingsClient(server, protocol, server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
+    const usageErrors = [
+      ["lockout", "set"],
+      ["lockout", "set", "--max-otp-attempts", "1"],
+      ["lockout", "set", "--max-password-attempts", "3", "--lock-duration", "5x"],
+      ["lockout", "set", "--max-password-attempts=-1"],
+      ["lockout", "set", "--max-password-attempts", "-1"],
+      ["lockout", "set", "--max-password-attempts", "abc"],
+      ["lockout", "set", "--max-password-attempts", "3", "--max-otp-attempts=-2"],
+    ];
+    const results = await Promise.all(usageErrors.map((args) => cli(server, ...args)));
+    results.forEach((result, i) => {
+      expect(result.code, usageErrors[i]!.join(" ")).toBe(2);
+      expect(result.stderr.length, usageErrors[i]!.join(" ")).toBeGreaterThan(0);
+    });
+    const after = await settingsClient(server, protocol, server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
+    expect(after.settings!.maxPasswordAttempts).toBe(before.settings!.maxPasswordAttempts);
+  });
+});
