@@ -628,3 +628,31 @@ describe("x-request-id", () => {
     expect(missing.headers.get("x-request-id")).toBe("test-789");
   });
 });
+
+describe("query parameters on calls without a body", () => {
+  it("set a string field, as grpc-gateway does: GET /v2/sessions/{id}?sessionToken=…", async () => {
+    const created = await rest("POST", "/v2/users/human", {
+      body: JSON.stringify({
+        username: `q-${randomUUID()}`,
+        profile: { givenName: "Query", familyName: "Param" },
+        email: { email: `${randomUUID()}@example.com` },
+        password: { password: "Secr3t-Passw0rd!" },
+      }),
+    });
+    const session = await rest("POST", "/v2/sessions", {
+      body: JSON.stringify({ checks: { user: { userId: created.json.userId } } }),
+    });
+    expect(session.status).toBe(201);
+    const viewer = await addMachine(server, (await rest("GET", `/v2/users/${created.json.userId}`)).json.user.details.resourceOwner, "ORG_OWNER_VIEWER");
+
+    const withToken = await rest("GET", `/v2/sessions/${session.json.sessionId}?sessionToken=${encodeURIComponent(session.json.sessionToken)}`, { token: viewer.token });
+    expect(withToken.status).toBe(200);
+    expect(withToken.json.session.id).toBe(session.json.sessionId);
+    const withoutToken = await rest("GET", `/v2/sessions/${session.json.sessionId}`, { token: viewer.token });
+    expect(withoutToken.status).toBe(403);
+
+    // A parameter naming a field the path already sets, or no field at all, is refused.
+    expect((await rest("GET", `/v2/sessions/${session.json.sessionId}?sessionId=other`)).status).toBe(400);
+    expect((await rest("GET", `/v2/sessions/${session.json.sessionId}?session_token=a&x=1`)).status).toBe(400);
+  });
+});

@@ -31,7 +31,8 @@ export class TestClock {
 }
 
 export async function startInProcessServer(clock: TestClock) {
-  const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), "zus-inproc-")), "zitadel.db"));
+  const databaseUrl = join(mkdtempSync(join(tmpdir(), "zus-inproc-")), "zitadel.db");
+  const store = openSqliteStore(databaseUrl);
   const users = new UserApp(store, clock.now);
   const apps = { users, signIn: new SignInApp(store, users.events), settings: new SettingsApp(store, clock.now) };
   const adminToken = (await users.initialize("Default", "admin"))!;
@@ -51,6 +52,8 @@ export async function startInProcessServer(clock: TestClock) {
   return {
     baseUrl: `http://127.0.0.1:${server.port}`,
     adminToken,
+    /** The SQLite file, for test/support/db.ts. */
+    databaseUrl,
     apps,
     store,
     async stop() {

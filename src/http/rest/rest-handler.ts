@@ -5,7 +5,7 @@
  */
 import type http from "node:http";
 import type http2 from "node:http2";
-import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
+import { getOption, hasOption, ScalarType, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
 import type { UniversalHandlerFn } from "@connectrpc/connect/protocol";
@@ -65,9 +65,8 @@ export function createRestHandler(options: RestOptions) {
     variables: Map<string, string>,
     call: CallRecord,
   ): Promise<void> {
-    const query = new URL(req.url ?? "/", "http://localhost").searchParams;
-    for (const name of query.keys()) throw invalid(`query parameter "${name}" is not supported`);
     const message = await requestMessage(req, route, variables);
+    addQueryParameters(message, route, new URL(req.url ?? "/", "http://localhost").searchParams);
 
     const header = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -122,6 +121,23 @@ export function createRestHandler(options: RestOptions) {
       message[field.jsonName] = value;
     }
     return message;
+  }
+}
+
+/**
+ * As grpc-gateway does for calls without a body: a query parameter sets the top-level
+ * string or bool field of that name (e.g. GET /v2/sessions/{id}?sessionToken=…). Anything
+ * else is refused, so nothing is silently dropped.
+ */
+function addQueryParameters(message: Record<string, unknown>, route: RestRoute, query: URLSearchParams): void {
+  for (const [name, value] of query) {
+    const field = route.method.input.fields.find((f) => f.name === name || f.jsonName === name);
+    const settable = route.body === "" && field?.fieldKind === "scalar" && (field.scalar === ScalarType.STRING || field.scalar === ScalarType.BOOL);
+    const bool = field?.scalar === ScalarType.BOOL;
+    if (!field || !settable || field.jsonName in message || (bool && value !== "true" && value !== "false")) {
+      throw invalid(`query parameter "${name}" is not supported`);
+    }
+    message[field.jsonName] = bool ? value === "true" : value;
   }
 }
 
