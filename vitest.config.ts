@@ -13,6 +13,7 @@ const RPC_SUITE = [
   "test/buf-curl.test.ts",
   "test/grpc-web-text.test.ts",
   "test/cli.test.ts",
+  "test/sessions.test.ts",
 ];
 
 const shared = { testTimeout: 30_000, hookTimeout: 60_000 };

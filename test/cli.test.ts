@@ -1,5 +1,7 @@
 /** The admin command line (SPEC §7), run against the database of a running server. */
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
 import { existsSync, readFileSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +10,7 @@ import { userClient } from "./support/clients.js";
 import { countRows, storedValues, tableNames } from "./support/db.js";
 import { addHuman, addOrg, cli, expectCode, expectZitadelError } from "./support/fixtures.js";
 import { SERVERS_ON_POSTGRES } from "./support/postgres.js";
-import { startServer, type TestServer } from "./support/server.js";
+import { ROOT, startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -16,7 +18,22 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const ROLES = ["IAM_OWNER", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"] as const;
+const ROLES = ["IAM_OWNER", "IAM_LOGIN_CLIENT", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"] as const;
+
+const runFile = promisify(execFile);
+
+describe("the README's command", () => {
+  it("npm run --silent cli -- … prints only the CLI's answer, and usage errors exit 2", async () => {
+    const ok = await runFile("npm", ["run", "--silent", "cli", "--", "org", "add", "--name", "Via npm"], { cwd: ROOT, env: server.env });
+    expect(ok.stdout).toMatch(/^\d{18}\n$/);
+    const usage = await runFile("npm", ["run", "--silent", "cli", "--", "org", "add"], { cwd: ROOT, env: server.env }).then(
+      () => undefined,
+      (err: { code: number; stdout: string }) => err,
+    );
+    expect(usage?.code).toBe(2);
+    expect(usage?.stdout).toBe("");
+  });
+});
 
 const count = (table: "organizations" | "users" | "tokens") => countRows(server, table);
 
@@ -71,6 +88,9 @@ describe("machine add", () => {
     const colleague = await addHuman(admin, { orgId });
     if (role === "ORG_OWNER_VIEWER") {
       await expectZitadelError(client.lockUser({ userId: colleague }), Code.PermissionDenied, "AUTH-AWfge", "No matching permissions found");
+    } else if (role === "IAM_LOGIN_CLIENT") {
+      // Sessions only: it may not even read users.
+      await expectZitadelError(client.lockUser({ userId: colleague }), Code.NotFound, "COMMAND-450yxuqrh1", "User could not be found");
     } else {
       expect((await client.lockUser({ userId: colleague })).details!.resourceOwner).toBe(orgId);
     }

@@ -10,10 +10,16 @@ import { ROOT, type TestServer } from "./server.js";
 
 const run = promisify(execFile);
 
-/** Runs the admin CLI against the server's database. */
+export const CLI_COMMAND = [process.execPath, "--import", "tsx", "src/cli/main.ts"];
+
+/**
+ * Runs the admin CLI against the server's database: the command `npm run --silent cli --`
+ * runs, without npm's own start-up (test/cli.test.ts also goes through npm once).
+ */
 export async function cli(server: Pick<TestServer, "env">, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run("npm", ["run", "--silent", "cli", "--", ...args], { cwd: ROOT, env: server.env });
+    const command = [...CLI_COMMAND, ...args];
+    const { stdout, stderr } = await run(command[0]!, command.slice(1), { cwd: ROOT, env: server.env });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };
