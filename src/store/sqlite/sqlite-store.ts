@@ -48,18 +48,22 @@ export function openSqliteStore(file: string): Store {
 }
 
 class SqliteStore implements Store {
+  private readonly commits: GroupCommit;
+
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
-  ) {}
+  ) {
+    this.commits = new GroupCommit(db);
+  }
 
   async getUser(id: string): Promise<User | undefined> {
     const row = this.db.select().from(schema.users).where(eq(schema.users.id, id)).get();
     return row && fromUserRow(row);
   }
 
-  async commitUser(commit: UserCommit): Promise<void> {
-    this.db.transaction((tx) => writeUserCommit(tx, commit), { behavior: "immediate" });
+  commitUser(commit: UserCommit): Promise<void> {
+    return this.commits.write((tx) => writeUserCommit(tx, commit));
   }
 
   async listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
@@ -126,8 +130,8 @@ class SqliteStore implements Store {
     return row && fromSessionRow(row);
   }
 
-  async saveSession(write: SessionWrite): Promise<void> {
-    this.db.transaction((tx) => writeSession(tx, write), { behavior: "immediate" });
+  saveSession(write: SessionWrite): Promise<void> {
+    return this.commits.write((tx) => writeSession(tx, write));
   }
 
   async getLockoutPolicy(orgId: string | undefined): Promise<StoredLockoutPolicy | undefined> {
@@ -172,6 +176,49 @@ class SqliteStore implements Store {
 }
 
 type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/**
+ * Group commit: the writes that arrive in one turn of the event loop share one durable
+ * transaction (one fsync), each in a savepoint of its own, so one write's conflict rolls back
+ * only that write. Every caller is answered after the COMMIT, so nothing is acknowledged
+ * before it is on disk.
+ */
+class GroupCommit {
+  private pending: { work: (tx: Tx) => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
+
+  constructor(private readonly db: Db) {}
+
+  write(work: (tx: Tx) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ work, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    let outcomes: unknown[];
+    try {
+      outcomes = this.db.transaction(
+        (tx) =>
+          batch.map(({ work }) => {
+            try {
+              tx.transaction((savepoint) => work(savepoint));
+              return undefined;
+            } catch (err) {
+              return err ?? new Error("write failed");
+            }
+          }),
+        { behavior: "immediate" },
+      );
+    } catch (err) {
+      for (const { reject } of batch) reject(err);
+      return;
+    }
+    batch.forEach(({ resolve, reject }, i) => (outcomes[i] === undefined ? resolve() : reject(outcomes[i])));
+  }
+}
 
 /** Runs inside an immediate transaction, so the checks and the writes are atomic. */
 function writeUserCommit(tx: Tx, commit: UserCommit): void {
