@@ -17,6 +17,8 @@ export interface Config {
   /** How long in-flight calls may take to finish after SIGTERM/SIGINT. */
   shutdownGraceMs: number;
   logLevel: string;
+  /** BENCH_NOOP=1 serves the benchmark's no-op RPC. */
+  benchNoop: boolean;
 }
 
 type Env = NodeJS.ProcessEnv;
@@ -55,5 +57,6 @@ export function loadConfig(env: Env = process.env): Config {
     tls: tls(env),
     shutdownGraceMs: integer("SHUTDOWN_GRACE_MS", 10_000, env),
     logLevel: logLevel(env),
+    benchNoop: env.BENCH_NOOP === "1",
   };
 }

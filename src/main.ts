@@ -35,6 +35,7 @@ async function main() {
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     shutdownSignal: shutdown.signal,
+    benchNoop: config.benchNoop,
   });
   const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls });
   logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls) }, "listening");

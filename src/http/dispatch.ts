@@ -16,6 +16,7 @@ import type { Readiness } from "../readiness.js";
 import type { RequestHandler } from "../server.js";
 import { isGrpcWebText, serveGrpcWebText } from "../transport/grpc-web-text.js";
 import { inspectOutcome } from "../transport/response-outcome.js";
+import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
 import { API_SERVICES, routes, type Apps } from "../transport/routes.js";
 import { applyCors } from "./cors.js";
 import { serveProbe } from "./probes.js";
@@ -32,6 +33,8 @@ export interface DispatchOptions {
   corsOrigins: ReadonlySet<string>;
   /** Aborted when shutdown begins: ends long-running streams such as Health.Watch. */
   shutdownSignal: AbortSignal;
+  /** Serves zus.bench.v1.BenchService/Noop (and POST /bench/noop) for the benchmark's ceiling. */
+  benchNoop?: boolean;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -45,7 +48,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
     jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: options.shutdownSignal,
   });
-  routes(options.apps, options.readiness, onInternal)(router);
+  routes(options.apps, options.readiness, onInternal, { benchNoop: options.benchNoop })(router);
   const byPath = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const byMethod = new Map<DescMethod, UniversalHandler>(router.handlers.map((h) => [h.method, h]));
 
@@ -60,7 +63,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
       });
 
   const rest = createRestHandler({
-    routes: restRoutes(API_SERVICES),
+    routes: restRoutes(options.benchNoop ? [...API_SERVICES, BenchService] : API_SERVICES),
     maxBodyBytes: options.maxBodyBytes,
     handlerFor: (method, call) => observed(byMethod.get(method)!, call),
   });

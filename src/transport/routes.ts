@@ -8,6 +8,8 @@ import type { UserApp } from "../app.js";
 import type { Readiness } from "../readiness.js";
 import type { SettingsApp } from "../settings.js";
 import type { SignInApp } from "../sign-in.js";
+import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
+import { benchService } from "./bench-service.js";
 import { healthService } from "./health.js";
 import { authInterceptor, errorInterceptor, unknownFieldInterceptor } from "./interceptors.js";
 import { registerReflection } from "./reflection.js";
@@ -24,10 +26,11 @@ export interface Apps {
   settings: SettingsApp;
 }
 
-export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unknown) => void) {
+export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unknown) => void, options: { benchNoop?: boolean } = {}) {
   return (router: ConnectRouter) => {
     const interceptors = [errorInterceptor(onInternal), authInterceptor(apps.users), unknownFieldInterceptor];
     router.service(UserService, userService(apps.users), { interceptors });
+    if (options.benchNoop) router.service(BenchService, benchService, { interceptors });
     router.service(SessionService, sessionService(apps.signIn), { interceptors });
     router.service(SettingsService, settingsService(apps.settings), { interceptors });
     router.service(Health, healthService(readiness, API_SERVICES.map((s) => s.typeName)), {
