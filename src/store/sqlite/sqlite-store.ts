@@ -47,23 +47,52 @@ export function openSqliteStore(file: string): Store {
   return new SqliteStore(sqlite, db);
 }
 
+/** Token owners kept in memory; more than this and the cache starts over. */
+const MAX_CACHED_TOKENS = 10_000;
+
 class SqliteStore implements Store {
   private readonly commits: GroupCommit;
+  // Prepared once: building and preparing these on every call was most of a call's CPU.
+  private readonly userById;
+  private readonly tokenOwnerByHash;
+  private readonly grantsOfUser;
+  /**
+   * Authentication runs on every call; its answer changes only when the token's user is
+   * committed, which happens in this process (one server per SQLite file; the CLI only adds
+   * users), so the cache is dropped for a user right after each of its commits.
+   */
+  private readonly tokenOwners = new Map<string, TokenOwner & { expiresAt: Date | null }>();
+  private readonly tokensOfUser = new Map<string, Set<string>>();
 
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
   ) {
     this.commits = new GroupCommit(db);
+    this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
+    this.tokenOwnerByHash = db
+      .select({ user: schema.users, expiresAt: schema.tokens.expiresAt })
+      .from(schema.tokens)
+      .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
+      .where(and(eq(schema.tokens.hash, sql.placeholder("hash")), isNull(schema.tokens.revokedAt)))
+      .prepare();
+    this.grantsOfUser = db
+      .select({ role: schema.roleGrants.role, orgId: schema.roleGrants.orgId })
+      .from(schema.roleGrants)
+      .where(eq(schema.roleGrants.userId, sql.placeholder("userId")))
+      .prepare();
   }
 
   async getUser(id: string): Promise<User | undefined> {
-    const row = this.db.select().from(schema.users).where(eq(schema.users.id, id)).get();
+    const row = this.userById.get({ id });
     return row && fromUserRow(row);
   }
 
   commitUser(commit: UserCommit): Promise<void> {
-    return this.commits.write((tx) => writeUserCommit(tx, commit));
+    return this.commits.write(
+      (tx) => writeUserCommit(tx, commit),
+      () => this.forgetTokensOf(commit.user.id),
+    );
   }
 
   async listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
@@ -86,26 +115,32 @@ class SqliteStore implements Store {
   }
 
   async findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
-    const now = new Date();
-    const found = this.db
-      .select({ user: schema.users })
-      .from(schema.tokens)
-      .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
-      .where(
-        and(
-          eq(schema.tokens.hash, tokenHash),
-          isNull(schema.tokens.revokedAt),
-          or(isNull(schema.tokens.expiresAt), gt(schema.tokens.expiresAt, now)),
-        ),
-      )
-      .get();
-    if (!found) return undefined;
-    const grants = this.db
-      .select({ role: schema.roleGrants.role, orgId: schema.roleGrants.orgId })
-      .from(schema.roleGrants)
-      .where(eq(schema.roleGrants.userId, found.user.id))
-      .all();
-    return { user: fromUserRow(found.user), grants: grants.filter((g): g is RoleGrant => isRole(g.role)) };
+    let owner = this.tokenOwners.get(tokenHash);
+    if (!owner) {
+      const found = this.tokenOwnerByHash.get({ hash: tokenHash });
+      if (!found) return undefined;
+      const grants = this.grantsOfUser.all({ userId: found.user.id }).filter((g): g is RoleGrant => isRole(g.role));
+      owner = { user: fromUserRow(found.user), grants, expiresAt: found.expiresAt };
+      this.remember(tokenHash, owner);
+    }
+    if (owner.expiresAt && owner.expiresAt.getTime() <= Date.now()) return undefined;
+    return { user: owner.user, grants: owner.grants };
+  }
+
+  private remember(tokenHash: string, owner: TokenOwner & { expiresAt: Date | null }): void {
+    if (this.tokenOwners.size >= MAX_CACHED_TOKENS) {
+      this.tokenOwners.clear();
+      this.tokensOfUser.clear();
+    }
+    this.tokenOwners.set(tokenHash, owner);
+    const hashes = this.tokensOfUser.get(owner.user.id) ?? new Set<string>();
+    hashes.add(tokenHash);
+    this.tokensOfUser.set(owner.user.id, hashes);
+  }
+
+  private forgetTokensOf(userId: string): void {
+    for (const hash of this.tokensOfUser.get(userId) ?? []) this.tokenOwners.delete(hash);
+    this.tokensOfUser.delete(userId);
   }
 
   async getOrganization(id: string): Promise<Organization | undefined> {
@@ -184,13 +219,14 @@ type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
  * before it is on disk.
  */
 class GroupCommit {
-  private pending: { work: (tx: Tx) => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private pending: { work: (tx: Tx) => void; committed?: () => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
   constructor(private readonly db: Db) {}
 
-  write(work: (tx: Tx) => void): Promise<void> {
+  /** `committed` runs right after the COMMIT, before any other JavaScript, if this write is in it. */
+  write(work: (tx: Tx) => void, committed?: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ work, resolve, reject });
+      this.pending.push({ work, committed, resolve, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -216,7 +252,11 @@ class GroupCommit {
       for (const { reject } of batch) reject(err);
       return;
     }
-    batch.forEach(({ resolve, reject }, i) => (outcomes[i] === undefined ? resolve() : reject(outcomes[i])));
+    batch.forEach(({ committed, resolve, reject }, i) => {
+      if (outcomes[i] !== undefined) return reject(outcomes[i]);
+      committed?.();
+      resolve();
+    });
   }
 }
 
