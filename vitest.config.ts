@@ -16,7 +16,7 @@ const RPC_SUITE = [
   "test/sessions.test.ts",
 ];
 
-const shared = { testTimeout: 30_000, hookTimeout: 60_000 };
+const shared = { testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ["test/support/build.ts"] };
 
 export default defineConfig({
   test: {

@@ -362,7 +362,7 @@ async function spawnServer(logLevel: string) {
     ADMIN_TOKEN_FILE: join(dataDir, "admin.pat"),
     LOG_LEVEL: logLevel,
   };
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["dist/src/main.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));

@@ -226,7 +226,7 @@ describe("half a TLS configuration", () => {
   async function runWith(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
     const dataDir = newDataDir();
     const port = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, ["dist/src/main.js"], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -10,7 +10,7 @@ import { ROOT, type TestServer } from "./server.js";
 
 const run = promisify(execFile);
 
-export const CLI_COMMAND = [process.execPath, "--import", "tsx", "src/cli/main.ts"];
+export const CLI_COMMAND = [process.execPath, "dist/src/cli/main.js"];
 
 /**
  * Runs the admin CLI against the server's database: the command `npm run --silent cli --`

@@ -64,8 +64,8 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
   let stopping = false;
 
   const launch = async () => {
-    // The server itself is the child (no tsx wrapper), so a signal reaches it directly.
-    child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    // The compiled server, as `npm start` runs it; the server itself is the child, so a signal reaches it directly.
+    child = spawn(process.execPath, ["dist/src/main.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (chunk) => (output += chunk));
     child.stderr!.on("data", (chunk) => (output += chunk));
     stopping = false;
