@@ -2,8 +2,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { and, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, inArray, isNull, lte, sql } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { isRole, type RoleGrant } from "../../domain/permissions.js";
 import type { User } from "../../domain/user.js";
@@ -52,6 +53,7 @@ const MAX_CACHED_TOKENS = 10_000;
 
 class SqliteStore implements Store {
   private readonly commits: GroupCommit;
+  private readonly statements: WriteStatements;
   // Prepared once: building and preparing these on every call was most of a call's CPU.
   private readonly userById;
   private readonly tokenOwnerByHash;
@@ -69,6 +71,7 @@ class SqliteStore implements Store {
     private readonly db: Db,
   ) {
     this.commits = new GroupCommit(db);
+    this.statements = writeStatements(db);
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
       .select({ user: schema.users, expiresAt: schema.tokens.expiresAt })
@@ -90,7 +93,7 @@ class SqliteStore implements Store {
 
   commitUser(commit: UserCommit): Promise<void> {
     return this.commits.write(
-      (tx) => writeUserCommit(tx, commit),
+      (tx) => writeUserCommit(tx, this.statements, commit),
       () => this.forgetTokensOf(commit.user.id),
     );
   }
@@ -194,7 +197,7 @@ class SqliteStore implements Store {
       (tx) => {
         if (tx.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
         tx.insert(schema.organizations).values(org).run();
-        writeUserCommit(tx, firstUser);
+        writeUserCommit(tx, this.statements, firstUser);
         return true;
       },
       { behavior: "immediate" },
@@ -211,6 +214,56 @@ class SqliteStore implements Store {
 }
 
 type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/**
+ * `{ column: placeholder }` for every column of a table, to prepare a statement over a whole
+ * row. The placeholders take driver values (see `driverValues`): Drizzle would otherwise encode
+ * them itself, and its timestamp encoder fails on null.
+ */
+const rowPlaceholders = (table: SQLiteTable) =>
+  Object.fromEntries(Object.keys(getTableColumns(table)).map((name) => [name, sql`${sql.placeholder(name)}`])) as never;
+
+function driverValues(table: SQLiteTable, row: object): Record<string, unknown> {
+  const values = row as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(getTableColumns(table)).map(([name, column]) => {
+      const value = values[name];
+      return [name, value === null || value === undefined ? null : column.mapToDriverValue(value)];
+    }),
+  );
+}
+
+/** The statements every change runs, prepared once per connection. */
+function writeStatements(db: Db) {
+  return {
+    currentSequence: db
+      .select({ sequence: schema.users.sequence })
+      .from(schema.users)
+      .where(eq(schema.users.id, sql.placeholder("id")))
+      .prepare(),
+    usernameTaken: db
+      .select({ id: schema.users.id })
+      .from(schema.users)
+      .where(
+        and(
+          eq(schema.users.orgId, sql.placeholder("orgId")),
+          eq(schema.users.username, sql.placeholder("username")),
+          eq(schema.users.removed, false),
+        ),
+      )
+      .prepare(),
+    insertEvent: db.insert(schema.events).values(rowPlaceholders(schema.events)).prepare(),
+    insertUser: db.insert(schema.users).values(rowPlaceholders(schema.users)).prepare(),
+    updateUser: db.update(schema.users).set(rowPlaceholders(schema.users)).where(eq(schema.users.id, sql.placeholder("id"))).prepare(),
+    endSessions: db
+      .update(schema.sessions)
+      .set({ terminated: true })
+      .where(and(eq(schema.sessions.userId, sql.placeholder("userId")), eq(schema.sessions.terminated, false)))
+      .prepare(),
+  };
+}
+
+type WriteStatements = ReturnType<typeof writeStatements>;
 
 /**
  * Group commit: the writes that arrive in one turn of the event loop share one durable
@@ -261,40 +314,32 @@ class GroupCommit {
 }
 
 /** Runs inside an immediate transaction, so the checks and the writes are atomic. */
-function writeUserCommit(tx: Tx, commit: UserCommit): void {
+/** Runs inside an immediate transaction, so the checks and the writes are atomic. */
+function writeUserCommit(tx: Tx, statements: WriteStatements, commit: UserCommit): void {
   const { user } = commit;
-  const current = tx
-    .select({ sequence: schema.users.sequence })
-    .from(schema.users)
-    .where(eq(schema.users.id, user.id))
-    .get();
+  const current = statements.currentSequence.get({ id: user.id });
   if (commit.expectedSequence === 0) {
     if (current) throw new ConflictError("userId");
-    const taken = tx
-      .select({ id: schema.users.id })
-      .from(schema.users)
-      .where(and(eq(schema.users.orgId, user.orgId), eq(schema.users.username, user.username), eq(schema.users.removed, false)))
-      .get();
-    if (taken) throw new ConflictError("username");
+    if (statements.usernameTaken.get({ orgId: user.orgId, username: user.username })) throw new ConflictError("username");
   } else if (current?.sequence !== commit.expectedSequence) {
     throw new ConflictError("sequence");
   }
-
-  tx.insert(schema.events)
-    .values(
-      commit.events.map((event) => ({
-        aggregateId: event.userId,
-        sequence: event.sequence,
-        type: event.type,
-        payload: "payload" in event ? event.payload : null,
-        actor: event.actor,
-        resourceOwner: user.orgId,
-        createdAt: event.createdAt,
-      })),
-    )
-    .run();
-  const row = toUserRow(user);
-  tx.insert(schema.users).values(row).onConflictDoUpdate({ target: schema.users.id, set: row }).run();
+  for (const event of commit.events) {
+    const row = {
+      id: null,
+      aggregateId: event.userId,
+      sequence: event.sequence,
+      type: event.type,
+      payload: "payload" in event ? event.payload : null,
+      actor: event.actor,
+      resourceOwner: user.orgId,
+      createdAt: event.createdAt,
+    };
+    statements.insertEvent.run(driverValues(schema.events, row));
+  }
+  const row = driverValues(schema.users, toUserRow(user));
+  if (current) statements.updateUser.run(row);
+  else statements.insertUser.run(row);
   if (commit.grants?.length) {
     tx.insert(schema.roleGrants)
       .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })))
@@ -304,9 +349,7 @@ function writeUserCommit(tx: Tx, commit: UserCommit): void {
     tx.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt }).run();
   }
   if (commit.session) writeSession(tx, commit.session);
-  if (commit.endSessions) {
-    tx.update(schema.sessions).set({ terminated: true }).where(eq(schema.sessions.userId, user.id)).run();
-  }
+  if (commit.endSessions) statements.endSessions.run({ userId: user.id });
 }
 
 function writeSession(tx: Tx, { session, expectedSequence, tokenHash }: SessionWrite): void {
