@@ -1,0 +1,185 @@
+/**
+ * gRPC (h2c) load generator, run as its own process (`taskset -c 1 node --import tsx
+ * bench/load-grpc.ts CONFIG_JSON`). h2load cannot vary the body per request, this can: every
+ * user's request frame is pre-encoded once (one contiguous buffer, a view per call), and many
+ * concurrent streams share a few HTTP/2 connections. Prints one JSON result line on stdout.
+ *
+ * Modes: "closed" (each of `concurrency` slots sends its next call when the last one answered)
+ * or "rate" (open loop: calls sent on a fixed schedule, whatever the answers).
+ * Ops: "noop" (BenchService/Noop), "lockunlock" (LockUser/UnlockUser), "get" (GetUserByID).
+ * lockunlock, closed: slot s walks its own slice of users: lock u, unlock u, lock u+1, …
+ * lockunlock, rate: windows of W users: lock them in order, then unlock them in order, so
+ * a user's unlock is sent W/rate seconds after its lock. A slot stops only after an unlock,
+ * and anything still locked at the end is unlocked (not measured), so the next run starts clean.
+ */
+import { connect, constants, type ClientHttp2Session } from "node:http2";
+import { readFileSync } from "node:fs";
+
+interface Config {
+  url: string;
+  token: string;
+  idsFile: string;
+  op: "noop" | "lockunlock" | "get";
+  mode: "closed" | "rate";
+  concurrency: number;
+  connections: number;
+  rate?: number;
+  durationS: number;
+}
+
+const cfg = JSON.parse(process.argv[2]!) as Config;
+const ids = readFileSync(cfg.idsFile, "utf8").split("\n").filter(Boolean);
+const N = ids.length;
+const ID_LEN = ids[0]!.length;
+const FRAME = 5 + 2 + ID_LEN; // gRPC frame header + field 1 (tag, length) + the id
+// All ids have the same length (18 digits), so frame i is at i * FRAME.
+const frames = Buffer.alloc(N * FRAME);
+ids.forEach((id, i) => {
+  if (id.length !== ID_LEN) throw new Error("user ids must have one length");
+  const o = i * FRAME;
+  frames[o] = 0; // not compressed
+  frames.writeUInt32BE(2 + ID_LEN, o + 1);
+  frames[o + 5] = 0x0a; // field 1 (user_id), wire type 2
+  frames[o + 6] = ID_LEN;
+  frames.write(id, o + 7, "latin1");
+});
+const frameOf = (i: number) => frames.subarray(i * FRAME, (i + 1) * FRAME);
+
+const PATHS = {
+  noop: "/zus.bench.v1.BenchService/Noop",
+  lock: "/zitadel.user.v2.UserService/LockUser",
+  unlock: "/zitadel.user.v2.UserService/UnlockUser",
+  get: "/zitadel.user.v2.UserService/GetUserByID",
+};
+
+const sessions: ClientHttp2Session[] = [];
+for (let i = 0; i < cfg.connections; i++) {
+  const s = connect(cfg.url, { settings: { initialWindowSize: 1 << 20 } });
+  s.on("error", () => undefined);
+  sessions.push(s);
+}
+await Promise.all(sessions.map((s) => new Promise<void>((r) => s.once("connect", () => r()))));
+
+const auth = `Bearer ${cfg.token}`;
+let rr = 0;
+const errorsByStatus: Record<string, number> = {};
+let firstError: string | undefined;
+
+/** One unary gRPC call; resolves with the grpc-status (or "transport" on a stream error). */
+function call(path: string, user: number): Promise<string> {
+  return new Promise((done) => {
+    const session = sessions[rr++ % sessions.length]!;
+    const req = session.request({
+      [constants.HTTP2_HEADER_METHOD]: "POST",
+      [constants.HTTP2_HEADER_PATH]: path,
+      "content-type": "application/grpc",
+      te: "trailers",
+      authorization: auth,
+    });
+    let status: string | undefined;
+    let message: string | undefined;
+    req.on("response", (h) => {
+      if (h["grpc-status"] !== undefined) {
+        status = String(h["grpc-status"]);
+        message = h["grpc-message"] as string | undefined;
+      }
+    });
+    req.on("trailers", (t) => {
+      status = String(t["grpc-status"]);
+      message = t["grpc-message"] as string | undefined;
+    });
+    req.on("data", () => undefined);
+    req.on("close", () => {
+      const s = status ?? "transport";
+      if (s !== "0") {
+        errorsByStatus[s] = (errorsByStatus[s] ?? 0) + 1;
+        firstError ??= `${path}: grpc-status ${s} ${message ?? ""}`;
+      }
+      done(s);
+    });
+    req.on("error", () => undefined);
+    req.end(frameOf(user));
+  });
+}
+
+const latencies: number[] = [];
+let ok = 0;
+let lateMsMax = 0;
+const locked = new Set<number>();
+
+async function timed(path: string, user: number): Promise<string> {
+  const t = performance.now();
+  const s = await call(path, user);
+  if (s === "0") {
+    ok++;
+    latencies.push(performance.now() - t);
+  }
+  return s;
+}
+
+async function lockOrUnlock(unlock: boolean, user: number) {
+  const s = await timed(unlock ? PATHS.unlock : PATHS.lock, user);
+  if (s === "0") unlock ? locked.delete(user) : locked.add(user);
+}
+
+const start = performance.now();
+const end = start + cfg.durationS * 1000;
+
+if (cfg.mode === "closed") {
+  const C = cfg.concurrency;
+  const slice = Math.max(1, Math.floor(N / C));
+  await Promise.all(
+    Array.from({ length: C }, async (_, s) => {
+      const base = (s * slice) % N;
+      for (let j = 0; ; j++) {
+        if (performance.now() >= end && (cfg.op !== "lockunlock" || j % 2 === 0)) break;
+        const user = (base + (Math.floor(j / 2) % slice)) % N;
+        if (cfg.op === "noop") await timed(PATHS.noop, user);
+        else if (cfg.op === "get") await timed(PATHS.get, Math.floor(Math.random() * N));
+        else await lockOrUnlock(j % 2 === 1, user);
+      }
+    }),
+  );
+} else {
+  const rate = cfg.rate!;
+  const total = Math.floor(rate * cfg.durationS);
+  const W = Math.max(1, Math.min(Math.floor(N / 2), 512));
+  const inFlight = new Set<Promise<unknown>>();
+  for (let k = 0; k < total; ) {
+    const due = start + (k * 1000) / rate;
+    const now = performance.now();
+    if (due > now) {
+      await new Promise((r) => setTimeout(r, Math.max(0, due - now - 0.2)));
+      continue;
+    }
+    lateMsMax = Math.max(lateMsMax, now - due);
+    // send everything that is due (a timer tick can cover several calls)
+    while (k < total && start + (k * 1000) / rate <= performance.now()) {
+      let p: Promise<unknown>;
+      if (cfg.op === "noop") p = timed(PATHS.noop, k % N);
+      else if (cfg.op === "get") p = timed(PATHS.get, Math.floor(Math.random() * N));
+      else {
+        const window = Math.floor(k / (2 * W));
+        const within = k % (2 * W);
+        p = lockOrUnlock(within >= W, (window * W + (within % W)) % N);
+      }
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      k++;
+    }
+  }
+  await Promise.all(inFlight);
+}
+const elapsedS = (performance.now() - start) / 1000;
+
+// Clean up: nothing stays locked for the next run.
+const left = [...locked];
+for (let i = 0; i < left.length; i += 32) await Promise.all(left.slice(i, i + 32).map((u) => call(PATHS.unlock, u)));
+
+for (const s of sessions) s.close();
+const errors = Object.values(errorsByStatus).reduce((a, b) => a + b, 0);
+// Exit only once the (large) line is flushed to the pipe.
+process.stdout.write(
+  `${JSON.stringify({ ok, errors, errorsByStatus, firstError, elapsedS, rps: ok / elapsedS, lateMsMax, latencies, unlockedAfter: left.length })}\n`,
+  () => process.exit(0),
+);

@@ -1,0 +1,432 @@
+/**
+ * The benchmark (issue 6): `npm run bench -- [options]`
+ *
+ *   --scenario ceiling|lockunlock|latency|scale|crowd|all  (comma-separated; default ceiling,lockunlock,latency)
+ *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
+ *   --users N          seeded users (default 1000; scale: the large size, e.g. 1000000)
+ *   --duration S       seconds per measurement (default 10)
+ *   --connections C    concurrent connections (HTTP/1.1) / streams (gRPC) (default 64)
+ *   --backend sqlite|postgres   (postgres: TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test, fresh database)
+ *   --warmup S         seconds of unmeasured load before each measurement series (default 2)
+ *
+ * Starts the server itself (`taskset -c 0 node dist/src/main.js`, BENCH_NOOP=1) on a
+ * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
+ * core 1 (bench/load-grpc.ts, bench/load-http.ts with autocannon, bench/load-crowd.ts, h2load),
+ * prints a table and writes bench/results/<scenario>-<backend>.json. Bounded in time (a hard
+ * deadline kills everything), always stops the server, loopback only.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadResult } from "./load.js";
+import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
+import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
+import { cpuSeconds, freePort, freshDatabase, memoryMiB, startServer, type Backend, type Database, type RunningServer } from "./server.js";
+
+const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd"] as const;
+const PROTOCOLS = ["grpc", "connect", "rest"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+type Protocol = (typeof PROTOCOLS)[number];
+
+function usage(msg: string): never {
+  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S]`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    options: {
+      scenario: { type: "string", default: "ceiling,lockunlock,latency" },
+      protocol: { type: "string", default: "all" },
+      users: { type: "string", default: "1000" },
+      duration: { type: "string", default: "10" },
+      connections: { type: "string", default: "64" },
+      backend: { type: "string", default: "sqlite" },
+      warmup: { type: "string", default: "2" },
+    },
+  }).values;
+} catch (err) {
+  usage((err as Error).message);
+}
+const list = <T extends string>(raw: string, all: readonly T[], what: string): T[] => {
+  const items = raw.split(",").map((s) => s.trim());
+  if (items.includes("all")) return [...all];
+  for (const i of items) if (!all.includes(i as T)) usage(`unknown ${what} "${i}"`);
+  return all.filter((a) => items.includes(a));
+};
+const num = (name: string, raw: string, min: number, max: number) => {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) usage(`--${name} must be a number in [${min}, ${max}], got "${raw}"`);
+  return n;
+};
+const scenarios = list<Scenario>(parsed.scenario!, SCENARIOS, "scenario");
+const protocols = list<Protocol>(parsed.protocol!, PROTOCOLS, "protocol");
+const USERS = Math.floor(num("users", parsed.users!, 1, 10_000_000));
+const DURATION = num("duration", parsed.duration!, 1, 600);
+const CONNECTIONS = Math.floor(num("connections", parsed.connections!, 1, 10_000));
+const WARMUP = num("warmup", parsed.warmup!, 0, 60);
+if (parsed.backend !== "sqlite" && parsed.backend !== "postgres") usage(`--backend must be sqlite or postgres`);
+const BACKEND = parsed.backend as Backend;
+const ARGS = process.argv.slice(2);
+const COMMAND = ["npm", "run", "bench", ...(ARGS.length ? ["--", ...ARGS] : [])].join(" ");
+const has = (s: Scenario) => scenarios.includes(s);
+
+if (protocols.includes("grpc") && (has("ceiling") || has("lockunlock")) && !h2loadPath()) {
+  console.error(`bench: ${H2LOAD_HINT}`);
+  process.exit(2);
+}
+
+// Hard deadline: every measurement is bounded, so this is generous but finite.
+const perProtocol = 3 * (DURATION + WARMUP) + 30;
+const HARD_DEADLINE_S =
+  180 +
+  protocols.length * perProtocol * 2 +
+  (has("scale") ? 120 + USERS / 10_000 + protocols.length * 2 * (DURATION + 30) + 3 * (DURATION + 30) : 0) +
+  (has("crowd") ? DURATION + 120 : 0);
+const deadline = setTimeout(() => {
+  console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
+  killLoad();
+  void cleanup().finally(() => process.exit(1));
+}, HARD_DEADLINE_S * 1000);
+deadline.unref();
+
+const log = (msg: string) => console.error(`[bench ${(performance.now() / 1000).toFixed(1)}s] ${msg}`);
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+// ---------------------------------------------------------------- sessions (server + data)
+
+interface Session {
+  db: Database;
+  server: RunningServer;
+  instance: Instance;
+  seed: SeedResult;
+  idsFile: string;
+  firstStartMs: number;
+}
+const sessions = new Set<Session>();
+const databases = new Set<Database>();
+
+async function cleanup(): Promise<void> {
+  for (const s of sessions) await s.server.stop().catch(() => undefined);
+  for (const d of databases) await d.drop().catch(() => undefined);
+  sessions.clear();
+  databases.clear();
+}
+
+/** Fresh database → first start (migrations, org, admin) → stop → bulk seed → start again. */
+async function openSession(users: number): Promise<Session> {
+  const db = await freshDatabase(BACKEND);
+  databases.add(db);
+  const port = await freePort();
+  const first = await startServer(db, port);
+  const instance = await readInstance(BACKEND, db.url);
+  await first.stop();
+  log(`seeding ${users} users (${BACKEND})`);
+  const seed = BACKEND === "sqlite" ? await seedSqlite(db.url, instance, users) : await seedPostgres(db.url, instance, users);
+  log(`seeded ${users} users in ${seed.seconds.toFixed(1)} s (${Math.round(seed.usersPerS)} users/s)`);
+  const idsFile = join(db.dataDir, "ids.txt");
+  writeFileSync(idsFile, `${seed.ids.join("\n")}\n`);
+  const server = await startServer(db, port);
+  log(`server pid ${server.pid} on ${server.baseUrl}: first served call ${server.startToFirstCallMs.toFixed(0)} ms after spawn`);
+  const session = { db, server, instance, seed, idsFile, firstStartMs: first.startToFirstCallMs };
+  sessions.add(session);
+  return session;
+}
+
+async function closeSession(s: Session): Promise<void> {
+  await s.server.stop();
+  sessions.delete(s);
+  await s.db.drop();
+  databases.delete(s.db);
+}
+
+// ---------------------------------------------------------------- measurements
+
+interface LoadOut {
+  ok: number;
+  errors: number;
+  rps: number;
+  elapsedS: number;
+  latencies: number[];
+  firstError?: string;
+  errorsByStatus?: Record<string, number>;
+  statuses?: Record<string, number>;
+}
+interface Measured {
+  rps: number;
+  ok: number;
+  errors: number;
+  latencyMs: Latency;
+  serverCpuCores: number;
+  firstError?: string;
+  detail?: Record<string, unknown>;
+}
+
+type Op = "noop" | "lockunlock" | "get" | "list";
+
+async function load(s: Session, protocol: Protocol, op: Op, seconds: number, rate?: number, connections = CONNECTIONS): Promise<Measured> {
+  const cpu0 = cpuSeconds(s.server.pid);
+  const t0 = performance.now();
+  const common = { url: s.server.baseUrl, token: s.server.token, idsFile: s.idsFile, durationS: seconds };
+  const out =
+    protocol === "grpc"
+      ? await runNodeLoad<LoadOut>(
+          "load-grpc.ts",
+          { ...common, op, mode: rate ? "rate" : "closed", rate, concurrency: connections, connections: Math.min(4, connections) },
+          seconds + 120,
+        )
+      : await runNodeLoad<LoadOut>("load-http.ts", { ...common, protocol, op, connections, overallRate: rate }, seconds + 120);
+  const cpu = (cpuSeconds(s.server.pid) - cpu0) / ((performance.now() - t0) / 1000);
+  return {
+    rps: round(out.rps),
+    ok: out.ok,
+    errors: out.errors,
+    latencyMs: summarize(out.latencies),
+    serverCpuCores: round(cpu, 2),
+    firstError: out.firstError ?? (out.errors ? JSON.stringify(out.statuses ?? out.errorsByStatus) : undefined),
+  };
+}
+
+async function warm(s: Session, protocol: Protocol, op: Op) {
+  if (WARMUP > 0) await load(s, protocol, op, WARMUP);
+}
+
+const settings = () => ({ users: USERS, durationS: DURATION, connections: CONNECTIONS, warmupS: WARMUP, backend: BACKEND, protocols });
+const header = (extra: object = {}) => ({ command: COMMAND, date: new Date().toISOString(), machine: machine(), settings: { ...settings(), ...extra } });
+const HOW = {
+  server: "taskset -c 0 node dist/src/main.js (BENCH_NOOP=1, LOG_LEVEL default=info, stdout to /dev/null)",
+  grpc: "bench/load-grpc.ts (node:http2, pre-encoded frames per user, 4 connections, `connections` concurrent streams), taskset -c 1",
+  http: "bench/load-http.ts (autocannon 8.0.0 programmatic, `connections` HTTP/1.1 connections, pipelining 1, setupRequest per request), taskset -c 1",
+};
+const printed: string[] = [];
+const print = (title: string, text: string) => {
+  const block = `\n## ${title}\n\n${text}\n`;
+  printed.push(block);
+  console.log(block);
+};
+
+// ---------------------------------------------------------------- scenario 1 + 2
+
+async function throughputAndLatency() {
+  const s = await openSession(USERS);
+  const ceiling: Partial<Record<Protocol, Measured>> = {};
+  const lockunlock: Partial<Record<Protocol, Measured>> = {};
+  const latency: Partial<Record<Protocol, Measured & { rate: number }>> = {};
+  let h2load: H2loadResult | undefined;
+  const needLock = has("lockunlock") || has("latency");
+  for (const p of protocols) {
+    if (has("ceiling") || has("lockunlock")) {
+      await warm(s, p, "noop");
+      log(`${p}: ceiling (Noop), ${DURATION} s`);
+      ceiling[p] = await load(s, p, "noop", DURATION);
+      log(`${p}: ceiling ${ceiling[p]!.rps} req/s`);
+      if (p === "grpc") {
+        log(`grpc: h2load cross-check on Noop, ${DURATION} s`);
+        h2load = await runH2load({
+          url: s.server.baseUrl,
+          token: s.server.token,
+          userId: s.seed.ids[0]!,
+          dataDir: s.db.dataDir,
+          connections: Math.min(4, CONNECTIONS),
+          streams: Math.max(1, Math.ceil(CONNECTIONS / Math.min(4, CONNECTIONS))),
+          durationS: DURATION,
+        });
+        log(`grpc: h2load ${h2load.rps} req/s`);
+      }
+    }
+    if (needLock) {
+      await warm(s, p, "lockunlock");
+      log(`${p}: lock/unlock, ${DURATION} s`);
+      lockunlock[p] = await load(s, p, "lockunlock", DURATION);
+      log(`${p}: lock/unlock ${lockunlock[p]!.rps} req/s (${lockunlock[p]!.errors} errors)`);
+    }
+    if (has("latency")) {
+      const rate = Math.max(1, Math.floor(lockunlock[p]!.rps / 2));
+      log(`${p}: latency at a fixed ${rate}/s, ${DURATION} s`);
+      latency[p] = { ...(await load(s, p, "lockunlock", DURATION, rate)), rate };
+      log(`${p}: p99 ${latency[p]!.latencyMs.p99} ms`);
+    }
+  }
+  const mem = memoryMiB(s.server.pid);
+  await closeSession(s);
+
+  const files: string[] = [];
+  if (has("ceiling") || has("lockunlock")) {
+    const rows = protocols.map((p) => {
+      const c = ceiling[p]!;
+      const l = lockunlock[p];
+      const ratio = l ? l.rps / c.rps : NaN;
+      return [
+        p,
+        c.rps,
+        p === "grpc" && h2load ? h2load.rps : "",
+        l ? l.rps : "",
+        l ? `${round(ratio * 100)}%` : "",
+        l ? pass(ratio >= 0.85) : "",
+        `${c.serverCpuCores}/${l?.serverCpuCores ?? ""}`,
+        `${c.errors}/${l?.errors ?? ""}`,
+      ];
+    });
+    print(
+      `Ceiling vs lock/unlock (${BACKEND}, ${USERS} users, ${CONNECTIONS} connections/streams, ${DURATION} s)`,
+      table(["protocol", "Noop req/s", "h2load Noop req/s", "lock/unlock req/s", "ratio", "≥ 85%", "server cores noop/lock", "errors noop/lock"], rows),
+    );
+    const data = {
+      ...header(),
+      how: HOW,
+      seeding: { ...s.seed, ids: undefined },
+      serverMemoryMiBAtEnd: mem,
+      h2loadNoop: h2load && { ...h2load, note: "one fixed body (h2load cannot vary it); cross-check that the Node generator is not the limit" },
+      protocols: Object.fromEntries(
+        protocols.map((p) => [p, { ceiling: ceiling[p], lockunlock: lockunlock[p], ratio: lockunlock[p] ? round(lockunlock[p]!.rps / ceiling[p]!.rps, 3) : undefined }]),
+      ),
+      target: "lock/unlock ≥ 85% of the Noop ceiling per protocol",
+    };
+    if (has("ceiling")) files.push(writeResult("ceiling", BACKEND, data));
+    if (has("lockunlock")) files.push(writeResult("lockunlock", BACKEND, data));
+  }
+  if (has("latency")) {
+    const rows = protocols.map((p) => {
+      const l = latency[p]!;
+      return [p, l.rate, l.rps, l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.latencyMs.max, pass(l.latencyMs.p99 <= 10), l.errors];
+    });
+    print(
+      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms`,
+      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors"], rows),
+    );
+    files.push(
+      writeResult("latency", BACKEND, {
+        ...header(),
+        how: { ...HOW, grpcRate: "open loop on a fixed schedule", httpRate: "autocannon overallRate (rate-limited closed loop over `connections` connections)" },
+        protocols: latency,
+        target: "p99 ≤ 10 ms at half the maximum lock/unlock rate",
+      }),
+    );
+  }
+  for (const f of files) log(`wrote ${f}`);
+}
+
+// ---------------------------------------------------------------- scenario 3: scale
+
+async function scale() {
+  const small = 1000;
+  const lockSmall: Partial<Record<Protocol, Measured>> = {};
+  const lockLarge: Partial<Record<Protocol, Measured>> = {};
+  {
+    const s = await openSession(small);
+    for (const p of protocols) {
+      await warm(s, p, "lockunlock");
+      lockSmall[p] = await load(s, p, "lockunlock", DURATION);
+      log(`scale: ${small} users, ${p} lock/unlock ${lockSmall[p]!.rps} req/s`);
+    }
+    await closeSession(s);
+  }
+  const s = await openSession(USERS);
+  const startMs = s.server.startToFirstCallMs;
+  const memAfterStart = memoryMiB(s.server.pid);
+  for (const p of protocols) {
+    await warm(s, p, "lockunlock");
+    lockLarge[p] = await load(s, p, "lockunlock", DURATION);
+    log(`scale: ${USERS} users, ${p} lock/unlock ${lockLarge[p]!.rps} req/s`);
+  }
+  log(`scale: ListUsers (state ACTIVE, limit 100) at 20/s over Connect JSON, ${DURATION} s`);
+  const list = await load(s, "connect", "list", DURATION, 20, 4);
+  log(`scale: ListUsers p99 ${list.latencyMs.p99} ms`);
+  log(`scale: GetUserByID (random users) at 200/s over gRPC, ${DURATION} s`);
+  const get = await load(s, "grpc", "get", DURATION, 200, 16);
+  log(`scale: GetUserByID p99 ${get.latencyMs.p99} ms`);
+  const mem = memoryMiB(s.server.pid);
+  await closeSession(s);
+
+  const rows: (string | number)[][] = [
+    ["seeding", `${USERS} users in ${round(s.seed.seconds)} s (${Math.round(s.seed.usersPerS)}/s)`, "≤ 60 s for 1,000,000", pass(s.seed.seconds * (1_000_000 / USERS) <= 60) + (USERS < 1_000_000 ? " (extrapolated)" : "")],
+    ["start → first served call", `${round(startMs)} ms (first start on an empty db: ${round(s.firstStartMs)} ms)`, "≤ 1000 ms", pass(startMs <= 1000)],
+    ...protocols.map((p) => {
+      const r = lockLarge[p]!.rps / lockSmall[p]!.rps;
+      return [`${p} lock/unlock req/s`, `${lockLarge[p]!.rps} vs ${lockSmall[p]!.rps} at ${small} users (${round(r * 100)}%)`, "≥ 90%", pass(r >= 0.9)];
+    }),
+    ["ListUsers state+limit 100 p99", `${list.latencyMs.p99} ms (p50 ${list.latencyMs.p50}, ${list.ok} ok, ${list.errors} errors)`, "≤ 20 ms", pass(list.latencyMs.p99 <= 20)],
+    ["GetUserByID p99", `${get.latencyMs.p99} ms (p50 ${get.latencyMs.p50}, ${get.ok} ok, ${get.errors} errors)`, "≤ 5 ms", pass(get.latencyMs.p99 <= 5)],
+    ["server memory", `VmRSS ${mem?.vmRssMiB} MiB, VmHWM ${mem?.vmHwmMiB} MiB (after start: ${memAfterStart?.vmRssMiB})`, "≤ 256 MiB", pass((mem?.vmHwmMiB ?? Infinity) <= 256)],
+  ];
+  print(`Scale (${BACKEND}, ${USERS} users)`, table(["measure", "result", "target", "met"], rows));
+  log(
+    `wrote ${writeResult("scale", BACKEND, {
+      ...header(),
+      how: { ...HOW, list: "Connect JSON ListUsers {query:{limit:100}, queries:[{stateQuery:{state:USER_STATE_ACTIVE}}]} at 20/s over 4 connections", get: "gRPC GetUserByID random users, open loop 200/s" },
+      seeding: { ...s.seed, ids: undefined },
+      startToFirstCallMs: round(startMs),
+      firstStartOnEmptyDbMs: round(s.firstStartMs),
+      lockunlock: Object.fromEntries(protocols.map((p) => [p, { users1000: lockSmall[p], usersLarge: lockLarge[p], ratio: round(lockLarge[p]!.rps / lockSmall[p]!.rps, 3) }])),
+      listUsers: list,
+      getUserById: get,
+      serverMemoryMiB: { afterStart: memAfterStart, atEnd: mem },
+    })}`,
+  );
+}
+
+// ---------------------------------------------------------------- scenario 4: crowd
+
+async function crowd() {
+  const s = await openSession(1);
+  const conns = 600;
+  log(`crowd: ${conns} connections doing AddHumanUser → LockUser → DeleteUser over Connect JSON, ${DURATION} s`);
+  const cpu0 = cpuSeconds(s.server.pid);
+  const t0 = performance.now();
+  const out = await runNodeLoad<{ elapsedS: number; cycles: number; errors: Record<string, number>; firstError?: string; latencies: Record<string, number[]> }>(
+    "load-crowd.ts",
+    { url: s.server.baseUrl, token: s.server.token, orgId: s.instance.orgId, connections: conns, durationS: DURATION },
+    DURATION + 120,
+  );
+  const cpu = (cpuSeconds(s.server.pid) - cpu0) / ((performance.now() - t0) / 1000);
+  const mem = memoryMiB(s.server.pid);
+  await closeSession(s);
+  const lat = Object.fromEntries(Object.entries(out.latencies).map(([k, v]) => [k, summarize(v)]));
+  const rows = Object.entries(lat).map(([k, l]) => [k, l.count, round(l.count / out.elapsedS), l.p50, l.p95, l.p99, l.max]);
+  print(
+    `Crowd (${BACKEND}, ${conns} connections, create → lock → delete, ${DURATION} s), ms — ZITADEL v4 published: lock p50 1100, p95 6360 at 600 VUs`,
+    `${table(["call", "count", "per s", "p50", "p95", "p99", "max"], rows)}\n\ncycles: ${out.cycles} (${round(out.cycles / out.elapsedS)}/s), errors: ${JSON.stringify(out.errors)}, server cores ${round(cpu, 2)}`,
+  );
+  log(
+    `wrote ${writeResult("crowd", BACKEND, {
+      ...header({ connections: conns }),
+      how: { ...HOW, crowd: "bench/load-crowd.ts: node:http keep-alive agent, 600 sockets, each VU loops AddHumanUser (no password) → LockUser → DeleteUser, Connect JSON, taskset -c 1" },
+      elapsedS: out.elapsedS,
+      cycles: out.cycles,
+      errors: out.errors,
+      firstError: out.firstError,
+      latencyMs: lat,
+      serverCpuCores: round(cpu, 2),
+      serverMemoryMiB: mem,
+      reference: "ZITADEL v4 benchmark: lock p50 1.1 s, p95 6.36 s at 600 virtual users on a cluster",
+    })}`,
+  );
+}
+
+// ---------------------------------------------------------------- main
+
+let code = 0;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killLoad();
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+try {
+  log(`${COMMAND} — ${machine().cores} cores, ${machine().cpuModel}, node ${process.version}`);
+  if (has("ceiling") || has("lockunlock") || has("latency")) await throughputAndLatency();
+  if (has("scale")) await scale();
+  if (has("crowd")) await crowd();
+  console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}; server on core 0, load on core 1`);
+} catch (err) {
+  console.error("bench failed:", err);
+  for (const s of sessions) console.error(`--- server stderr ---\n${s.server.stderr().slice(-3000)}`);
+  code = 1;
+} finally {
+  killLoad();
+  await cleanup();
+}
+process.exit(code);

@@ -1,0 +1,232 @@
+/**
+ * Bulk seeding for the benchmark: users are written straight into the database (the server is
+ * stopped meanwhile) through the project's own code — the domain's "user.human.added" event
+ * (humanAdded), UserEvents.prepare/applyEvent to fold it into the user, toUserRow for the read
+ * model and the drizzle schemas' own column mappers for the driver values — in large
+ * transactions of prepared multi-row INSERTs. Not one RPC per user.
+ *
+ * SQLite: during seeding only, the journal is off and synchronous=OFF (the server is not
+ * running; a crash mid-seed just means a new seed), then WAL is restored and the file fsynced.
+ */
+import Database from "better-sqlite3";
+import { getTableColumns, type Column, type Table } from "drizzle-orm";
+import pg from "pg";
+import { humanAdded } from "../src/domain/add-human.js";
+import { newId } from "../src/security/ids.js";
+import { hashPassword } from "../src/security/passwords.js";
+import type { Store } from "../src/store/store.js";
+import * as pgSchema from "../src/store/postgres/schema.js";
+import * as sqliteSchema from "../src/store/sqlite/schema.js";
+import { toUserRow } from "../src/store/user-rows.js";
+import { UserEvents } from "../src/user-events.js";
+
+export const SEED_PASSWORD = "Secr3t-Passw0rd!";
+
+export interface Instance {
+  orgId: string;
+  adminId: string;
+}
+
+export interface SeedResult {
+  users: number;
+  seconds: number;
+  usersPerS: number;
+  ids: string[];
+  method: string;
+}
+
+/** A table's insertable columns (JS key, SQL name, drizzle column), without autoincrement ids. */
+function columnsOf(table: Table, skip: string[] = []) {
+  return Object.entries(getTableColumns(table))
+    .filter(([key]) => !skip.includes(key))
+    .map(([key, column]) => ({ key, name: column.name, column: column as Column }));
+}
+
+type Cols = ReturnType<typeof columnsOf>;
+
+/** Pushes one row's driver values (drizzle's own mapToDriverValue, as its insert builder does). */
+function pushValues(out: unknown[], cols: Cols, row: Record<string, unknown>): void {
+  for (const { key, column } of cols) {
+    const value = row[key];
+    out.push(value === null || value === undefined ? null : column.mapToDriverValue(value));
+  }
+}
+
+/**
+ * Builds users i in [from, to) exactly the way the app records an AddHumanUser: the added event,
+ * folded by applyEvent into the user, with distinct creation times (1 ms apart) and ids.
+ */
+function makeBuilder(instance: Instance, passwordHash: string, baseMs: number) {
+  let clock = baseMs;
+  const events = new UserEvents(undefined as unknown as Store, () => new Date(clock));
+  return (i: number) => {
+    clock = baseMs + i;
+    const id = newId(clock);
+    const commit = events.prepare(
+      undefined,
+      [
+        humanAdded({
+          orgId: instance.orgId,
+          username: `bench-${i}`,
+          profile: { givenName: "Bench", familyName: `User ${i}` },
+          email: `bench-${i}@example.com`,
+          emailVerified: true,
+          passwordHash,
+          passwordChangeRequired: false,
+        }),
+      ],
+      instance.adminId,
+      id,
+    );
+    const event = commit.events[0]!;
+    const eventRow = {
+      aggregateId: event.userId,
+      sequence: event.sequence,
+      type: event.type,
+      payload: "payload" in event ? event.payload : null,
+      actor: event.actor,
+      resourceOwner: commit.user.orgId,
+      createdAt: event.createdAt,
+    };
+    return { id, userRow: toUserRow(commit.user) as unknown as Record<string, unknown>, eventRow: eventRow as Record<string, unknown> };
+  };
+}
+
+// ---------------------------------------------------------------- instance (org + admin)
+
+export async function readInstance(backend: "sqlite" | "postgres", url: string): Promise<Instance> {
+  if (backend === "sqlite") {
+    const db = new Database(url, { readonly: true, fileMustExist: true });
+    try {
+      const org = db.prepare("select id from organizations order by created_at limit 1").get() as { id: string };
+      const admin = db.prepare("select id from users where username = 'admin' limit 1").get() as { id: string };
+      return { orgId: org.id, adminId: admin.id };
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const org = await client.query("select id from organizations order by created_at limit 1");
+    const admin = await client.query("select id from users where username = 'admin' limit 1");
+    return { orgId: org.rows[0].id, adminId: admin.rows[0].id };
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------- SQLite
+
+const SQLITE_ROWS_PER_INSERT = 500; // 28 columns × 500 = 14,000 variables (limit 32,766)
+const SQLITE_ROWS_PER_TX = 250_000;
+
+export async function seedSqlite(file: string, instance: Instance, n: number): Promise<SeedResult> {
+  const t0 = performance.now();
+  const passwordHash = await hashPassword(SEED_PASSWORD); // once: every seeded user shares it
+  const build = makeBuilder(instance, passwordHash, Date.now() - n - 1000);
+  const userCols = columnsOf(sqliteSchema.users);
+  const eventCols = columnsOf(sqliteSchema.events, ["id"]);
+  const db = new Database(file);
+  db.pragma("journal_mode = OFF");
+  db.pragma("synchronous = OFF");
+  db.pragma("cache_size = -262144"); // 256 MiB page cache while seeding
+  db.pragma("temp_store = MEMORY");
+  const insertSql = (table: string, cols: Cols, rows: number) => {
+    const one = `(${cols.map(() => "?").join(",")})`;
+    return `insert into "${table}" (${cols.map((c) => `"${c.name}"`).join(",")}) values ${Array(rows).fill(one).join(",")}`;
+  };
+  const cache = new Map<string, Database.Statement>();
+  const stmt = (table: string, cols: Cols, rows: number) => {
+    const key = `${table}:${rows}`;
+    let s = cache.get(key);
+    if (!s) cache.set(key, (s = db.prepare(insertSql(table, cols, rows))));
+    return s;
+  };
+  const ids: string[] = new Array(n);
+  const chunk = db.transaction((from: number, to: number) => {
+    for (let start = from; start < to; start += SQLITE_ROWS_PER_INSERT) {
+      const end = Math.min(to, start + SQLITE_ROWS_PER_INSERT);
+      const u: unknown[] = [];
+      const e: unknown[] = [];
+      for (let i = start; i < end; i++) {
+        const b = build(i);
+        ids[i] = b.id;
+        pushValues(u, userCols, b.userRow);
+        pushValues(e, eventCols, b.eventRow);
+      }
+      stmt("users", userCols, end - start).run(u);
+      stmt("events", eventCols, end - start).run(e);
+    }
+  });
+  for (let from = 0; from < n; from += SQLITE_ROWS_PER_TX) chunk(from, Math.min(n, from + SQLITE_ROWS_PER_TX));
+  db.pragma("journal_mode = WAL"); // back to the server's setting
+  db.pragma("synchronous = FULL");
+  db.exec("analyze"); // nothing else would gather statistics for the planner
+  db.close(); // closing fsyncs the database file
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    users: n,
+    seconds,
+    usersPerS: n / seconds,
+    ids,
+    method: `better-sqlite3: ${SQLITE_ROWS_PER_INSERT}-row prepared INSERTs, ${SQLITE_ROWS_PER_TX} rows per transaction, journal_mode=OFF + synchronous=OFF while seeding, then WAL + ANALYZE`,
+  };
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+const PG_ROWS_PER_INSERT = 2000; // 28 × 2000 = 56,000 parameters (limit 65,535)
+const PG_ROWS_PER_TX = 50_000;
+
+export async function seedPostgres(url: string, instance: Instance, n: number): Promise<SeedResult> {
+  const t0 = performance.now();
+  const passwordHash = await hashPassword(SEED_PASSWORD);
+  const build = makeBuilder(instance, passwordHash, Date.now() - n - 1000);
+  const userCols = columnsOf(pgSchema.users);
+  const eventCols = columnsOf(pgSchema.events, ["id"]);
+  const insertSql = (table: string, cols: Cols, rows: number) => {
+    const parts: string[] = [];
+    let p = 1;
+    for (let r = 0; r < rows; r++) parts.push(`(${cols.map(() => `$${p++}`).join(",")})`);
+    return `insert into "${table}" (${cols.map((c) => `"${c.name}"`).join(",")}) values ${parts.join(",")}`;
+  };
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const ids: string[] = new Array(n);
+  try {
+    await client.query("set synchronous_commit = off"); // this session only
+    for (let from = 0; from < n; from += PG_ROWS_PER_TX) {
+      const to = Math.min(n, from + PG_ROWS_PER_TX);
+      await client.query("begin");
+      for (let start = from; start < to; start += PG_ROWS_PER_INSERT) {
+        const end = Math.min(to, start + PG_ROWS_PER_INSERT);
+        const u: unknown[] = [];
+        const e: unknown[] = [];
+        for (let i = start; i < end; i++) {
+          const b = build(i);
+          ids[i] = b.id;
+          pushValues(u, userCols, b.userRow);
+          pushValues(e, eventCols, b.eventRow);
+        }
+        const rows = end - start;
+        // Named statements are prepared once per connection and reused.
+        await client.query({ name: `seed_users_${rows}`, text: insertSql("users", userCols, rows), values: u });
+        await client.query({ name: `seed_events_${rows}`, text: insertSql("events", eventCols, rows), values: e });
+      }
+      await client.query("commit");
+    }
+    await client.query("analyze users");
+    await client.query("analyze events");
+  } finally {
+    await client.end();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    users: n,
+    seconds,
+    usersPerS: n / seconds,
+    ids,
+    method: `node-postgres: ${PG_ROWS_PER_INSERT}-row named prepared INSERTs, ${PG_ROWS_PER_TX} rows per transaction, synchronous_commit=off for the seeding session, then ANALYZE`,
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The server under test: `taskset -c 0 node dist/src/main.js` with BENCH_NOOP=1, the
+ * default LOG_LEVEL and stdout to /dev/null, on a fresh database (a temp dir for SQLite, a new
+ * database for PostgreSQL). Readiness is the first served authenticated Noop call.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pg from "pg";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+export type Backend = "sqlite" | "postgres";
+
+export interface Database {
+  backend: Backend;
+  url: string;
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+export async function freshDatabase(backend: Backend): Promise<Database> {
+  const dataDir = mkdtempSync(join(tmpdir(), "zus-bench-"));
+  if (backend === "sqlite") {
+    return { backend, url: join(dataDir, "zitadel.db"), dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const base = process.env.TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
+  const name = `zus_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    backend,
+    url: url.toString(),
+    dataDir,
+    async drop() {
+      rmSync(dataDir, { recursive: true, force: true });
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
+      await c.end();
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once("error", fail);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => done(port));
+    });
+  });
+}
+
+export interface RunningServer {
+  pid: number;
+  port: number;
+  baseUrl: string;
+  token: string;
+  /** Spawn to the first served (authenticated) Noop call, ms. */
+  startToFirstCallMs: number;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+/** Last resort on a hard deadline or a signal. */
+export function killAll(): void {
+  for (const child of live) child.kill("SIGKILL");
+}
+
+function post(port: number, path: string, token: string, body: string): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = request(
+      { host: "127.0.0.1", port, path, method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, agent: false },
+      (res) => {
+        res.resume();
+        res.on("end", () => done(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", fail);
+    req.end(body);
+  });
+}
+
+export async function startServer(db: Database, port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+  const tokenFile = join(db.dataDir, "admin.pat");
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: db.url, ADMIN_TOKEN_FILE: tokenFile, BENCH_NOOP: "1", ...extraEnv };
+  delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
+  const started = performance.now();
+  const child = spawn("taskset", ["-c", "0", process.execPath, ...(extraEnv.NODE_BENCH_FLAGS ? extraEnv.NODE_BENCH_FLAGS.split(" ") : []), "dist/src/main.js"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  live.add(child);
+  let stderr = "";
+  child.stderr!.on("data", (c) => (stderr = (stderr + c).slice(-20_000)));
+  let exited = false;
+  child.once("exit", () => {
+    exited = true;
+    live.delete(child);
+  });
+  // Poll until a real authenticated call is served.
+  const deadline = started + 60_000;
+  let token = "";
+  for (;;) {
+    if (exited) throw new Error(`server exited before serving:\n${stderr}`);
+    if (performance.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not serve a call within 60 s:\n${stderr}`);
+    }
+    if (!token && existsSync(tokenFile)) token = readFileSync(tokenFile, "utf8").trim();
+    if (token) {
+      const status = await post(port, "/zus.bench.v1.BenchService/Noop", token, '{"userId":"1"}').catch(() => 0);
+      if (status === 200) break;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const startToFirstCallMs = performance.now() - started;
+  return {
+    pid: child.pid!,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    token,
+    startToFirstCallMs,
+    stderr: () => stderr,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (exited) return done();
+        const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        child.once("exit", () => {
+          clearTimeout(kill);
+          done();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** VmRSS and VmHWM of a process, MiB (from /proc/<pid>/status). */
+export function memoryMiB(pid: number): { vmRssMiB: number; vmHwmMiB: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+    return { vmRssMiB: Math.round(kb("VmRSS") / 102.4) / 10, vmHwmMiB: Math.round(kb("VmHWM") / 102.4) / 10 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime+stime of a process in seconds. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
