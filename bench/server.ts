@@ -95,7 +95,7 @@ export async function startServer(db: Database, port: number, extraEnv: NodeJS.P
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: db.url, ADMIN_TOKEN_FILE: tokenFile, BENCH_NOOP: "1", ...extraEnv };
   delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
   const started = performance.now();
-  const child = spawn("taskset", ["-c", "0", process.execPath, ...(extraEnv.NODE_BENCH_FLAGS ? extraEnv.NODE_BENCH_FLAGS.split(" ") : []), "dist/src/main.js"], {
+  const child = spawn("taskset", ["-c", "0", process.execPath, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/src/main.js"], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "ignore", "pipe"],
