@@ -1,5 +1,5 @@
 /** Translates ListUsers filters and sorting into SQL conditions, for either dialect. */
-import { and, eq, inArray, not, or, sql, type Column, type SQL } from "drizzle-orm";
+import { and, eq, inArray, ne, not, or, sql, type Column, type SQL } from "drizzle-orm";
 import type { TextMatch, UserFilter, UserListQuery, UserSortField } from "../domain/user-query.js";
 import type { UserRow } from "./user-rows.js";
 
@@ -79,7 +79,8 @@ export function userQuerySql(users: UserColumns, text: TextFunctions) {
         query.visibleOrgs === "all"
           ? undefined
           : or(eq(users.id, query.callerId), query.visibleOrgs.length ? inArray(users.orgId, query.visibleOrgs) : undefined);
-      return and(eq(users.removed, false), visible, ...query.filters.map(filterCondition));
+      // "Not deleted" by state (same as removed = false), so counting by state reads only an index.
+      return and(ne(users.state, "deleted"), visible, ...query.filters.map(filterCondition));
     },
     /**
      * Sorted by the chosen key, then by id so that pages are stable. A missing value sorts

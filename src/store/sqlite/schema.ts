@@ -66,6 +66,8 @@ export const users = sqliteTable(
     index("users_username_lower").on(t.usernameLower),
     index("users_created").on(t.createdAt),
     index("users_lock_expires").on(t.lockExpiresAt),
+    // ListUsers filtered by state in the default order (newest first) reads only the page it returns.
+    index("users_state_created").on(t.state, t.createdAt, t.id),
   ],
 );
 

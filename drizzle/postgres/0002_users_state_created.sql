@@ -1,0 +1,1 @@
+CREATE INDEX "users_state_created" ON "users" USING btree ("state","created_at","id");
