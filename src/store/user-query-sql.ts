@@ -4,6 +4,7 @@ import type { TextMatch, UserFilter, UserListQuery, UserSortField } from "../dom
 import type { UserRow } from "./user-rows.js";
 
 type UserColumns = { [K in keyof UserRow]: Column };
+type CountColumns = { orgId: Column; state: Column; type: Column };
 
 /** Exact substring tests: LIKE would need escaping and folds case by its own rules. */
 export interface TextFunctions {
@@ -12,7 +13,7 @@ export interface TextFunctions {
   endsWith(column: SQL, text: string): SQL;
 }
 
-export function userQuerySql(users: UserColumns, text: TextFunctions) {
+export function userQuerySql(users: UserColumns, counts: CountColumns, text: TextFunctions) {
   function textCondition(value: string, match: TextMatch): SQL {
     const ignoreCase = match.endsWith("IgnoreCase");
     const column = sql`${ignoreCase ? users.usernameLower : users.username}`;
@@ -81,6 +82,24 @@ export function userQuerySql(users: UserColumns, text: TextFunctions) {
           : or(eq(users.id, query.callerId), query.visibleOrgs.length ? inArray(users.orgId, query.visibleOrgs) : undefined);
       // "Not deleted" by state (same as removed = false), so counting by state reads only an index.
       return and(ne(users.state, "deleted"), visible, ...query.filters.map(filterCondition));
+    },
+    /**
+     * Where to sum user_counts for the total instead of counting matching users: when every
+     * user is visible and the filters are only state, type and organization (joined by AND).
+     * Undefined when the users must be counted.
+     */
+    countsWhere(query: UserListQuery): SQL | undefined {
+      if (query.visibleOrgs !== "all") return undefined;
+      const conditions: SQL[] = [ne(counts.state, "deleted")];
+      const pending = [...query.filters];
+      for (let filter = pending.pop(); filter; filter = pending.pop()) {
+        if (filter.kind === "and") pending.push(...filter.filters);
+        else if (filter.kind === "state") conditions.push(eq(counts.state, filter.state));
+        else if (filter.kind === "type") conditions.push(eq(counts.type, filter.type));
+        else if (filter.kind === "org") conditions.push(eq(counts.orgId, filter.orgId));
+        else return undefined;
+      }
+      return and(...conditions);
     },
     /**
      * Sorted by the chosen key, then by id so that pages are stable. A missing value sorts

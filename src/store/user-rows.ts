@@ -99,3 +99,17 @@ export function fromUserRow(row: UserRow): User {
     changedAt: row.changedAt,
   };
 }
+
+export interface CountChange {
+  orgId: string;
+  state: UserState;
+  type: UserType;
+  delta: number;
+}
+
+/** What a write does to the user_counts table: a new user counts once, a state change moves one count. */
+export function countChanges(previousState: UserState | undefined, row: UserRow): CountChange[] {
+  if (previousState === row.state) return [];
+  const next = { orgId: row.orgId, state: row.state, type: row.type, delta: 1 };
+  return previousState === undefined ? [next] : [{ ...next, state: previousState, delta: -1 }, next];
+}

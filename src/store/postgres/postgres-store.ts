@@ -25,7 +25,7 @@ import {
   type UserCommit,
 } from "../store.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { fromUserRow, toUserRow } from "../user-rows.js";
+import { countChanges, fromUserRow, toUserRow, type UserRow } from "../user-rows.js";
 import * as schema from "./schema.js";
 
 
@@ -35,7 +35,7 @@ const MIGRATION_LOCK = 7_242_001;
 export type PgDb = PgDatabase<PgQueryResultHKT, typeof schema>;
 type Tx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
 
-const userQuery = userQuerySql(schema.users, {
+const userQuery = userQuerySql(schema.users, schema.userCounts, {
   startsWith: (column, text) => sql`strpos(${column}, ${text}) = 1`,
   contains: (column, text) => sql`strpos(${column}, ${text}) > 0`,
   endsWith: (column, text) => sql`right(${column}, length(${text})) = ${text}`,
@@ -88,7 +88,10 @@ export class PostgresStore implements Store {
     return guard(() =>
       this.db.transaction(
         async (tx) => {
-          const [counted] = await tx.select({ n: count() }).from(schema.users).where(where);
+          const countsWhere = userQuery.countsWhere(query);
+          const [counted] = countsWhere
+            ? await tx.select({ n: sql<number>`coalesce(sum(${schema.userCounts.count}), 0)::int` }).from(schema.userCounts).where(countsWhere)
+            : await tx.select({ n: count() }).from(schema.users).where(where);
           const rows = await tx
             .select()
             .from(schema.users)
@@ -96,7 +99,7 @@ export class PostgresStore implements Store {
             .orderBy(...userQuery.orderBy(query))
             .limit(query.limit)
             .offset(query.offset);
-          return { total: counted?.n ?? 0, users: rows.map(fromUserRow) };
+          return { total: Number(counted?.n ?? 0), users: rows.map(fromUserRow) };
         },
         { isolationLevel: "repeatable read", accessMode: "read only" },
       ),
@@ -214,19 +217,30 @@ export class PostgresStore implements Store {
 
 async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
   const { user } = commit;
+  let previousState: UserRow["state"] | undefined;
   if (commit.expectedSequence > 0) {
     // The row lock makes a concurrent change to the same user wait, then see our sequence.
     const [current] = await tx
-      .select({ sequence: schema.users.sequence })
+      .select({ sequence: schema.users.sequence, state: schema.users.state })
       .from(schema.users)
       .where(eq(schema.users.id, user.id))
       .for("update");
     if (current?.sequence !== commit.expectedSequence) throw new ConflictError("sequence");
+    previousState = current.state;
   }
   // The user row first: for a new user its primary key and username index name the conflict.
   const row = toUserRow(user);
   if (commit.expectedSequence === 0) await tx.insert(schema.users).values(row);
   else await tx.update(schema.users).set(row).where(eq(schema.users.id, user.id));
+  for (const change of countChanges(previousState, row)) {
+    await tx
+      .insert(schema.userCounts)
+      .values({ orgId: change.orgId, state: change.state, type: change.type, count: change.delta })
+      .onConflictDoUpdate({
+        target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type],
+        set: { count: sql`${schema.userCounts.count} + excluded.count` },
+      });
+  }
   await tx.insert(schema.events).values(
     commit.events.map((event) => ({
       aggregateId: event.userId,

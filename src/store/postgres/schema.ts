@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
 
@@ -124,3 +124,15 @@ export const lockoutPolicies = pgTable("lockout_policies", {
   lockDurationSeconds: integer("lock_duration_seconds"),
   changedAt: instant("changed_at").notNull(),
 });
+
+/** How many users each organization has per state and type, kept with every change: ListUsers' totals. */
+export const userCounts = pgTable(
+  "user_counts",
+  {
+    orgId: text("org_id").notNull(),
+    state: text("state").notNull(),
+    type: text("type").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.state, t.type] })],
+);

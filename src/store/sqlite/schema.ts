@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const organizations = sqliteTable("organizations", {
   id: text("id").primaryKey(),
@@ -123,3 +123,15 @@ export const lockoutPolicies = sqliteTable("lockout_policies", {
   lockDurationSeconds: integer("lock_duration_seconds"),
   changedAt: integer("changed_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+/** How many users each organization has per state and type, kept with every change: ListUsers' totals. */
+export const userCounts = sqliteTable(
+  "user_counts",
+  {
+    orgId: text("org_id").notNull(),
+    state: text("state").notNull(),
+    type: text("type").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.state, t.type] })],
+);

@@ -24,13 +24,13 @@ import {
 } from "../store.js";
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { fromUserRow, toUserRow } from "../user-rows.js";
+import { countChanges, fromUserRow, toUserRow } from "../user-rows.js";
 
 
 type Db = BetterSQLite3Database<typeof schema>;
 
 // instr and substr compare exactly; SQLite's LIKE folds ASCII case and needs escaping.
-const userQuery = userQuerySql(schema.users, {
+const userQuery = userQuerySql(schema.users, schema.userCounts, {
   startsWith: (column, text) => sql`instr(${column}, ${text}) = 1`,
   contains: (column, text) => sql`instr(${column}, ${text}) > 0`,
   endsWith: (column, text) => sql`substr(${column}, -length(${text})) = ${text}`,
@@ -105,7 +105,10 @@ class SqliteStore implements Store {
     const where = userQuery.where(query);
     return this.db.transaction(
       (tx) => {
-        const total = tx.select({ n: count() }).from(schema.users).where(where).get()?.n ?? 0;
+        const countsWhere = userQuery.countsWhere(query);
+        const total = countsWhere
+          ? Number(tx.select({ n: sql<number>`coalesce(sum(${schema.userCounts.count}), 0)` }).from(schema.userCounts).where(countsWhere).get()?.n ?? 0)
+          : (tx.select({ n: count() }).from(schema.users).where(where).get()?.n ?? 0);
         const rows = tx
           .select()
           .from(schema.users)
@@ -240,7 +243,7 @@ function driverValues(table: SQLiteTable, row: object): Record<string, unknown> 
 function writeStatements(db: Db) {
   return {
     currentSequence: db
-      .select({ sequence: schema.users.sequence })
+      .select({ sequence: schema.users.sequence, state: schema.users.state })
       .from(schema.users)
       .where(eq(schema.users.id, sql.placeholder("id")))
       .prepare(),
@@ -258,6 +261,14 @@ function writeStatements(db: Db) {
     insertEvent: db.insert(schema.events).values(rowPlaceholders(schema.events)).prepare(),
     insertUser: db.insert(schema.users).values(rowPlaceholders(schema.users)).prepare(),
     updateUser: db.update(schema.users).set(rowPlaceholders(schema.users)).where(eq(schema.users.id, sql.placeholder("id"))).prepare(),
+    bumpCount: db
+      .insert(schema.userCounts)
+      .values(rowPlaceholders(schema.userCounts))
+      .onConflictDoUpdate({
+        target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type],
+        set: { count: sql`${schema.userCounts.count} + excluded.count` },
+      })
+      .prepare(),
     endSessions: db
       .update(schema.sessions)
       .set({ terminated: true })
@@ -340,9 +351,13 @@ function writeUserCommit(tx: Tx, statements: WriteStatements, commit: UserCommit
     };
     statements.insertEvent.run(driverValues(schema.events, row));
   }
-  const row = driverValues(schema.users, toUserRow(user));
+  const userRow = toUserRow(user);
+  const row = driverValues(schema.users, userRow);
   if (current) statements.updateUser.run(row);
   else statements.insertUser.run(row);
+  for (const change of countChanges(current?.state, userRow)) {
+    statements.bumpCount.run({ orgId: change.orgId, state: change.state, type: change.type, count: change.delta });
+  }
   if (commit.grants?.length) {
     tx.insert(schema.roleGrants)
       .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })))
