@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { UserApp } from "./app.js";
 
-export const FIRST_ORG_NAME = "Default";
-export const ADMIN_USERNAME = "admin";
+const FIRST_ORG_NAME = "Default";
+const ADMIN_USERNAME = "admin";
 
 /** Writes the admin token to `tokenFile` (mode 0600) and returns true on the first start only. */
 export async function initializeOnFirstStart(app: UserApp, tokenFile: string): Promise<boolean> {

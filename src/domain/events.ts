@@ -13,8 +13,6 @@ export type UserEvent =
   | { type: "user.reactivated" }
   | { type: "user.removed" };
 
-export type UserEventType = UserEvent["type"];
-
 /** An event as stored: who did it, when, and its place in the user's history. */
 export type RecordedUserEvent = UserEvent & {
   userId: string;

@@ -21,7 +21,7 @@ export function protocolOf(contentType: string | null): Protocol {
   return "connect";
 }
 
-export const codeName = (code: StatusCode) => (code === 0 ? "ok" : codeToString(code));
+const codeName = (code: StatusCode) => (code === 0 ? "ok" : codeToString(code));
 
 export function finishCall(call: CallRecord, seconds: number, logger: Logger, metrics: Metrics): void {
   if (!call.method) return;

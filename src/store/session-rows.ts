@@ -43,7 +43,7 @@ export interface LockoutPolicyRow {
 
 const INSTANCE_SCOPE = "instance";
 
-export const scopeKey = (scope: PolicyScope) => (scope === "instance" ? INSTANCE_SCOPE : scope.org);
+const scopeKey = (scope: PolicyScope) => (scope === "instance" ? INSTANCE_SCOPE : scope.org);
 
 /** The organization's own row wins over the instance's. */
 export function scopeKeys(orgId: string | undefined): string[] {
