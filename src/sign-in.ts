@@ -77,7 +77,7 @@ export class SignInApp {
       };
       const { sessionToken, details } = await this.writeWithChecks(user, session, current.sequence, checks.password, caller);
       return { sessionToken, details };
-    });
+    }, "session");
   }
 
   async getSession(sessionId: string, sessionToken: string | undefined, caller: Principal): Promise<SessionView> {
@@ -98,7 +98,7 @@ export class SignInApp {
       const session = { ...current, sequence: current.sequence + 1, changedAt: now, terminated: true };
       await this.store.saveSession({ session, expectedSequence: current.sequence });
       return { sequence: session.sequence, changeDate: now, resourceOwner: session.orgId };
-    });
+    }, "session");
   }
 
   /**

@@ -34,13 +34,13 @@ export class UserEvents {
     });
   }
 
-  /** Runs `attempt` again when another change to the same user or session won the race. */
-  async retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+  /** Runs `attempt` again when another change to the same user (or, with "session", session) won the race. */
+  async retryOnConflict<T>(attempt: () => Promise<T>, on: ConflictError["reason"] = "sequence"): Promise<T> {
     for (let n = 1; ; n++) {
       try {
         return await attempt();
       } catch (err) {
-        if (!(err instanceof ConflictError && err.reason === "sequence") || n === MAX_ATTEMPTS) throw err;
+        if (!(err instanceof ConflictError && err.reason === on) || n === MAX_ATTEMPTS) throw err;
       }
     }
   }

@@ -56,7 +56,7 @@ export interface Store {
   /** Ids of the users (not deleted) whose login name (username) this is, in any organization. */
   userIdsByLoginName(loginName: string): Promise<string[]>;
   getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined>;
-  /** Throws ConflictError("sequence") when the session changed since it was read. */
+  /** Throws ConflictError("session") when the session changed since it was read. */
   saveSession(write: SessionWrite): Promise<void>;
   /** The organization's policy, else the instance default, else undefined. */
   getLockoutPolicy(orgId: string | undefined): Promise<StoredLockoutPolicy | undefined>;
@@ -70,7 +70,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type ConflictReason = "sequence" | "userId" | "username";
+/** "sequence": the user changed since it was read; "session": the session did. */
+export type ConflictReason = "sequence" | "session" | "userId" | "username";
 
 export class ConflictError extends Error {
   constructor(readonly reason: ConflictReason) {

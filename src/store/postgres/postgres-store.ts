@@ -276,7 +276,7 @@ async function writeSession(tx: Tx, { session, expectedSequence, tokenHash }: Se
     .from(schema.sessions)
     .where(eq(schema.sessions.id, session.id))
     .for("update");
-  if (current?.sequence !== expectedSequence) throw new ConflictError("sequence");
+  if (current?.sequence !== expectedSequence) throw new ConflictError("session");
   await tx
     .update(schema.sessions)
     .set(toSessionRow(session, tokenHash ?? current.tokenHash))
@@ -286,7 +286,7 @@ async function writeSession(tx: Tx, { session, expectedSequence, tokenHash }: Se
 const UNIQUE_VIOLATION = "23505";
 const CONFLICTS: Record<string, ConflictError["reason"]> = {
   users_pkey: "userId",
-  sessions_pkey: "sequence",
+  sessions_pkey: "session",
   users_org_username: "username",
   events_aggregate_sequence: "sequence",
 };

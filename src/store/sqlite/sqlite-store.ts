@@ -376,7 +376,7 @@ function writeSession(tx: Tx, { session, expectedSequence, tokenHash }: SessionW
     .from(schema.sessions)
     .where(eq(schema.sessions.id, session.id))
     .get();
-  if ((current?.sequence ?? 0) !== expectedSequence) throw new ConflictError("sequence");
+  if ((current?.sequence ?? 0) !== expectedSequence) throw new ConflictError("session");
   const row = toSessionRow(session, tokenHash ?? current?.tokenHash ?? "");
   tx.insert(schema.sessions).values(row).onConflictDoUpdate({ target: schema.sessions.id, set: row }).run();
 }
