@@ -14,7 +14,6 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -23,8 +22,8 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
+import { cpuSeconds, freePort, ROOT } from "./server.js";
 
-const ROOT = resolve(import.meta.dirname, "..");
 const PASSWORD = "Secr3t-Passw0rd!";
 const CLK_TCK = 100; // USER_HZ on Linux; /proc/<pid>/stat reports utime/stime in these ticks
 
@@ -71,17 +70,6 @@ let server: ChildProcess | undefined;
 let serverOutput = "";
 let dataDir: string | undefined;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
 async function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["dist/src/main.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const keep = (chunk: Buffer) => {
@@ -123,19 +111,6 @@ async function stopServer(): Promise<void> {
 
 function cleanup() {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-}
-
-/** utime + stime of a process, in seconds (Linux only; undefined elsewhere). */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may contain spaces; fields after ")" are space separated.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15 of stat(5)
-  } catch {
-    return undefined;
-  }
 }
 
 /** Busy CPU time of the whole machine (all cores, everything but idle and iowait), in seconds. */
@@ -332,25 +307,25 @@ async function main() {
   await sleep(500);
 
   log(`baseline: GetUserByID at ${RATE}/s for ${BASELINE_S} s, no sign-ins`);
-  const baselineCpu0 = cpuSeconds(server.pid);
+  const baselineCpu0 = cpuSeconds(server.pid!);
   const baselineMachine0 = machineBusySeconds();
   const baselineClient0 = process.cpuUsage();
   const baselineWall0 = performance.now();
   const baseline = await fixedRate(RATE, BASELINE_S, probe);
-  const baselineCpu = (cpuSeconds(server.pid) ?? NaN) - (baselineCpu0 ?? NaN);
+  const baselineCpu = (cpuSeconds(server.pid!) ?? NaN) - (baselineCpu0 ?? NaN);
   const baselineWall = (performance.now() - baselineWall0) / 1000;
   const baselineMachine = (machineBusySeconds() ?? NaN) - (baselineMachine0 ?? NaN);
   const baselineClientRaw = process.cpuUsage(baselineClient0);
   const baselineOther = baselineMachine - baselineCpu - (baselineClientRaw.user + baselineClientRaw.system) / 1e6;
 
   log(`load: CreateSession x${CONCURRENCY} + GetUserByID at ${RATE}/s for ${DURATION_S} s`);
-  const loadCpu0 = cpuSeconds(server.pid);
+  const loadCpu0 = cpuSeconds(server.pid!);
   const clientCpu0 = process.cpuUsage();
   const loadMachine0 = machineBusySeconds();
   const loadWall0 = performance.now();
   const [signIns, during] = await Promise.all([closedLoop(CONCURRENCY, DURATION_S, signIn), fixedRate(RATE, DURATION_S, probe)]);
   const loadWall = (performance.now() - loadWall0) / 1000;
-  const loadCpu = (cpuSeconds(server.pid) ?? NaN) - (loadCpu0 ?? NaN);
+  const loadCpu = (cpuSeconds(server.pid!) ?? NaN) - (loadCpu0 ?? NaN);
   const clientCpuRaw = process.cpuUsage(clientCpu0);
   const clientCpu = (clientCpuRaw.user + clientCpuRaw.system) / 1e6;
   const loadMachine = (machineBusySeconds() ?? NaN) - (loadMachine0 ?? NaN);
