@@ -13,7 +13,7 @@
  * and anything still locked at the end is unlocked (not measured), so the next run starts clean.
  */
 import { connect, constants, type ClientHttp2Session } from "node:http2";
-import { readFileSync } from "node:fs";
+import { readUserIds } from "./ids.js";
 
 interface Config {
   url: string;
@@ -28,21 +28,20 @@ interface Config {
 }
 
 const cfg = JSON.parse(process.argv[2]!) as Config;
-const ids = readFileSync(cfg.idsFile, "utf8").split("\n").filter(Boolean);
-const N = ids.length;
-const ID_LEN = ids[0]!.length;
+const ids = readUserIds(cfg.idsFile);
+const N = ids.count;
+const ID_LEN = ids.length;
 const FRAME = 5 + 2 + ID_LEN; // gRPC frame header + field 1 (tag, length) + the id
-// All ids have the same length (18 digits), so frame i is at i * FRAME.
+// All ids have the same length, so frame i is at i * FRAME.
 const frames = Buffer.alloc(N * FRAME);
-ids.forEach((id, i) => {
-  if (id.length !== ID_LEN) throw new Error("user ids must have one length");
+for (let i = 0; i < N; i++) {
   const o = i * FRAME;
   frames[o] = 0; // not compressed
   frames.writeUInt32BE(2 + ID_LEN, o + 1);
   frames[o + 5] = 0x0a; // field 1 (user_id), wire type 2
   frames[o + 6] = ID_LEN;
-  frames.write(id, o + 7, "latin1");
-});
+  ids.buffer.copy(frames, o + 7, i * ID_LEN, (i + 1) * ID_LEN);
+}
 const frameOf = (i: number) => frames.subarray(i * FRAME, (i + 1) * FRAME);
 
 const PATHS = {

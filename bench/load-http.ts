@@ -8,7 +8,7 @@
  * all the others and the calls succeed. Latencies are autocannon's per-response times, kept
  * whole (not its percentile summary, which has no p95).
  */
-import { readFileSync } from "node:fs";
+import { readUserIds } from "./ids.js";
 import { request } from "node:http";
 import autocannon from "autocannon";
 
@@ -24,8 +24,8 @@ interface Config {
 }
 
 const cfg = JSON.parse(process.argv[2]!) as Config;
-const ids = readFileSync(cfg.idsFile, "utf8").split("\n").filter(Boolean);
-const N = ids.length;
+const ids = readUserIds(cfg.idsFile);
+const N = ids.count;
 
 const json = { "content-type": "application/json", authorization: `Bearer ${cfg.token}` };
 type Req = { method?: string; path?: string; body?: string; headers?: Record<string, string> };
@@ -55,7 +55,7 @@ if (cfg.op === "lockunlock") {
   requests = [
     {
       setupRequest: (req: Req, ctx: Record<string, unknown>) => {
-        const id = ids[walk++ % N]!;
+        const id = ids.at(walk++ % N);
         ctx.id = id;
         locked.add(id); // until its unlock answers
         return { ...req, ...target("lock", id) };
@@ -75,7 +75,7 @@ if (cfg.op === "lockunlock") {
   const op = cfg.op;
   requests = [
     {
-      setupRequest: (req: Req) => ({ ...req, ...target(op, ids[op === "get" ? Math.floor(Math.random() * N) : noopNext++ % N]!) }),
+      setupRequest: (req: Req) => ({ ...req, ...target(op, ids.at(op === "get" ? Math.floor(Math.random() * N) : noopNext++ % N)) }),
     },
   ] as unknown as autocannon.Request[];
 }

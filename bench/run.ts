@@ -333,9 +333,11 @@ async function scale() {
     log(`scale: ${USERS} users, ${p} lock/unlock ${lockLarge[p]!.rps} req/s`);
   }
   log(`scale: ListUsers (state ACTIVE, limit 100) at 20/s over Connect JSON, ${DURATION} s`);
+  if (WARMUP > 0) await load(s, "connect", "list", WARMUP, 20, 4);
   const list = await load(s, "connect", "list", DURATION, 20, 4);
   log(`scale: ListUsers p99 ${list.latencyMs.p99} ms`);
   log(`scale: GetUserByID (random users) at 200/s over gRPC, ${DURATION} s`);
+  if (WARMUP > 0) await load(s, "grpc", "get", WARMUP, 200, 16);
   const get = await load(s, "grpc", "get", DURATION, 200, 16);
   log(`scale: GetUserByID p99 ${get.latencyMs.p99} ms`);
   const mem = memoryMiB(s.server.pid);

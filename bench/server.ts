@@ -93,7 +93,7 @@ function post(port: number, path: string, token: string, body: string): Promise<
 export async function startServer(db: Database, port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
   const tokenFile = join(db.dataDir, "admin.pat");
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: db.url, ADMIN_TOKEN_FILE: tokenFile, BENCH_NOOP: "1", ...extraEnv };
-  delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
+  if (!extraEnv.LOG_LEVEL) delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
   const started = performance.now();
   const child = spawn("taskset", ["-c", "0", process.execPath, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/src/main.js"], {
     cwd: ROOT,
