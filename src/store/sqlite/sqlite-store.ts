@@ -242,11 +242,7 @@ function driverValues(table: SQLiteTable, row: object): Record<string, unknown> 
 /** The statements every change runs, prepared once per connection. */
 function writeStatements(db: Db) {
   return {
-    currentSequence: db
-      .select({ sequence: schema.users.sequence, state: schema.users.state })
-      .from(schema.users)
-      .where(eq(schema.users.id, sql.placeholder("id")))
-      .prepare(),
+    storedUser: db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare(),
     usernameTaken: db
       .select({ id: schema.users.id })
       .from(schema.users)
@@ -260,7 +256,7 @@ function writeStatements(db: Db) {
       .prepare(),
     insertEvent: db.insert(schema.events).values(rowPlaceholders(schema.events)).prepare(),
     insertUser: db.insert(schema.users).values(rowPlaceholders(schema.users)).prepare(),
-    updateUser: db.update(schema.users).set(rowPlaceholders(schema.users)).where(eq(schema.users.id, sql.placeholder("id"))).prepare(),
+    updateUser: userUpdates(db),
     bumpCount: db
       .insert(schema.userCounts)
       .values(rowPlaceholders(schema.userCounts))
@@ -278,6 +274,25 @@ function writeStatements(db: Db) {
 }
 
 type WriteStatements = ReturnType<typeof writeStatements>;
+
+/**
+ * An UPDATE of the users row that sets only the columns a change touched, prepared once per set
+ * of columns. SQLite rewrites every index over a column in the SET list, changed or not: with a
+ * million users each of those is a different page to read and write.
+ */
+function userUpdates(db: Db) {
+  const prepared = new Map<string, { run(values: Record<string, unknown>): unknown }>();
+  return (columns: string[]) => {
+    const key = columns.join(",");
+    let statement = prepared.get(key);
+    if (!statement) {
+      const set = Object.fromEntries(columns.map((name) => [name, sql`${sql.placeholder(name)}`]));
+      statement = db.update(schema.users).set(set).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
+      prepared.set(key, statement);
+    }
+    return statement;
+  };
+}
 
 /**
  * Group commit: the writes that arrive in one turn of the event loop share one durable
@@ -328,10 +343,9 @@ class GroupCommit {
 }
 
 /** Runs inside an immediate transaction, so the checks and the writes are atomic. */
-/** Runs inside an immediate transaction, so the checks and the writes are atomic. */
 function writeUserCommit(tx: Tx, statements: WriteStatements, commit: UserCommit): void {
   const { user } = commit;
-  const current = statements.currentSequence.get({ id: user.id });
+  const current = statements.storedUser.get({ id: user.id });
   if (commit.expectedSequence === 0) {
     if (current) throw new ConflictError("userId");
     if (statements.usernameTaken.get({ orgId: user.orgId, username: user.username })) throw new ConflictError("username");
@@ -353,8 +367,13 @@ function writeUserCommit(tx: Tx, statements: WriteStatements, commit: UserCommit
   }
   const userRow = toUserRow(user);
   const row = driverValues(schema.users, userRow);
-  if (current) statements.updateUser.run(row);
-  else statements.insertUser.run(row);
+  if (current) {
+    const stored = driverValues(schema.users, current);
+    const changed = Object.keys(row).filter((name) => row[name] !== stored[name]);
+    if (changed.length) statements.updateUser(changed).run(row);
+  } else {
+    statements.insertUser.run(row);
+  }
   for (const change of countChanges(current?.state, userRow)) {
     statements.bumpCount.run({ orgId: change.orgId, state: change.state, type: change.type, count: change.delta });
   }
