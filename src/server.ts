@@ -48,7 +48,7 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
   let accepting: net.Server;
   let http1: http.Server | undefined;
   if (options.tls) {
-    const secure = http2.createSecureServer({ ...options.tls, allowHTTP1: true }, counted);
+    const secure = http2.createSecureServer({ ...options.tls, allowHTTP1: true, noDelay: true }, counted);
     secure.on("connection", track);
     secure.on("session", trackSession);
     accepting = secure;
@@ -57,7 +57,9 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
     const h2 = http2.createServer(counted);
     h2.on("session", trackSession);
     const plain = { http1, h2 };
-    accepting = net.createServer((socket) => {
+    // noDelay as Node's own HTTP server sets it: with Nagle's algorithm a response written in
+    // several pieces (headers, body, gRPC trailers) waits for the client's delayed ACK, ~40 ms.
+    accepting = net.createServer({ noDelay: true }, (socket) => {
       track(socket);
       routeConnection(socket, plain.http1, plain.h2);
     });
