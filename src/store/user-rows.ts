@@ -111,5 +111,8 @@ export interface CountChange {
 export function countChanges(previousState: UserState | undefined, row: UserRow): CountChange[] {
   if (previousState === row.state) return [];
   const next = { orgId: row.orgId, state: row.state, type: row.type, delta: 1 };
-  return previousState === undefined ? [next] : [{ ...next, state: previousState, delta: -1 }, next];
+  if (previousState === undefined) return [next];
+  // Always in the same order of states: on PostgreSQL each change locks both count rows, and a
+  // lock taking (active, locked) while an unlock takes (locked, active) deadlocked.
+  return [{ ...next, state: previousState, delta: -1 }, next].sort((a, b) => a.state.localeCompare(b.state));
 }

@@ -16,9 +16,9 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  if (!POSTGRES_URL) throw new Error("TEST_POSTGRES_URL is not set");
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
+async function admin<T>(serverUrl: string | undefined, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  if (!serverUrl) throw new Error("TEST_POSTGRES_URL is not set");
+  const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
     return await work(client);
@@ -27,11 +27,12 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/** A new database on the PostgreSQL server at `serverUrl` (by default TEST_POSTGRES_URL's). */
+export async function createDatabase(serverUrl = POSTGRES_URL): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `zus_test_${randomBytes(6).toString("hex")}`;
-  await admin((client) => client.query(`create database ${name}`));
+  await admin(serverUrl, (client) => client.query(`create database ${name}`));
   return {
-    url: withDatabase(POSTGRES_URL!, name),
-    drop: () => admin((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    url: withDatabase(serverUrl!, name),
+    drop: () => admin(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
   };
 }

@@ -1,0 +1,183 @@
+/**
+ * The crash drill: LockUser/UnlockUser load on the real server, SIGKILL at seeded random moments,
+ * and after each restart a check that nothing acknowledged was lost and that the read model agrees
+ * with the event log. `npm run drill:crash` (drill/crash.ts) and test/crash-drill.test.ts run it.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { userClient, type Protocol } from "../test/support/clients.js";
+import { addHuman } from "../test/support/fixtures.js";
+import { createDatabase } from "../test/support/postgres.js";
+import { newDataDir, startServer, type TestServer } from "../test/support/server.js";
+import { startLoad, type DrillUser } from "./lock-unlock-load.js";
+import { between, seededRandom } from "./prng.js";
+import { verifyAfterCrash } from "./verify-after-crash.js";
+
+export type Backend = "sqlite" | "postgres";
+
+export interface CrashDrillOptions {
+  backend: Backend;
+  kills: number;
+  seed: number;
+  usersCount?: number;
+  /** The PostgreSQL server the drill makes its own database on (default TEST_POSTGRES_URL). */
+  postgresUrl?: string;
+  /** One line per kill. */
+  log?: (line: string) => void;
+  /** Leave the database (and data directory) for a post-mortem when there were violations. */
+  keepDatabaseOnViolation?: boolean;
+}
+
+export interface CrashDrillReport {
+  backend: Backend;
+  seed: number;
+  kills: number;
+  acknowledged: number;
+  inFlightCommitted: number;
+  inFlightLost: number;
+  /** From spawning the server to its first served call, after each kill (none without a restart). */
+  restartMs?: { min: number; max: number };
+  durationMs: number;
+  violations: string[];
+  /** Where the database was left for a look, when there were violations. */
+  keptDatabase?: string;
+}
+
+/** How long the load runs before each kill. */
+const LOAD_MS: [number, number] = [150, 1500];
+const PROTOCOLS: Protocol[] = ["grpc", "connect-json"];
+
+const running = new Set<TestServer>();
+
+/** For a signal handler: SIGKILL every server the drill has running. */
+export function killDrillServers(): void {
+  for (const server of running) void server.stop("SIGKILL");
+}
+
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no end after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface DrillDatabase {
+  dataDir: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function freshDatabase(backend: Backend, postgresUrl: string | undefined): Promise<DrillDatabase> {
+  const dataDir = newDataDir();
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  if (backend === "sqlite") return { dataDir, url: join(dataDir, "zitadel.db"), drop: async () => removeDataDir() };
+  const database = await createDatabase(postgresUrl);
+  return {
+    dataDir,
+    url: database.url,
+    async drop() {
+      await database.drop();
+      removeDataDir();
+    },
+  };
+}
+
+/** Starts the server on the database and times it until it has served an authenticated call. */
+async function startAndServe(database: DrillDatabase): Promise<{ server: TestServer; ms: number }> {
+  const started = performance.now();
+  const server = await startServer({ dataDir: database.dataDir, env: { DATABASE_URL: database.url, LOG_LEVEL: "info" } });
+  running.add(server);
+  try {
+    await userClient("grpc", server.baseUrl, server.adminToken).listUsers({ query: { limit: 1 } }, { timeoutMs: 10_000 });
+  } catch (err) {
+    await kill(server);
+    throw err;
+  }
+  return { server, ms: Math.round(performance.now() - started) };
+}
+
+function kill(server: TestServer): Promise<unknown> {
+  running.delete(server);
+  return within(10_000, "SIGKILL of the server", server.stop("SIGKILL"));
+}
+
+/** What a healthy server would not print: warnings, errors, lines that are not the logger's. */
+function uncleanLines(printed: string): string[] {
+  return printed.split("\n").filter((line) => line.trim() !== "" && !/^\{"level":"(trace|debug|info)"/.test(line));
+}
+
+export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDrillReport> {
+  const started = performance.now();
+  const random = seededRandom(options.seed);
+  const log = options.log ?? (() => undefined);
+  const violations: string[] = [];
+  const restartMs: number[] = [];
+  const inFlight = { committed: 0, lost: 0 };
+  let kills = 0;
+  const users: DrillUser[] = [];
+  const database = await freshDatabase(options.backend, options.postgresUrl);
+  let server: TestServer | undefined;
+  /** How much of the running server's output was checked when it started (the first start is checked at the first kill). */
+  let startOutput = 0;
+  try {
+    server = (await startAndServe(database)).server;
+    const admin = userClient("grpc", server.baseUrl, server.adminToken);
+    for (let i = 0; i < (options.usersCount ?? 20); i++) {
+      users.push({ id: await addHuman(admin), protocol: PROTOCOLS[i % PROTOCOLS.length]!, changes: [], locked: false, sequence: 1 });
+    }
+
+    for (let round = 1; round <= options.kills; round++) {
+      const load = startLoad(users, server, violations);
+      await sleep(between(random, ...LOAD_MS));
+      load.halt();
+      await kill(server);
+      kills++;
+      for (const line of uncleanLines(server.output().slice(startOutput))) violations.push(`server printed before kill ${round}: ${line}`);
+      server = undefined;
+      await within(20_000, "the calls cut by the kill", load.done);
+
+      const restarted = await startAndServe(database);
+      server = restarted.server;
+      restartMs.push(restarted.ms);
+      startOutput = server.output().length;
+      for (const line of uncleanLines(server.output())) violations.push(`start after kill ${round} printed: ${line}`);
+      const outcome = await within(30_000, "the check after the restart", verifyAfterCrash(server, users, violations));
+      inFlight.committed += outcome.committed;
+      inFlight.lost += outcome.lost;
+      log(
+        `${options.backend} kill ${round}/${options.kills}: restarted in ${restarted.ms} ms, in flight ${outcome.committed} committed / ${outcome.lost} lost, ` +
+          `${acknowledgedCount(users)} acknowledged so far, ${violations.length} violations`,
+      );
+    }
+  } catch (err) {
+    violations.push(`the drill stopped: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    if (server) await kill(server).catch(() => undefined);
+  }
+
+  const keep = violations.length > 0 && options.keepDatabaseOnViolation === true;
+  if (!keep) await database.drop();
+  return {
+    backend: options.backend,
+    seed: options.seed,
+    kills,
+    acknowledged: acknowledgedCount(users),
+    inFlightCommitted: inFlight.committed,
+    inFlightLost: inFlight.lost,
+    restartMs: restartMs.length > 0 ? { min: Math.min(...restartMs), max: Math.max(...restartMs) } : undefined,
+    durationMs: Math.round(performance.now() - started),
+    violations,
+    keptDatabase: keep ? database.url : undefined,
+  };
+}
+
+function acknowledgedCount(users: DrillUser[]): number {
+  return users.reduce((sum, user) => sum + user.changes.filter((change) => change.acknowledged).length, 0);
+}
