@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { LOG_LEVELS } from "./observability/logger.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 
 export interface Config {
   port: number;
@@ -17,6 +18,10 @@ export interface Config {
   /** How long in-flight calls may take to finish after SIGTERM/SIGINT. */
   shutdownGraceMs: number;
   logLevel: string;
+  /** Slow and greedy clients: timeouts and caps of every connection. */
+  connectionLimits: ConnectionLimits;
+  /** Failed credentials (bad tokens, wrong passwords) one address may have per minute; 0: no limit. */
+  authFailuresPerMinute: number;
   /** BENCH_NOOP=1 serves the benchmark's no-op RPC. */
   benchNoop: boolean;
 }
@@ -45,6 +50,20 @@ function logLevel(env: Env): string {
   return level;
 }
 
+function connectionLimits(env: Env): ConnectionLimits {
+  const limits = {
+    headersTimeoutMs: integer("HEADERS_TIMEOUT_MS", 10_000, env),
+    requestTimeoutMs: integer("REQUEST_TIMEOUT_MS", 30_000, env),
+    idleTimeoutMs: integer("IDLE_TIMEOUT_MS", 120_000, env),
+    maxConnections: integer("MAX_CONNECTIONS", 4096, env),
+    maxConcurrentStreams: integer("MAX_CONCURRENT_STREAMS", 100, env),
+  };
+  if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new Error("HEADERS_TIMEOUT_MS must not be larger than REQUEST_TIMEOUT_MS");
+  }
+  return limits;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer("PORT", 8080, env),
@@ -57,6 +76,8 @@ export function loadConfig(env: Env = process.env): Config {
     tls: tls(env),
     shutdownGraceMs: integer("SHUTDOWN_GRACE_MS", 10_000, env),
     logLevel: logLevel(env),
+    connectionLimits: connectionLimits(env),
+    authFailuresPerMinute: integer("AUTH_FAILURES_PER_MINUTE", 60, env),
     benchNoop: env.BENCH_NOOP === "1",
   };
 }

@@ -7,6 +7,7 @@ import { createDispatcher } from "./http/dispatch.js";
 import { createLogger, logInternalError } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
 import { Readiness } from "./readiness.js";
+import { FailureLimiter } from "./security/failure-limiter.js";
 import { listen } from "./server.js";
 import { SettingsApp } from "./settings.js";
 import { SignInApp } from "./sign-in.js";
@@ -35,9 +36,10 @@ async function main() {
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     shutdownSignal: shutdown.signal,
+    attemptLimit: new FailureLimiter(config.authFailuresPerMinute),
     benchNoop: config.benchNoop,
   });
-  const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls });
+  const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: config.connectionLimits });
   logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls) }, "listening");
 
   // Policy locks also end when their user is next loaded; the sweep keeps ListUsers current.

@@ -6,6 +6,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { closeWhenIdle, http1Options, http2Settings, limitRequestTime, untilFirstRequest, type ConnectionLimits } from "./connection-limits.js";
 
 export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -24,11 +25,14 @@ export interface ListenOptions {
   port: number;
   host: string;
   tls?: { cert: Buffer; key: Buffer };
+  limits: ConnectionLimits;
 }
 
 export async function listen(handler: RequestHandler, options: ListenOptions): Promise<RunningServer> {
   let inFlight = 0;
+  const { limits } = options;
   const counted: RequestHandler = (req, res) => {
+    limitRequestTime(req, limits);
     inFlight++;
     res.once("close", () => inFlight--);
     handler(req, res);
@@ -43,27 +47,35 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
   const trackSession = (session: http2.Http2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    closeWhenIdle(session, limits);
   };
 
   let accepting: net.Server;
   let http1: http.Server | undefined;
   if (options.tls) {
-    const secure = http2.createSecureServer({ ...options.tls, allowHTTP1: true, noDelay: true }, counted);
+    const secure = http2.createSecureServer(
+      { ...options.tls, allowHTTP1: true, noDelay: true, settings: http2Settings(limits), handshakeTimeout: limits.headersTimeoutMs },
+      counted,
+    );
     secure.on("connection", track);
     secure.on("session", trackSession);
     accepting = secure;
   } else {
-    http1 = http.createServer(counted);
-    const h2 = http2.createServer(counted);
+    http1 = http.createServer(http1Options(limits), counted);
+    // Node starts enforcing headersTimeout and requestTimeout when the server emits 'listening';
+    // this one never listens itself (it is handed connections), so it is told it is.
+    http1.emit("listening");
+    const h2 = http2.createServer({ settings: http2Settings(limits) }, counted);
     h2.on("session", trackSession);
     const plain = { http1, h2 };
     // noDelay as Node's own HTTP server sets it: with Nagle's algorithm a response written in
     // several pieces (headers, body, gRPC trailers) waits for the client's delayed ACK, ~40 ms.
     accepting = net.createServer({ noDelay: true }, (socket) => {
       track(socket);
-      routeConnection(socket, plain.http1, plain.h2);
+      routeConnection(socket, plain.http1, plain.h2, untilFirstRequest(socket, limits));
     });
   }
+  accepting.maxConnections = limits.maxConnections;
 
   await new Promise<void>((resolve, reject) => {
     accepting.once("error", reject);
@@ -87,7 +99,7 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
 }
 
 /** Reads until the bytes either match or rule out the HTTP/2 preface, then hands the socket over. */
-function routeConnection(socket: net.Socket, http1: http.Server, h2: http2.Http2Server): void {
+function routeConnection(socket: net.Socket, http1: http.Server, h2: http2.Http2Server, routed: () => void): void {
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);
@@ -95,6 +107,7 @@ function routeConnection(socket: net.Socket, http1: http.Server, h2: http2.Http2
     const isH2 = seen.subarray(0, length).equals(H2_PREFACE.subarray(0, length));
     if (isH2 && seen.length < H2_PREFACE.length) return;
     socket.off("data", onData);
+    routed();
     socket.pause();
     socket.unshift(seen);
     if (isH2) {

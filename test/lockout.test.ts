@@ -4,12 +4,11 @@
  * sessions that end with the lock, "0 means never", organization policies over the instance
  * default, concurrent wrong passwords, and (in-process, with a TestClock) lock expiry.
  */
-import { createClient, Code, type Client } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialsCheckErrorSchema } from "../gen/zitadel/message_pb.js";
-import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
-import { transport, userClient, type Protocol, type UserClient } from "./support/clients.js";
+import { sessionClient, userClient, type SessionClient, type UserClient } from "./support/clients.js";
 import { query } from "./support/db.js";
 import { addHuman, addMachine, addOrg, cli, expectCode, expectZitadelError } from "./support/fixtures.js";
 import { startInProcessServer, TestClock } from "./support/in-process.js";
@@ -18,10 +17,6 @@ import { startServer, type TestServer } from "./support/server.js";
 /** The password addHuman gives its users. */
 const RIGHT = "Secr3t-Passw0rd!";
 const WRONG = "not-the-Passw0rd!";
-
-type SessionClient = Client<typeof SessionService>;
-const sessionClient = (protocol: Protocol, baseUrl: string, token: string): SessionClient =>
-  createClient(SessionService, transport(protocol, baseUrl, token));
 
 const checks = (userId: string, password?: string) => ({
   user: { search: { case: "userId" as const, value: userId } },

@@ -10,11 +10,10 @@ import { Code, createClient, type Client } from "@connectrpc/connect";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialsCheckErrorSchema } from "../gen/zitadel/message_pb.js";
-import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
 import { ResourceOwnerType } from "../gen/zitadel/settings/v2/settings_pb.js";
 import { SettingsService } from "../gen/zitadel/settings/v2/settings_service_pb.js";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
-import { transport, userClient, type Protocol, type UserClient } from "./support/clients.js";
+import { sessionClient, transport, userClient, type Protocol, type SessionClient, type UserClient } from "./support/clients.js";
 import { eventsOf } from "./support/db.js";
 import { addHuman, addMachine, addOrg, cli, expectCode, expectZitadelError } from "./support/fixtures.js";
 import { startServer, type TestServer } from "./support/server.js";
@@ -22,11 +21,8 @@ import { startServer, type TestServer } from "./support/server.js";
 const PASSWORD = "Secr3t-Passw0rd!";
 const PROTOCOLS: Protocol[] = ["grpc", "connect-json"];
 
-type SessionClient = Client<typeof SessionService>;
 type SettingsClient = Client<typeof SettingsService>;
 
-const sessionClient = (server: TestServer, protocol: Protocol, token: string): SessionClient =>
-  createClient(SessionService, transport(protocol, server.baseUrl, token));
 const settingsClient = (server: TestServer, protocol: Protocol, token: string): SettingsClient =>
   createClient(SettingsService, transport(protocol, server.baseUrl, token));
 
@@ -88,7 +84,7 @@ describe("sessions", () => {
     let sessions: SessionClient;
     beforeAll(() => {
       users = userClient(protocol, server.baseUrl, server.adminToken);
-      sessions = sessionClient(server, protocol, loginClient.token);
+      sessions = sessionClient(protocol, server.baseUrl, loginClient.token);
     });
 
     const usernameOf = async (userId: string) => (await users.getUserByID({ userId })).user!.username;
@@ -172,7 +168,7 @@ describe("sessions", () => {
       expect(session!.factors!.password).toBeDefined();
       expect(session!.factors!.user!.id).toBe(userId);
       // The new token is the session's token now.
-      const asViewer = sessionClient(server, protocol, viewer.token);
+      const asViewer = sessionClient(protocol, server.baseUrl, viewer.token);
       expect((await asViewer.getSession({ sessionId: created.sessionId, sessionToken: set.sessionToken })).session!.id).toBe(created.sessionId);
 
       await expectCode(
@@ -190,8 +186,8 @@ describe("sessions", () => {
 
     it("GetSession and DeleteSession take the permission or the session's own token", async () => {
       const userId = await addHuman(users);
-      const asViewer = sessionClient(server, protocol, viewer.token);
-      const asAdmin = sessionClient(server, protocol, server.adminToken);
+      const asViewer = sessionClient(protocol, server.baseUrl, viewer.token);
+      const asAdmin = sessionClient(protocol, server.baseUrl, server.adminToken);
       const a = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
       const b = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
 
@@ -229,7 +225,7 @@ describe("sessions", () => {
       const userId = await addHuman(users);
       const existing = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
       for (const caller of [orgOwner, viewer]) {
-        const client = sessionClient(server, protocol, caller.token);
+        const client = sessionClient(protocol, server.baseUrl, caller.token);
         const denied = (call: Promise<unknown>) => expectZitadelError(call, Code.PermissionDenied, "AUTH-AWfge", "No matching permissions found");
         await denied(client.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password: PASSWORD } } }));
         await denied(client.setSession({ sessionId: existing.sessionId, checks: { password: { password: PASSWORD } } }));
@@ -543,7 +539,7 @@ describe.each(PROTOCOLS)("lockout settings over %s", (protocol) => {
     expect(set.code, set.stderr).toBe(0);
     const users = userClient(protocol, server.baseUrl, server.adminToken);
     const loginClient = await addMachine(server, orgId, "IAM_LOGIN_CLIENT");
-    const sessions = sessionClient(server, protocol, loginClient.token);
+    const sessions = sessionClient(protocol, server.baseUrl, loginClient.token);
     const userId = await addHuman(users, { orgId });
     const check = (password: string) => sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password } } });
 

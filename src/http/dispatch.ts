@@ -5,7 +5,7 @@
  * counted once its answer is sent.
  */
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import type { DescMethod } from "@bufbuild/protobuf";
@@ -13,8 +13,10 @@ import { finishCall, protocolOf, type CallRecord } from "../observability/call-r
 import { logInternalError, type Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Readiness } from "../readiness.js";
+import type { FailureLimiter } from "../security/failure-limiter.js";
 import type { RequestHandler } from "../server.js";
 import { isGrpcWebText, serveGrpcWebText } from "../transport/grpc-web-text.js";
+import { CALLING_CLIENT } from "../transport/calling-client.js";
 import { inspectOutcome } from "../transport/response-outcome.js";
 import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
 import { API_SERVICES, routes, type Apps } from "../transport/routes.js";
@@ -33,6 +35,8 @@ export interface DispatchOptions {
   corsOrigins: ReadonlySet<string>;
   /** Aborted when shutdown begins: ends long-running streams such as Health.Watch. */
   shutdownSignal: AbortSignal;
+  /** Failed credentials per client address (AUTH_FAILURES_PER_MINUTE). */
+  attemptLimit: FailureLimiter;
   /** Serves zus.bench.v1.BenchService/Noop (and POST /bench/noop) for the benchmark's ceiling. */
   benchNoop?: boolean;
 }
@@ -52,11 +56,11 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
   const byPath = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const byMethod = new Map<DescMethod, UniversalHandler>(router.handlers.map((h) => [h.method, h]));
 
-  /** Calls a handler and reads how the call ended into the record. */
+  /** Calls a handler with the calling client in its context and reads how the call ended into the record. */
   const observed =
     (handler: UniversalHandler, call: CallRecord): UniversalHandlerFn =>
     async (request) =>
-      inspectOutcome(await handler(request), {
+      inspectOutcome(await handler({ ...request, contextValues: createContextValues().set(CALLING_CLIENT, call.client) }), {
         inputName: handler.method.input.name,
         unary: handler.method.methodKind === "unary",
         onCode: (code) => (call.code = code),
@@ -73,13 +77,22 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
     const given = req.headers["x-request-id"];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader("x-request-id", requestId);
+    // Answers are per caller and not documents: never cached, never content-sniffed.
+    res.setHeader("cache-control", "no-store");
+    res.setHeader("x-content-type-options", "nosniff");
     if (applyCors(req, res, options.corsOrigins) === "answered") return;
 
     const path = req.url?.split("?", 1)[0] ?? "";
     if (serveProbe(req, res, path, options.readiness, metrics)) return;
 
-    const call: CallRecord = { requestId, protocol: protocolOf(req.headers["content-type"] ?? null) };
-    res.once("close", () => finishCall(call, Number(process.hrtime.bigint() - started) / 1e9, logger, metrics));
+    const address = req.socket.remoteAddress ?? "";
+    const client = { address, retryAfterS: options.attemptLimit.retryAfterSeconds(address), credentialsFailed: false };
+    if (client.retryAfterS > 0) res.setHeader("retry-after", String(client.retryAfterS));
+    const call: CallRecord = { requestId, protocol: protocolOf(req.headers["content-type"] ?? null), client };
+    res.once("close", () => {
+      if (client.credentialsFailed) options.attemptLimit.recordFailure(address);
+      finishCall(call, Number(process.hrtime.bigint() - started) / 1e9, logger, metrics);
+    });
 
     const handler = byPath.get(path);
     if (!handler) {

@@ -13,6 +13,16 @@ export interface CallRecord {
   /** "package.Service/Method" once the path is matched. */
   method?: string;
   code?: StatusCode;
+  client: CallingClient;
+}
+
+/** The calling client as the attempt limit sees it (src/security/failure-limiter.ts). */
+export interface CallingClient {
+  address: string;
+  /** Seconds until this address may call again after too many failed credentials; 0: it may. */
+  retryAfterS: number;
+  /** Set when the call failed on its credentials: an invalid token, a wrong password. */
+  credentialsFailed: boolean;
 }
 
 export function protocolOf(contentType: string | null): Protocol {

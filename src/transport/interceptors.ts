@@ -1,20 +1,39 @@
 /** Cross-cutting steps every call of the user service goes through, in this order. */
 import type { Interceptor } from "@connectrpc/connect";
 import type { UserApp } from "../app.js";
-import { invalidArgument } from "../domain/errors.js";
+import { DomainError, invalidArgument } from "../domain/errors.js";
 import { CALLER } from "./caller.js";
+import { CALLING_CLIENT } from "./calling-client.js";
 import { toConnectError } from "./errors.js";
 
-/** Outermost: turns whatever a later step throws into the protocol's error. */
+/**
+ * Outermost: turns whatever a later step throws into the protocol's error, and tells the
+ * dispatcher when the call failed on its credentials (what the attempt limit counts).
+ */
 export function errorInterceptor(onInternal: (err: unknown) => void): Interceptor {
   return (next) => async (req) => {
     try {
       return await next(req);
     } catch (err) {
+      const client = req.contextValues.get(CALLING_CLIENT);
+      if (client && isCredentialFailure(err)) client.credentialsFailed = true;
       throw toConnectError(err, onInternal);
     }
   };
 }
+
+/** An invalid or missing token, or a wrong password (which carries the failed-attempt count). */
+const isCredentialFailure = (err: unknown) =>
+  err instanceof DomainError && (err.kind === "Unauthenticated" || err.failedAttempts !== undefined);
+
+/** Refuses every call from an address that has used up its failed credentials for now. */
+export const attemptLimitInterceptor: Interceptor = (next) => async (req) => {
+  const retryAfterS = req.contextValues.get(CALLING_CLIENT)?.retryAfterS ?? 0;
+  if (retryAfterS > 0) {
+    throw new DomainError("ResourceExhausted", undefined, `too many failed authentication attempts from this address; retry in ${retryAfterS} s`);
+  }
+  return next(req);
+};
 
 export function authInterceptor(app: UserApp): Interceptor {
   return (next) => async (req) => {

@@ -11,7 +11,7 @@ import type { SignInApp } from "../sign-in.js";
 import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
 import { benchService } from "./bench-service.js";
 import { healthService } from "./health.js";
-import { authInterceptor, errorInterceptor, unknownFieldInterceptor } from "./interceptors.js";
+import { attemptLimitInterceptor, authInterceptor, errorInterceptor, unknownFieldInterceptor } from "./interceptors.js";
 import { registerReflection } from "./reflection.js";
 import { sessionService } from "./session-service.js";
 import { settingsService } from "./settings-service.js";
@@ -28,7 +28,7 @@ export interface Apps {
 
 export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unknown) => void, options: { benchNoop?: boolean } = {}) {
   return (router: ConnectRouter) => {
-    const interceptors = [errorInterceptor(onInternal), authInterceptor(apps.users), unknownFieldInterceptor];
+    const interceptors = [errorInterceptor(onInternal), attemptLimitInterceptor, authInterceptor(apps.users), unknownFieldInterceptor];
     router.service(UserService, userService(apps.users), { interceptors });
     if (options.benchNoop) router.service(BenchService, benchService, { interceptors });
     router.service(SessionService, sessionService(apps.signIn), { interceptors });

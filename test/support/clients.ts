@@ -1,6 +1,7 @@
 /** Real Connect-ES clients for each protocol the server speaks. */
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { SessionService } from "../../gen/zitadel/session/v2/session_service_pb.js";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect-json";
@@ -30,4 +31,10 @@ export type UserClient = Client<typeof UserService>;
 
 export function userClient(protocol: Protocol, baseUrl: string, token?: string): UserClient {
   return createClient(UserService, transport(protocol, baseUrl, token));
+}
+
+export type SessionClient = Client<typeof SessionService>;
+
+export function sessionClient(protocol: Protocol, baseUrl: string, token?: string): SessionClient {
+  return createClient(SessionService, transport(protocol, baseUrl, token));
 }

@@ -6,10 +6,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserApp } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
 import { createDispatcher } from "../../src/http/dispatch.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { Readiness } from "../../src/readiness.js";
+import { FailureLimiter } from "../../src/security/failure-limiter.js";
 import { listen } from "../../src/server.js";
 import { SettingsApp } from "../../src/settings.js";
 import { SignInApp } from "../../src/sign-in.js";
@@ -46,8 +48,9 @@ export async function startInProcessServer(clock: TestClock) {
       maxBodyBytes: 1024 * 1024,
       corsOrigins: new Set(),
       shutdownSignal: shutdown.signal,
+      attemptLimit: new FailureLimiter(0), // off, as in test/support/server.ts
     }),
-    { port: 0, host: "127.0.0.1" },
+    { port: 0, host: "127.0.0.1", limits: loadConfig({}).connectionLimits },
   );
   return {
     baseUrl: `http://127.0.0.1:${server.port}`,

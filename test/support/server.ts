@@ -21,6 +21,8 @@ export interface TestServer {
   databaseUrl: string;
   adminTokenFile: string;
   adminToken: string;
+  /** The server process's id (a restart gives a new one). */
+  pid(): number;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   /** Stops the process (and drops the PostgreSQL database the harness made for it). */
@@ -57,6 +59,9 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
     HOST: "127.0.0.1",
     DATABASE_URL: database?.url ?? databaseFile,
     ADMIN_TOKEN_FILE: adminTokenFile,
+    // Every test client calls from 127.0.0.1, so the per-address attempt limit is off unless a
+    // test is about it (test/limits.test.ts).
+    AUTH_FAILURES_PER_MINUTE: "0",
     ...options.env,
   };
   let output = "";
@@ -93,6 +98,7 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
     databaseUrl: env.DATABASE_URL!,
     adminTokenFile,
     adminToken: readFileSync(adminTokenFile, "utf8").trim(),
+    pid: () => child.pid!,
     output: () => output,
     async stop(signal) {
       const code = await stopProcess(signal);

@@ -1,5 +1,5 @@
 /** The embedded default: SQLite through Drizzle and better-sqlite3. */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { and, count, eq, getTableColumns, inArray, isNull, lte, sql } from "drizzle-orm";
@@ -37,7 +37,11 @@ const userQuery = userQuerySql(schema.users, schema.userCounts, {
 });
 
 export function openSqliteStore(file: string): Store {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (file !== ":memory:") {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Owner-only from the first byte: SQLite gives the -wal and -shm files the database file's mode.
+    closeSync(openSync(file, "a", 0o600));
+  }
   const sqlite = new Database(file);
   sqlite.pragma("journal_mode = WAL");
   // FULL makes every acknowledged commit survive a power loss, not only a process crash.
