@@ -232,15 +232,6 @@ async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
   const row = toUserRow(user);
   if (commit.expectedSequence === 0) await tx.insert(schema.users).values(row);
   else await tx.update(schema.users).set(row).where(eq(schema.users.id, user.id));
-  for (const change of countChanges(previousState, row)) {
-    await tx
-      .insert(schema.userCounts)
-      .values({ orgId: change.orgId, state: change.state, type: change.type, count: change.delta })
-      .onConflictDoUpdate({
-        target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type],
-        set: { count: sql`${schema.userCounts.count} + excluded.count` },
-      });
-  }
   await tx.insert(schema.events).values(
     commit.events.map((event) => ({
       aggregateId: event.userId,
@@ -263,6 +254,16 @@ async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
   if (commit.session) await writeSession(tx, commit.session);
   if (commit.endSessions) {
     await tx.update(schema.sessions).set({ terminated: true }).where(eq(schema.sessions.userId, user.id));
+  }
+  // Last, so that the count rows, which other users' changes also need, are locked only briefly.
+  for (const change of countChanges(previousState, row)) {
+    await tx
+      .insert(schema.userCounts)
+      .values({ orgId: change.orgId, state: change.state, type: change.type, shard: change.shard, count: change.delta })
+      .onConflictDoUpdate({
+        target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type, schema.userCounts.shard],
+        set: { count: sql`${schema.userCounts.count} + excluded.count` },
+      });
   }
 }
 

@@ -134,7 +134,8 @@ export const userCounts = pgTable(
     orgId: text("org_id").notNull(),
     state: text("state").notNull(),
     type: text("type").notNull(),
+    shard: integer("shard").notNull().default(0),
     count: integer("count").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.state, t.type] })],
+  (t) => [primaryKey({ columns: [t.orgId, t.state, t.type, t.shard] })],
 );

@@ -265,7 +265,7 @@ function writeStatements(db: Db) {
       .insert(schema.userCounts)
       .values(rowPlaceholders(schema.userCounts))
       .onConflictDoUpdate({
-        target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type],
+        target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type, schema.userCounts.shard],
         set: { count: sql`${schema.userCounts.count} + excluded.count` },
       })
       .prepare(),
@@ -379,7 +379,7 @@ function writeUserCommit(tx: Tx, statements: WriteStatements, commit: UserCommit
     statements.insertUser.run(row);
   }
   for (const change of countChanges(current?.state, userRow)) {
-    statements.bumpCount.run({ orgId: change.orgId, state: change.state, type: change.type, count: change.delta });
+    statements.bumpCount.run({ orgId: change.orgId, state: change.state, type: change.type, shard: change.shard, count: change.delta });
   }
   if (commit.grants?.length) {
     tx.insert(schema.roleGrants)
