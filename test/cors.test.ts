@@ -174,6 +174,17 @@ describe("without CORS_ORIGINS", () => {
     expect(await stateOf(plain, userId)).toBe(UserState.ACTIVE);
   });
 
+  it("serves a request from the server's own origin (the admin console) as same-origin, without CORS headers", async () => {
+    const userId = await newUser(plain);
+    const res = await connectLock(plain.baseUrl, plain.adminToken, userId, plain.baseUrl);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await stateOf(plain, userId)).toBe(UserState.LOCKED);
+    // The same host on another port or scheme is another origin.
+    const other = await connectLock(plain.baseUrl, plain.adminToken, await newUser(plain), `https://127.0.0.1:${plain.port}`);
+    expect(other.status).toBe(403);
+  });
+
   it("still serves a request without Origin", async () => {
     const userId = await newUser(plain);
     const res = await connectLock(plain.baseUrl, plain.adminToken, userId);

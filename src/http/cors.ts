@@ -11,9 +11,11 @@ const PREFLIGHT_MAX_AGE_SECONDS = "7200";
 export type CorsOutcome = "continue" | "answered";
 
 /**
- * Requests without an Origin header pass untouched. A listed origin gets the CORS headers
- * (and its preflight an empty 204); any other origin is refused with 403 before the call
- * runs, so a page on a foreign origin cannot cause a change it is not allowed to read.
+ * Requests without an Origin header, and those from the server's own origin (the admin
+ * console's scripts and gRPC-Web calls: browsers send Origin on those too), pass untouched.
+ * A listed origin gets the CORS headers (and its preflight an empty 204); any other origin is
+ * refused with 403 before the call runs, so a page on a foreign origin cannot cause a change
+ * it is not allowed to read.
  */
 export function applyCors(
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -21,7 +23,7 @@ export function applyCors(
   allowedOrigins: ReadonlySet<string>,
 ): CorsOutcome {
   const origin = req.headers.origin;
-  if (origin === undefined) return "continue";
+  if (origin === undefined || origin === ownOrigin(req)) return "continue";
   const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
   if (!allowedOrigins.has(origin)) {
     res.writeHead(403, { "content-type": "text/plain" });
@@ -41,4 +43,11 @@ export function applyCors(
   });
   res.end();
   return "answered";
+}
+
+/** The origin the request was sent to, as a browser writes it: scheme and host (with port). */
+function ownOrigin(req: http.IncomingMessage | http2.Http2ServerRequest): string | undefined {
+  const host = req.headers.host ?? req.headers[":authority"];
+  if (typeof host !== "string") return undefined;
+  return `${(req.socket as { encrypted?: boolean }).encrypted ? "https" : "http"}://${host}`;
 }

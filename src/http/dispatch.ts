@@ -1,6 +1,7 @@
 /**
  * The single request handler behind every protocol on the port. In order: request id,
- * CORS, probes (/healthz, /readyz, /metrics), the Connect-ES handlers (Connect, gRPC,
+ * CORS, probes (/healthz, /readyz, /metrics), the admin console (/console/), the attempt
+ * limit's verdict for the client address, the Connect-ES handlers (Connect, gRPC,
  * gRPC-Web, plus gRPC-Web text), REST transcoding, else 404. Each call is logged and
  * counted once its answer is sent.
  */
@@ -20,6 +21,7 @@ import { CALLING_CLIENT } from "../transport/calling-client.js";
 import { inspectOutcome } from "../transport/response-outcome.js";
 import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
 import { API_SERVICES, routes, type Apps } from "../transport/routes.js";
+import { serveConsole } from "./console.js";
 import { applyCors } from "./cors.js";
 import { serveProbe } from "./probes.js";
 import { plainGatewayError } from "./rest/gateway-errors.js";
@@ -84,6 +86,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
 
     const path = req.url?.split("?", 1)[0] ?? "";
     if (serveProbe(req, res, path, options.readiness, metrics)) return;
+    if (serveConsole(req, res, path)) return;
 
     const address = req.socket.remoteAddress ?? "";
     const client = { address, retryAfterS: options.attemptLimit.retryAfterSeconds(address), credentialsFailed: false };

@@ -1,0 +1,106 @@
+/** One user: its details and the state changes, each confirmed, each showing the server's error when it fails. */
+import type { User } from "../../../gen/zitadel/user/v2/user_pb.js";
+import type { UserClient } from "../api.js";
+import { h } from "../dom.js";
+import { ErrorBox } from "../server-error.js";
+import { USER_ACTIONS, type UserAction } from "../user-actions.js";
+import { displayName, formatTime, userType } from "../user-fields.js";
+import { stateBadge } from "../user-state.js";
+import { confirm } from "./confirm.js";
+import type { Navigator, View } from "./view.js";
+
+/** `listHref` is where "All users" leads: the list as it was last filtered. */
+export function userView(client: UserClient, nav: Navigator, userId: string, listHref: string): View {
+  let user: User | undefined;
+  const heading = h("h1", { tabIndex: -1 }, "User");
+  const details = h("dl", { className: "details" });
+  const error = new ErrorBox();
+  const buttons = USER_ACTIONS.map((action) => {
+    const button = h("button", { type: "button", className: action.removesUser ? "danger" : "", disabled: true }, action.label);
+    button.onclick = () => void perform(action);
+    return { action, button };
+  });
+
+  function showUser(loaded: User): void {
+    user = loaded;
+    heading.textContent = loaded.username;
+    document.title = `${loaded.username} · Admin console`;
+    const email = loaded.type.case === "human" ? loaded.type.value.email : undefined;
+    const rows: [string, Node | string][] = [
+      ["State", stateBadge(loaded.state)],
+      ["User ID", h("code", {}, loaded.userId)],
+      ["Type", userType(loaded)],
+      ["Name", displayName(loaded)],
+      ["Email", email ? `${email.email}${email.isVerified ? " (verified)" : ""}` : "none"],
+      ["Login names", loaded.loginNames.join(", ")],
+      ["Organization", h("code", {}, loaded.details?.resourceOwner ?? "")],
+      ["Created", formatTime(loaded.details?.creationDate)],
+      ["Last changed", formatTime(loaded.details?.changeDate)],
+      ["Changes", String(loaded.details?.sequence ?? "")],
+    ];
+    details.replaceChildren(...rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+    for (const { action, button } of buttons) button.disabled = !action.allowedFrom.includes(loaded.state);
+  }
+
+  const refresh = async () => {
+    const answer = await client.getUserByID({ userId });
+    if (answer.user) showUser(answer.user);
+  };
+
+  async function perform(action: UserAction): Promise<void> {
+    if (!user) return;
+    const { username } = user;
+    const confirmed = await confirm({
+      title: `${action.label} ${username}?`,
+      text: action.consequence,
+      confirmLabel: `${action.label} user`,
+      destructive: action.removesUser,
+    });
+    if (!confirmed) return;
+    error.clear();
+    for (const { button } of buttons) button.disabled = true;
+    try {
+      await action.run(client, userId);
+    } catch (err) {
+      error.show(`Could not ${action.label.toLowerCase()} ${username}`, err);
+      // The state may have changed meanwhile: show the one the server has now. The action's error is the one to show.
+      await refresh().catch(() => undefined);
+      error.element.focus();
+      return;
+    }
+    const message = `User ${username} ${action.done}.`;
+    if (action.removesUser) return nav.go(listHref, message);
+    nav.announce(message);
+    await refresh().catch((err: unknown) => error.show("Could not reload the user", err));
+    heading.focus();
+  }
+
+  refresh().then(
+    () => heading.focus(),
+    (err: unknown) => {
+      heading.textContent = "User not available";
+      error.show("Could not load the user", err);
+      heading.focus();
+    },
+  );
+
+  return {
+    element: h(
+      "section",
+      { className: "panel" },
+      h("p", {}, h("a", { href: listHref }, "← All users")),
+      heading,
+      details,
+      h(
+        "section",
+        { className: "actions", ariaLabel: "Actions" },
+        h("h2", { id: "actions-title" }, "Actions"),
+        h("p", { className: "hint" }, "Actions that the user's state does not allow are disabled."),
+        h("div", { className: "buttons" }, ...buttons.map(({ button }) => button)),
+        error.element,
+      ),
+    ),
+    // Focus moves to the heading once the user is loaded, so it is read with the username.
+    enter: () => undefined,
+  };
+}
