@@ -406,6 +406,67 @@ describe.each(["grpc", "grpc-web", "connect-json", "connect-binary"] as const)("
 });
 
 // Must stay last: vitest runs a file's tests in order.
+describe("inputs the fuzz suite found (test/fuzz.test.ts)", () => {
+  const admin = () => userClient("connect-json", server.baseUrl, server.adminToken);
+  const restListUsers = (body: string) =>
+    fetch(`${server.baseUrl}/v2/users`, { method: "POST", headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" }, body });
+
+  it("refuses more than 100 queries or 1000 ids in ListUsers with InvalidArgument (SQL would exceed SQLite's limits)", async () => {
+    const orgQuery = { query: { case: "organizationIdQuery" as const, value: { organizationId: "1" } } };
+    const tooMany = await expectCode(admin().listUsers({ queries: Array.from({ length: 101 }, () => orgQuery) }), Code.InvalidArgument);
+    expect(tooMany.rawMessage).toBe("invalid ListUsersRequest.Queries: more than 100 queries");
+    const ids = Array.from({ length: 1001 }, (_, i) => String(i));
+    const tooManyIds = await expectCode(admin().listUsers({ queries: [{ query: { case: "inUserIdsQuery", value: { userIds: ids } } }] }), Code.InvalidArgument);
+    expect(tooManyIds.rawMessage).toBe("invalid InUserIDQuery.UserIds: more than 1000 ids");
+    await expect(admin().listUsers({ queries: Array.from({ length: 100 }, () => orgQuery) })).resolves.toBeDefined();
+  });
+
+  it("answers a REST body nested 2000 levels deep with 400, not a stack overflow", async () => {
+    const deep = `{"queries":[${'{"orQuery":{"queries":['.repeat(2000)}${"]}}".repeat(2000)}]}`;
+    const res = await restListUsers(deep);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: Code.InvalidArgument, message: "request body nested deeper than 100 levels" });
+  });
+
+  it("answers a gRPC message flagged compressed without grpc-encoding with InvalidArgument", async () => {
+    const session = http2.connect(server.baseUrl);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": "/zitadel.user.v2.UserService/GetUserByID", "content-type": "application/grpc", authorization: `Bearer ${server.adminToken}` });
+      stream.end(Buffer.from([1, 0, 0, 0, 0]));
+      stream.resume();
+      const status = await new Promise<string | undefined>((resolve) => {
+        let found: string | undefined;
+        stream.on("response", (h) => (found ??= h["grpc-status"] as string | undefined));
+        stream.on("trailers", (t) => (found ??= t["grpc-status"] as string | undefined));
+        stream.on("close", () => resolve(found));
+      });
+      expect(status).toBe(String(Code.InvalidArgument));
+    } finally {
+      session.close();
+    }
+  });
+
+  it("answers a JSON key with a lone surrogate over gRPC+JSON instead of leaving the call hanging", async () => {
+    const session = http2.connect(server.baseUrl);
+    try {
+      const body = Buffer.from('{"\\udfff":1}');
+      const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
+      const stream = session.request({ ":method": "POST", ":path": "/zitadel.user.v2.UserService/GetUserByID", "content-type": "application/grpc+json", authorization: `Bearer ${server.adminToken}` });
+      stream.end(frame);
+      stream.resume();
+      const status = await new Promise<string | undefined>((resolve) => {
+        let found: string | undefined;
+        stream.on("response", (h) => (found ??= h["grpc-status"] as string | undefined));
+        stream.on("trailers", (t) => (found ??= t["grpc-status"] as string | undefined));
+        stream.on("close", () => resolve(found));
+      });
+      expect(status).toBe(String(Code.InvalidArgument));
+    } finally {
+      session.close();
+    }
+  });
+});
+
 describe("after all the bad input", () => {
   it("still answers normal calls on every protocol and the targeted user is unchanged", async () => {
     for (const protocol of ["grpc", "grpc-web", "connect-json"] as const) {

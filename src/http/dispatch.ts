@@ -23,6 +23,7 @@ import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
 import { API_SERVICES, routes, type Apps } from "../transport/routes.js";
 import { serveConsole } from "./console.js";
 import { applyCors } from "./cors.js";
+import { answerFailedCall } from "./failed-call.js";
 import { serveProbe } from "./probes.js";
 import { plainGatewayError } from "./rest/gateway-errors.js";
 import { restRoutes } from "./rest/http-rules.js";
@@ -110,7 +111,9 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {
         // Aborted: the client went away mid-response; nothing left to answer.
-        if (ConnectError.from(reason).code !== Code.Aborted) onInternal(reason);
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        call.code = answerFailedCall(req, res, call.protocol, reason);
+        if (call.code === Code.Internal) onInternal(reason);
       });
   };
 }

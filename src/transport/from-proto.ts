@@ -117,9 +117,14 @@ const SORT_FIELD: Record<UserFieldName, UserSortField> = {
 };
 
 const MAX_QUERY_DEPTH = 20;
+/** All queries of one request, nested ones included: each becomes SQL, whose expression size is bounded. */
+const MAX_QUERIES = 100;
+/** Ids in one InUserIDQuery: each is a bound SQL parameter, and SQLite takes at most 32,766. */
+const MAX_USER_IDS = 1000;
 
-function toFilter(query: SearchQuery, depth: number): UserFilter {
+function toFilter(query: SearchQuery, depth: number, seen: { count: number }): UserFilter {
   if (depth > MAX_QUERY_DEPTH) throw invalidArgument(`invalid SearchQuery: nested deeper than ${MAX_QUERY_DEPTH}`);
+  if (++seen.count > MAX_QUERIES) throw invalidArgument(`invalid ListUsersRequest.Queries: more than ${MAX_QUERIES} queries`);
   const q = query.query;
   switch (q.case) {
     case "userNameQuery": {
@@ -137,6 +142,7 @@ function toFilter(query: SearchQuery, depth: number): UserFilter {
       if (q.value.type === Type.MACHINE) return { kind: "type", type: "machine" };
       throw invalidArgument("invalid TypeQuery.Type: value must be one of the defined enum values");
     case "inUserIdsQuery":
+      if (q.value.userIds.length > MAX_USER_IDS) throw invalidArgument(`invalid InUserIDQuery.UserIds: more than ${MAX_USER_IDS} ids`);
       return { kind: "ids", ids: q.value.userIds };
     case "organizationIdQuery":
       return {
@@ -144,12 +150,12 @@ function toFilter(query: SearchQuery, depth: number): UserFilter {
         orgId: requireLength(q.value.organizationId, "OrganizationIdQuery", "OrganizationId", 1, 200),
       };
     case "orQuery":
-      return { kind: "or", filters: q.value.queries.map((sub) => toFilter(sub, depth + 1)) };
+      return { kind: "or", filters: q.value.queries.map((sub) => toFilter(sub, depth + 1, seen)) };
     case "andQuery":
-      return { kind: "and", filters: q.value.queries.map((sub) => toFilter(sub, depth + 1)) };
+      return { kind: "and", filters: q.value.queries.map((sub) => toFilter(sub, depth + 1, seen)) };
     case "notQuery":
       if (!q.value.query) throw invalidArgument("invalid NotQuery.Query: value is required");
-      return { kind: "not", filter: toFilter(q.value.query, depth + 1) };
+      return { kind: "not", filter: toFilter(q.value.query, depth + 1, seen) };
     case undefined:
       throw invalidArgument("invalid SearchQuery.Query: value is required");
   }
@@ -162,5 +168,6 @@ export function listUsersInput(query: ListQuery | undefined, sorting: UserFieldN
   if (!sort) throw invalidArgument("invalid ListUsersRequest.SortingColumn: value must be one of the defined enum values");
   const offset = Number(query?.offset ?? 0n);
   if (!Number.isSafeInteger(offset)) throw invalidArgument("invalid ListQuery.Offset: value is too large");
-  return { filters: queries.map((q) => toFilter(q, 0)), sort, asc: query?.asc ?? false, offset, limit };
+  const seen = { count: 0 };
+  return { filters: queries.map((q) => toFilter(q, 0, seen)), sort, asc: query?.asc ?? false, offset, limit };
 }

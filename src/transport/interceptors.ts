@@ -56,10 +56,14 @@ interface UnknownField {
   field: number;
 }
 
-function findUnknownField(value: unknown): UnknownField | undefined {
+/** Deeper than any message of the API nests; deeper requests are refused, not walked. */
+const MAX_MESSAGE_DEPTH = 64;
+
+function findUnknownField(value: unknown, depth = 0): UnknownField | undefined {
+  if (depth > MAX_MESSAGE_DEPTH) throw invalidArgument(`invalid request: nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
   if (Array.isArray(value)) {
     for (const item of value) {
-      const found = findUnknownField(item);
+      const found = findUnknownField(item, depth + 1);
       if (found) return found;
     }
     return undefined;
@@ -70,7 +74,7 @@ function findUnknownField(value: unknown): UnknownField | undefined {
   if (first && record.$typeName) return { message: record.$typeName.split(".").pop()!, field: first.no };
   for (const [key, child] of Object.entries(value)) {
     if (key === "$unknown") continue;
-    const found = findUnknownField(child);
+    const found = findUnknownField(child, depth + 1);
     if (found) return found;
   }
   return undefined;

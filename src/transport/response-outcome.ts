@@ -1,15 +1,17 @@
 /**
  * Reads the final status of a Connect-ES response in each protocol's own shape, for the
  * call log and metrics, and fixes one answer on the way: Connect-ES answers a body that
- * is not valid protobuf with Internal ("parse binary: …") before any interceptor runs,
- * where SPEC §5 wants InvalidArgument.
+ * is not valid protobuf ("parse binary: …"), or a message flagged compressed without a
+ * compression named, with Internal before any interceptor runs, where SPEC §5 wants
+ * InvalidArgument: both are the client's mistake.
  */
 import { Code } from "@connectrpc/connect";
 import { codeFromString } from "@connectrpc/connect/protocol-connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { once, readAll } from "./byte-streams.js";
 
-const PARSE_FAILURE = /^parse binary: /;
+const PARSE_FAILURE = /^(parse binary: |received compressed envelope, but do not know how to decompress)/;
+const PARSE_PREFIX = /^parse binary: /;
 const TRAILER_FRAME = 0x80;
 
 /** The gRPC status code a call ended with; 0 is OK. */
@@ -23,7 +25,7 @@ export interface OutcomeOptions {
 }
 
 export async function inspectOutcome(res: UniversalServerResponse, options: OutcomeOptions): Promise<UniversalServerResponse> {
-  const fixMessage = (reason: string) => `invalid ${options.inputName}: malformed protobuf (${reason.replace(PARSE_FAILURE, "")})`;
+  const fixMessage = (reason: string) => `invalid ${options.inputName}: malformed protobuf (${reason.replace(PARSE_PREFIX, "")})`;
   const contentType = res.header?.get("content-type") ?? "";
   const body = res.body ?? once(new Uint8Array());
   if (contentType.startsWith("application/grpc-web")) {

@@ -111,6 +111,7 @@ export function createRestHandler(options: RestOptions) {
       if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
         throw invalid("request body must be a JSON object");
       }
+      if (nestedDeeperThan(parsed, MAX_JSON_DEPTH)) throw invalid(`request body nested deeper than ${MAX_JSON_DEPTH} levels`);
       message = parsed as Record<string, unknown>;
     }
     // Path variables win over the same field in the body.
@@ -143,6 +144,21 @@ function addQueryParameters(message: Record<string, unknown>, route: RestRoute, 
 
 function successStatus(method: DescMethod): number {
   return hasOption(method, zitadelOptions) ? getOption(method, zitadelOptions).httpResponse?.successCode || 200 : 200;
+}
+
+/** Far deeper than any request of the API; the body is re-serialized, which recursion would overflow. */
+const MAX_JSON_DEPTH = 100;
+
+/** Without recursion, so that the check itself cannot overflow the stack. */
+function nestedDeeperThan(root: object, limit: number): boolean {
+  const pending: [unknown, number][] = [[root, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, depth] = next;
+    if (value === null || typeof value !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 const invalid = (message: string) => new RestError(plainGatewayError(Code.InvalidArgument, message));
