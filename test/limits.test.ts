@@ -158,6 +158,7 @@ describe("slow and greedy clients (real server, short limits)", () => {
 
   it("closes an idle keep-alive HTTP/1.1 connection and an idle HTTP/2 connection after IDLE_TIMEOUT_MS", async () => {
     const socket = await connect();
+    socket.resume(); // read the answer: an unread socket never sees the server's end, nor closes
     const closed = closedAfter(socket, performance.now());
     socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     const after = await closed;
@@ -167,9 +168,15 @@ describe("slow and greedy clients (real server, short limits)", () => {
     const start = performance.now();
     const session = http2.connect(server.baseUrl);
     session.on("error", () => undefined);
-    const sessionClosed = new Promise<number>((resolve) => session.once("close", () => resolve(performance.now() - start)));
+    // GOAWAY is how a server ends an HTTP/2 connection; the socket closes after it.
+    const sessionEnded = new Promise<number>((resolve) => {
+      const ended = () => resolve(performance.now() - start);
+      session.once("goaway", ended);
+      session.once("close", ended);
+    });
     await new Promise<void>((resolve) => session.once("connect", () => resolve()));
-    const h2After = await sessionClosed;
+    const h2After = await sessionEnded;
+    session.destroy();
     expect(h2After).toBeGreaterThan(1400);
     expect(h2After).toBeLessThan(4000);
   });
