@@ -5,8 +5,8 @@
  */
 import type http from "node:http";
 import type http2 from "node:http2";
-import { Code } from "@connectrpc/connect";
-import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import type { Protocol } from "../observability/call-record.js";
 
 export function answerFailedCall(
@@ -27,7 +27,7 @@ export function answerFailedCall(
     res.end();
   } else {
     res.writeHead(codeToHttpStatus(code), { "content-type": "application/json" });
-    res.end(JSON.stringify({ code: codeToString(code), message }));
+    res.end(errorToJsonBytes(new ConnectError(message, code), undefined));
   }
   return code;
 }

@@ -128,5 +128,5 @@ export function countChanges(previousState: UserState | undefined, row: UserRow)
   if (previousState === undefined) return [next];
   // Always in the same order of states: on PostgreSQL each change locks both count rows, and a
   // lock taking (active, locked) while an unlock takes (locked, active) deadlocked.
-  return [{ ...next, state: previousState, delta: -1 }, next].sort((a, b) => a.state.localeCompare(b.state));
+  return [{ ...next, state: previousState, delta: -1 }, next].sort((a, b) => (a.state < b.state ? -1 : 1));
 }
