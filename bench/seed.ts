@@ -52,6 +52,21 @@ function pushValues(out: unknown[], cols: Cols, row: Record<string, unknown>): v
   }
 }
 
+/** The users and events rows of users [from, to) as one flat list of driver values each; records their ids. */
+function batchBuilder(build: ReturnType<typeof makeBuilder>, ids: string[], userCols: Cols, eventCols: Cols) {
+  return (from: number, to: number) => {
+    const u: unknown[] = [];
+    const e: unknown[] = [];
+    for (let i = from; i < to; i++) {
+      const b = build(i);
+      ids[i] = b.id;
+      pushValues(u, userCols, b.userRow);
+      pushValues(e, eventCols, b.eventRow);
+    }
+    return { u, e };
+  };
+}
+
 /**
  * Builds users i in [from, to) exactly the way the app records an AddHumanUser: the added event,
  * folded by applyEvent into the user, with distinct creation times (1 ms apart) and ids.
@@ -148,17 +163,11 @@ export async function seedSqlite(file: string, instance: Instance, n: number): P
     return s;
   };
   const ids: string[] = new Array(n);
+  const batch = batchBuilder(build, ids, userCols, eventCols);
   const chunk = db.transaction((from: number, to: number) => {
     for (let start = from; start < to; start += SQLITE_ROWS_PER_INSERT) {
       const end = Math.min(to, start + SQLITE_ROWS_PER_INSERT);
-      const u: unknown[] = [];
-      const e: unknown[] = [];
-      for (let i = start; i < end; i++) {
-        const b = build(i);
-        ids[i] = b.id;
-        pushValues(u, userCols, b.userRow);
-        pushValues(e, eventCols, b.eventRow);
-      }
+      const { u, e } = batch(start, end);
       stmt("users", userCols, end - start).run(u);
       stmt("events", eventCols, end - start).run(e);
     }
@@ -199,6 +208,7 @@ export async function seedPostgres(url: string, instance: Instance, n: number): 
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const ids: string[] = new Array(n);
+  const batch = batchBuilder(build, ids, userCols, eventCols);
   try {
     await client.query("set synchronous_commit = off"); // this session only
     for (let from = 0; from < n; from += PG_ROWS_PER_TX) {
@@ -206,14 +216,7 @@ export async function seedPostgres(url: string, instance: Instance, n: number): 
       await client.query("begin");
       for (let start = from; start < to; start += PG_ROWS_PER_INSERT) {
         const end = Math.min(to, start + PG_ROWS_PER_INSERT);
-        const u: unknown[] = [];
-        const e: unknown[] = [];
-        for (let i = start; i < end; i++) {
-          const b = build(i);
-          ids[i] = b.id;
-          pushValues(u, userCols, b.userRow);
-          pushValues(e, eventCols, b.eventRow);
-        }
+        const { u, e } = batch(start, end);
         const rows = end - start;
         // Named statements are prepared once per connection and reused.
         await client.query({ name: `seed_users_${rows}`, text: insertSql("users", userCols, rows), values: u });
