@@ -5,15 +5,16 @@
  * concurrent streams share a few HTTP/2 connections. Prints one JSON result line on stdout.
  *
  * Modes: "closed" (each of `concurrency` slots sends its next call when the last one answered)
- * or "rate" (open loop: calls sent on a fixed schedule, whatever the answers).
+ * or "rate" (open loop: bench/open-loop.ts).
  * Ops: "noop" (BenchService/Noop), "lockunlock" (LockUser/UnlockUser), "get" (GetUserByID).
  * lockunlock, closed: slot s walks its own slice of users: lock u, unlock u, lock u+1, …
- * lockunlock, rate: windows of W users: lock them in order, then unlock them in order, so
- * a user's unlock is sent W/rate seconds after its lock. A slot stops only after an unlock,
- * and anything still locked at the end is unlocked (not measured), so the next run starts clean.
+ * lockunlock, rate: windows of users locked then unlocked (bench/open-loop.ts). A slot stops
+ * only after an unlock, and anything still locked at the end is unlocked (not measured), so
+ * the next run starts clean.
  */
 import { connect, constants, type ClientHttp2Session } from "node:http2";
 import { readUserIds } from "./ids.js";
+import { atFixedRate, lockUnlockAt } from "./open-loop.js";
 
 interface Config {
   url: string;
@@ -140,34 +141,12 @@ if (cfg.mode === "closed") {
     }),
   );
 } else {
-  const rate = cfg.rate!;
-  const total = Math.floor(rate * cfg.durationS);
-  const W = Math.max(1, Math.min(Math.floor(N / 2), 512));
-  const inFlight = new Set<Promise<unknown>>();
-  for (let k = 0; k < total; ) {
-    const due = start + (k * 1000) / rate;
-    const now = performance.now();
-    if (due > now) {
-      await new Promise((r) => setTimeout(r, Math.max(0, due - now - 0.2)));
-      continue;
-    }
-    lateMsMax = Math.max(lateMsMax, now - due);
-    // send everything that is due (a timer tick can cover several calls)
-    while (k < total && start + (k * 1000) / rate <= performance.now()) {
-      let p: Promise<unknown>;
-      if (cfg.op === "noop") p = timed(PATHS.noop, k % N);
-      else if (cfg.op === "get") p = timed(PATHS.get, Math.floor(Math.random() * N));
-      else {
-        const window = Math.floor(k / (2 * W));
-        const within = k % (2 * W);
-        p = lockOrUnlock(within >= W, (window * W + (within % W)) % N);
-      }
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
-      k++;
-    }
-  }
-  await Promise.all(inFlight);
+  ({ lateMsMax } = await atFixedRate(cfg.rate!, cfg.durationS, (k) => {
+    if (cfg.op === "noop") return timed(PATHS.noop, k % N);
+    if (cfg.op === "get") return timed(PATHS.get, Math.floor(Math.random() * N));
+    const { unlock, user } = lockUnlockAt(k, N);
+    return lockOrUnlock(unlock, user);
+  }));
 }
 const elapsedS = (performance.now() - start) / 1000;
 

@@ -1,7 +1,12 @@
 /**
- * HTTP/1.1 load (Connect JSON and REST) with autocannon's programmatic API, run as its own
- * process (`taskset -c 1 node --import tsx bench/load-http.ts CONFIG_JSON`). Bodies and paths
- * vary per request through setupRequest. Prints one JSON result line on stdout.
+ * HTTP/1.1 load (Connect JSON and REST), run as its own process (`taskset -c 1 node --import
+ * tsx bench/load-http.ts CONFIG_JSON`). Prints one JSON result line on stdout.
+ *
+ * Closed loop (no `overallRate`): autocannon's programmatic API; bodies and paths vary per
+ * request through setupRequest. Fixed rate (`overallRate`): node:http over `connections`
+ * keep-alive sockets on bench/open-loop.ts's schedule. Not autocannon's overallRate: that lets
+ * each connection send its share of a second back to back and then wait for the next second,
+ * so half the calls queue behind a burst at full speed (p50 ~25 ms at half the maximum rate).
  *
  * lockunlock: each connection cycles [lock u, unlock u]; u is taken from one shared walk over
  * the users (connection c's cycle k gets the next user), so a user is touched again only after
@@ -9,8 +14,9 @@
  * whole (not its percentile summary, which has no p95).
  */
 import { readUserIds } from "./ids.js";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import autocannon from "autocannon";
+import { atFixedRate, lockUnlockAt } from "./open-loop.js";
 
 interface Config {
   url: string;
@@ -46,6 +52,12 @@ function target(op: "noop" | "lock" | "unlock" | "get", id: string): Req {
 }
 
 const LIST_BODY = JSON.stringify({ query: { limit: 100 }, queries: [{ stateQuery: { state: "USER_STATE_ACTIVE" } }] });
+const listTarget = (): Req => ({
+  method: "POST",
+  path: cfg.protocol === "connect" ? "/zitadel.user.v2.UserService/ListUsers" : "/v2/users",
+  body: LIST_BODY,
+  headers: json,
+});
 
 let walk = 0;
 let noopNext = 0;
@@ -69,8 +81,7 @@ if (cfg.op === "lockunlock") {
     },
   ] as unknown as autocannon.Request[];
 } else if (cfg.op === "list") {
-  const path = cfg.protocol === "connect" ? "/zitadel.user.v2.UserService/ListUsers" : "/v2/users";
-  requests = [{ method: "POST", path, body: LIST_BODY, headers: json }] as autocannon.Request[];
+  requests = [listTarget()] as autocannon.Request[];
 } else {
   const op = cfg.op;
   requests = [
@@ -82,47 +93,73 @@ if (cfg.op === "lockunlock") {
 
 const latencies: number[] = [];
 const statuses: Record<string, number> = {};
-const instance = autocannon({
-  url: cfg.url,
-  connections: cfg.connections,
-  pipelining: 1,
-  duration: cfg.durationS,
-  overallRate: cfg.overallRate,
-  requests,
-  timeout: 30,
-});
-instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-  statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
-  if (statusCode === 200) latencies.push(responseTime);
-});
-const result = await new Promise<autocannon.Result>((done, fail) => instance.once("done", done).once("error", fail));
+const agent = new Agent({ keepAlive: true, maxSockets: cfg.connections });
 
-// Clean up: unlock whatever a connection left locked when the run stopped (not measured).
-async function unlock(id: string): Promise<void> {
-  const t = target("unlock", id);
-  await new Promise<void>((done) => {
-    const req = request(new URL(t.path!, cfg.url), { method: "POST", headers: t.headers, agent: false }, (res) => {
+/** One call; resolves with the HTTP status (0 when the connection failed). */
+function send(t: Req): Promise<number> {
+  return new Promise((done) => {
+    const req = request(new URL(t.path!, cfg.url), { method: t.method, headers: t.headers, agent }, (res) => {
       res.resume();
-      res.on("end", done);
+      res.on("end", () => done(res.statusCode ?? 0));
     });
-    req.on("error", () => done());
+    req.on("error", () => done(0));
     req.end(t.body);
   });
 }
+
+async function timed(t: Req): Promise<number> {
+  const started = performance.now();
+  const status = await send(t);
+  statuses[status] = (statuses[status] ?? 0) + 1;
+  if (status === 200) latencies.push(performance.now() - started);
+  return status;
+}
+
+let elapsedS: number;
+let autocannonSummary: object | undefined;
+if (cfg.overallRate) {
+  ({ elapsedS } = await atFixedRate(cfg.overallRate, cfg.durationS, async (k) => {
+    if (cfg.op !== "lockunlock") return timed(cfg.op === "list" ? listTarget() : target(cfg.op, ids.at(cfg.op === "get" ? Math.floor(Math.random() * N) : k % N)));
+    const { unlock, user } = lockUnlockAt(k, N);
+    const id = ids.at(user);
+    if (!unlock) locked.add(id); // until its unlock answers
+    const status = await timed(target(unlock ? "unlock" : "lock", id));
+    if (unlock && status === 200) locked.delete(id);
+    return status;
+  }));
+} else {
+  const instance = autocannon({
+    url: cfg.url,
+    connections: cfg.connections,
+    pipelining: 1,
+    duration: cfg.durationS,
+    requests,
+    timeout: 30,
+  });
+  instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    if (statusCode === 200) latencies.push(responseTime);
+  });
+  const result = await new Promise<autocannon.Result>((done, fail) => instance.once("done", done).once("error", fail));
+  elapsedS = result.duration;
+  autocannonSummary = { requestsAverage: result.requests.average, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts };
+}
+
+// Clean up: unlock whatever a connection left locked when the run stopped (not measured).
 const left = [...locked];
-for (let i = 0; i < left.length; i += 16) await Promise.all(left.slice(i, i + 16).map(unlock));
+for (let i = 0; i < left.length; i += 16) await Promise.all(left.slice(i, i + 16).map((id) => send(target("unlock", id))));
+agent.destroy();
 
 const ok = statuses["200"] ?? 0;
-const elapsedS = result.duration;
 // Exit only once the (large) line is flushed to the pipe.
 process.stdout.write(
   `${JSON.stringify({
     ok,
-    errors: result.errors + result.timeouts + (result.non2xx ?? 0),
+    errors: Object.entries(statuses).reduce((sum, [status, n]) => (status === "200" ? sum : sum + n), 0),
     statuses,
     elapsedS,
     rps: ok / elapsedS,
-    autocannon: { requestsAverage: result.requests.average, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
+    autocannon: autocannonSummary,
     latencies,
     unlockedAfter: left.length,
   })}\n`,

@@ -300,7 +300,7 @@ async function throughputAndLatency() {
     files.push(
       writeResult("latency", BACKEND, {
         ...header(),
-        how: { ...HOW, grpcRate: "open loop on a fixed schedule", httpRate: "autocannon overallRate (rate-limited closed loop over `connections` connections)" },
+        how: { ...HOW, grpcRate: "open loop on a fixed schedule (bench/open-loop.ts)", httpRate: "open loop on a fixed schedule, node:http over `connections` keep-alive connections (bench/open-loop.ts)" },
         protocols: latency,
         target: "p99 ≤ 10 ms at half the maximum lock/unlock rate",
       }),

@@ -1,0 +1,42 @@
+/**
+ * The fixed-rate (open-loop) schedule both load generators use for the latency scenario:
+ * call k is sent at start + k/rate seconds, whatever the earlier calls' answers, so a slow
+ * answer cannot hold back the calls behind it (a closed loop would hide that queueing).
+ */
+
+/** Sends `rate × durationS` calls on schedule; resolves when every one has answered. */
+export async function atFixedRate(rate: number, durationS: number, send: (k: number) => Promise<unknown>): Promise<{ elapsedS: number; lateMsMax: number }> {
+  const start = performance.now();
+  const total = Math.floor(rate * durationS);
+  const inFlight = new Set<Promise<unknown>>();
+  let lateMsMax = 0;
+  for (let k = 0; k < total; ) {
+    const due = start + (k * 1000) / rate;
+    const now = performance.now();
+    if (due > now) {
+      await new Promise((r) => setTimeout(r, Math.max(0, due - now - 0.2)));
+      continue;
+    }
+    lateMsMax = Math.max(lateMsMax, now - due);
+    // send everything that is due (a timer tick can cover several calls)
+    while (k < total && start + (k * 1000) / rate <= performance.now()) {
+      const p = send(k);
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      k++;
+    }
+  }
+  await Promise.all(inFlight);
+  return { elapsedS: (performance.now() - start) / 1000, lateMsMax };
+}
+
+/**
+ * Call k of a fixed-rate lock/unlock run over `users` users: windows of W users are locked in
+ * order, then unlocked in order, so a user's unlock is sent W/rate seconds after its lock.
+ */
+export function lockUnlockAt(k: number, users: number): { unlock: boolean; user: number } {
+  const W = Math.max(1, Math.min(Math.floor(users / 2), 512));
+  const window = Math.floor(k / (2 * W));
+  const within = k % (2 * W);
+  return { unlock: within >= W, user: (window * W + (within % W)) % users };
+}
