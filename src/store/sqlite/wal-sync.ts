@@ -1,0 +1,78 @@
+/**
+ * Durability of SQLite commits without blocking the event loop.
+ *
+ * SQLite runs with `synchronous = NORMAL` in WAL mode: a COMMIT writes its frames to the
+ * -wal file (the operating system's cache) and returns without fsync. Before a write is
+ * acknowledged, this flushes the -wal file with an fdatasync on libuv's thread pool, so
+ * the main thread keeps serving calls while the disk works. Every commit waits for an
+ * fdatasync that started after its COMMIT returned; one fdatasync covers every commit
+ * written before it started, so concurrent writers share it.
+ *
+ * Why this keeps every acknowledged commit through a power loss: fsync applies to the file,
+ * not the descriptor, so flushing our own descriptor of the -wal file persists the frames
+ * SQLite wrote through its own; recovery replays every frame up to the last intact commit.
+ * The -wal file keeps its inode while the server's connection is open (SQLite deletes it
+ * only when the last connection closes).
+ *
+ * A failed fdatasync is final: after it the kernel may have dropped the unwritten pages, so
+ * what SQLite sees is no longer known to be on disk. Every later write is refused and the
+ * store reports itself unready until the server restarts and SQLite recovers from the file.
+ */
+import { close, fdatasync, openSync } from "node:fs";
+
+export class WalSync {
+  /** The fdatasync running now; it covers only commits written before it started. */
+  private running: Promise<void> | undefined;
+  /** The fdatasync that starts when `running` ends, for commits written since it started. */
+  private next: Promise<void> | undefined;
+  private failure: Error | undefined;
+
+  constructor(private readonly flush: () => Promise<void>) {}
+
+  /** Resolves once everything committed before this call is on stable storage. */
+  durable(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.running) return (this.running = this.start());
+    this.next ??= this.running.then(
+      () => this.startNext(),
+      () => this.startNext(),
+    );
+    return this.next;
+  }
+
+  /** What is committed but not yet durable, if anything: readers wait for it (see the store). */
+  pending(): Promise<void> | undefined {
+    return this.next ?? this.running;
+  }
+
+  /** Set once an fdatasync failed. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  private startNext(): Promise<void> {
+    this.next = undefined;
+    return (this.running = this.start());
+  }
+
+  private start(): Promise<void> {
+    const flushing = this.flush();
+    const done = () => {
+      if (this.running === flushing) this.running = undefined;
+    };
+    flushing.then(done, (err: unknown) => {
+      this.failure ??= err instanceof Error ? err : new Error("fdatasync failed");
+      done();
+    });
+    return flushing;
+  }
+}
+
+/** fdatasync of `file` (the -wal file) through a descriptor of our own, off the main thread. */
+export function walFlusher(file: string): { flush: () => Promise<void>; close: () => void } {
+  const fd = openSync(file, "r");
+  return {
+    flush: () => new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
+    close: () => close(fd, () => undefined),
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * Durability of SQLite writes: nothing is acknowledged (and no read answers with it) before
+ * an fdatasync of the -wal file that started after its COMMIT has finished; a failed
+ * fdatasync refuses every later write. WalSync alone with a hand-driven flush, then the
+ * SQLite store on a real file with the flush wrapped.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { applyEvent, type RecordedUserEvent } from "../src/domain/events.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { walFlusher, WalSync } from "../src/store/sqlite/wal-sync.js";
+import type { UserCommit } from "../src/store/store.js";
+
+/** A flush that finishes only when the test says so. */
+function heldFlushes() {
+  const held: { finish: () => void; fail: (err: Error) => void }[] = [];
+  const flush = () => new Promise<void>((finish, fail) => held.push({ finish, fail }));
+  return { held, flush };
+}
+
+/** Whether a promise has settled, after letting every pending callback run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((r) => setImmediate(r));
+  return done;
+}
+
+describe("WalSync", () => {
+  it("starts a flush for the first commit and answers when it finishes", async () => {
+    const { held, flush } = heldFlushes();
+    const sync = new WalSync(flush);
+    expect(sync.pending()).toBeUndefined();
+    const first = sync.durable();
+    expect(held).toHaveLength(1);
+    expect(sync.pending()).toBeDefined();
+    expect(await settled(first)).toBe(false);
+    held[0]!.finish();
+    expect(await settled(first)).toBe(true);
+    expect(sync.pending()).toBeUndefined();
+  });
+
+  it("makes commits written during a flush wait for the next one, which they all share", async () => {
+    const { held, flush } = heldFlushes();
+    const sync = new WalSync(flush);
+    const first = sync.durable();
+    const later = [sync.durable(), sync.durable(), sync.durable()];
+    expect(held).toHaveLength(1); // the next flush starts only when the running one ends
+    held[0]!.finish();
+    expect(await settled(first)).toBe(true);
+    expect(await settled(Promise.race(later))).toBe(false);
+    expect(held).toHaveLength(2);
+    const read = sync.pending();
+    held[1]!.finish();
+    expect(await settled(Promise.all(later))).toBe(true);
+    expect(await settled(read!)).toBe(true);
+    expect(held).toHaveLength(2);
+  });
+
+  it("refuses every write after a failed flush, without flushing again", async () => {
+    const { held, flush } = heldFlushes();
+    const sync = new WalSync(flush);
+    const first = sync.durable();
+    const waiting = sync.durable();
+    held[0]!.fail(new Error("EIO"));
+    await expect(first).rejects.toThrow("EIO");
+    expect(sync.failed?.message).toBe("EIO");
+    // the flush queued behind the failed one still runs; what it was for is refused too
+    held[1]?.fail(new Error("EIO again"));
+    await expect(waiting).rejects.toThrow();
+    const flushesSoFar = held.length;
+    await expect(sync.durable()).rejects.toThrow("EIO");
+    expect(held).toHaveLength(flushesSoFar);
+  });
+
+  it("flushes a real file through a descriptor of its own", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "zus-wal-")), "x-wal");
+    writeFileSync(file, "frames");
+    const flusher = walFlusher(file);
+    await expect(flusher.flush()).resolves.toBeUndefined();
+    flusher.close();
+  });
+});
+
+// ---------------------------------------------------------------- the SQLite store
+
+let n = 0;
+function newMachine(orgId: string): UserCommit {
+  const id = `wal-${++n}`;
+  const event: RecordedUserEvent = {
+    type: "user.machine.added",
+    payload: { orgId, username: id, machine: { name: id, description: "" } },
+    userId: id,
+    sequence: 1,
+    actor: "wal-test",
+    createdAt: new Date(),
+  };
+  return { expectedSequence: 0, events: [event], user: applyEvent(undefined, event) };
+}
+
+function lockOf(commit: UserCommit): UserCommit {
+  const event: RecordedUserEvent = { type: "user.locked", userId: commit.user.id, sequence: 2, actor: "wal-test", createdAt: new Date() };
+  return { expectedSequence: 1, events: [event], user: applyEvent(commit.user, event) };
+}
+
+function openWithHeldFlushes() {
+  const file = join(mkdtempSync(join(tmpdir(), "zus-wal-")), "zitadel.db");
+  const { held, flush } = heldFlushes();
+  return { file, store: openSqliteStore(file, { flushWal: flush }), held };
+}
+
+describe("SQLite store durability", () => {
+  it("keeps what it acknowledged, flushing the real -wal file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "zus-wal-")), "zitadel.db");
+    const store = openSqliteStore(file);
+    await store.addOrganization({ id: "o1", name: "o1", createdAt: new Date() });
+    const create = newMachine("o1");
+    await store.commitUser(create);
+    await store.commitUser(lockOf(create));
+    await store.close();
+    const reopened = openSqliteStore(file);
+    expect((await reopened.getUser(create.user.id))?.flags.locked).toBe(true);
+    await reopened.close();
+  });
+
+  it("acknowledges a commit, and answers reads of it, only after the flush that follows its COMMIT", async () => {
+    const { file, store, held } = openWithHeldFlushes();
+    await settledAll(store.addOrganization({ id: "o1", name: "o1", createdAt: new Date() }), held);
+    const first = held.length;
+
+    const create = newMachine("o1");
+    const creating = store.commitUser(create);
+    await new Promise((r) => setImmediate(r)); // the group commit runs
+    expect(held).toHaveLength(first + 1);
+    expect(await settled(creating)).toBe(false);
+
+    // Written to the file already (another connection sees it), but not acknowledged,
+    // and a read through the store waits for the same flush.
+    const other = new Database(file, { readonly: true });
+    expect(other.prepare("select count(*) as n from users where id = ?").get(create.user.id)).toEqual({ n: 1 });
+    other.close();
+    const reading = store.getUser(create.user.id);
+    const listing = store.listUsers({ filters: [], visibleOrgs: "all", callerId: "wal-test", sort: "creationDate", asc: true, offset: 0, limit: 10 });
+    expect(await settled(reading)).toBe(false);
+    expect(await settled(listing)).toBe(false);
+
+    held[first]!.finish();
+    await expect(creating).resolves.toBeUndefined();
+    expect((await reading)?.flags.locked).toBe(false);
+    expect((await listing).total).toBe(1);
+
+    // A write during a running flush needs the next one.
+    const locking = store.commitUser(lockOf(create));
+    await new Promise((r) => setImmediate(r));
+    expect(held).toHaveLength(first + 2);
+    expect(await settled(locking)).toBe(false);
+    held[first + 1]!.finish();
+    await expect(locking).resolves.toBeUndefined();
+    expect((await store.getUser(create.user.id))?.flags.locked).toBe(true);
+    await store.close();
+  });
+
+  it("refuses writes and reports unready after a failed flush", async () => {
+    const { store, held } = openWithHeldFlushes();
+    const adding = store.addOrganization({ id: "o1", name: "o1", createdAt: new Date() });
+    held[0]!.fail(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    await expect(adding).rejects.toThrow("EIO");
+    await expect(store.commitUser(newMachine("o1"))).rejects.toThrow("EIO");
+    await expect(store.ping()).rejects.toThrow("EIO");
+    await store.close();
+  });
+});
+
+/** Finishes each flush the promise waits for until it settles. */
+async function settledAll(promise: Promise<unknown>, held: { finish: () => void }[]): Promise<void> {
+  let finished = 0;
+  while (!(await settled(promise))) {
+    while (finished < held.length) held[finished++]!.finish();
+  }
+  await promise;
+}
