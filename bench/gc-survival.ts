@@ -1,0 +1,80 @@
+/**
+ * How much of a call's garbage outlives a young-generation collection (`npm run bench:gc`).
+ * Connect-ES ships its dist compiled to ES2017, so its async iterables run on TypeScript's
+ * async-generator helper; this compares its `pipe` with the same loop written as native async
+ * generators, and adds a gRPC Noop through Connect-ES's own handler (no HTTP, none of our code).
+ * Each variant runs in a child `node --trace-gc-nvp`, which reports the bytes allocated and the
+ * bytes that survived every scavenge; whatever survives is copied, and soon promoted.
+ */
+import { spawnSync } from "node:child_process";
+import { createConnectRouter } from "@connectrpc/connect";
+import { pipe } from "@connectrpc/connect/protocol";
+import { BenchService } from "../gen/zus/bench/v1/bench_pb.js";
+
+const CALLS = 100_000;
+
+async function* source<T>(value: T) {
+  yield value;
+}
+
+async function* nativePipe<T>(iterable: AsyncIterable<T>) {
+  for await (const value of iterable) yield value;
+}
+
+async function drain(iterable: AsyncIterable<unknown>) {
+  for await (const _ of iterable);
+}
+
+const payload = () => ({ numbers: new Array(50).fill(1) });
+
+function connectNoop() {
+  const router = createConnectRouter();
+  router.service(BenchService, { noop: () => ({}) });
+  const handler = router.handlers.find((h) => h.method.name === "Noop")!;
+  const id = Buffer.from("123456789012345678");
+  const body = Buffer.concat([Buffer.from([0, 0, 0, 0, 2 + id.length, 0x0a, id.length]), id]);
+  return async () => {
+    const res = await handler({
+      httpVersion: "2.0",
+      method: "POST",
+      url: "http://localhost/zus.bench.v1.BenchService/Noop",
+      header: new Headers({ "content-type": "application/grpc", te: "trailers" }),
+      body: source(new Uint8Array(body)),
+      signal: new AbortController().signal,
+    });
+    if (res.body) await drain(res.body as AsyncIterable<unknown>);
+  };
+}
+
+const VARIANTS: Record<string, () => () => Promise<void>> = {
+  "native async generators": () => () => drain(nativePipe(source(payload()))),
+  "Connect-ES pipe": () => () => drain(pipe(source(payload()), (values) => values)),
+  "Connect-ES gRPC Noop handler": connectNoop,
+};
+
+const child = process.argv.indexOf("--child");
+if (child > 0) {
+  const once = VARIANTS[process.argv[child + 1]!]!();
+  for (let i = 0; i < CALLS; i++) await once();
+} else {
+  console.log(`${CALLS} calls each, one at a time; node ${process.version}\n`);
+  console.log("| variant | scavenges | allocated MiB | survived | mean scavenge pause |");
+  console.log("|---|---|---|---|---|");
+  for (const name of Object.keys(VARIANTS)) {
+    const run = spawnSync(process.execPath, ["--trace-gc-nvp", "--import", "tsx", import.meta.filename, "--child", name], { encoding: "utf8", maxBuffer: 1 << 28 });
+    if (run.status !== 0) throw new Error(`${name}: ${run.stderr}`);
+    // The first few collections belong to start-up (module loading, compiling).
+    const scavenges = run.stdout
+      .split("\n")
+      .filter((line) => line.includes("gc=s "))
+      .slice(3)
+      .map((line) => ({
+        pause: Number(/ pause=([\d.]+)/.exec(line)![1]),
+        allocated: Number(/ allocated=(\d+)/.exec(line)![1]),
+        survived: Number(/ new_space_survived=(\d+)/.exec(line)![1]),
+      }));
+    const sum = (key: "pause" | "allocated" | "survived") => scavenges.reduce((total, s) => total + s[key], 0);
+    const percent = ((100 * sum("survived")) / sum("allocated")).toFixed(1);
+    console.log(`| ${name} | ${scavenges.length} | ${(sum("allocated") / 2 ** 20).toFixed(0)} | ${percent}% | ${(sum("pause") / scavenges.length).toFixed(1)} ms |`);
+  }
+}
