@@ -52,6 +52,8 @@ export class WalSync {
 
   private startNext(): Promise<void> {
     this.next = undefined;
+    // After a failure a later fdatasync can succeed although pages were dropped: never trust it.
+    if (this.failure) return Promise.reject(this.failure);
     return (this.running = this.start());
   }
 
