@@ -59,32 +59,33 @@ const listTarget = (): Req => ({
   headers: json,
 });
 
-let walk = 0;
-let noopNext = 0;
 const locked = new Set<string>();
-let requests: autocannon.Request[];
-if (cfg.op === "lockunlock") {
-  requests = [
-    {
-      setupRequest: (req: Req, ctx: Record<string, unknown>) => {
-        const id = ids.at(walk++ % N);
-        ctx.id = id;
-        locked.add(id); // until its unlock answers
-        return { ...req, ...target("lock", id) };
+
+/** What each autocannon connection sends in the closed loop. */
+function closedLoopRequests(): autocannon.Request[] {
+  let walk = 0;
+  let noopNext = 0;
+  if (cfg.op === "lockunlock") {
+    return [
+      {
+        setupRequest: (req: Req, ctx: Record<string, unknown>) => {
+          const id = ids.at(walk++ % N);
+          ctx.id = id;
+          locked.add(id); // until its unlock answers
+          return { ...req, ...target("lock", id) };
+        },
       },
-    },
-    {
-      setupRequest: (req: Req, ctx: Record<string, unknown>) => ({ ...req, ...target("unlock", ctx.id as string) }),
-      onResponse: (status: number, _body: string, ctx: Record<string, unknown>) => {
-        if (status === 200) locked.delete(ctx.id as string);
+      {
+        setupRequest: (req: Req, ctx: Record<string, unknown>) => ({ ...req, ...target("unlock", ctx.id as string) }),
+        onResponse: (status: number, _body: string, ctx: Record<string, unknown>) => {
+          if (status === 200) locked.delete(ctx.id as string);
+        },
       },
-    },
-  ] as unknown as autocannon.Request[];
-} else if (cfg.op === "list") {
-  requests = [listTarget()] as autocannon.Request[];
-} else {
+    ] as unknown as autocannon.Request[];
+  }
+  if (cfg.op === "list") return [listTarget()] as autocannon.Request[];
   const op = cfg.op;
-  requests = [
+  return [
     {
       setupRequest: (req: Req) => ({ ...req, ...target(op, ids.at(op === "get" ? Math.floor(Math.random() * N) : noopNext++ % N)) }),
     },
@@ -117,6 +118,8 @@ async function timed(t: Req): Promise<number> {
 
 let elapsedS: number;
 let autocannonSummary: object | undefined;
+/** Connections that failed or timed out without an HTTP status (autocannon counts them apart). */
+let transportErrors = 0;
 if (cfg.overallRate) {
   ({ elapsedS } = await atFixedRate(cfg.overallRate, cfg.durationS, async (k) => {
     if (cfg.op !== "lockunlock") return timed(cfg.op === "list" ? listTarget() : target(cfg.op, ids.at(cfg.op === "get" ? Math.floor(Math.random() * N) : k % N)));
@@ -133,7 +136,7 @@ if (cfg.overallRate) {
     connections: cfg.connections,
     pipelining: 1,
     duration: cfg.durationS,
-    requests,
+    requests: closedLoopRequests(),
     timeout: 30,
   });
   instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
@@ -142,6 +145,7 @@ if (cfg.overallRate) {
   });
   const result = await new Promise<autocannon.Result>((done, fail) => instance.once("done", done).once("error", fail));
   elapsedS = result.duration;
+  transportErrors = result.errors + result.timeouts;
   autocannonSummary = { requestsAverage: result.requests.average, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts };
 }
 
@@ -155,7 +159,7 @@ const ok = statuses["200"] ?? 0;
 process.stdout.write(
   `${JSON.stringify({
     ok,
-    errors: Object.entries(statuses).reduce((sum, [status, n]) => (status === "200" ? sum : sum + n), 0),
+    errors: transportErrors + Object.entries(statuses).reduce((sum, [status, n]) => (status === "200" ? sum : sum + n), 0),
     statuses,
     elapsedS,
     rps: ok / elapsedS,
