@@ -128,6 +128,16 @@ describe("SQLite store durability", () => {
     await reopened.close();
   });
 
+  it("works without WAL where SQLite cannot use it (an in-memory database): SQLite's own fsync", async () => {
+    const store = openSqliteStore(":memory:");
+    await store.addOrganization({ id: "o1", name: "o1", createdAt: new Date() });
+    const create = newMachine("o1");
+    await store.commitUser(create);
+    await store.commitUser(lockOf(create));
+    expect((await store.getUser(create.user.id))?.flags.locked).toBe(true);
+    await store.close();
+  });
+
   it("acknowledges a commit, and answers reads of it, only after the flush that follows its COMMIT", async () => {
     const { file, store, held } = openWithHeldFlushes();
     await settledAll(store.addOrganization({ id: "o1", name: "o1", createdAt: new Date() }), held);

@@ -49,18 +49,19 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     closeSync(openSync(file, "a", 0o600));
   }
   const sqlite = new Database(file);
-  sqlite.pragma("journal_mode = WAL");
-  // No fsync inside COMMIT: WalSync flushes the -wal file off the main thread before a write
-  // is acknowledged, which keeps every acknowledged commit through a power loss.
-  sqlite.pragma("synchronous = NORMAL");
+  // In-memory databases, and files where SQLite cannot use WAL, keep another journal mode.
+  const wal = sqlite.pragma("journal_mode = WAL", { simple: true }) === "wal";
+  // With WAL, no fsync inside COMMIT: WalSync flushes the -wal file off the main thread before
+  // a write is acknowledged, which keeps every acknowledged commit through a power loss.
+  // Without it, SQLite's own fsync at every COMMIT does.
+  sqlite.pragma(wal ? "synchronous = NORMAL" : "synchronous = FULL");
   sqlite.pragma("busy_timeout = 5000");
   // 32 MiB of page cache (the default is 2 MiB): at a million users the hot pages of the
   // indexes no longer fit the default, and every miss is a read.
   sqlite.pragma("cache_size = -32768");
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS.sqlite });
-  // An in-memory database has no file to flush.
-  const flusher = file === ":memory:" ? { flush: async () => undefined, close: () => undefined } : walFlusher(`${file}-wal`);
+  const flusher = wal ? walFlusher(`${file}-wal`) : { flush: async () => undefined, close: () => undefined };
   return new SqliteStore(sqlite, db, new WalSync(options.flushWal ?? flusher.flush), flusher.close);
 }
 
