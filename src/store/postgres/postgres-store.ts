@@ -67,14 +67,18 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
 }
 
 export class PostgresStore implements Store {
+  private readonly reads;
+
   constructor(
     private readonly db: PgDb,
     private readonly end: () => Promise<void>,
-  ) {}
+  ) {
+    this.reads = preparedReads(db);
+  }
 
   getUser(id: string): Promise<User | undefined> {
     return guard(async () => {
-      const [row] = await this.db.select().from(schema.users).where(eq(schema.users.id, id));
+      const [row] = await this.reads.userById.execute({ id });
       return row && fromUserRow(row);
     });
   }
@@ -108,29 +112,16 @@ export class PostgresStore implements Store {
 
   findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
     return guard(async () => {
-      const [found] = await this.db
-        .select({ user: schema.users })
-        .from(schema.tokens)
-        .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
-        .where(
-          and(
-            eq(schema.tokens.hash, tokenHash),
-            isNull(schema.tokens.revokedAt),
-            or(isNull(schema.tokens.expiresAt), gt(schema.tokens.expiresAt, new Date())),
-          ),
-        );
+      const [found] = await this.reads.tokenOwnerByHash.execute({ hash: tokenHash, now: new Date() });
       if (!found) return undefined;
-      const grants = await this.db
-        .select({ role: schema.roleGrants.role, orgId: schema.roleGrants.orgId })
-        .from(schema.roleGrants)
-        .where(eq(schema.roleGrants.userId, found.user.id));
+      const grants = await this.reads.grantsOfUser.execute({ userId: found.user.id });
       return { user: fromUserRow(found.user), grants: grants.filter((g): g is RoleGrant => isRole(g.role)) };
     });
   }
 
   getOrganization(id: string): Promise<Organization | undefined> {
     return guard(async () => {
-      const [org] = await this.db.select().from(schema.organizations).where(eq(schema.organizations.id, id));
+      const [org] = await this.reads.organizationById.execute({ id });
       return org;
     });
   }
@@ -213,6 +204,36 @@ export class PostgresStore implements Store {
   close(): Promise<void> {
     return this.end();
   }
+}
+
+/**
+ * The reads of every call (authentication, loading the user), as named prepared statements:
+ * Drizzle builds their SQL once, and PostgreSQL parses and plans them once per connection.
+ * They run on the pool, outside transactions (a prepared query is bound to the client it was
+ * prepared on, so the statements inside transactions are built per call).
+ */
+function preparedReads(db: PgDb) {
+  return {
+    userById: db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare("zus_user_by_id"),
+    tokenOwnerByHash: db
+      .select({ user: schema.users })
+      .from(schema.tokens)
+      .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
+      .where(
+        and(
+          eq(schema.tokens.hash, sql.placeholder("hash")),
+          isNull(schema.tokens.revokedAt),
+          or(isNull(schema.tokens.expiresAt), gt(schema.tokens.expiresAt, sql.placeholder("now"))),
+        ),
+      )
+      .prepare("zus_token_owner"),
+    grantsOfUser: db
+      .select({ role: schema.roleGrants.role, orgId: schema.roleGrants.orgId })
+      .from(schema.roleGrants)
+      .where(eq(schema.roleGrants.userId, sql.placeholder("userId")))
+      .prepare("zus_grants_of_user"),
+    organizationById: db.select().from(schema.organizations).where(eq(schema.organizations.id, sql.placeholder("id"))).prepare("zus_organization_by_id"),
+  };
 }
 
 async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
