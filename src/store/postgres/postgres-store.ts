@@ -276,11 +276,13 @@ async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
   if (commit.endSessions) {
     await tx.update(schema.sessions).set({ terminated: true }).where(eq(schema.sessions.userId, user.id));
   }
-  // Last, so that the count rows, which other users' changes also need, are locked only briefly.
-  for (const change of countChanges(previousState, row)) {
+  // Last, so that the count rows, which other users' changes also need, are locked only briefly;
+  // one statement, whose rows PostgreSQL takes in the order given (countChanges sorts them).
+  const changes = countChanges(previousState, row);
+  if (changes.length) {
     await tx
       .insert(schema.userCounts)
-      .values({ orgId: change.orgId, state: change.state, type: change.type, shard: change.shard, count: change.delta })
+      .values(changes.map((change) => ({ orgId: change.orgId, state: change.state, type: change.type, shard: change.shard, count: change.delta })))
       .onConflictDoUpdate({
         target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type, schema.userCounts.shard],
         set: { count: sql`${schema.userCounts.count} + excluded.count` },
