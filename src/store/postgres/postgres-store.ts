@@ -114,8 +114,7 @@ export class PostgresStore implements Store {
     return guard(async () => {
       const [found] = await this.reads.tokenOwnerByHash.execute({ hash: tokenHash, now: new Date() });
       if (!found) return undefined;
-      const grants = await this.reads.grantsOfUser.execute({ userId: found.user.id });
-      return { user: fromUserRow(found.user), grants: grants.filter((g): g is RoleGrant => isRole(g.role)) };
+      return { user: fromUserRow(found.user), grants: found.grants.filter((g): g is RoleGrant => isRole(g.role)) };
     });
   }
 
@@ -215,8 +214,12 @@ export class PostgresStore implements Store {
 function preparedReads(db: PgDb) {
   return {
     userById: db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare("zus_user_by_id"),
+    // The owner and its role grants in one round trip.
     tokenOwnerByHash: db
-      .select({ user: schema.users })
+      .select({
+        user: schema.users,
+        grants: sql<{ role: string; orgId: string | null }[]>`coalesce((select json_agg(json_build_object('role', ${schema.roleGrants.role}, 'orgId', ${schema.roleGrants.orgId})) from ${schema.roleGrants} where ${schema.roleGrants.userId} = ${schema.users.id}), '[]'::json)`,
+      })
       .from(schema.tokens)
       .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
       .where(
@@ -227,11 +230,6 @@ function preparedReads(db: PgDb) {
         ),
       )
       .prepare("zus_token_owner"),
-    grantsOfUser: db
-      .select({ role: schema.roleGrants.role, orgId: schema.roleGrants.orgId })
-      .from(schema.roleGrants)
-      .where(eq(schema.roleGrants.userId, sql.placeholder("userId")))
-      .prepare("zus_grants_of_user"),
     organizationById: db.select().from(schema.organizations).where(eq(schema.organizations.id, sql.placeholder("id"))).prepare("zus_organization_by_id"),
   };
 }
