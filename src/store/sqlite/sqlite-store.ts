@@ -61,8 +61,12 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
   sqlite.pragma("cache_size = -32768");
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS.sqlite });
-  const flusher = wal ? walFlusher(`${file}-wal`) : { flush: async () => undefined, close: () => undefined };
-  return new SqliteStore(sqlite, db, new WalSync(options.flushWal ?? flusher.flush), flusher.close);
+  const flusher = !wal
+    ? { flush: async () => undefined, close: () => undefined }
+    : options.flushWal
+      ? { flush: options.flushWal, close: () => undefined }
+      : walFlusher(`${file}-wal`);
+  return new SqliteStore(sqlite, db, new WalSync(flusher.flush), flusher.close);
 }
 
 /** Token owners kept in memory; more than this and the cache starts over. */
@@ -236,7 +240,7 @@ class SqliteStore implements Store {
       },
       { behavior: "immediate" },
     );
-    await this.wal.durable();
+    if (created) await this.wal.durable();
     return created;
   }
 
