@@ -422,6 +422,28 @@ describe.each(STORE_BACKENDS)("Store contract on $name", (backend) => {
       expect((await store.findTokenOwner(hashToken(`${machine.user.id}-token`)))?.user.id).toBe(machine.user.id);
     });
 
+    it("a commit that fails after writing part of itself leaves none of it; commits sent with it are kept", async () => {
+      const orgId = await newOrg();
+      const owner = newMachine(orgId, "token.owner");
+      owner.tokenHash = hashToken(`${owner.user.id}-token`);
+      await store.commitUser(owner);
+      // Its user and event rows are written before its token row, which repeats owner's token.
+      const failing = newMachine(orgId, "half.written");
+      failing.tokenHash = owner.tokenHash;
+      const before = newHuman(orgId, "sent.before");
+      const after = newHuman(orgId, "sent.after");
+
+      const raced = await Promise.allSettled([before, failing, after].map((c) => store.commitUser(c)));
+      expect(raced.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect(await store.getUser(failing.user.id)).toBeUndefined();
+      expect((await listIds({ filters: [F.org(orgId)] })).sort()).toEqual([owner.user.id, before.user.id, after.user.id].sort());
+      expect((await store.findTokenOwner(owner.tokenHash))?.user.id).toBe(owner.user.id);
+      // Its id and its event sequence were not taken: the same user can be created afterwards.
+      const retried = newMachine(orgId, "half.written", { id: failing.user.id });
+      await store.commitUser(retried);
+      expect(await store.getUser(failing.user.id)).toEqual(retried.user);
+    });
+
     it("the same username in another org is fine", async () => {
       const orgA = await newOrg();
       const orgB = await newOrg();

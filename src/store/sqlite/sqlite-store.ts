@@ -93,7 +93,7 @@ class SqliteStore implements Store {
     private readonly wal: WalSync,
     private readonly closeWal: () => void,
   ) {
-    this.commits = new GroupCommit(db, wal);
+    this.commits = new GroupCommit(sqlite, db, wal);
     this.statements = writeStatements(db);
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
@@ -231,15 +231,12 @@ class SqliteStore implements Store {
   }
 
   async initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {
-    const created = this.db.transaction(
-      (tx) => {
-        if (tx.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
-        tx.insert(schema.organizations).values(org).run();
-        writeUserCommit(tx, this.statements, firstUser);
-        return true;
-      },
-      { behavior: "immediate" },
-    );
+    const created = this.sqlite.transaction(() => {
+      if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
+      this.db.insert(schema.organizations).values(org).run();
+      writeUserCommit(this.db, this.statements, firstUser);
+      return true;
+    }).immediate();
     if (created) await this.wal.durable();
     return created;
   }
@@ -255,8 +252,6 @@ class SqliteStore implements Store {
     this.sqlite.close();
   }
 }
-
-type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 /**
  * `{ column: placeholder }` for every column of a table, to prepare a statement over a whole
@@ -335,18 +330,35 @@ function userUpdates(db: Db) {
  * Group commit: the writes that arrive in one turn of the event loop share one transaction,
  * each in a savepoint of its own, so one write's conflict rolls back only that write. Every
  * caller is answered after the -wal file is flushed past the COMMIT (WalSync), so nothing is
- * acknowledged before it is on disk.
+ * acknowledged before it is on disk. The transaction and its savepoints are better-sqlite3's
+ * own: their statements are prepared once, where Drizzle's nested transactions prepare a
+ * SAVEPOINT and a RELEASE for every write.
  */
 class GroupCommit {
-  private pending: { work: (tx: Tx) => void; committed?: () => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private pending: { work: (db: Db) => void; committed?: () => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly commitBatch: (batch: GroupCommit["pending"]) => unknown[];
 
   constructor(
-    private readonly db: Db,
+    sqlite: Database.Database,
+    db: Db,
     private readonly wal: WalSync,
-  ) {}
+  ) {
+    // Called inside a transaction, a better-sqlite3 transaction function runs in a savepoint.
+    const inSavepoint = sqlite.transaction((work: (db: Db) => void) => work(db));
+    this.commitBatch = sqlite.transaction((batch: GroupCommit["pending"]) =>
+      batch.map(({ work }) => {
+        try {
+          inSavepoint(work);
+          return undefined;
+        } catch (err) {
+          return err ?? new Error("write failed");
+        }
+      }),
+    ).immediate;
+  }
 
   /** `committed` runs right after the COMMIT, before any other JavaScript, if this write is in it. */
-  write(work: (tx: Tx) => void, committed?: () => void): Promise<void> {
+  write(work: (db: Db) => void, committed?: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ work, committed, resolve, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
@@ -358,18 +370,7 @@ class GroupCommit {
     this.pending = [];
     let outcomes: unknown[];
     try {
-      outcomes = this.db.transaction(
-        (tx) =>
-          batch.map(({ work }) => {
-            try {
-              tx.transaction((savepoint) => work(savepoint));
-              return undefined;
-            } catch (err) {
-              return err ?? new Error("write failed");
-            }
-          }),
-        { behavior: "immediate" },
-      );
+      outcomes = this.commitBatch(batch);
     } catch (err) {
       for (const { reject } of batch) reject(err);
       return;
@@ -386,7 +387,7 @@ class GroupCommit {
 }
 
 /** Runs inside an immediate transaction, so the checks and the writes are atomic. */
-function writeUserCommit(tx: Tx, statements: WriteStatements, commit: UserCommit): void {
+function writeUserCommit(tx: Db, statements: WriteStatements, commit: UserCommit): void {
   const { user } = commit;
   const current = statements.storedUser.get({ id: user.id });
   if (commit.expectedSequence === 0) {
@@ -432,7 +433,7 @@ function writeUserCommit(tx: Tx, statements: WriteStatements, commit: UserCommit
   if (commit.endSessions) statements.endSessions.run({ userId: user.id });
 }
 
-function writeSession(tx: Tx, { session, expectedSequence, tokenHash }: SessionWrite): void {
+function writeSession(tx: Db, { session, expectedSequence, tokenHash }: SessionWrite): void {
   const current = tx
     .select({ sequence: schema.sessions.sequence, tokenHash: schema.sessions.tokenHash })
     .from(schema.sessions)
