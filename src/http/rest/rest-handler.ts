@@ -76,7 +76,11 @@ export function createRestHandler(options: RestOptions) {
     header.set("content-type", "application/json");
     header.set("connect-protocol-version", "1");
     const aborted = new AbortController();
-    res.once("close", () => aborted.abort());
+    // Only a client that left before the answer cancels the call; aborting after every answer
+    // would build a DOMException (with its stack) per call for nobody.
+    res.once("close", () => {
+      if (!res.writableFinished) aborted.abort();
+    });
     const answer = await options.handlerFor(route.method, call)({
       httpVersion: req.httpVersion,
       url: `http://localhost/${route.method.parent.typeName}/${route.method.name}`,
