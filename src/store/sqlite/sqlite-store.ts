@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { and, count, eq, getTableColumns, inArray, isNull, lte, sql } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
-import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { isRole, type RoleGrant } from "../../domain/permissions.js";
 import type { User } from "../../domain/user.js";
@@ -261,14 +261,18 @@ class SqliteStore implements Store {
 const rowPlaceholders = (table: SQLiteTable) =>
   Object.fromEntries(Object.keys(getTableColumns(table)).map((name) => [name, sql`${sql.placeholder(name)}`])) as never;
 
+const columnsOf = new Map<SQLiteTable, [string, SQLiteColumn][]>();
+
 function driverValues(table: SQLiteTable, row: object): Record<string, unknown> {
+  let columns = columnsOf.get(table);
+  if (!columns) columnsOf.set(table, (columns = Object.entries(getTableColumns(table))));
   const values = row as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.entries(getTableColumns(table)).map(([name, column]) => {
-      const value = values[name];
-      return [name, value === null || value === undefined ? null : column.mapToDriverValue(value)];
-    }),
-  );
+  const driver: Record<string, unknown> = {};
+  for (const [name, column] of columns) {
+    const value = values[name];
+    driver[name] = value === null || value === undefined ? null : column.mapToDriverValue(value);
+  }
+  return driver;
 }
 
 /** The statements every change runs, prepared once per connection. */
