@@ -56,7 +56,7 @@ export class UserEvents {
     const recorded: RecordedUserEvent[] = events.map((event, i) => ({ ...event, userId, sequence: base + i + 1, actor, createdAt }));
     const next = recorded.reduce<User | undefined>(applyEvent, user)!;
     const state = userState(next.flags);
-    return { expectedSequence: base, events: recorded, user: next, endSessions: state !== "active" && state !== "initial" };
+    return { previous: user, events: recorded, user: next, endSessions: state !== "active" && state !== "initial" };
   }
 
   async commit(

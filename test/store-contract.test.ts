@@ -49,7 +49,7 @@ function newHuman(
     { type: "user.human.added", payload: { orgId, username, human } },
     options.createdAt ?? at(counter),
   );
-  return { expectedSequence: 0, events: [event], user: applyEvent(undefined, event) };
+  return { events: [event], user: applyEvent(undefined, event) };
 }
 
 function newMachine(
@@ -66,13 +66,13 @@ function newMachine(
     },
     options.createdAt ?? at(counter),
   );
-  return { expectedSequence: 0, events: [event], user: applyEvent(undefined, event) };
+  return { events: [event], user: applyEvent(undefined, event) };
 }
 
 /** The next change of a user as it was loaded. */
 function change(user: User, type: StateEvent, createdAt = new Date(user.changedAt.getTime() + 1_234)): UserCommit {
   const event = record(user.id, user.sequence + 1, { type }, createdAt);
-  return { expectedSequence: user.sequence, events: [event], user: applyEvent(user, event) };
+  return { previous: user, events: [event], user: applyEvent(user, event) };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -472,7 +472,7 @@ describe.each(STORE_BACKENDS)("Store contract on $name", (backend) => {
       expect(await store.getUser(gone.id)).toEqual(removed.user);
     });
 
-    it('a stale expectedSequence → ConflictError("sequence"); nothing of it is stored; the next correct commit succeeds', async () => {
+    it('a stale previous user → ConflictError("sequence"); nothing of it is stored; the next correct commit succeeds', async () => {
       const orgId = await newOrg();
       const v1 = await commit(newHuman(orgId, "seq.user", { human: { passwordHash: "h" } }));
       const v2 = await commit(change(v1, "user.locked"));
@@ -503,7 +503,7 @@ describe.each(STORE_BACKENDS)("Store contract on $name", (backend) => {
   });
 
   describe("concurrency", () => {
-    it("25 concurrent locks through UserApp: one succeeds, 24 FailedPrecondition; then 25 concurrent commits with one expectedSequence: one wins", async () => {
+    it("25 concurrent locks through UserApp: one succeeds, 24 FailedPrecondition; then 25 concurrent commits from one previous user: one wins", async () => {
       const orgId = (await app.addOrganization(uniq("race"))).id;
       const { userId } = await app.addHuman(
         {

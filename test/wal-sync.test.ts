@@ -100,12 +100,12 @@ function newMachine(orgId: string): UserCommit {
     actor: "wal-test",
     createdAt: new Date(),
   };
-  return { expectedSequence: 0, events: [event], user: applyEvent(undefined, event) };
+  return { events: [event], user: applyEvent(undefined, event) };
 }
 
 function lockOf(commit: UserCommit): UserCommit {
   const event: RecordedUserEvent = { type: "user.locked", userId: commit.user.id, sequence: 2, actor: "wal-test", createdAt: new Date() };
-  return { expectedSequence: 1, events: [event], user: applyEvent(commit.user, event) };
+  return { previous: commit.user, events: [event], user: applyEvent(commit.user, event) };
 }
 
 function openWithHeldFlushes() {

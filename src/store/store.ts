@@ -14,8 +14,12 @@ export interface Organization {
 
 /** Events of one user to append, with the user as they leave it, in one transaction. */
 export interface UserCommit {
-  /** The user's sequence the events were decided on; 0 for a user being created. */
-  expectedSequence: number;
+  /**
+   * The user as the events were decided on, absent for a user being created. The commit holds
+   * only while the stored user is still at this one's sequence: every change of a user moves
+   * it, so the stored row is then exactly this user (the stores write against it unread).
+   */
+  previous?: User;
   events: RecordedUserEvent[];
   user: User;
   /** Roles and an access token for a user being created (machine users). */

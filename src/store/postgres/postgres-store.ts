@@ -9,7 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
 import { DomainError } from "../../domain/errors.js";
 import { isRole, type RoleGrant } from "../../domain/permissions.js";
-import type { User } from "../../domain/user.js";
+import { userState, type User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
@@ -25,7 +25,7 @@ import {
   type UserCommit,
 } from "../store.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { countChanges, fromUserRow, toUserRow, type UserRow } from "../user-rows.js";
+import { countChanges, fromUserRow, toUserRow } from "../user-rows.js";
 import * as schema from "./schema.js";
 
 
@@ -235,22 +235,21 @@ function preparedReads(db: PgDb) {
 }
 
 async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
-  const { user } = commit;
-  let previousState: UserRow["state"] | undefined;
-  if (commit.expectedSequence > 0) {
-    // The row lock makes a concurrent change to the same user wait, then see our sequence.
-    const [current] = await tx
-      .select({ sequence: schema.users.sequence, state: schema.users.state })
-      .from(schema.users)
-      .where(eq(schema.users.id, user.id))
-      .for("update");
-    if (current?.sequence !== commit.expectedSequence) throw new ConflictError("sequence");
-    previousState = current.state;
-  }
-  // The user row first: for a new user its primary key and username index name the conflict.
+  const { user, previous } = commit;
   const row = toUserRow(user);
-  if (commit.expectedSequence === 0) await tx.insert(schema.users).values(row);
-  else await tx.update(schema.users).set(row).where(eq(schema.users.id, user.id));
+  // The user row first: for a new user its primary key and username index name the conflict.
+  if (previous) {
+    // Only if the row is still at `previous`: a concurrent change to the same user holds the
+    // row lock until it commits, then this UPDATE finds the row at another sequence.
+    const updated = await tx
+      .update(schema.users)
+      .set(row)
+      .where(and(eq(schema.users.id, user.id), eq(schema.users.sequence, previous.sequence)))
+      .returning({ id: schema.users.id });
+    if (updated.length === 0) throw new ConflictError("sequence");
+  } else {
+    await tx.insert(schema.users).values(row);
+  }
   await tx.insert(schema.events).values(
     commit.events.map((event) => ({
       aggregateId: event.userId,
@@ -276,7 +275,7 @@ async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
   }
   // Last, so that the count rows, which other users' changes also need, are locked only briefly;
   // one statement, whose rows PostgreSQL takes in the order given (countChanges sorts them).
-  const changes = countChanges(previousState, row);
+  const changes = countChanges(previous && userState(previous.flags), row);
   if (changes.length) {
     await tx
       .insert(schema.userCounts)

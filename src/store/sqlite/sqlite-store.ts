@@ -313,17 +313,22 @@ type WriteStatements = ReturnType<typeof writeStatements>;
 
 /**
  * An UPDATE of the users row that sets only the columns a change touched, prepared once per set
- * of columns. SQLite rewrites every index over a column in the SET list, changed or not: with a
- * million users each of those is a different page to read and write.
+ * of columns, and only where the row still has the sequence the change was decided on. SQLite
+ * rewrites every index over a column in the SET list, changed or not: with a million users each
+ * of those is a different page to read and write.
  */
 function userUpdates(db: Db) {
-  const prepared = new Map<string, { run(values: Record<string, unknown>): unknown }>();
+  const prepared = new Map<string, { run(values: Record<string, unknown>): { changes: number } }>();
   return (columns: string[]) => {
     const key = columns.join(",");
     let statement = prepared.get(key);
     if (!statement) {
       const set = Object.fromEntries(columns.map((name) => [name, sql`${sql.placeholder(name)}`]));
-      statement = db.update(schema.users).set(set).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
+      statement = db
+        .update(schema.users)
+        .set(set)
+        .where(and(eq(schema.users.id, sql.placeholder("id")), eq(schema.users.sequence, sql.placeholder("expectedSequence"))))
+        .prepare();
       prepared.set(key, statement);
     }
     return statement;
@@ -393,15 +398,22 @@ class GroupCommit {
 /** Runs inside an immediate transaction, so the checks and the writes are atomic. */
 function writeUserCommit(tx: Db, statements: WriteStatements, commit: UserCommit): void {
   const { user } = commit;
-  const current = statements.storedUser.get({ id: user.id });
-  if (commit.expectedSequence === 0) {
-    if (current) throw new ConflictError("userId");
+  const userRow = toUserRow(user);
+  const row = driverValues(schema.users, userRow);
+  const previousRow = commit.previous && toUserRow(commit.previous);
+  if (previousRow) {
+    // Only the columns this change touched, and only if the row is still at `previous`.
+    const before = driverValues(schema.users, previousRow);
+    const changed = Object.keys(row).filter((name) => row[name] !== before[name]);
+    const { changes } = statements.updateUser(changed).run({ ...row, expectedSequence: previousRow.sequence });
+    if (changes === 0) throw new ConflictError("sequence");
+  } else {
+    if (statements.storedUser.get({ id: user.id })) throw new ConflictError("userId");
     if (statements.usernameTaken.get({ orgId: user.orgId, username: user.username })) throw new ConflictError("username");
-  } else if (current?.sequence !== commit.expectedSequence) {
-    throw new ConflictError("sequence");
+    statements.insertUser.run(row);
   }
   for (const event of commit.events) {
-    const row = {
+    const eventRow = {
       id: null,
       aggregateId: event.userId,
       sequence: event.sequence,
@@ -411,18 +423,9 @@ function writeUserCommit(tx: Db, statements: WriteStatements, commit: UserCommit
       resourceOwner: user.orgId,
       createdAt: event.createdAt,
     };
-    statements.insertEvent.run(driverValues(schema.events, row));
+    statements.insertEvent.run(driverValues(schema.events, eventRow));
   }
-  const userRow = toUserRow(user);
-  const row = driverValues(schema.users, userRow);
-  if (current) {
-    const stored = driverValues(schema.users, current);
-    const changed = Object.keys(row).filter((name) => row[name] !== stored[name]);
-    if (changed.length) statements.updateUser(changed).run(row);
-  } else {
-    statements.insertUser.run(row);
-  }
-  for (const change of countChanges(current?.state, userRow)) {
+  for (const change of countChanges(previousRow?.state, userRow)) {
     statements.bumpCount.run({ orgId: change.orgId, state: change.state, type: change.type, shard: change.shard, count: change.delta });
   }
   if (commit.grants?.length) {
