@@ -125,7 +125,7 @@ class SqliteStore implements Store {
 
   commitUser(commit: UserCommit): Promise<void> {
     return this.commits.write(
-      (tx) => writeUserCommit(tx, this.statements, commit),
+      (db) => writeUserCommit(db, this.statements, commit),
       () => this.forgetTokensOf(commit.user.id),
     );
   }
@@ -206,7 +206,7 @@ class SqliteStore implements Store {
   }
 
   saveSession(write: SessionWrite): Promise<void> {
-    return this.commits.write((tx) => writeSession(tx, write));
+    return this.commits.write((db) => writeSession(db, write));
   }
 
   async getLockoutPolicy(orgId: string | undefined): Promise<StoredLockoutPolicy | undefined> {
@@ -396,7 +396,7 @@ class GroupCommit {
 }
 
 /** Runs inside an immediate transaction, so the checks and the writes are atomic. */
-function writeUserCommit(tx: Db, statements: WriteStatements, commit: UserCommit): void {
+function writeUserCommit(db: Db, statements: WriteStatements, commit: UserCommit): void {
   const { user } = commit;
   const userRow = toUserRow(user);
   const row = driverValues(schema.users, userRow);
@@ -429,24 +429,24 @@ function writeUserCommit(tx: Db, statements: WriteStatements, commit: UserCommit
     statements.bumpCount.run({ orgId: change.orgId, state: change.state, type: change.type, shard: change.shard, count: change.delta });
   }
   if (commit.grants?.length) {
-    tx.insert(schema.roleGrants)
+    db.insert(schema.roleGrants)
       .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })))
       .run();
   }
   if (commit.tokenHash) {
-    tx.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt }).run();
+    db.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt }).run();
   }
-  if (commit.session) writeSession(tx, commit.session);
+  if (commit.session) writeSession(db, commit.session);
   if (commit.endSessions) statements.endSessions.run({ userId: user.id });
 }
 
-function writeSession(tx: Db, { session, expectedSequence, tokenHash }: SessionWrite): void {
-  const current = tx
+function writeSession(db: Db, { session, expectedSequence, tokenHash }: SessionWrite): void {
+  const current = db
     .select({ sequence: schema.sessions.sequence, tokenHash: schema.sessions.tokenHash })
     .from(schema.sessions)
     .where(eq(schema.sessions.id, session.id))
     .get();
   if ((current?.sequence ?? 0) !== expectedSequence) throw new ConflictError("session");
   const row = toSessionRow(session, tokenHash ?? current?.tokenHash ?? "");
-  tx.insert(schema.sessions).values(row).onConflictDoUpdate({ target: schema.sessions.id, set: row }).run();
+  db.insert(schema.sessions).values(row).onConflictDoUpdate({ target: schema.sessions.id, set: row }).run();
 }
