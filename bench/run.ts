@@ -8,6 +8,8 @@
  *   --connections C    concurrent connections (HTTP/1.1) / streams (gRPC) (default 64)
  *   --backend sqlite|postgres   (postgres: TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test, fresh database)
  *   --warmup S         seconds of unmeasured load before each measurement series (default 2)
+ *   --rounds R         ceiling and lock/unlock: R alternating measurements of each per protocol,
+ *                      the median reported (default 3; a shared machine drifts within minutes)
  *
  * Starts the server itself (`taskset -c 0 node dist/src/main.js`, BENCH_NOOP=1) on a
  * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
@@ -29,7 +31,7 @@ type Scenario = (typeof SCENARIOS)[number];
 type Protocol = (typeof PROTOCOLS)[number];
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S]`);
+  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R]`);
   process.exit(2);
 }
 
@@ -46,6 +48,7 @@ try {
       connections: { type: "string", default: "64" },
       backend: { type: "string", default: "sqlite" },
       warmup: { type: "string", default: "2" },
+      rounds: { type: "string", default: "3" },
     },
   }).values;
 } catch (err) {
@@ -68,6 +71,7 @@ const USERS = Math.floor(num("users", parsed.users!, 1, 10_000_000));
 const DURATION = num("duration", parsed.duration!, 1, 600);
 const CONNECTIONS = Math.floor(num("connections", parsed.connections!, 1, 10_000));
 const WARMUP = num("warmup", parsed.warmup!, 0, 60);
+const ROUNDS = Math.floor(num("rounds", parsed.rounds!, 1, 20));
 if (parsed.backend !== "sqlite" && parsed.backend !== "postgres") usage(`--backend must be sqlite or postgres`);
 const BACKEND = parsed.backend as Backend;
 const ARGS = process.argv.slice(2);
@@ -80,7 +84,7 @@ if (protocols.includes("grpc") && (has("ceiling") || has("lockunlock")) && !h2lo
 }
 
 // Hard deadline: every measurement is bounded, so this is generous but finite.
-const perProtocol = 3 * (DURATION + WARMUP) + 30;
+const perProtocol = (2 * ROUNDS + 1) * (DURATION + WARMUP) + 30;
 const HARD_DEADLINE_S =
   180 +
   protocols.length * perProtocol * 2 +
@@ -95,6 +99,8 @@ deadline.unref();
 
 const log = (msg: string) => console.error(`[bench ${(performance.now() / 1000).toFixed(1)}s] ${msg}`);
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+/** The measurement with the median requests per second (the upper middle one of an even count). */
+const median = (measured: Measured[]) => [...measured].sort((a, b) => a.rps - b.rps)[Math.floor(measured.length / 2)]!;
 
 // ---------------------------------------------------------------- sessions (server + data)
 
@@ -194,7 +200,7 @@ async function warm(s: Session, protocol: Protocol, op: Op) {
   if (WARMUP > 0) await load(s, protocol, op, WARMUP);
 }
 
-const settings = () => ({ users: USERS, durationS: DURATION, connections: CONNECTIONS, warmupS: WARMUP, backend: BACKEND, protocols });
+const settings = () => ({ users: USERS, durationS: DURATION, connections: CONNECTIONS, warmupS: WARMUP, rounds: ROUNDS, backend: BACKEND, protocols });
 const header = (extra: object = {}) => ({ command: COMMAND, date: new Date().toISOString(), machine: machine(), settings: { ...settings(), ...extra } });
 const HOW = {
   server: "taskset -c 0 node dist/src/main.js (BENCH_NOOP=1, LOG_LEVEL default=info, stdout to /dev/null)",
@@ -212,36 +218,42 @@ const print = (title: string, text: string) => {
 
 async function throughputAndLatency() {
   const s = await openSession(USERS);
-  const ceiling: Partial<Record<Protocol, Measured>> = {};
-  const lockunlock: Partial<Record<Protocol, Measured>> = {};
+  const ceiling: Partial<Record<Protocol, Measured & { rounds: number[] }>> = {};
+  const lockunlock: Partial<Record<Protocol, Measured & { rounds: number[] }>> = {};
   const latency: Partial<Record<Protocol, Measured & { rate: number }>> = {};
   let h2load: H2loadResult | undefined;
   const needLock = has("lockunlock") || has("latency");
   for (const p of protocols) {
-    if (has("ceiling") || has("lockunlock")) {
-      await warm(s, p, "noop");
-      log(`${p}: ceiling (Noop), ${DURATION} s`);
-      ceiling[p] = await load(s, p, "noop", DURATION);
-      log(`${p}: ceiling ${ceiling[p]!.rps} req/s`);
-      if (p === "grpc") {
-        log(`grpc: h2load cross-check on Noop, ${DURATION} s`);
-        h2load = await runH2load({
-          url: s.server.baseUrl,
-          token: s.server.token,
-          userId: s.seed.ids[0]!,
-          dataDir: s.db.dataDir,
-          connections: Math.min(4, CONNECTIONS),
-          streams: Math.max(1, Math.ceil(CONNECTIONS / Math.min(4, CONNECTIONS))),
-          durationS: DURATION,
-        });
-        log(`grpc: h2load ${h2load.rps} req/s`);
+    const noopRounds: Measured[] = [];
+    const lockRounds: Measured[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      if (has("ceiling") || has("lockunlock")) {
+        await warm(s, p, "noop");
+        log(`${p}: ceiling (Noop), round ${r}/${ROUNDS}, ${DURATION} s`);
+        noopRounds.push(await load(s, p, "noop", DURATION));
+        log(`${p}: ceiling ${noopRounds.at(-1)!.rps} req/s`);
+      }
+      if (needLock) {
+        await warm(s, p, "lockunlock");
+        log(`${p}: lock/unlock, round ${r}/${ROUNDS}, ${DURATION} s`);
+        lockRounds.push(await load(s, p, "lockunlock", DURATION));
+        log(`${p}: lock/unlock ${lockRounds.at(-1)!.rps} req/s (${lockRounds.at(-1)!.errors} errors)`);
       }
     }
-    if (needLock) {
-      await warm(s, p, "lockunlock");
-      log(`${p}: lock/unlock, ${DURATION} s`);
-      lockunlock[p] = await load(s, p, "lockunlock", DURATION);
-      log(`${p}: lock/unlock ${lockunlock[p]!.rps} req/s (${lockunlock[p]!.errors} errors)`);
+    if (noopRounds.length) ceiling[p] = { ...median(noopRounds), rounds: noopRounds.map((m) => m.rps) };
+    if (lockRounds.length) lockunlock[p] = { ...median(lockRounds), rounds: lockRounds.map((m) => m.rps) };
+    if (p === "grpc" && (has("ceiling") || has("lockunlock"))) {
+      log(`grpc: h2load cross-check on Noop, ${DURATION} s`);
+      h2load = await runH2load({
+        url: s.server.baseUrl,
+        token: s.server.token,
+        userId: s.seed.ids[0]!,
+        dataDir: s.db.dataDir,
+        connections: Math.min(4, CONNECTIONS),
+        streams: Math.max(1, Math.ceil(CONNECTIONS / Math.min(4, CONNECTIONS))),
+        durationS: DURATION,
+      });
+      log(`grpc: h2load ${h2load.rps} req/s`);
     }
     if (has("latency")) {
       const rate = Math.max(1, Math.floor(lockunlock[p]!.rps / 2));
@@ -259,20 +271,22 @@ async function throughputAndLatency() {
       const c = ceiling[p]!;
       const l = lockunlock[p];
       const ratio = l ? l.rps / c.rps : NaN;
+      const perRound = l ? l.rounds.map((rps, i) => (100 * rps) / c.rounds[i]!) : [];
       return [
         p,
         c.rps,
         p === "grpc" && h2load ? h2load.rps : "",
         l ? l.rps : "",
         l ? `${round(ratio * 100)}%` : "",
+        l ? `${round(Math.min(...perRound))}–${round(Math.max(...perRound))}%` : "",
         l ? pass(ratio >= 0.85) : "",
         `${c.serverCpuCores}/${l?.serverCpuCores ?? ""}`,
         `${c.errors}/${l?.errors ?? ""}`,
       ];
     });
     print(
-      `Ceiling vs lock/unlock (${BACKEND}, ${USERS} users, ${CONNECTIONS} connections/streams, ${DURATION} s)`,
-      table(["protocol", "Noop req/s", "h2load Noop req/s", "lock/unlock req/s", "ratio", "≥ 85%", "server cores noop/lock", "errors noop/lock"], rows),
+      `Ceiling vs lock/unlock (${BACKEND}, ${USERS} users, ${CONNECTIONS} connections/streams, median of ${ROUNDS} alternating rounds of ${DURATION} s)`,
+      table(["protocol", "Noop req/s", "h2load Noop req/s", "lock/unlock req/s", "ratio", "each round", "≥ 85%", "server cores noop/lock", "errors noop/lock"], rows),
     );
     const data = {
       ...header(),
