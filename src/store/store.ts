@@ -17,7 +17,7 @@ export interface UserCommit {
   /**
    * The user as the events were decided on, absent for a user being created. The commit holds
    * only while the stored user is still at this one's sequence: every change of a user moves
-   * it, so the stored row is then exactly this user (the stores write against it unread).
+   * it, so the stored row is then exactly this user, and the stores need not read it first.
    */
   previous?: User;
   events: RecordedUserEvent[];
