@@ -25,6 +25,7 @@ import {
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { countChanges, fromUserRow, toUserRow } from "../user-rows.js";
+import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
 
 
@@ -73,7 +74,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
 const MAX_CACHED_TOKENS = 10_000;
 
 class SqliteStore implements Store {
-  private readonly commits: GroupCommit;
+  private readonly commits: GroupCommit<Db>;
   private readonly statements: WriteStatements;
   // Prepared once: building and preparing these on every call was most of a call's CPU.
   private readonly userById;
@@ -333,66 +334,6 @@ function userUpdates(db: Db) {
     }
     return statement;
   };
-}
-
-/**
- * Group commit: the writes that arrive in one turn of the event loop share one transaction,
- * each in a savepoint of its own, so one write's conflict rolls back only that write. Every
- * caller is answered after the -wal file is flushed past the COMMIT (WalSync), so nothing is
- * acknowledged before it is on disk. The transaction and its savepoints are better-sqlite3's
- * own: their statements are prepared once, where Drizzle's nested transactions prepare a
- * SAVEPOINT and a RELEASE for every write.
- */
-class GroupCommit {
-  private pending: { work: (db: Db) => void; committed?: () => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private readonly commitBatch: (batch: GroupCommit["pending"]) => unknown[];
-
-  constructor(
-    sqlite: Database.Database,
-    db: Db,
-    private readonly wal: WalSync,
-  ) {
-    // Called inside a transaction, a better-sqlite3 transaction function runs in a savepoint.
-    const inSavepoint = sqlite.transaction((work: (db: Db) => void) => work(db));
-    this.commitBatch = sqlite.transaction((batch: GroupCommit["pending"]) =>
-      batch.map(({ work }) => {
-        try {
-          inSavepoint(work);
-          return undefined;
-        } catch (err) {
-          return err ?? new Error("write failed");
-        }
-      }),
-    ).immediate;
-  }
-
-  /** `committed` runs right after the COMMIT, before any other JavaScript, if this write is in it. */
-  write(work: (db: Db) => void, committed?: () => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ work, committed, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
-    });
-  }
-
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
-    let outcomes: unknown[];
-    try {
-      outcomes = this.commitBatch(batch);
-    } catch (err) {
-      for (const { reject } of batch) reject(err);
-      return;
-    }
-    const written: typeof batch = [];
-    batch.forEach((entry, i) => (outcomes[i] === undefined ? written.push(entry) : entry.reject(outcomes[i])));
-    if (!written.length) return;
-    for (const { committed } of written) committed?.();
-    this.wal.durable().then(
-      () => written.forEach(({ resolve }) => resolve()),
-      (err: unknown) => written.forEach(({ reject }) => reject(err)),
-    );
-  }
 }
 
 /** Runs inside an immediate transaction, so the checks and the writes are atomic. */

@@ -1,0 +1,73 @@
+/**
+ * Group commit for SQLite: the writes that arrive in one turn of the event loop share one
+ * transaction, each in a savepoint of its own, so one write's failure rolls back only that
+ * write. Every caller is answered after the -wal file is flushed past the COMMIT (WalSync),
+ * so nothing is acknowledged before it is on disk. The transaction and its savepoints are
+ * better-sqlite3's own: their statements are prepared once, where Drizzle's nested
+ * transactions prepare a SAVEPOINT and a RELEASE for every write.
+ */
+import type Database from "better-sqlite3";
+import type { WalSync } from "./wal-sync.js";
+
+interface Pending<W> {
+  work: (writer: W) => void;
+  committed?: () => void;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class GroupCommit<W> {
+  private pending: Pending<W>[] = [];
+  private readonly commitBatch: (batch: Pending<W>[]) => unknown[];
+
+  /** `writer` is what each write's work gets to write with (a Drizzle database on `sqlite`). */
+  constructor(
+    sqlite: Database.Database,
+    writer: W,
+    private readonly wal: WalSync,
+  ) {
+    // Called inside a transaction, a better-sqlite3 transaction function runs in a savepoint.
+    const inSavepoint = sqlite.transaction((work: (writer: W) => void) => work(writer));
+    this.commitBatch = sqlite.transaction((batch: Pending<W>[]) =>
+      batch.map(({ work }) => {
+        try {
+          inSavepoint(work);
+          return undefined;
+        } catch (err) {
+          // Some errors (a full disk, an I/O error) make SQLite roll back the whole
+          // transaction, not only the savepoint: then nothing of the batch is written.
+          if (!sqlite.inTransaction) throw err;
+          return err ?? new Error("write failed");
+        }
+      }),
+    ).immediate;
+  }
+
+  /** `committed` runs right after the COMMIT, before any other JavaScript, if this write is in it. */
+  write(work: (writer: W) => void, committed?: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ work, committed, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    let outcomes: unknown[];
+    try {
+      outcomes = this.commitBatch(batch);
+    } catch (err) {
+      for (const { reject } of batch) reject(err);
+      return;
+    }
+    const written: typeof batch = [];
+    batch.forEach((entry, i) => (outcomes[i] === undefined ? written.push(entry) : entry.reject(outcomes[i])));
+    if (!written.length) return;
+    for (const { committed } of written) committed?.();
+    this.wal.durable().then(
+      () => written.forEach(({ resolve }) => resolve()),
+      (err: unknown) => written.forEach(({ reject }) => reject(err)),
+    );
+  }
+}

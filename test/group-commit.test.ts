@@ -1,0 +1,62 @@
+/**
+ * SQLite group commit on its own: the writes of one event-loop turn share a transaction, each
+ * in a savepoint. A write that fails is undone alone; an error with which SQLite abandons the
+ * whole transaction fails the whole batch, so no caller is told "failed" for a change that was
+ * in fact committed, or "done" for one that was not.
+ */
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { GroupCommit } from "../src/store/sqlite/group-commit.js";
+import { WalSync } from "../src/store/sqlite/wal-sync.js";
+
+function setUp() {
+  const sqlite = new Database(":memory:");
+  sqlite.exec("create table names (name text primary key)");
+  const commits = new GroupCommit(sqlite, sqlite, new WalSync(async () => undefined));
+  const insert = (name: string) => (db: Database.Database) => db.prepare("insert into names values (?)").run(name);
+  const stored = () => sqlite.prepare("select name from names order by name").pluck().all();
+  return { sqlite, commits, insert, stored };
+}
+
+describe("GroupCommit", () => {
+  it("undoes only the write that failed, after it had written part of itself", async () => {
+    const { commits, insert, stored } = setUp();
+    await commits.write(insert("taken"));
+    const committed: string[] = [];
+    const raced = await Promise.allSettled([
+      commits.write(insert("a"), () => committed.push("a")),
+      commits.write(
+        (db) => {
+          insert("half")(db);
+          insert("taken")(db);
+        },
+        () => committed.push("failing"),
+      ),
+      commits.write(insert("c"), () => committed.push("c")),
+    ]);
+    expect(raced.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((raced[1] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/);
+    expect(committed).toEqual(["a", "c"]);
+    expect(stored()).toEqual(["a", "c", "taken"]);
+  });
+
+  it("fails the whole batch when SQLite abandons the transaction, and the next batch commits", async () => {
+    const { sqlite, commits, insert, stored } = setUp();
+    await commits.write(insert("taken"));
+    const committed: string[] = [];
+    // INSERT OR ROLLBACK ends the whole transaction on a conflict, as a full disk or an I/O error does.
+    const abandoning = (db: Database.Database) => db.prepare("insert or rollback into names values ('taken')").run();
+    const raced = await Promise.allSettled([
+      commits.write(insert("a"), () => committed.push("a")),
+      commits.write(abandoning, () => committed.push("abandoning")),
+      commits.write(insert("c"), () => committed.push("c")),
+    ]);
+    expect(raced.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect(committed).toEqual([]);
+    expect(stored()).toEqual(["taken"]);
+    expect(sqlite.inTransaction).toBe(false);
+
+    await commits.write(insert("after"));
+    expect(stored()).toEqual(["after", "taken"]);
+  });
+});
