@@ -99,8 +99,19 @@ deadline.unref();
 
 const log = (msg: string) => console.error(`[bench ${(performance.now() / 1000).toFixed(1)}s] ${msg}`);
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-/** The measurement with the median requests per second (the upper middle one of an even count). */
-const median = (measured: Measured[]) => [...measured].sort((a, b) => a.rps - b.rps)[Math.floor(measured.length / 2)]!;
+/**
+ * Rounds of one measurement: the one with the median requests per second (the upper middle one
+ * of an even count), with the errors of every round and each round's rate.
+ */
+function ofRounds(rounds: Measured[]): Measured & { rounds: number[] } {
+  const median = [...rounds].sort((a, b) => a.rps - b.rps)[Math.floor(rounds.length / 2)]!;
+  return {
+    ...median,
+    errors: rounds.reduce((sum, m) => sum + m.errors, 0),
+    firstError: rounds.find((m) => m.firstError)?.firstError,
+    rounds: rounds.map((m) => m.rps),
+  };
+}
 
 // ---------------------------------------------------------------- sessions (server + data)
 
@@ -240,8 +251,8 @@ async function throughputAndLatency() {
         log(`${p}: lock/unlock ${lockRounds.at(-1)!.rps} req/s (${lockRounds.at(-1)!.errors} errors)`);
       }
     }
-    if (noopRounds.length) ceiling[p] = { ...median(noopRounds), rounds: noopRounds.map((m) => m.rps) };
-    if (lockRounds.length) lockunlock[p] = { ...median(lockRounds), rounds: lockRounds.map((m) => m.rps) };
+    if (noopRounds.length) ceiling[p] = ofRounds(noopRounds);
+    if (lockRounds.length) lockunlock[p] = ofRounds(lockRounds);
     if (p === "grpc" && (has("ceiling") || has("lockunlock"))) {
       log(`grpc: h2load cross-check on Noop, ${DURATION} s`);
       h2load = await runH2load({
