@@ -279,7 +279,7 @@ function driverValues(table: SQLiteTable, row: object): Record<string, unknown> 
 /** The statements every change runs, prepared once per connection. */
 function writeStatements(db: Db) {
   return {
-    storedUser: db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare(),
+    idTaken: db.select({ id: schema.users.id }).from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare(),
     usernameTaken: db
       .select({ id: schema.users.id })
       .from(schema.users)
@@ -349,7 +349,7 @@ function writeUserCommit(db: Db, statements: WriteStatements, commit: UserCommit
     const { changes } = statements.updateUser(changed).run({ ...row, expectedSequence: previousRow.sequence });
     if (changes === 0) throw new ConflictError("sequence");
   } else {
-    if (statements.storedUser.get({ id: user.id })) throw new ConflictError("userId");
+    if (statements.idTaken.get({ id: user.id })) throw new ConflictError("userId");
     if (statements.usernameTaken.get({ orgId: user.orgId, username: user.username })) throw new ConflictError("username");
     statements.insertUser.run(row);
   }
