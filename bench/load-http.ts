@@ -8,10 +8,11 @@
  * each connection send its share of a second back to back and then wait for the next second,
  * so half the calls queue behind a burst at full speed (p50 ~25 ms at half the maximum rate).
  *
- * lockunlock: each connection cycles [lock u, unlock u]; u is taken from one shared walk over
- * the users (connection c's cycle k gets the next user), so a user is touched again only after
- * all the others and the calls succeed. Latencies are autocannon's per-response times, kept
- * whole (not its percentile summary, which has no p95).
+ * lockunlock, closed loop: each connection cycles [lock u, unlock u]; u is taken from one shared
+ * walk over the users (connection c's cycle k gets the next user), so a user is touched again
+ * only after all the others and the calls succeed; fixed rate: bench/open-loop.ts's windows.
+ * Latencies are every answer's own time (autocannon's per-response times in the closed loop),
+ * kept whole: autocannon's percentile summary has no p95.
  */
 import { readUserIds } from "./ids.js";
 import { Agent, request } from "node:http";
@@ -61,6 +62,9 @@ const listTarget = (): Req => ({
 
 const locked = new Set<string>();
 
+/** The user of call k for the ops that need no order: GetUserByID picks at random. */
+const userOf = (op: "noop" | "get", k: number) => ids.at(op === "get" ? Math.floor(Math.random() * N) : k % N);
+
 /** What each autocannon connection sends in the closed loop. */
 function closedLoopRequests(): autocannon.Request[] {
   let walk = 0;
@@ -87,7 +91,7 @@ function closedLoopRequests(): autocannon.Request[] {
   const op = cfg.op;
   return [
     {
-      setupRequest: (req: Req) => ({ ...req, ...target(op, ids.at(op === "get" ? Math.floor(Math.random() * N) : noopNext++ % N)) }),
+      setupRequest: (req: Req) => ({ ...req, ...target(op, userOf(op, noopNext++)) }),
     },
   ] as unknown as autocannon.Request[];
 }
@@ -122,7 +126,7 @@ let autocannonSummary: object | undefined;
 let transportErrors = 0;
 if (cfg.overallRate) {
   ({ elapsedS } = await atFixedRate(cfg.overallRate, cfg.durationS, async (k) => {
-    if (cfg.op !== "lockunlock") return timed(cfg.op === "list" ? listTarget() : target(cfg.op, ids.at(cfg.op === "get" ? Math.floor(Math.random() * N) : k % N)));
+    if (cfg.op !== "lockunlock") return timed(cfg.op === "list" ? listTarget() : target(cfg.op, userOf(cfg.op, k)));
     const { unlock, user } = lockUnlockAt(k, N);
     const id = ids.at(user);
     if (!unlock) locked.add(id); // until its unlock answers
