@@ -105,6 +105,7 @@ function call(path: string, user: number): Promise<string> {
 const latencies: number[] = [];
 let ok = 0;
 let lateMsMax = 0;
+let loopDelayP99Ms: number | undefined;
 const locked = new Set<number>();
 
 async function timed(path: string, user: number): Promise<string> {
@@ -141,7 +142,7 @@ if (cfg.mode === "closed") {
     }),
   );
 } else {
-  ({ lateMsMax } = await atFixedRate(cfg.rate!, cfg.durationS, (k) => {
+  ({ lateMsMax, loopDelayP99Ms } = await atFixedRate(cfg.rate!, cfg.durationS, (k) => {
     if (cfg.op === "noop") return timed(PATHS.noop, k % N);
     if (cfg.op === "get") return timed(PATHS.get, Math.floor(Math.random() * N));
     const { unlock, user } = lockUnlockAt(k, N);
@@ -158,6 +159,6 @@ for (const s of sessions) s.close();
 const errors = Object.values(errorsByStatus).reduce((a, b) => a + b, 0);
 // Exit only once the (large) line is flushed to the pipe.
 process.stdout.write(
-  `${JSON.stringify({ ok, errors, errorsByStatus, firstError, elapsedS, rps: ok / elapsedS, lateMsMax, latencies, unlockedAfter: left.length })}\n`,
+  `${JSON.stringify({ ok, errors, errorsByStatus, firstError, elapsedS, rps: ok / elapsedS, lateMsMax, loopDelayP99Ms, latencies, unlockedAfter: left.length })}\n`,
   () => process.exit(0),
 );

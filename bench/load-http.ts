@@ -121,11 +121,12 @@ async function timed(t: Req): Promise<number> {
 }
 
 let elapsedS: number;
+let loopDelayP99Ms: number | undefined;
 let autocannonSummary: object | undefined;
 /** Connections that failed or timed out without an HTTP status (autocannon counts them apart). */
 let transportErrors = 0;
 if (cfg.overallRate) {
-  ({ elapsedS } = await atFixedRate(cfg.overallRate, cfg.durationS, async (k) => {
+  ({ elapsedS, loopDelayP99Ms } = await atFixedRate(cfg.overallRate, cfg.durationS, async (k) => {
     if (cfg.op !== "lockunlock") return timed(cfg.op === "list" ? listTarget() : target(cfg.op, userOf(cfg.op, k)));
     const { unlock, user } = lockUnlockAt(k, N);
     const id = ids.at(user);
@@ -169,6 +170,7 @@ process.stdout.write(
     rps: ok / elapsedS,
     autocannon: autocannonSummary,
     latencies,
+    loopDelayP99Ms,
     unlockedAfter: left.length,
   })}\n`,
   () => process.exit(0),

@@ -4,8 +4,20 @@
  * answer cannot hold back the calls behind it (a closed loop would hide that queueing).
  */
 
-/** Sends `rate × durationS` calls on schedule; resolves when every one has answered. */
-export async function atFixedRate(rate: number, durationS: number, send: (k: number) => Promise<unknown>): Promise<{ elapsedS: number; lateMsMax: number }> {
+import { monitorEventLoopDelay } from "node:perf_hooks";
+
+/**
+ * Sends `rate × durationS` calls on schedule; resolves when every one has answered. Also
+ * reports this process's own event-loop delay: an answer that arrives while the generator is
+ * busy (its own GC, say) is timed late by up to that much.
+ */
+export async function atFixedRate(
+  rate: number,
+  durationS: number,
+  send: (k: number) => Promise<unknown>,
+): Promise<{ elapsedS: number; lateMsMax: number; loopDelayP99Ms: number }> {
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const start = performance.now();
   const total = Math.floor(rate * durationS);
   const inFlight = new Set<Promise<unknown>>();
@@ -27,7 +39,8 @@ export async function atFixedRate(rate: number, durationS: number, send: (k: num
     }
   }
   await Promise.all(inFlight);
-  return { elapsedS: (performance.now() - start) / 1000, lateMsMax };
+  loopDelay.disable();
+  return { elapsedS: (performance.now() - start) / 1000, lateMsMax, loopDelayP99Ms: loopDelay.percentile(99) / 1e6 };
 }
 
 /**

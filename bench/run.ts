@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadResult } from "./load.js";
 import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
+import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, freePort, freshDatabase, memoryMiB, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 
 const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd"] as const;
@@ -171,6 +172,7 @@ interface LoadOut {
   firstError?: string;
   errorsByStatus?: Record<string, number>;
   statuses?: Record<string, number>;
+  loopDelayP99Ms?: number;
 }
 interface Measured {
   rps: number;
@@ -178,6 +180,10 @@ interface Measured {
   errors: number;
   latencyMs: Latency;
   serverCpuCores: number;
+  /** The server's own timing of the same calls, and its collection pauses. */
+  server: ServerView;
+  /** p99 of the load generator's own event-loop delay: time it was too busy to take an answer. */
+  loadLoopDelayP99Ms?: number;
   firstError?: string;
   detail?: Record<string, unknown>;
 }
@@ -185,6 +191,7 @@ interface Measured {
 type Op = "noop" | "lockunlock" | "get" | "list";
 
 async function load(s: Session, protocol: Protocol, op: Op, seconds: number, rate?: number, connections = CONNECTIONS): Promise<Measured> {
+  const scraped = await scrape(s.server.baseUrl);
   const cpu0 = cpuSeconds(s.server.pid);
   const t0 = performance.now();
   const common = { url: s.server.baseUrl, token: s.server.token, idsFile: s.idsFile, durationS: seconds };
@@ -196,13 +203,16 @@ async function load(s: Session, protocol: Protocol, op: Op, seconds: number, rat
           seconds + 120,
         )
       : await runNodeLoad<LoadOut>("load-http.ts", { ...common, protocol, op, connections, overallRate: rate }, seconds + 120);
-  const cpu = (cpuSeconds(s.server.pid) - cpu0) / ((performance.now() - t0) / 1000);
+  const elapsedS = (performance.now() - t0) / 1000;
+  const cpu = (cpuSeconds(s.server.pid) - cpu0) / elapsedS;
   return {
     rps: round(out.rps),
     ok: out.ok,
     errors: out.errors,
     latencyMs: summarize(out.latencies),
     serverCpuCores: round(cpu, 2),
+    server: between(scraped, await scrape(s.server.baseUrl), elapsedS),
+    loadLoopDelayP99Ms: out.loopDelayP99Ms,
     firstError: out.firstError ?? (out.errors ? JSON.stringify(out.statuses ?? out.errorsByStatus) : undefined),
   };
 }
@@ -318,11 +328,15 @@ async function throughputAndLatency() {
   if (has("latency")) {
     const rows = protocols.map((p) => {
       const l = latency[p]!;
-      return [p, l.rate, l.rps, l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.latencyMs.max, pass(l.latencyMs.p99 <= 10), l.errors];
+      const sv = l.server;
+      return [
+        p, l.rate, l.rps, l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.latencyMs.max, pass(l.latencyMs.p99 <= 10), l.errors,
+        `${round(sv.within10msShare * 100, 2)}%`, `≤ ${sv.p99AtMostMs}`, sv.gcMsPerS, sv.gcOver10ms, `${sv.loopDelayP99Ms} / ${sv.loopDelayMaxMs}`, round(l.loadLoopDelayP99Ms ?? NaN, 2),
+      ];
     });
     print(
-      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms`,
-      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors"], rows),
+      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms; then the server's own view (its /metrics) and the load generator's event-loop delay`,
+      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"], rows),
     );
     files.push(
       writeResult("latency", BACKEND, {
@@ -403,6 +417,7 @@ async function crowd() {
   const s = await openSession(1);
   const conns = 600;
   log(`crowd: ${conns} connections doing AddHumanUser → LockUser → DeleteUser over Connect JSON, ${DURATION} s`);
+  const scraped = await scrape(s.server.baseUrl);
   const cpu0 = cpuSeconds(s.server.pid);
   const t0 = performance.now();
   const out = await runNodeLoad<{ elapsedS: number; cycles: number; errors: Record<string, number>; firstError?: string; latencies: Record<string, number[]> }>(
