@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
-import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { finishCall, protocolOf, type CallRecord } from "../observability/call-record.js";
@@ -28,6 +28,7 @@ import { serveProbe } from "./probes.js";
 import { plainGatewayError } from "./rest/gateway-errors.js";
 import { restRoutes } from "./rest/http-rules.js";
 import { createRestHandler, writeError } from "./rest/rest-handler.js";
+import { universalRequest } from "./universal-request.js";
 
 export interface DispatchOptions {
   apps: Apps;
@@ -105,7 +106,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
       return;
     }
     call.method = `${handler.service.typeName}/${handler.method.name}`;
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    const uReq = universalRequest(req, res);
     const serve = observed(handler, call);
     (isGrpcWebText(uReq.header.get("content-type")) ? serveGrpcWebText(serve, uReq) : serve(uReq))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))

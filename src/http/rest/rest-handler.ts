@@ -14,6 +14,7 @@ import type { CallRecord } from "../../observability/call-record.js";
 import { once, readAll } from "../../transport/byte-streams.js";
 import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
 import { matchPath, type RestRoute } from "./http-rules.js";
+import { clientLeft, webHeaders } from "../universal-request.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -68,26 +69,16 @@ export function createRestHandler(options: RestOptions) {
     const message = await requestMessage(req, route, variables);
     addQueryParameters(message, route, new URL(req.url ?? "/", "http://localhost").searchParams);
 
-    const header = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (name.startsWith(":") || NOT_FORWARDED.has(name) || value === undefined) continue;
-      header.set(name, Array.isArray(value) ? value.join(", ") : value);
-    }
+    const header = webHeaders(req.headers, NOT_FORWARDED);
     header.set("content-type", "application/json");
     header.set("connect-protocol-version", "1");
-    const aborted = new AbortController();
-    // Only a client that left before the answer cancels the call; aborting after every answer
-    // would build a DOMException (with its stack) per call for nobody.
-    res.once("close", () => {
-      if (!res.writableFinished) aborted.abort();
-    });
     const answer = await options.handlerFor(route.method, call)({
       httpVersion: req.httpVersion,
       url: `http://localhost/${route.method.parent.typeName}/${route.method.name}`,
       method: "POST",
       header,
       body: once(Buffer.from(JSON.stringify(message))),
-      signal: aborted.signal,
+      signal: clientLeft(res),
     });
     const body = await readAll(answer.body ?? once(new Uint8Array()));
     if (answer.status !== 200) {

@@ -1,0 +1,73 @@
+/** src/http/universal-request.ts on a real node:http server: the request as Connect-ES sees it, and when a call counts as cancelled. */
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import { readAll } from "../src/transport/byte-streams.js";
+import { universalRequest } from "../src/http/universal-request.js";
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
+
+/** Starts a server whose handler gets each request as a universal request. */
+async function serve(handle: (uReq: UniversalServerRequest, res: ServerResponse, req: IncomingMessage) => void): Promise<number> {
+  server = createServer((req, res) => handle(universalRequest(req, res), res, req));
+  await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
+  return (server.address() as AddressInfo).port;
+}
+
+const closed = (res: ServerResponse) => new Promise<void>((done) => res.once("close", done));
+
+describe("universalRequest", () => {
+  it("carries the method, absolute URL, headers and body bytes", async () => {
+    let seen: { method: string; url: string; header: [string, string][]; body: string } | undefined;
+    const port = await serve(async (uReq, res) => {
+      const body = await readAll(uReq.body as AsyncIterable<Uint8Array>);
+      seen = { method: uReq.method, url: uReq.url, header: [...uReq.header], body: body.toString() };
+      res.end();
+    });
+    await new Promise<void>((done, fail) => {
+      const req = request({ port, host: "127.0.0.1", method: "POST", path: "/a.B/C?x=1", headers: { "x-one": "1", "content-type": "application/json" } }, (res) => {
+        res.resume();
+        res.on("end", done);
+      });
+      req.on("error", fail);
+      req.write('{"user');
+      req.end('Id":"7"}');
+    });
+    expect(seen).toMatchObject({ method: "POST", url: `http://127.0.0.1:${port}/a.B/C?x=1`, body: '{"userId":"7"}' });
+    expect(seen!.header).toContainEqual(["x-one", "1"]);
+    expect(seen!.header).toContainEqual(["content-type", "application/json"]);
+  });
+
+  it("is not cancelled when the answer was sent", async () => {
+    let signal: AbortSignal | undefined;
+    let done!: Promise<void>;
+    const port = await serve((uReq, res) => {
+      signal = uReq.signal;
+      done = closed(res);
+      res.end("ok");
+    });
+    await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
+    await done;
+    expect(signal!.aborted).toBe(false);
+  });
+
+  it("is cancelled, with code Canceled, when the client leaves before the answer is complete", async () => {
+    let signal: AbortSignal | undefined;
+    let done!: Promise<void>;
+    const port = await serve((uReq, res) => {
+      signal = uReq.signal;
+      done = closed(res);
+      res.write("partial");
+    });
+    const req = request({ port, host: "127.0.0.1", path: "/" }, (res) => res.once("data", () => req.destroy()));
+    req.on("error", () => undefined);
+    req.end();
+    await new Promise<void>((r) => setTimeout(r, 50));
+    await done;
+    expect(signal!.aborted).toBe(true);
+    expect(ConnectError.from(signal!.reason).code).toBe(Code.Canceled);
+  });
+});
