@@ -2,13 +2,13 @@
  * Durability of SQLite writes: nothing is acknowledged (and no read answers with it) before
  * an fdatasync of the -wal file that started after its COMMIT has finished; a failed
  * fdatasync refuses every later write. WalSync alone with a hand-driven flush, then the
- * SQLite store on a real file with the flush wrapped.
+ * SQLite store on a real file with the flush wrapped. Checkpoints run on a thread of their own.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { applyEvent, type RecordedUserEvent } from "../src/domain/events.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { walFlusher, WalSync } from "../src/store/sqlite/wal-sync.js";
@@ -194,3 +194,28 @@ async function settledAll(promise: Promise<unknown>, held: { finish: () => void 
   }
   await promise;
 }
+
+describe("SQLite checkpoints", () => {
+  it("copy committed pages into the database file from a background thread, below the threshold where a commit would", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "zus-wal-")), "zitadel.db");
+    const store = openSqliteStore(file);
+    await store.addOrganization({ id: "o1", name: "o1", createdAt: new Date() });
+    // A few hundred pages: SQLite's own automatic checkpoint starts at 1,000.
+    const created = Array.from({ length: 40 }, () => newMachine("o1"));
+    for (const commit of created) await store.commitUser(commit);
+
+    /** Users in the database file alone, without its -wal file. */
+    const usersInMainFile = () => {
+      const copy = join(mkdtempSync(join(tmpdir(), "zus-ckpt-")), "copy.db");
+      copyFileSync(file, copy);
+      const db = new Database(copy);
+      try {
+        return (db.prepare("select count(*) as n from users").get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    await vi.waitFor(() => expect(usersInMainFile()).toBe(created.length), { timeout: 5000, interval: 50 });
+    await store.close();
+  });
+});

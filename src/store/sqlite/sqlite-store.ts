@@ -25,6 +25,7 @@ import {
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { countChanges, fromUserRow, toUserRow } from "../user-rows.js";
+import { startCheckpointer } from "./checkpointer.js";
 import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
 
@@ -67,7 +68,12 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     : options.flushWal
       ? { flush: options.flushWal, close: () => undefined }
       : walFlusher(`${file}-wal`);
-  return new SqliteStore(sqlite, db, new WalSync(flusher.flush), flusher.close);
+  const stopCheckpointer = wal ? startCheckpointer(sqlite, file) : async () => undefined;
+  const closeFiles = async () => {
+    await stopCheckpointer();
+    flusher.close();
+  };
+  return new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles);
 }
 
 /** Token owners kept in memory; more than this and the cache starts over. */
@@ -92,7 +98,8 @@ class SqliteStore implements Store {
     private readonly sqlite: Database.Database,
     private readonly db: Db,
     private readonly wal: WalSync,
-    private readonly closeWal: () => void,
+    /** Stops what works on the files beside this connection (the checkpointer, the -wal flusher). */
+    private readonly closeFiles: () => Promise<void>,
   ) {
     this.commits = new GroupCommit(sqlite, db, wal);
     this.statements = writeStatements(db);
@@ -249,7 +256,7 @@ class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.wal.pending()?.catch(() => undefined);
-    this.closeWal();
+    await this.closeFiles();
     this.sqlite.close();
   }
 }
