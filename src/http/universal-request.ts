@@ -1,10 +1,10 @@
 /**
  * A Node.js request as Connect-ES's universal request. Our own rather than connect-node's
- * `universalRequestFromNodeRequest`, which costs every call two things that add up under load:
+ * `universalRequestFromNodeRequest`, which costs every call two things it does not need:
  * - its body is an async generator created by a function created per call; V8 gives each such
  *   function a hidden class of its own in the old generation, which keeps the function's scope
- *   (the whole request and response) alive through young-generation collections until a full
- *   one. Here the body is the request itself: a Node.js readable stream is an async iterable.
+ *   (the request it reads) alive through young-generation collections until a full one. Here
+ *   the body is the request itself: a Node.js readable stream is an async iterable.
  * - it aborts the call's signal whenever the response closes, finished or not, and an abort
  *   without a reason builds a DOMException, with its stack, for nobody. Here only a client that
  *   leaves before its answer is complete cancels the call.
