@@ -417,7 +417,6 @@ async function crowd() {
   const s = await openSession(1);
   const conns = 600;
   log(`crowd: ${conns} connections doing AddHumanUser → LockUser → DeleteUser over Connect JSON, ${DURATION} s`);
-  const scraped = await scrape(s.server.baseUrl);
   const cpu0 = cpuSeconds(s.server.pid);
   const t0 = performance.now();
   const out = await runNodeLoad<{ elapsedS: number; cycles: number; errors: Record<string, number>; firstError?: string; latencies: Record<string, number[]> }>(

@@ -10,10 +10,8 @@ import { request } from "node:http";
 interface Scrape {
   /** rpc_call_duration_seconds buckets summed over methods: upper bound (s) → calls. */
   callBuckets: Map<number, number>;
-  /** nodejs_gc_duration_seconds: collections and seconds, all kinds. */
-  gcCount: number;
+  /** nodejs_gc_duration_seconds, all kinds: seconds, and collections longer than 10 ms. */
   gcSeconds: number;
-  /** Collections that took longer than 10 ms (the histogram's 0.01 bucket subtracted). */
   gcOver10ms: number;
   /** Time between event-loop timer ticks since the previous scrape (prom-client resets its monitor on each). */
   loopDelayP99Ms: number;
@@ -55,7 +53,8 @@ const LOOP_TIMER_MS = 10;
 const SAMPLE = /^(\w+)(?:\{([^}]*)\})? (\S+)$/;
 
 export async function scrape(baseUrl: string): Promise<Scrape> {
-  const s: Scrape = { callBuckets: new Map(), gcCount: 0, gcSeconds: 0, gcOver10ms: 0, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN };
+  const s: Scrape = { callBuckets: new Map(), gcSeconds: 0, gcOver10ms: 0, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN };
+  let gcCount = 0;
   let gcWithin10ms = 0;
   for (const line of (await get(baseUrl, "/metrics")).split("\n")) {
     const m = SAMPLE.exec(line);
@@ -66,13 +65,13 @@ export async function scrape(baseUrl: string): Promise<Scrape> {
     if (name === "rpc_call_duration_seconds_bucket" && le) {
       const bound = le === "+Inf" ? Infinity : Number(le);
       s.callBuckets.set(bound, (s.callBuckets.get(bound) ?? 0) + value);
-    } else if (name === "nodejs_gc_duration_seconds_count") s.gcCount += value;
+    } else if (name === "nodejs_gc_duration_seconds_count") gcCount += value;
     else if (name === "nodejs_gc_duration_seconds_sum") s.gcSeconds += value;
     else if (name === "nodejs_gc_duration_seconds_bucket" && le === "0.01") gcWithin10ms += value;
     else if (name === "nodejs_eventloop_lag_p99_seconds") s.loopDelayP99Ms = value * 1000;
     else if (name === "nodejs_eventloop_lag_max_seconds") s.loopDelayMaxMs = value * 1000;
   }
-  s.gcOver10ms = s.gcCount - gcWithin10ms;
+  s.gcOver10ms = gcCount - gcWithin10ms;
   return s;
 }
 
