@@ -14,8 +14,8 @@ import type http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 
-type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
-type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 /** The abort reason of a call whose client left: one instance, so aborting builds nothing. */
 const CLIENT_LEFT = new ConnectError("the client closed the connection before the answer was complete", Code.Canceled);

@@ -3,8 +3,6 @@
  * same handler (so authentication, validation and limits are the same), and its answer
  * becomes ZITADEL's REST answer.
  */
-import type http from "node:http";
-import type http2 from "node:http2";
 import { getOption, hasOption, ScalarType, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
@@ -14,10 +12,7 @@ import type { CallRecord } from "../../observability/call-record.js";
 import { once, readAll } from "../../transport/byte-streams.js";
 import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
 import { matchPath, type RestRoute } from "./http-rules.js";
-import { clientLeft, webHeaders } from "../universal-request.js";
-
-type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
-type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+import { clientLeft, webHeaders, type NodeRequest, type NodeResponse } from "../universal-request.js";
 
 export interface RestOptions {
   routes: RestRoute[];
