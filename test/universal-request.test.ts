@@ -17,7 +17,17 @@ async function serve(handle: (uReq: UniversalServerRequest, res: ServerResponse,
   return (server.address() as AddressInfo).port;
 }
 
-const closed = (res: ServerResponse) => new Promise<void>((done) => res.once("close", done));
+/** A server that answers one call with `answer`; its call's signal, once the response has closed. */
+async function watchSignal(answer: (res: ServerResponse) => void): Promise<{ port: number; signalOnceClosed: Promise<AbortSignal> }> {
+  let closed!: (signal: AbortSignal) => void;
+  const signalOnceClosed = new Promise<AbortSignal>((resolve) => (closed = resolve));
+  const port = await serve((uReq, res) => {
+    // Registered after the request's own listener, so it runs after any abort.
+    res.once("close", () => closed(uReq.signal));
+    answer(res);
+  });
+  return { port, signalOnceClosed };
+}
 
 describe("universalRequest", () => {
   it("carries the method, absolute URL, headers and body bytes", async () => {
@@ -42,32 +52,19 @@ describe("universalRequest", () => {
   });
 
   it("is not cancelled when the answer was sent", async () => {
-    let signal: AbortSignal | undefined;
-    let done!: Promise<void>;
-    const port = await serve((uReq, res) => {
-      signal = uReq.signal;
-      done = closed(res);
-      res.end("ok");
-    });
-    await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
-    await done;
-    expect(signal!.aborted).toBe(false);
+    const call = await watchSignal((res) => res.end("ok"));
+    await fetch(`http://127.0.0.1:${call.port}/`).then((r) => r.text());
+    const signal = await call.signalOnceClosed;
+    expect(signal.aborted).toBe(false);
   });
 
   it("is cancelled, with code Canceled, when the client leaves before the answer is complete", async () => {
-    let signal: AbortSignal | undefined;
-    let done!: Promise<void>;
-    const port = await serve((uReq, res) => {
-      signal = uReq.signal;
-      done = closed(res);
-      res.write("partial");
-    });
-    const req = request({ port, host: "127.0.0.1", path: "/" }, (res) => res.once("data", () => req.destroy()));
+    const call = await watchSignal((res) => res.write("partial"));
+    const req = request({ port: call.port, host: "127.0.0.1", path: "/" }, (res) => res.once("data", () => req.destroy()));
     req.on("error", () => undefined);
     req.end();
-    await new Promise<void>((r) => setTimeout(r, 50));
-    await done;
-    expect(signal!.aborted).toBe(true);
-    expect(ConnectError.from(signal!.reason).code).toBe(Code.Canceled);
+    const signal = await call.signalOnceClosed;
+    expect(signal.aborted).toBe(true);
+    expect(ConnectError.from(signal.reason).code).toBe(Code.Canceled);
   });
 });
