@@ -2,9 +2,11 @@
  * The server under test: `taskset -c 0 node dist/src/main.js` with BENCH_NOOP=1, the
  * default LOG_LEVEL and stdout to /dev/null, on a fresh database (a temp dir for SQLite, a new
  * database for PostgreSQL). Readiness is the first served authenticated Noop call.
+ * For diagnosis: NODE_BENCH_FLAGS adds flags to that `node` (`--cpu-prof`, `--trace-gc-nvp`),
+ * and BENCH_SERVER_STDOUT names a file its stdout is appended to instead (what V8 traces).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -95,11 +97,13 @@ export async function startServer(db: Database, port: number, extraEnv: NodeJS.P
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: db.url, ADMIN_TOKEN_FILE: tokenFile, BENCH_NOOP: "1", ...extraEnv };
   if (!extraEnv.LOG_LEVEL) delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
   const started = performance.now();
+  const stdout = env.BENCH_SERVER_STDOUT ? openSync(env.BENCH_SERVER_STDOUT, "a") : "ignore";
   const child = spawn("taskset", ["-c", "0", process.execPath, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/src/main.js"], {
     cwd: ROOT,
     env,
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", stdout, "pipe"],
   });
+  if (typeof stdout === "number") closeSync(stdout); // the child has its own copy
   live.add(child);
   let stderr = "";
   child.stderr!.on("data", (c) => (stderr = (stderr + c).slice(-20_000)));
