@@ -11,7 +11,7 @@
  *   --rounds R         ceiling and lock/unlock: R alternating measurements of each per protocol,
  *                      the median reported (default 3; a shared machine drifts within minutes)
  *
- * Starts the server itself (`taskset -c 0 node dist/src/main.js`, BENCH_NOOP=1) on a
+ * Starts the server itself (`taskset -c 0 node dist/server.mjs`, BENCH_NOOP=1) on a
  * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
  * core 1 (bench/load-grpc.ts, bench/load-http.ts with autocannon, bench/load-crowd.ts, h2load),
  * prints a table and writes bench/results/<scenario>-<backend>.json. Bounded in time (a hard
@@ -224,7 +224,7 @@ async function warm(s: Session, protocol: Protocol, op: Op) {
 const settings = () => ({ users: USERS, durationS: DURATION, connections: CONNECTIONS, warmupS: WARMUP, rounds: ROUNDS, backend: BACKEND, protocols });
 const header = (extra: object = {}) => ({ command: COMMAND, date: new Date().toISOString(), machine: machine(), settings: { ...settings(), ...extra } });
 const HOW = {
-  server: "taskset -c 0 node dist/src/main.js (BENCH_NOOP=1, LOG_LEVEL default=info, stdout to /dev/null)",
+  server: "taskset -c 0 node dist/server.mjs (BENCH_NOOP=1, LOG_LEVEL default=info, stdout to /dev/null)",
   grpc: "bench/load-grpc.ts (node:http2, pre-encoded frames per user, 4 connections, `connections` concurrent streams), taskset -c 1",
   http: "bench/load-http.ts (autocannon 8.0.0 programmatic, `connections` HTTP/1.1 connections, pipelining 1, setupRequest per request), taskset -c 1",
 };

@@ -1,5 +1,5 @@
 /**
- * The server under test: `taskset -c 0 node dist/src/main.js` with BENCH_NOOP=1, the
+ * The server under test: `taskset -c 0 node dist/server.mjs` with BENCH_NOOP=1, the
  * default LOG_LEVEL and stdout to /dev/null, on a fresh database (a temp dir for SQLite, a new
  * database for PostgreSQL). Readiness is the first served authenticated Noop call.
  * For diagnosis: NODE_BENCH_FLAGS adds flags to that `node` (`--cpu-prof`, `--trace-gc-nvp`),
@@ -98,7 +98,7 @@ export async function startServer(db: Database, port: number, extraEnv: NodeJS.P
   if (!extraEnv.LOG_LEVEL) delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
   const started = performance.now();
   const stdout = env.BENCH_SERVER_STDOUT ? openSync(env.BENCH_SERVER_STDOUT, "a") : "ignore";
-  const child = spawn("taskset", ["-c", "0", process.execPath, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/src/main.js"], {
+  const child = spawn("taskset", ["-c", "0", process.execPath, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/server.mjs"], {
     cwd: ROOT,
     env,
     stdio: ["ignore", stdout, "pipe"],

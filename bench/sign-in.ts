@@ -7,7 +7,7 @@
  *   npm run bench:sign-in -- [--users N] [--duration S] [--concurrency C] [--threadpool T]
  *                            [--baseline S] [--rate R] [--out FILE]
  *
- * Starts its own server (node dist/src/main.js, built by npm run bench:sign-in) on a fresh temp SQLite database and a
+ * Starts its own server (node dist/server.mjs, built by npm run bench:sign-in) on a fresh temp SQLite database and a
  * free port, creates an IAM_LOGIN_CLIENT machine user through the CLI, seeds N human users,
  * then measures. Prints a table and writes JSON (default bench/results/sign-in.json). Always
  * stops the server and exits by itself; a hard deadline kills everything if a step hangs.
@@ -71,7 +71,7 @@ let serverOutput = "";
 let dataDir: string | undefined;
 
 async function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["dist/src/main.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["dist/server.mjs"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const keep = (chunk: Buffer) => {
     serverOutput += chunk;
     if (serverOutput.length > 200_000) serverOutput = serverOutput.slice(-100_000);

@@ -7,7 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userClient, type Protocol } from "./support/clients.js";
 import { addHuman, addMachine, addOrg, expectCode } from "./support/fixtures.js";
-import { freePort, newDataDir, ROOT, startServer, type TestServer } from "./support/server.js";
+import { freePort, newDataDir, ROOT, SERVER_ENTRY, startServer, type TestServer } from "./support/server.js";
 
 const LOCK = "zitadel.user.v2.UserService/LockUser";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -362,7 +362,7 @@ async function spawnServer(logLevel: string) {
     ADMIN_TOKEN_FILE: join(dataDir, "admin.pat"),
     LOG_LEVEL: logLevel,
   };
-  const child = spawn(process.execPath, ["dist/src/main.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));

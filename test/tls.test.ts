@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
 import { addHuman } from "./support/fixtures.js";
-import { freePort, newDataDir, ROOT, startServer, type TestServer } from "./support/server.js";
+import { freePort, newDataDir, ROOT, SERVER_ENTRY, startServer, type TestServer } from "./support/server.js";
 
 let certDir: string;
 let certFile: string;
@@ -226,7 +226,7 @@ describe("half a TLS configuration", () => {
   async function runWith(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
     const dataDir = newDataDir();
     const port = await freePort();
-    const child = spawn(process.execPath, ["dist/src/main.js"], {
+    const child = spawn(process.execPath, [SERVER_ENTRY], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -10,6 +10,8 @@ import { join, resolve } from "node:path";
 import { createDatabase, SERVERS_ON_POSTGRES } from "./postgres.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
+/** The bundled server, as `npm start` runs it. */
+export const SERVER_ENTRY = "dist/server.mjs";
 
 export interface TestServer {
   port: number;
@@ -70,7 +72,7 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
 
   const launch = async () => {
     // The compiled server, as `npm start` runs it; the server itself is the child, so a signal reaches it directly.
-    child = spawn(process.execPath, ["dist/src/main.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [SERVER_ENTRY], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (chunk) => (output += chunk));
     child.stderr!.on("data", (chunk) => (output += chunk));
     stopping = false;
