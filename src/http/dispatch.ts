@@ -6,7 +6,7 @@
  * counted once its answer is sent.
  */
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import type { DescMethod } from "@bufbuild/protobuf";
@@ -20,6 +20,7 @@ import { isGrpcWebText, serveGrpcWebText } from "../transport/grpc-web-text.js";
 import { CALLING_CLIENT } from "../transport/calling-client.js";
 import { inspectOutcome } from "../transport/response-outcome.js";
 import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
+import { createRouter } from "../transport/router.js";
 import { API_SERVICES, routes, type Apps } from "../transport/routes.js";
 import { serveConsole } from "./console.js";
 import { applyCors } from "./cors.js";
@@ -50,7 +51,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export function createDispatcher(options: DispatchOptions): RequestHandler {
   const { logger, metrics } = options;
   const onInternal = (err: unknown) => logInternalError(logger, err);
-  const router = createConnectRouter({
+  const router = createRouter({
     readMaxBytes: options.maxBodyBytes,
     // Unknown JSON keys are refused, as unknown binary fields are (SPEC §5).
     jsonOptions: { ignoreUnknownFields: false },

@@ -1,0 +1,154 @@
+/**
+ * src/transport/grpc-unary.ts against Connect-ES's own gRPC handler: the same request, sent
+ * to both, must get the same answer (status, headers, trailers, body bytes), for good calls,
+ * failing calls and every kind of malformed frame. The real-server suites (bad-input, fuzz,
+ * buf-curl, lifecycle) then run our handler over HTTP/2 with real clients.
+ */
+import { gzipSync } from "node:zlib";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { Code, ConnectError, createMethodImplSpec, type Interceptor } from "@connectrpc/connect";
+import { compressionGzip } from "@connectrpc/connect-node";
+import type { UniversalHandlerOptions, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { createHandlerFactory as createConnectGrpcHandlerFactory } from "@connectrpc/connect/protocol-grpc";
+import { describe, expect, it } from "vitest";
+import { GetUserByIDRequestSchema, UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
+import { createGrpcHandlerFactory } from "../src/transport/grpc-unary.js";
+
+const method = UserService.method.getUserByID;
+
+/** Answers a user for any id but "missing" (NotFound with metadata) and "boom" (a plain Error). */
+const spec = createMethodImplSpec(method, (req, ctx) => {
+  ctx.responseHeader.set("x-impl", "header");
+  ctx.responseTrailer.set("x-impl-trailer", "trailer");
+  if (req.userId === "missing") throw new ConnectError("User could not be found", Code.NotFound, { "x-error-meta": "1" });
+  if (req.userId === "boom") throw new Error("not for the client");
+  return { user: { userId: req.userId, username: `name of ${req.userId}` } };
+});
+
+const stamp: Interceptor = (next) => async (req) => {
+  const res = await next(req);
+  res.header.set("x-interceptor", "seen");
+  return res;
+};
+
+const OPTIONS: Partial<UniversalHandlerOptions> = { readMaxBytes: 64, interceptors: [stamp], acceptCompression: [compressionGzip] };
+const ours = createGrpcHandlerFactory(OPTIONS)(spec);
+const connectEs = createConnectGrpcHandlerFactory(OPTIONS)(spec);
+
+function envelope(data: Uint8Array, flags = 0): Uint8Array {
+  const out = new Uint8Array(5 + data.byteLength);
+  out[0] = flags;
+  new DataView(out.buffer).setUint32(1, data.byteLength);
+  out.set(data, 5);
+  return out;
+}
+const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+const idMessage = (userId: string) => toBinary(GetUserByIDRequestSchema, create(GetUserByIDRequestSchema, { userId }));
+
+interface Call {
+  body: Uint8Array;
+  /** Sizes of the chunks the body arrives in (the rest in one); whole by default. */
+  chunks?: number[];
+  header?: Record<string, string>;
+  method?: string;
+}
+
+function request({ body, chunks = [], header = {}, method: httpMethod = "POST" }: Call): UniversalServerRequest {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const size of chunks) parts.push(body.subarray(at, (at += size)));
+  if (at < body.byteLength) parts.push(body.subarray(at));
+  return {
+    httpVersion: "2.0",
+    method: httpMethod,
+    url: `http://localhost/${UserService.typeName}/${method.name}`,
+    header: new Headers({ "content-type": "application/grpc", ...header }),
+    body: (async function* () {
+      yield* parts;
+    })(),
+    signal: new AbortController().signal,
+  };
+}
+
+/** The answer as comparable data; grpc-status-details-bin is decoded by comparing bytes. */
+async function answer(handler: typeof ours, call: Call) {
+  const res = await handler(request(call));
+  const chunks: number[] = [];
+  if (res.body && Symbol.asyncIterator in res.body) for await (const c of res.body) chunks.push(...c);
+  return {
+    status: res.status,
+    header: [...new Headers(res.header).entries()],
+    trailer: [...new Headers(res.trailer).entries()],
+    body: chunks,
+  };
+}
+
+async function expectSameAnswer(call: Call) {
+  const expected = await answer(connectEs, call);
+  expect(await answer(ours, call)).toEqual(expected);
+  return expected;
+}
+
+const grpcStatus = (a: Awaited<ReturnType<typeof answer>>) => a.trailer.find(([k]) => k === "grpc-status")?.[1];
+
+describe("gRPC unary handler, compared with Connect-ES's gRPC handler", () => {
+  it("answers a call in one envelope with the implementation's and interceptors' headers and trailers", async () => {
+    const a = await expectSameAnswer({ body: envelope(idMessage("u1")) });
+    expect(grpcStatus(a)).toBe("0");
+    expect(a.header).toContainEqual(["x-interceptor", "seen"]);
+    expect(a.body.length).toBeGreaterThan(5);
+  });
+
+  it("reads a message that arrives one byte at a time, or split inside its header", async () => {
+    const body = envelope(idMessage("u2"));
+    await expectSameAnswer({ body, chunks: Array.from({ length: body.byteLength }, () => 1) });
+    await expectSameAnswer({ body, chunks: [3, 4] });
+  });
+
+  it("answers over gRPC+JSON", async () => {
+    const json = new TextEncoder().encode(toJsonString(GetUserByIDRequestSchema, create(GetUserByIDRequestSchema, { userId: "u3" })));
+    const a = await expectSameAnswer({ body: envelope(json), header: { "content-type": "application/grpc+json" } });
+    expect(grpcStatus(a)).toBe("0");
+  });
+
+  it("puts a ConnectError's code, message and metadata in the trailers, and hides a plain error", async () => {
+    const missing = await expectSameAnswer({ body: envelope(idMessage("missing")) });
+    expect(grpcStatus(missing)).toBe(String(Code.NotFound));
+    expect(missing.trailer).toContainEqual(["x-error-meta", "1"]);
+    const boom = await expectSameAnswer({ body: envelope(idMessage("boom")) });
+    expect(grpcStatus(boom)).toBe(String(Code.Internal));
+    expect(JSON.stringify(boom)).not.toContain("not for the client");
+  });
+
+  it.each([
+    ["no message", new Uint8Array(0), Code.Unimplemented],
+    ["a header cut short", new Uint8Array([0, 0, 0]), Code.InvalidArgument],
+    ["a message cut short", envelope(idMessage("u4")).subarray(0, 7), Code.InvalidArgument],
+    ["a second message", concat(envelope(idMessage("u5")), envelope(idMessage("u6"))), Code.Unimplemented],
+    ["a second message cut short", concat(envelope(idMessage("u5")), new Uint8Array([0, 0])), Code.InvalidArgument],
+    ["a length over readMaxBytes", envelope(new Uint8Array(65)), Code.ResourceExhausted],
+    ["a second length over readMaxBytes", concat(envelope(idMessage("u7")), envelope(new Uint8Array(65))), Code.ResourceExhausted],
+    ["bytes that are not the message", envelope(new Uint8Array([0xff, 0xff, 0xff])), Code.Internal],
+    ["the compressed flag without grpc-encoding", envelope(idMessage("u8"), 1), Code.Internal],
+  ])("refuses %s with the same status", async (_, body, code) => {
+    const a = await expectSameAnswer({ body, chunks: [2] });
+    expect(grpcStatus(a)).toBe(String(code));
+  });
+
+  it("reads a gzip-compressed message", async () => {
+    const body = envelope(gzipSync(idMessage("u11")), 1);
+    expect(grpcStatus(await expectSameAnswer({ body, header: { "grpc-encoding": "gzip" } }))).toBe("0");
+  });
+
+  it("refuses an unknown grpc-encoding and a malformed grpc-timeout with the same status", async () => {
+    const body = envelope(idMessage("u9"));
+    expect(grpcStatus(await expectSameAnswer({ body, header: { "grpc-encoding": "zstd" } }))).toBe(String(Code.Unimplemented));
+    expect(grpcStatus(await expectSameAnswer({ body, header: { "grpc-timeout": "soon" } }))).toBe(String(Code.InvalidArgument));
+  });
+
+  it("refuses another HTTP method and another content type the same way", async () => {
+    const body = envelope(idMessage("u10"));
+    expect((await expectSameAnswer({ body, method: "GET" })).status).toBe(405);
+    expect((await expectSameAnswer({ body, header: { "content-type": "application/grpc+xml" } })).status).toBe(415);
+  });
+});
