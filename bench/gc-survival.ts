@@ -5,14 +5,15 @@
  * alive across scavenges until the next full collection. Connect-ES builds its pipelines that
  * way (a `function*` per transform per call, under TypeScript's ES2017 async-generator helper).
  * This compares async generators defined once with the same ones created per call, Connect-ES's
- * `pipe`, and a gRPC Noop through Connect-ES's own handler (no HTTP, none of our code).
+ * `pipe`, and a gRPC Noop through Connect-ES's own handler and through ours (no HTTP).
  * Each variant runs in a child `node --trace-gc-nvp`, which reports the bytes allocated and the
  * bytes that survived every scavenge; whatever survives is copied, and soon promoted.
  */
 import { spawnSync } from "node:child_process";
-import { createConnectRouter } from "@connectrpc/connect";
+import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
 import { pipe } from "@connectrpc/connect/protocol";
 import { BenchService } from "../gen/zus/bench/v1/bench_pb.js";
+import { createRouter } from "../src/transport/router.js";
 
 const CALLS = 100_000;
 
@@ -36,8 +37,8 @@ async function drain(iterable: AsyncIterable<unknown>) {
 
 const payload = () => ({ numbers: new Array(50).fill(1) });
 
-function connectNoop() {
-  const router = createConnectRouter();
+/** A gRPC Noop through a router's handler: Connect-ES's own router, or ours (src/transport/router.ts). */
+function grpcNoop(router: ConnectRouter) {
   router.service(BenchService, { noop: () => ({}) });
   const handler = router.handlers.find((h) => h.method.name === "Noop")!;
   const id = Buffer.from("123456789012345678");
@@ -59,7 +60,8 @@ const VARIANTS: Record<string, () => () => Promise<void>> = {
   "native async generators, defined once": () => () => drain(nativePipe(source(payload()))),
   "native async generator created per call": () => () => drain(nativePipePerCall(source(payload()))),
   "Connect-ES pipe": () => () => drain(pipe(source(payload()), (values) => values)),
-  "Connect-ES gRPC Noop handler": connectNoop,
+  "Connect-ES gRPC Noop handler": () => grpcNoop(createConnectRouter()),
+  "our gRPC unary handler (src/transport/grpc-unary.ts), Noop": () => grpcNoop(createRouter({})),
 };
 
 const child = process.argv.indexOf("--child");
