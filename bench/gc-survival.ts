@@ -37,8 +37,8 @@ async function drain(iterable: AsyncIterable<unknown>) {
 
 const payload = () => ({ numbers: new Array(50).fill(1) });
 
-/** A gRPC Noop through a router's handler: Connect-ES's own router, or ours (src/transport/router.ts). */
-function grpcNoop(router: ConnectRouter) {
+/** A gRPC or gRPC-Web Noop through a router's handler: Connect-ES's own router, or ours (src/transport/router.ts). */
+function grpcNoop(router: ConnectRouter, contentType = "application/grpc") {
   router.service(BenchService, { noop: () => ({}) });
   const handler = router.handlers.find((h) => h.method.name === "Noop")!;
   const id = Buffer.from("123456789012345678");
@@ -48,7 +48,7 @@ function grpcNoop(router: ConnectRouter) {
       httpVersion: "2.0",
       method: "POST",
       url: "http://localhost/zus.bench.v1.BenchService/Noop",
-      header: new Headers({ "content-type": "application/grpc", te: "trailers" }),
+      header: new Headers({ "content-type": contentType, te: "trailers" }),
       body: source(new Uint8Array(body)),
       signal: new AbortController().signal,
     });
@@ -62,6 +62,8 @@ const VARIANTS: Record<string, () => () => Promise<void>> = {
   "Connect-ES pipe": () => () => drain(pipe(source(payload()), (values) => values)),
   "Connect-ES gRPC Noop handler": () => grpcNoop(createConnectRouter()),
   "our gRPC unary handler (src/transport/grpc-unary.ts), Noop": () => grpcNoop(createRouter({})),
+  "Connect-ES gRPC-Web Noop handler": () => grpcNoop(createConnectRouter(), "application/grpc-web+proto"),
+  "our gRPC-Web unary handler, Noop": () => grpcNoop(createRouter({}), "application/grpc-web+proto"),
 };
 
 const child = process.argv.indexOf("--child");

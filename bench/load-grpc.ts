@@ -14,7 +14,7 @@
  */
 import { connect, constants, type ClientHttp2Session } from "node:http2";
 import { readUserIds } from "./ids.js";
-import { atFixedRate, lockUnlockAt } from "./open-loop.js";
+import { atFixedRate, cpuCores, lockUnlockAt } from "./open-loop.js";
 
 interface Config {
   url: string;
@@ -124,6 +124,7 @@ async function lockOrUnlock(unlock: boolean, user: number) {
 }
 
 const start = performance.now();
+const cpuAtStart = process.cpuUsage();
 const end = start + cfg.durationS * 1000;
 
 if (cfg.mode === "closed") {
@@ -159,6 +160,6 @@ for (const s of sessions) s.close();
 const errors = Object.values(errorsByStatus).reduce((a, b) => a + b, 0);
 // Exit only once the (large) line is flushed to the pipe.
 process.stdout.write(
-  `${JSON.stringify({ ok, errors, errorsByStatus, firstError, elapsedS, rps: ok / elapsedS, lateMsMax, loopDelayP99Ms, latencies, unlockedAfter: left.length })}\n`,
+  `${JSON.stringify({ ok, errors, errorsByStatus, firstError, elapsedS, rps: ok / elapsedS, cpuCores: cpuCores(cpuAtStart, elapsedS), lateMsMax, loopDelayP99Ms, latencies, unlockedAfter: left.length })}\n`,
   () => process.exit(0),
 );

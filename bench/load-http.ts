@@ -17,7 +17,7 @@
 import { readUserIds } from "./ids.js";
 import { Agent, request } from "node:http";
 import autocannon from "autocannon";
-import { atFixedRate, lockUnlockAt } from "./open-loop.js";
+import { atFixedRate, cpuCores, lockUnlockAt } from "./open-loop.js";
 
 interface Config {
   url: string;
@@ -122,6 +122,7 @@ async function timed(t: Req): Promise<number> {
 
 let elapsedS: number;
 let loopDelayP99Ms: number | undefined;
+const cpuAtStart = process.cpuUsage();
 let autocannonSummary: object | undefined;
 /** Connections that failed or timed out without an HTTP status (autocannon counts them apart). */
 let transportErrors = 0;
@@ -168,6 +169,7 @@ process.stdout.write(
     statuses,
     elapsedS,
     rps: ok / elapsedS,
+    cpuCores: cpuCores(cpuAtStart, elapsedS),
     autocannon: autocannonSummary,
     latencies,
     loopDelayP99Ms,

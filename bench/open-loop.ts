@@ -2,6 +2,7 @@
  * The fixed-rate (open-loop) schedule both load generators use for the latency scenario:
  * call k is sent at start + k/rate seconds, whatever the earlier calls' answers, so a slow
  * answer cannot hold back the calls behind it (a closed loop would hide that queueing).
+ * Also how busy a generator kept its own core, which both report.
  */
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -55,4 +56,10 @@ export function lockUnlockAt(k: number, users: number): { unlock: boolean; user:
   const window = Math.floor(k / (2 * W));
   const within = k % (2 * W);
   return { unlock: within >= W, user: (window * W + (within % W)) % users };
+}
+
+/** The cores this process kept busy since `since` (a process.cpuUsage() reading), over `elapsedS`. */
+export function cpuCores(since: NodeJS.CpuUsage, elapsedS: number): number {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1e6 / elapsedS;
 }

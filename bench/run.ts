@@ -173,6 +173,8 @@ interface LoadOut {
   errorsByStatus?: Record<string, number>;
   statuses?: Record<string, number>;
   loopDelayP99Ms?: number;
+  /** Cores the load generator kept busy: near 1, it and not the server may be the limit. */
+  cpuCores?: number;
 }
 interface Measured {
   rps: number;
@@ -180,6 +182,7 @@ interface Measured {
   errors: number;
   latencyMs: Latency;
   serverCpuCores: number;
+  loadCpuCores?: number;
   /** The server's own timing of the same calls, and its collection pauses. */
   server: ServerView;
   /** p99 of the load generator's own event-loop delay: time it was too busy to take an answer. */
@@ -211,6 +214,7 @@ async function load(s: Session, protocol: Protocol, op: Op, seconds: number, rat
     errors: out.errors,
     latencyMs: summarize(out.latencies),
     serverCpuCores: round(cpu, 2),
+    loadCpuCores: out.cpuCores === undefined ? undefined : round(out.cpuCores, 2),
     server: between(scraped, await scrape(s.server.baseUrl), elapsedS),
     loadLoopDelayP99Ms: out.loopDelayP99Ms,
     firstError: out.firstError ?? (out.errors ? JSON.stringify(out.statuses ?? out.errorsByStatus) : undefined),
@@ -304,12 +308,13 @@ async function throughputAndLatency() {
         l ? `${round(Math.min(...perRound))}–${round(Math.max(...perRound))}%` : "",
         l ? pass(ratio >= 0.85) : "",
         `${c.serverCpuCores}/${l?.serverCpuCores ?? ""}`,
+        `${c.loadCpuCores ?? ""}/${l?.loadCpuCores ?? ""}`,
         `${c.errors}/${l?.errors ?? ""}`,
       ];
     });
     print(
       `Ceiling vs lock/unlock (${BACKEND}, ${USERS} users, ${CONNECTIONS} connections/streams, median of ${ROUNDS} alternating rounds of ${DURATION} s)`,
-      table(["protocol", "Noop req/s", "h2load Noop req/s", "lock/unlock req/s", "ratio", "each round", "≥ 85%", "server cores noop/lock", "errors noop/lock"], rows),
+      table(["protocol", "Noop req/s", "h2load Noop req/s", "lock/unlock req/s", "ratio", "each round", "≥ 85%", "server cores noop/lock", "load cores noop/lock", "errors noop/lock"], rows),
     );
     const data = {
       ...header(),

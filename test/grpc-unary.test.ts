@@ -1,8 +1,8 @@
 /**
- * src/transport/grpc-unary.ts against Connect-ES's own gRPC handler: the same request, sent
- * to both, must get the same answer (status, headers, trailers, body bytes), for good calls,
- * failing calls and every kind of malformed frame. The real-server suites (bad-input, fuzz,
- * buf-curl, lifecycle) then run our handler over HTTP/2 with real clients.
+ * src/transport/grpc-unary.ts against Connect-ES's own gRPC and gRPC-Web handlers: the same
+ * request, sent to both, must get the same answer (status, headers, trailers, body bytes), for
+ * good calls, failing calls and every kind of malformed frame. The real-server suites
+ * (bad-input, fuzz, buf-curl, lifecycle, grpc-web-text) then run it over HTTP with real clients.
  */
 import { gzipSync } from "node:zlib";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
@@ -10,9 +10,10 @@ import { Code, ConnectError, createMethodImplSpec, type Interceptor } from "@con
 import { compressionGzip } from "@connectrpc/connect-node";
 import type { UniversalHandlerOptions, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { createHandlerFactory as createConnectGrpcHandlerFactory } from "@connectrpc/connect/protocol-grpc";
+import { createHandlerFactory as createConnectGrpcWebHandlerFactory, trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import { describe, expect, it } from "vitest";
 import { GetUserByIDRequestSchema, UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
-import { createGrpcHandlerFactory } from "../src/transport/grpc-unary.js";
+import { createGrpcHandlerFactory, createGrpcWebHandlerFactory } from "../src/transport/grpc-unary.js";
 
 const method = UserService.method.getUserByID;
 
@@ -32,8 +33,17 @@ const stamp: Interceptor = (next) => async (req) => {
 };
 
 const OPTIONS: Partial<UniversalHandlerOptions> = { readMaxBytes: 64, interceptors: [stamp], acceptCompression: [compressionGzip] };
-const ours = createGrpcHandlerFactory(OPTIONS)(spec);
-const connectEs = createConnectGrpcHandlerFactory(OPTIONS)(spec);
+
+const PROTOCOLS = [
+  { name: "gRPC", ours: createGrpcHandlerFactory, connectEs: createConnectGrpcHandlerFactory, binary: "application/grpc", json: "application/grpc+json" },
+  {
+    name: "gRPC-Web",
+    ours: createGrpcWebHandlerFactory,
+    connectEs: createConnectGrpcWebHandlerFactory,
+    binary: "application/grpc-web+proto",
+    json: "application/grpc-web+json",
+  },
+];
 
 function envelope(data: Uint8Array, flags = 0): Uint8Array {
   const out = new Uint8Array(5 + data.byteLength);
@@ -53,7 +63,7 @@ interface Call {
   method?: string;
 }
 
-function request({ body, chunks = [], header = {}, method: httpMethod = "POST" }: Call): UniversalServerRequest {
+function request({ body, chunks = [], header = {}, method: httpMethod = "POST" }: Call, contentType: string): UniversalServerRequest {
   const parts: Uint8Array[] = [];
   let at = 0;
   for (const size of chunks) parts.push(body.subarray(at, (at += size)));
@@ -62,7 +72,7 @@ function request({ body, chunks = [], header = {}, method: httpMethod = "POST" }
     httpVersion: "2.0",
     method: httpMethod,
     url: `http://localhost/${UserService.typeName}/${method.name}`,
-    header: new Headers({ "content-type": "application/grpc", ...header }),
+    header: new Headers({ "content-type": contentType, ...header }),
     body: (async function* () {
       yield* parts;
     })(),
@@ -70,9 +80,11 @@ function request({ body, chunks = [], header = {}, method: httpMethod = "POST" }
   };
 }
 
-/** The answer as comparable data; grpc-status-details-bin is decoded by comparing bytes. */
-async function answer(handler: typeof ours, call: Call) {
-  const res = await handler(request(call));
+type Handler = ReturnType<ReturnType<typeof createGrpcHandlerFactory>>;
+
+/** The answer as comparable data; grpc-status-details-bin is compared as bytes. */
+async function answer(handler: Handler, call: Call, contentType: string) {
+  const res = await handler(request(call, contentType));
   const chunks: number[] = [];
   if (res.body && Symbol.asyncIterator in res.body) for await (const c of res.body) chunks.push(...c);
   return {
@@ -83,15 +95,33 @@ async function answer(handler: typeof ours, call: Call) {
   };
 }
 
-async function expectSameAnswer(call: Call) {
-  const expected = await answer(connectEs, call);
-  expect(await answer(ours, call)).toEqual(expected);
-  return expected;
+type Answer = Awaited<ReturnType<typeof answer>>;
+
+/** The status trailers: HTTP trailers (gRPC) or the body's trailer envelope (gRPC-Web). */
+function statusTrailers(a: Answer): Headers {
+  if (a.trailer.length > 0) return new Headers(a.trailer);
+  const body = Uint8Array.from(a.body);
+  for (let at = 0; at + 5 <= body.byteLength; ) {
+    const length = new DataView(body.buffer, at + 1, 4).getUint32(0);
+    if (body[at]! & trailerFlag) return trailerParse(body.subarray(at + 5, at + 5 + length));
+    at += 5 + length;
+  }
+  return new Headers();
 }
 
-const grpcStatus = (a: Awaited<ReturnType<typeof answer>>) => a.trailer.find(([k]) => k === "grpc-status")?.[1];
+const grpcStatus = (a: Answer) => statusTrailers(a).get("grpc-status");
 
-describe("gRPC unary handler, compared with Connect-ES's gRPC handler", () => {
+describe.each(PROTOCOLS)("$name unary handler, compared with Connect-ES's", (protocol) => {
+  const ours = protocol.ours(OPTIONS)(spec);
+  const connectEs = protocol.connectEs(OPTIONS)(spec);
+
+  async function expectSameAnswer(call: Call) {
+    const contentType = call.header?.["content-type"] ?? protocol.binary;
+    const expected = await answer(connectEs, call, contentType);
+    expect(await answer(ours, call, contentType)).toEqual(expected);
+    return expected;
+  }
+
   it("answers a call in one envelope with the implementation's and interceptors' headers and trailers", async () => {
     const a = await expectSameAnswer({ body: envelope(idMessage("u1")) });
     expect(grpcStatus(a)).toBe("0");
@@ -107,14 +137,14 @@ describe("gRPC unary handler, compared with Connect-ES's gRPC handler", () => {
 
   it("answers over gRPC+JSON", async () => {
     const json = new TextEncoder().encode(toJsonString(GetUserByIDRequestSchema, create(GetUserByIDRequestSchema, { userId: "u3" })));
-    const a = await expectSameAnswer({ body: envelope(json), header: { "content-type": "application/grpc+json" } });
+    const a = await expectSameAnswer({ body: envelope(json), header: { "content-type": protocol.json } });
     expect(grpcStatus(a)).toBe("0");
   });
 
   it("puts a ConnectError's code, message and metadata in the trailers, and hides a plain error", async () => {
     const missing = await expectSameAnswer({ body: envelope(idMessage("missing")) });
     expect(grpcStatus(missing)).toBe(String(Code.NotFound));
-    expect(missing.trailer).toContainEqual(["x-error-meta", "1"]);
+    expect(statusTrailers(missing).get("x-error-meta")).toBe("1");
     const boom = await expectSameAnswer({ body: envelope(idMessage("boom")) });
     expect(grpcStatus(boom)).toBe(String(Code.Internal));
     expect(JSON.stringify(boom)).not.toContain("not for the client");
@@ -149,6 +179,18 @@ describe("gRPC unary handler, compared with Connect-ES's gRPC handler", () => {
   it("refuses another HTTP method and another content type the same way", async () => {
     const body = envelope(idMessage("u10"));
     expect((await expectSameAnswer({ body, method: "GET" })).status).toBe(405);
-    expect((await expectSameAnswer({ body, header: { "content-type": "application/grpc+xml" } })).status).toBe(415);
+    expect((await expectSameAnswer({ body, header: { "content-type": `${protocol.binary}+xml` } })).status).toBe(415);
+  });
+
+  it("passes over request envelopes flagged as trailers where Connect-ES does, and refuses them compressed alike", async () => {
+    const trailer = envelope(new TextEncoder().encode("x-client: 1\r\n"), trailerFlag);
+    const message = envelope(idMessage("u12"));
+    await expectSameAnswer({ body: concat(trailer, message) });
+    await expectSameAnswer({ body: concat(message, trailer) });
+    await expectSameAnswer({ body: concat(message, envelope(new Uint8Array([1]), trailerFlag | 1)) });
+  });
+
+  it("parses a second message before refusing it, as Connect-ES does", async () => {
+    await expectSameAnswer({ body: concat(envelope(idMessage("u13")), envelope(new Uint8Array([0xff, 0xff]))) });
   });
 });

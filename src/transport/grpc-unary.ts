@@ -1,17 +1,17 @@
 /**
- * gRPC for unary methods, without Connect-ES's streaming pipeline. Connect-ES serves every
- * gRPC call through a chain of async-generator transforms whose generator functions it
- * creates anew for each call; V8 gives each such function a hidden class of its own in the
- * old generation, and whatever the call's closures reach then survives young-generation
- * collections: a quarter of a gRPC call's allocations, 8–12 ms scavenges where Connect calls
- * see 2 ms (README, Benchmarks). A unary call has one message each way, so this reads the
- * body, answers with one envelope and sets the status trailer, in plain async functions.
+ * gRPC and gRPC-Web for unary methods, without Connect-ES's streaming pipeline. Connect-ES
+ * serves every gRPC and gRPC-Web call through a chain of async-generator transforms whose
+ * generator functions it creates anew for each call; V8 gives each such function a hidden
+ * class of its own in the old generation, and whatever the call's closures reach then survives
+ * young-generation collections: a quarter of a gRPC call's allocations, 8–12 ms scavenges where
+ * Connect calls see 2 ms (README, Benchmarks). A unary call has one message each way, so this
+ * reads the body, answers with one envelope and the status, in plain async functions.
  *
  * Everything besides the framing is Connect-ES's own: the handler context (deadline, signals,
  * headers), the interceptors and implementation (invokeUnaryImplementation), serialization
- * and its size limits, compression negotiation and the status trailer; the errors for
- * malformed envelopes carry Connect-ES's codes and messages. Streaming methods (Health.Watch,
- * reflection) keep Connect-ES's gRPC handler.
+ * and its size limits, compression, and the status trailer; the errors for malformed
+ * envelopes carry Connect-ES's codes and messages. Streaming methods (Health.Watch,
+ * reflection) keep Connect-ES's handlers.
  */
 import { Code, ConnectError, createHandlerContext, type MethodImplSpec } from "@connectrpc/connect";
 import {
@@ -20,48 +20,73 @@ import {
   contentTypeMatcher,
   createMethodSerializationLookup,
   createMethodUrl,
+  encodeEnvelopes,
+  envelopeCompress,
   invokeUnaryImplementation,
   uResponseMethodNotAllowed,
   uResponseOk,
   uResponseUnsupportedMediaType,
   validateUniversalHandlerOptions,
   type Compression,
+  type EnvelopedMessage,
   type ProtocolHandlerFactory,
   type UniversalHandlerOptions,
   type UniversalServerRequest,
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
-import {
-  contentTypeJson,
-  contentTypeProto,
-  contentTypeRegExp,
-  createHandlerFactory as createConnectGrpcHandlerFactory,
-  grpcStatusOk,
-  headerAcceptEncoding,
-  headerContentType,
-  headerEncoding,
-  headerGrpcStatus,
-  headerTimeout,
-  parseContentType,
-  parseTimeout,
-  setTrailerStatus,
-} from "@connectrpc/connect/protocol-grpc";
+import * as grpc from "@connectrpc/connect/protocol-grpc";
+import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 
 const HEADER_BYTES = 5;
-const NO_BODY: Uint8Array = new Uint8Array(0);
+const NO_BYTES: Uint8Array = new Uint8Array(0);
+
+/** What tells the two protocols apart for a unary call. */
+interface Framing {
+  connectEsFactory: typeof grpc.createHandlerFactory;
+  contentTypeRegExp: RegExp;
+  /** undefined for a content type this handler does not serve (gRPC-Web text is decoded before it). */
+  parseContentType: (contentType: string | null) => { binary: boolean } | undefined;
+  contentTypeProto: string;
+  contentTypeJson: string;
+  /** Request envelopes carrying this flag are passed over, as Connect-ES does (gRPC-Web's trailer flag). */
+  skippedFlag: number;
+  /** The status as HTTP trailers (gRPC) or as the body's last envelope (gRPC-Web). */
+  trailersInBody: boolean;
+}
+
+const GRPC: Framing = { ...grpc, connectEsFactory: grpc.createHandlerFactory, skippedFlag: 0, trailersInBody: false };
+const GRPC_WEB: Framing = {
+  ...grpcWeb,
+  connectEsFactory: grpcWeb.createHandlerFactory,
+  parseContentType: (contentType) => {
+    const type = grpcWeb.parseContentType(contentType);
+    return type?.text ? undefined : type;
+  },
+  skippedFlag: grpcWeb.trailerFlag,
+  trailersInBody: true,
+};
 
 type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;
 
 /** The gRPC protocol: unary methods served here, streaming ones by Connect-ES. */
 export function createGrpcHandlerFactory(options: Partial<UniversalHandlerOptions>): ProtocolHandlerFactory {
+  return handlerFactory(GRPC, options);
+}
+
+/** The gRPC-Web protocol: unary methods served here, streaming ones by Connect-ES. */
+export function createGrpcWebHandlerFactory(options: Partial<UniversalHandlerOptions>): ProtocolHandlerFactory {
+  return handlerFactory(GRPC_WEB, options);
+}
+
+function handlerFactory(framing: Framing, options: Partial<UniversalHandlerOptions>): ProtocolHandlerFactory {
   const opt = validateUniversalHandlerOptions(options);
-  const streaming = createConnectGrpcHandlerFactory(options);
+  const streaming = framing.connectEsFactory(options);
   const factory = (spec: MethodImplSpec) => {
     if (spec.kind !== "unary") return streaming(spec);
-    return Object.assign(unaryHandler(opt, spec), {
+    return Object.assign(unaryHandler(framing, opt, streaming.protocolName, spec), {
       protocolNames: [streaming.protocolName],
       allowedMethods: ["POST"],
-      supportedContentType: contentTypeMatcher(contentTypeRegExp),
+      supportedContentType: contentTypeMatcher(framing.contentTypeRegExp),
       requestPath: createMethodUrl("/", spec.method),
       service: spec.method.parent,
       method: spec.method,
@@ -70,88 +95,96 @@ export function createGrpcHandlerFactory(options: Partial<UniversalHandlerOption
   return Object.assign(factory, { protocolName: streaming.protocolName });
 }
 
-function unaryHandler(opt: HandlerOptions, spec: Extract<MethodImplSpec, { kind: "unary" }>) {
+function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: string, spec: Extract<MethodImplSpec, { kind: "unary" }>) {
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
   return async function handle(req: UniversalServerRequest): Promise<UniversalServerResponse> {
-    const type = parseContentType(req.header.get(headerContentType));
+    const type = framing.parseContentType(req.header.get(grpc.headerContentType));
     if (type === undefined) return uResponseUnsupportedMediaType;
     if (req.method !== "POST") return uResponseMethodNotAllowed;
-    const timeout = parseTimeout(req.header.get(headerTimeout), opt.maxTimeoutMs);
+    const timeout = grpc.parseTimeout(req.header.get(grpc.headerTimeout), opt.maxTimeoutMs);
     const context = createHandlerContext({
       ...spec,
       service: spec.method.parent,
       requestMethod: req.method,
-      protocolName: "grpc",
+      protocolName,
       timeoutMs: timeout.timeoutMs,
       shutdownSignal: opt.shutdownSignal,
       requestSignal: req.signal,
       requestHeader: req.header,
       url: req.url,
-      responseHeader: { [headerContentType]: type.binary ? contentTypeProto : contentTypeJson },
-      responseTrailer: { [headerGrpcStatus]: grpcStatusOk },
+      responseHeader: { [grpc.headerContentType]: type.binary ? framing.contentTypeProto : framing.contentTypeJson },
+      responseTrailer: { [grpc.headerGrpcStatus]: grpc.grpcStatusOk },
       contextValues: req.contextValues,
     });
     const compression = compressionNegotiate(
       opt.acceptCompression,
-      req.header.get(headerEncoding),
-      req.header.get(headerAcceptEncoding),
-      headerAcceptEncoding,
+      req.header.get(grpc.headerEncoding),
+      req.header.get(grpc.headerAcceptEncoding),
+      grpc.headerAcceptEncoding,
     );
-    if (compression.response) context.responseHeader.set(headerEncoding, compression.response.name);
-    let body = NO_BODY;
+    if (compression.response) context.responseHeader.set(grpc.headerEncoding, compression.response.name);
+    const envelopes: EnvelopedMessage[] = [];
     try {
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
-      const input = await readSingleMessage(req.body as AsyncIterable<Uint8Array>, opt.readMaxBytes, async (envelope) =>
-        serialization.getI(type.binary).parse(await decompressed(envelope, compression.request, opt.readMaxBytes)),
+      const input = await readSingleMessage(
+        req.body as AsyncIterable<Uint8Array>,
+        { skippedFlag: framing.skippedFlag, readMaxBytes: opt.readMaxBytes, compression: compression.request },
+        (data) => serialization.getI(type.binary).parse(data),
       );
       const output = await invokeUnaryImplementation(spec, context, input, opt.interceptors);
-      body = await enveloped(serialization.getO(type.binary).serialize(output), compression.response, opt.compressMinBytes);
+      const data = serialization.getO(type.binary).serialize(output);
+      envelopes.push(await envelopeCompress({ flags: 0, data }, compression.response, opt.compressMinBytes));
       context.abort();
     } catch (err) {
       context.abort(err);
-      setTrailerStatus(
+      grpc.setTrailerStatus(
         context.responseTrailer,
         err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err),
       );
     }
-    return { ...uResponseOk, header: context.responseHeader, body: oneChunk(body), trailer: context.responseTrailer };
+    if (!framing.trailersInBody) {
+      return { ...uResponseOk, header: context.responseHeader, body: oneChunk(encodeEnvelopes(...envelopes)), trailer: context.responseTrailer };
+    }
+    const trailer = { flags: grpcWeb.trailerFlag, data: grpcWeb.trailerSerialize(context.responseTrailer) };
+    envelopes.push(await envelopeCompress(trailer, compression.response, opt.compressMinBytes));
+    return { ...uResponseOk, header: context.responseHeader, body: oneChunk(encodeEnvelopes(...envelopes)) };
   };
-}
-
-interface Envelope {
-  flags: number;
-  data: Uint8Array;
 }
 
 /**
  * The request's one message, in Connect-ES's order: a declared length over readMaxBytes is
- * refused as soon as its header arrives, the first message is parsed as soon as it is
- * complete, then bytes left over that do not make a whole envelope are an incomplete
- * envelope, and no message or a second one is Unimplemented.
+ * refused as soon as its header arrives, each envelope is decompressed and parsed as soon as
+ * it is complete, then bytes left over that do not make a whole envelope are an incomplete
+ * envelope, and no message or a second one is Unimplemented. Envelopes flagged `skippedFlag`
+ * are decompressed but count for neither.
  */
-async function readSingleMessage<T>(body: AsyncIterable<Uint8Array>, readMaxBytes: number, parse: (envelope: Envelope) => Promise<T>): Promise<T> {
-  let bytes = NO_BODY;
-  let first: { envelope: Envelope; message: T } | undefined;
+async function readSingleMessage<T>(
+  body: AsyncIterable<Uint8Array>,
+  limits: { skippedFlag: number; readMaxBytes: number; compression: Compression | null },
+  parse: (data: Uint8Array) => T,
+): Promise<T> {
+  let bytes = NO_BYTES;
+  let consumed = 0;
+  let message: { value: T } | undefined;
   for await (const chunk of body) {
     bytes = bytes.byteLength === 0 ? chunk : concat(bytes, chunk);
-    if (!first) {
-      const envelope = completeEnvelope(bytes, 0, readMaxBytes);
-      if (envelope) first = { envelope, message: await parse(envelope) };
-    }
-    if (first && completeEnvelope(bytes, HEADER_BYTES + first.envelope.data.byteLength, readMaxBytes)) {
-      throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+    for (let envelope = envelopeAt(bytes, consumed, limits.readMaxBytes); envelope; envelope = envelopeAt(bytes, consumed, limits.readMaxBytes)) {
+      consumed += HEADER_BYTES + envelope.data.byteLength;
+      const data = await decompressed(envelope, limits.compression, limits.readMaxBytes);
+      if (limits.skippedFlag && (envelope.flags & limits.skippedFlag) === limits.skippedFlag) continue;
+      const value = parse(data);
+      if (message) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+      message = { value };
     }
   }
-  if (bytes.byteLength > (first ? HEADER_BYTES + first.envelope.data.byteLength : 0)) {
-    throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-  }
-  if (!first) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
-  return first.message;
+  if (bytes.byteLength > consumed) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+  if (!message) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+  return message.value;
 }
 
 /** The envelope starting at `offset`, once all of it has arrived. */
-function completeEnvelope(bytes: Uint8Array, offset: number, readMaxBytes: number): Envelope | undefined {
+function envelopeAt(bytes: Uint8Array, offset: number, readMaxBytes: number): EnvelopedMessage | undefined {
   if (bytes.byteLength < offset + HEADER_BYTES) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, HEADER_BYTES);
   const length = view.getUint32(1);
@@ -170,24 +203,10 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-async function decompressed({ flags, data }: Envelope, compression: Compression | null, readMaxBytes: number): Promise<Uint8Array> {
+async function decompressed({ flags, data }: EnvelopedMessage, compression: Compression | null, readMaxBytes: number): Promise<Uint8Array> {
   if ((flags & compressedFlag) !== compressedFlag) return data;
   if (!compression) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
   return compression.decompress(data, readMaxBytes);
-}
-
-async function enveloped(data: Uint8Array, compression: Compression | null, compressMinBytes: number): Promise<Uint8Array> {
-  let flags = 0;
-  if (compression && data.byteLength >= compressMinBytes) {
-    data = await compression.compress(data);
-    flags = compressedFlag;
-  }
-  const out = new Uint8Array(HEADER_BYTES + data.byteLength);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, flags);
-  view.setUint32(1, data.byteLength);
-  out.set(data, HEADER_BYTES);
-  return out;
 }
 
 /** A response body of one chunk (none when empty), as an async iterable without a generator. */

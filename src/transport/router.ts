@@ -1,7 +1,7 @@
 /**
- * Connect-ES's router (createConnectRouter) with one protocol swapped: gRPC's unary methods
- * are served by grpc-unary.ts; gRPC-Web, Connect and gRPC streaming stay Connect-ES's. The
- * options work as in createConnectRouter: a service's own options replace the router's.
+ * Connect-ES's router (createConnectRouter) with gRPC's and gRPC-Web's unary methods served by
+ * grpc-unary.ts; Connect and the streaming methods stay Connect-ES's. The options work as in
+ * createConnectRouter: a service's own options replace the router's.
  */
 import { createMethodImplSpec, createServiceImplSpec, type ConnectRouter } from "@connectrpc/connect";
 import {
@@ -12,8 +12,7 @@ import {
   type UniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import { createHandlerFactory as createConnectHandlerFactory } from "@connectrpc/connect/protocol-connect";
-import { createHandlerFactory as createGrpcWebHandlerFactory } from "@connectrpc/connect/protocol-grpc-web";
-import { createGrpcHandlerFactory } from "./grpc-unary.js";
+import { createGrpcHandlerFactory, createGrpcWebHandlerFactory } from "./grpc-unary.js";
 
 export function createRouter(routerOptions: Partial<UniversalHandlerOptions>): ConnectRouter {
   const base = validateUniversalHandlerOptions(routerOptions);
