@@ -54,14 +54,25 @@ interface Framing {
   trailersInBody: boolean;
 }
 
-const GRPC: Framing = { ...grpc, connectEsFactory: grpc.createHandlerFactory, skippedFlag: 0, trailersInBody: false };
+const GRPC: Framing = {
+  connectEsFactory: grpc.createHandlerFactory,
+  contentTypeRegExp: grpc.contentTypeRegExp,
+  parseContentType: grpc.parseContentType,
+  contentTypeProto: grpc.contentTypeProto,
+  contentTypeJson: grpc.contentTypeJson,
+  skippedFlag: 0,
+  trailersInBody: false,
+};
+
 const GRPC_WEB: Framing = {
-  ...grpcWeb,
   connectEsFactory: grpcWeb.createHandlerFactory,
+  contentTypeRegExp: grpcWeb.contentTypeRegExp,
   parseContentType: (contentType) => {
     const type = grpcWeb.parseContentType(contentType);
     return type?.text ? undefined : type;
   },
+  contentTypeProto: grpcWeb.contentTypeProto,
+  contentTypeJson: grpcWeb.contentTypeJson,
   skippedFlag: grpcWeb.trailerFlag,
   trailersInBody: true,
 };
