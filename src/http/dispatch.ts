@@ -1,9 +1,9 @@
 /**
  * The single request handler behind every protocol on the port. In order: request id,
  * CORS, probes (/healthz, /readyz, /metrics), the admin console (/console/), the attempt
- * limit's verdict for the client address, the Connect-ES handlers (Connect, gRPC,
- * gRPC-Web, plus gRPC-Web text), REST transcoding, else 404. Each call is logged and
- * counted once its answer is sent.
+ * limit's verdict for the client address, the router's handlers (Connect, gRPC, gRPC-Web,
+ * plus gRPC-Web text; see transport/router.ts), REST transcoding, else 404. Each call is
+ * logged and counted once its answer is sent.
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
