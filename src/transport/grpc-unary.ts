@@ -38,6 +38,11 @@ import * as grpc from "@connectrpc/connect/protocol-grpc";
 import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 
 const HEADER_BYTES = 5;
+/**
+ * What a finished call's context is aborted with (Connect-ES aborts it to release its
+ * listeners): without a reason, abort() builds a DOMException with its stack on every call.
+ */
+const FINISHED = new ConnectError("the call has finished", Code.Canceled);
 const NO_BYTES: Uint8Array = new Uint8Array(0);
 
 /** What tells the two protocols apart for a unary call. */
@@ -146,7 +151,7 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
       const output = await invokeUnaryImplementation(spec, context, input, opt.interceptors);
       const data = serialization.getO(type.binary).serialize(output);
       envelopes.push(await envelopeCompress({ flags: 0, data }, compression.response, opt.compressMinBytes));
-      context.abort();
+      context.abort(FINISHED);
     } catch (err) {
       context.abort(err);
       grpc.setTrailerStatus(
