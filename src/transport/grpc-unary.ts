@@ -15,6 +15,7 @@
  */
 import { Code, ConnectError, createHandlerContext, type MethodImplSpec } from "@connectrpc/connect";
 import {
+  assertByteStreamRequest,
   compressedFlag,
   compressionNegotiate,
   contentTypeMatcher,
@@ -114,6 +115,7 @@ function handlerFactory(framing: Framing, options: Partial<UniversalHandlerOptio
 function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: string, spec: Extract<MethodImplSpec, { kind: "unary" }>) {
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
   return async function handle(req: UniversalServerRequest): Promise<UniversalServerResponse> {
+    assertByteStreamRequest(req);
     const type = framing.parseContentType(req.header.get(grpc.headerContentType));
     if (type === undefined) return uResponseUnsupportedMediaType;
     if (req.method !== "POST") return uResponseMethodNotAllowed;
@@ -144,7 +146,7 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
       const input = await readSingleMessage(
-        req.body as AsyncIterable<Uint8Array>,
+        req.body,
         { skippedFlag: framing.skippedFlag, readMaxBytes: opt.readMaxBytes, compression: compression.request },
         (data) => serialization.getI(type.binary).parse(data),
       );
