@@ -1,6 +1,6 @@
 /**
  * Bundles the compiled server (dist/src/main.js) into one file, dist/server.mjs, which
- * `npm start` runs. Node 20 resolves and loads each of the ~600 modules of the server's
+ * `npm start` runs. Node 20 resolves and loads each of the ~450 modules of the server's
  * import graph separately, which took 0.6–0.9 s of every start; one file loads in a
  * fraction of that (see the README's Benchmarks). The native SQLite driver stays outside.
  */
