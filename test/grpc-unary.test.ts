@@ -14,6 +14,7 @@ import { createHandlerFactory as createConnectGrpcWebHandlerFactory, trailerFlag
 import { describe, expect, it } from "vitest";
 import { GetUserByIDRequestSchema, UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
 import { createGrpcHandlerFactory, createGrpcWebHandlerFactory } from "../src/transport/grpc-unary.js";
+import { envelope } from "./support/fuzz-frames.js";
 
 const method = UserService.method.getUserByID;
 
@@ -45,14 +46,7 @@ const PROTOCOLS = [
   },
 ];
 
-function envelope(data: Uint8Array, flags = 0): Uint8Array {
-  const out = new Uint8Array(5 + data.byteLength);
-  out[0] = flags;
-  new DataView(out.buffer).setUint32(1, data.byteLength);
-  out.set(data, 5);
-  return out;
-}
-const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+const concat = (...parts: Uint8Array[]) => Buffer.concat(parts);
 const idMessage = (userId: string) => toBinary(GetUserByIDRequestSchema, create(GetUserByIDRequestSchema, { userId }));
 
 interface Call {

@@ -4,6 +4,9 @@ export async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
 }
 
+/** A body of no chunks at all (where `once` would send one empty chunk). */
+export async function* empty(): AsyncIterable<Uint8Array> {}
+
 /** Reads a whole body; throws what `tooLarge` returns once more than `limit` bytes arrived. */
 export async function readAll(body: AsyncIterable<Uint8Array>, limit = Infinity, tooLarge?: () => Error): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
