@@ -1,6 +1,6 @@
 /**
  * SQLite group commit on its own: the writes of one event-loop turn share a transaction, each
- * in a savepoint. A write that fails is undone alone; an error with which SQLite abandons the
+ * in a savepoint (a write alone in none). A write that fails is undone alone; an error with which SQLite abandons the
  * whole transaction fails the whole batch, so no caller is told "failed" for a change that was
  * in fact committed, or "done" for one that was not.
  */
@@ -57,6 +57,27 @@ describe("GroupCommit", () => {
     expect(sqlite.inTransaction).toBe(false);
 
     await commits.write(insert("after"));
+    expect(stored()).toEqual(["after", "taken"]);
+  });
+
+  it("a write alone in its transaction (no savepoint): its failure undoes all of it, and the next write commits", async () => {
+    const { sqlite, commits, insert, stored } = setUp();
+    await commits.write(insert("taken"));
+    const committed: string[] = [];
+    const failing = commits.write(
+      (db) => {
+        insert("half")(db);
+        insert("taken")(db);
+      },
+      () => committed.push("failing"),
+    );
+    await expect(failing).rejects.toThrow(/UNIQUE/);
+    expect(committed).toEqual([]);
+    expect(stored()).toEqual(["taken"]);
+    expect(sqlite.inTransaction).toBe(false);
+
+    await commits.write(insert("after"), () => committed.push("after"));
+    expect(committed).toEqual(["after"]);
     expect(stored()).toEqual(["after", "taken"]);
   });
 });

@@ -1,10 +1,10 @@
 /**
  * Group commit for SQLite: the writes that arrive in one turn of the event loop share one
- * transaction, each in a savepoint of its own, so one write's failure rolls back only that
- * write. Every caller is answered after the -wal file is flushed past the COMMIT (WalSync),
- * so nothing is acknowledged before it is on disk. The transaction and its savepoints are
- * better-sqlite3's own: their statements are prepared once, where Drizzle's nested
- * transactions prepare a SAVEPOINT and a RELEASE for every write.
+ * transaction, each in a savepoint of its own (a write alone needs none), so one write's
+ * failure rolls back only that write. Every caller is answered after the -wal file is
+ * flushed past the COMMIT (WalSync), so nothing is acknowledged before it is on disk. The
+ * transaction and its savepoints are better-sqlite3's own: their statements are prepared
+ * once, where Drizzle's nested transactions prepare a SAVEPOINT and a RELEASE for every write.
  */
 import type Database from "better-sqlite3";
 import type { WalSync } from "./wal-sync.js";
@@ -28,8 +28,14 @@ export class GroupCommit<W> {
   ) {
     // Called inside a transaction, a better-sqlite3 transaction function runs in a savepoint.
     const inSavepoint = sqlite.transaction((work: (writer: W) => void) => work(writer));
-    this.commitBatch = sqlite.transaction((batch: Pending<W>[]) =>
-      batch.map(({ work }) => {
+    this.commitBatch = sqlite.transaction((batch: Pending<W>[]) => {
+      // A write alone in its transaction needs no savepoint: if it fails, the rollback of
+      // the transaction undoes only it, and flush() rejects it with its error.
+      if (batch.length === 1) {
+        batch[0]!.work(writer);
+        return [undefined];
+      }
+      return batch.map(({ work }) => {
         try {
           inSavepoint(work);
           return undefined;
@@ -39,8 +45,8 @@ export class GroupCommit<W> {
           if (!sqlite.inTransaction) throw err;
           return err ?? new Error("write failed");
         }
-      }),
-    ).immediate;
+      });
+    }).immediate;
   }
 
   /** `committed` runs right after the COMMIT, before any other JavaScript, if this write is in it. */

@@ -1,0 +1,124 @@
+/**
+ * The SQLite store keeps the users it read or committed in memory. What it answers from
+ * there must be exactly what a read of the row answers, after every kind of change; and a
+ * row changed behind its back (which the server's own writes never do) must not wedge writes.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UserEvent } from "../src/domain/events.js";
+import type { User } from "../src/domain/user.js";
+import * as schema from "../src/store/sqlite/schema.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import type { Store } from "../src/store/store.js";
+import { fromUserRow } from "../src/store/user-rows.js";
+import { UserEvents } from "../src/user-events.js";
+
+describe("SQLite store: users kept in memory", () => {
+  let file: string;
+  let store: Store;
+  let events: UserEvents;
+  let outside: Database.Database;
+  const ORG = "org-cache";
+
+  /** The user as its row says, read through a connection of the test's own. */
+  const rowOf = (id: string): User | undefined => {
+    const row = drizzle(outside, { schema }).select().from(schema.users).where(eq(schema.users.id, id)).get();
+    return row && fromUserRow(row);
+  };
+
+  beforeAll(async () => {
+    file = join(mkdtempSync(join(tmpdir(), "zus-user-cache-")), "store.db");
+    store = openSqliteStore(file);
+    events = new UserEvents(store, () => new Date());
+    await store.addOrganization({ id: ORG, name: "Cache", createdAt: new Date() });
+    outside = new Database(file, { readonly: true });
+  });
+  afterAll(async () => {
+    outside.close();
+    await store.close();
+  });
+
+  /** Commits `event` to the user as the store gives it, then compares the store's answer with the row. */
+  async function step(id: string, event: UserEvent): Promise<User> {
+    const before = await store.getUser(id);
+    await events.commit(before, [event], "cache-test", { newUserId: id });
+    const answered = await store.getUser(id);
+    expect(answered).toEqual(rowOf(id));
+    return answered!;
+  }
+
+  it("after each kind of change, the store answers what the row says", async () => {
+    const human = await step("u-human", {
+      type: "user.human.added",
+      payload: {
+        orgId: ORG,
+        username: "Zoë.Cache",
+        human: {
+          profile: { givenName: "Zoë", familyName: "Cache", nickName: "Z", displayName: "Zoë C.", preferredLanguage: "de", gender: "diverse" },
+          email: "zoe@example.com",
+          emailVerified: true,
+          passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+          passwordChangeRequired: true,
+        },
+      },
+    });
+    expect(human.human?.profile.nickName).toBe("Z");
+    await step("u-human", { type: "user.human.password.check.failed" });
+    const policyLocked = await step("u-human", {
+      type: "user.locked",
+      payload: { cause: "policy", expiresAt: "2031-02-03T04:05:06.789Z" },
+    });
+    expect(policyLocked.lock).toEqual({ cause: "policy", expiresAt: new Date("2031-02-03T04:05:06.789Z") });
+    await step("u-human", { type: "user.unlocked" });
+    await step("u-human", { type: "user.human.password.check.succeeded" });
+    await step("u-human", { type: "user.locked" });
+    await step("u-human", { type: "user.unlocked" });
+    await step("u-human", { type: "user.deactivated" });
+    await step("u-human", { type: "user.reactivated" });
+    const removed = await step("u-human", { type: "user.removed" });
+    expect(removed.flags.removed).toBe(true);
+
+    // Without a password (initial), with only the required fields.
+    const plain = await step("u-plain", {
+      type: "user.human.added",
+      payload: {
+        orgId: ORG,
+        username: "plain",
+        human: { profile: { givenName: "P", familyName: "L" }, email: "p@example.com", emailVerified: false, passwordChangeRequired: false },
+      },
+    });
+    expect(plain.flags.initial).toBe(true);
+    await step("u-plain", { type: "user.locked" });
+
+    await step("u-machine", { type: "user.machine.added", payload: { orgId: ORG, username: "robot", machine: { name: "Robot", description: "" } } });
+    await step("u-machine", { type: "user.locked" });
+  });
+
+  it("a row changed behind the store's back: the next change conflicts once, reads the row again and succeeds", async () => {
+    await step("u-behind", { type: "user.machine.added", payload: { orgId: ORG, username: "behind", machine: { name: "B", description: "" } } });
+    const cached = (await store.getUser("u-behind"))!;
+    const writer = new Database(file);
+    writer.prepare("update users set sequence = sequence + 5, changed_at = changed_at + 1 where id = ?").run("u-behind");
+    writer.close();
+    // Reads keep the user as this store last saw it: one server per SQLite file writes all changes.
+    expect((await store.getUser("u-behind"))!.sequence).toBe(cached.sequence);
+
+    const locked = await events.retryOnConflict(async () => {
+      const user = await store.getUser("u-behind");
+      return (await events.commit(user, [{ type: "user.locked" }], "cache-test")).user;
+    });
+    expect(locked.sequence).toBe(cached.sequence + 6);
+    expect(await store.getUser("u-behind")).toEqual(rowOf("u-behind"));
+  });
+
+  it("an unknown user is not remembered as missing", async () => {
+    expect(await store.getUser("u-later")).toBeUndefined();
+    await step("u-later", { type: "user.machine.added", payload: { orgId: ORG, username: "later", machine: { name: "L", description: "" } } });
+    expect((await store.getUser("u-later"))?.username).toBe("later");
+  });
+});
