@@ -334,14 +334,17 @@ async function throughputAndLatency() {
     const rows = protocols.map((p) => {
       const l = latency[p]!;
       const sv = l.server;
+      const max = lockunlock[p]!;
+      const perCallUs = (m: Measured) => round((m.serverCpuCores / m.rps) * 1e6, 0);
       return [
         p, l.rate, l.rps, l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.latencyMs.max, pass(l.latencyMs.p99 <= 10), l.errors,
+        l.serverCpuCores, `${perCallUs(l)} / ${perCallUs(max)}`,
         `${round(sv.within10msShare * 100, 2)}%`, `≤ ${sv.p99AtMostMs}`, sv.gcMsPerS, sv.gcOver10ms, `${sv.loopDelayP99Ms} / ${sv.loopDelayMaxMs}`, round(l.loadLoopDelayP99Ms ?? NaN, 2),
       ];
     });
     print(
-      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms; then the server's own view (its /metrics) and the load generator's event-loop delay`,
-      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"], rows),
+      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms; the server's cores busy at that rate and its CPU per call there and at the maximum; then the server's own view (its /metrics) and the load generator's event-loop delay`,
+      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"], rows),
     );
     files.push(
       writeResult("latency", BACKEND, {

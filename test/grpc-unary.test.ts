@@ -6,7 +6,7 @@
  */
 import { gzipSync } from "node:zlib";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { Code, ConnectError, createMethodImplSpec, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, createMethodImplSpec, type Interceptor } from "@connectrpc/connect";
 import { compressionGzip } from "@connectrpc/connect-node";
 import type { UniversalHandlerOptions, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { createHandlerFactory as createConnectGrpcHandlerFactory } from "@connectrpc/connect/protocol-grpc";
@@ -18,18 +18,34 @@ import { envelope } from "./support/fuzz-frames.js";
 
 const method = UserService.method.getUserByID;
 
-/** Answers a user for any id but "missing" (NotFound with metadata) and "boom" (a plain Error). */
-const spec = createMethodImplSpec(method, (req, ctx) => {
+/** Whether a deadline is set, as far as it can be compared between two calls. */
+const deadline = (timeoutMs: number | undefined) => (timeoutMs === undefined ? "none" : timeoutMs > 0 ? "ahead" : "passed");
+
+/**
+ * Answers a user for any id but "missing" (NotFound with metadata), "boom" (a plain Error) and
+ * "wait" (answers once its signal is aborted, with the signal's reason). It reports what its
+ * context says in a header.
+ */
+const spec = createMethodImplSpec(method, async (req, ctx) => {
   ctx.responseHeader.set("x-impl", "header");
   ctx.responseTrailer.set("x-impl-trailer", "trailer");
+  const seen = [ctx.service.typeName, ctx.method.name, ctx.protocolName, ctx.requestMethod, ctx.url, ctx.requestHeader.get("x-custom"), ctx.values.get(SEEN_BY_INTERCEPTOR)];
+  ctx.responseHeader.set("x-context", [...seen, deadline(ctx.timeoutMs()), ctx.signal.aborted].join(" "));
   if (req.userId === "missing") throw new ConnectError("User could not be found", Code.NotFound, { "x-error-meta": "1" });
   if (req.userId === "boom") throw new Error("not for the client");
+  if (req.userId === "wait") await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
   return { user: { userId: req.userId, username: `name of ${req.userId}` } };
 });
 
+const SEEN_BY_INTERCEPTOR = createContextKey("none", { description: "what the interceptor saw" });
+
+/** Reports what the interceptors' request says, in a header and in the context values. */
 const stamp: Interceptor = (next) => async (req) => {
+  const seen = [req.stream, req.method.name, req.service.typeName, req.requestMethod, req.url, req.header.get("x-custom"), req.signal.aborted];
+  req.contextValues.set(SEEN_BY_INTERCEPTOR, "interceptor");
   const res = await next(req);
   res.header.set("x-interceptor", "seen");
+  res.header.set("x-interceptor-request", seen.join(" "));
   return res;
 };
 
@@ -121,6 +137,24 @@ describe.each(PROTOCOLS)("$name unary handler, compared with Connect-ES's", (pro
     expect(grpcStatus(a)).toBe("0");
     expect(a.header).toContainEqual(["x-interceptor", "seen"]);
     expect(a.body.length).toBeGreaterThan(5);
+  });
+
+  it("gives the interceptors and the implementation the same request and context, with or without a deadline", async () => {
+    const body = envelope(idMessage("u12"));
+    const headers: Record<string, string>[] = [{ "x-custom": "yes" }, { "x-custom": "timed", "grpc-timeout": "5S" }];
+    for (const header of headers) {
+      const a = await expectSameAnswer({ body, header });
+      const context = new Headers(a.header).get("x-context")!;
+      expect(context).toContain(`${header["x-custom"]} interceptor ${"grpc-timeout" in header ? "ahead" : "none"} false`);
+      expect(new Headers(a.header).get("x-interceptor-request")).toBe(
+        `false GetUserByID zitadel.user.v2.UserService POST http://localhost/zitadel.user.v2.UserService/GetUserByID ${header["x-custom"]} false`,
+      );
+    }
+  });
+
+  it("aborts the implementation's signal at the deadline, with DeadlineExceeded", async () => {
+    const a = await expectSameAnswer({ body: envelope(idMessage("wait")), header: { "grpc-timeout": "30m" } });
+    expect(grpcStatus(a)).toBe(String(Code.DeadlineExceeded));
   });
 
   it("reads a message that arrives one byte at a time, or split inside its header", async () => {

@@ -8,13 +8,13 @@
  * reads the body and answers with one envelope and the status, creating no generator function
  * per call.
  *
- * Everything besides the framing is Connect-ES's own: the handler context (deadline, signals,
- * headers), the interceptors and implementation (invokeUnaryImplementation), serialization
- * and its size limits, compression, and the status trailer; the errors for malformed
- * envelopes carry Connect-ES's codes and messages. Streaming methods (Health.Watch,
+ * The call's context and the call of its interceptors and implementation are ours too
+ * (unary-context.ts: the signal is made only when read). The rest is Connect-ES's own:
+ * serialization and its size limits, compression, and the status trailer; the errors for
+ * malformed envelopes carry Connect-ES's codes and messages. Streaming methods (Health.Watch,
  * reflection) keep Connect-ES's handlers.
  */
-import { Code, ConnectError, createHandlerContext, type MethodImplSpec } from "@connectrpc/connect";
+import { Code, ConnectError, type MethodImplSpec } from "@connectrpc/connect";
 import {
   assertByteStreamRequest,
   compressionNegotiate,
@@ -24,7 +24,6 @@ import {
   encodeEnvelopes,
   envelopeCompress,
   envelopeDecompress,
-  invokeUnaryImplementation,
   uResponseMethodNotAllowed,
   uResponseOk,
   uResponseUnsupportedMediaType,
@@ -39,11 +38,12 @@ import {
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import { empty, once } from "./byte-streams.js";
+import { createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 const HEADER_BYTES = 5;
 /**
- * What a finished call's context is aborted with (Connect-ES aborts it to release its
- * listeners): without a reason, abort() builds a DOMException with its stack on every call.
+ * What a finished call's signal is aborted with, if something made it: without a reason,
+ * abort() builds a DOMException with its stack.
  */
 const FINISHED = new ConnectError("the call has finished", Code.Canceled);
 
@@ -115,25 +115,21 @@ function handlerFactory(framing: Framing, options: Partial<UniversalHandlerOptio
 
 function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: string, spec: Extract<MethodImplSpec, { kind: "unary" }>) {
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
+  const invoke = unaryInvoker(spec, opt.interceptors);
   return async function handle(req: UniversalServerRequest): Promise<UniversalServerResponse> {
     assertByteStreamRequest(req);
     const type = framing.parseContentType(req.header.get(grpc.headerContentType));
     if (type === undefined) return uResponseUnsupportedMediaType;
     if (req.method !== "POST") return uResponseMethodNotAllowed;
     const timeout = grpc.parseTimeout(req.header.get(grpc.headerTimeout), opt.maxTimeoutMs);
-    const context = createHandlerContext({
-      ...spec,
-      service: spec.method.parent,
-      requestMethod: req.method,
+    const context = createUnaryContext({
+      spec,
       protocolName,
+      request: req,
       timeoutMs: timeout.timeoutMs,
       shutdownSignal: opt.shutdownSignal,
-      requestSignal: req.signal,
-      requestHeader: req.header,
-      url: req.url,
       responseHeader: { [grpc.headerContentType]: type.binary ? framing.contentTypeProto : framing.contentTypeJson },
       responseTrailer: { [grpc.headerGrpcStatus]: grpc.grpcStatusOk },
-      contextValues: req.contextValues,
     });
     const compression = compressionNegotiate(
       opt.acceptCompression,
@@ -151,12 +147,12 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
         { skippedFlag: framing.skippedFlag, readMaxBytes: opt.readMaxBytes, compression: compression.request },
         (data) => serialization.getI(type.binary).parse(data),
       );
-      const output = await invokeUnaryImplementation(spec, context, input, opt.interceptors);
+      const output = await invoke(context, input);
       const data = serialization.getO(type.binary).serialize(output);
       envelopes.push(await envelopeCompress({ flags: 0, data }, compression.response, opt.compressMinBytes));
-      context.abort(FINISHED);
+      context.finish(FINISHED);
     } catch (err) {
-      context.abort(err);
+      context.finish(err);
       grpc.setTrailerStatus(
         context.responseTrailer,
         err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err),
