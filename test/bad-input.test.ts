@@ -91,10 +91,13 @@ const grpcMessage = (raw: string | undefined) => (raw === undefined ? undefined 
 
 /** HTTP/1.1 POST that tolerates the server answering before it has read the whole body. */
 function http1Post(port: number, path: string, headers: Record<string, string>, body: Uint8Array) {
+  // Keep-alive, as browsers send: a client that asks to close the connection may have it
+  // closed under its still-running upload once answered, and lose the answer to the reset.
+  const agent = new http.Agent({ keepAlive: true });
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
     let answered = false;
     const req = http.request(
-      { host: "127.0.0.1", port, path, method: "POST", agent: false, headers: { ...headers, "content-length": String(body.length) } },
+      { host: "127.0.0.1", port, path, method: "POST", agent, headers: { ...headers, "content-length": String(body.length) } },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];
@@ -107,7 +110,7 @@ function http1Post(port: number, path: string, headers: Record<string, string>, 
       if (!answered) reject(err);
     });
     req.end(Buffer.from(body));
-  });
+  }).finally(() => agent.destroy());
 }
 
 /** gRPC over h2c (prior knowledge): returns the response headers, body and trailers. */
