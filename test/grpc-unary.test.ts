@@ -6,7 +6,7 @@
  */
 import { gzipSync } from "node:zlib";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextKey, createMethodImplSpec, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, createContextValues, createMethodImplSpec, type Interceptor } from "@connectrpc/connect";
 import { compressionGzip } from "@connectrpc/connect-node";
 import type { UniversalHandlerOptions, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { createHandlerFactory as createConnectGrpcHandlerFactory } from "@connectrpc/connect/protocol-grpc";
@@ -49,7 +49,15 @@ const stamp: Interceptor = (next) => async (req) => {
   return res;
 };
 
-const OPTIONS: Partial<UniversalHandlerOptions> = { readMaxBytes: 64, interceptors: [stamp], acceptCompression: [compressionGzip] };
+/** Asked by an "x-replace" header, passes on a request of its own, with other headers and values. */
+const replace: Interceptor = (next) => async (req) => {
+  if (!req.header.has("x-replace")) return next(req);
+  const header = new Headers(req.header);
+  header.set("x-custom", "replaced");
+  return next({ ...req, header, contextValues: createContextValues().set(SEEN_BY_INTERCEPTOR, "replacement") });
+};
+
+const OPTIONS: Partial<UniversalHandlerOptions> = { readMaxBytes: 64, interceptors: [stamp, replace], acceptCompression: [compressionGzip] };
 
 const PROTOCOLS = [
   { name: "gRPC", ours: createGrpcHandlerFactory, connectEs: createConnectGrpcHandlerFactory, binary: "application/grpc", json: "application/grpc+json" },
@@ -150,6 +158,12 @@ describe.each(PROTOCOLS)("$name unary handler, compared with Connect-ES's", (pro
         `false GetUserByID zitadel.user.v2.UserService POST http://localhost/zitadel.user.v2.UserService/GetUserByID ${header["x-custom"]} false`,
       );
     }
+  });
+
+  it("gives the implementation the request an interceptor passed on in place of the call's", async () => {
+    const a = await expectSameAnswer({ body: envelope(idMessage("u13")), header: { "x-custom": "yes", "x-replace": "1", "grpc-timeout": "5S" } });
+    expect(grpcStatus(a)).toBe("0");
+    expect(new Headers(a.header).get("x-context")).toContain("replaced replacement ahead false");
   });
 
   it("aborts the implementation's signal at the deadline, with DeadlineExceeded", async () => {

@@ -65,7 +65,6 @@ class CallContext implements UnaryContext {
   readonly responseTrailer: Headers;
   readonly values: ContextValues;
   readonly timeoutMs: () => number | undefined;
-  private readonly deadline: number | undefined;
   private readonly sources: AbortSignal[];
   private controller: AbortController | undefined;
   private finished: unknown = NOT_FINISHED;
@@ -83,7 +82,7 @@ class CallContext implements UnaryContext {
     this.responseTrailer = new Headers(init.responseTrailer);
     this.values = request.contextValues ?? createContextValues();
     const deadline = init.timeoutMs === undefined ? undefined : Date.now() + init.timeoutMs;
-    this.deadline = deadline;
+    // An own function, not a method: Connect-ES hands it around without its object.
     this.timeoutMs = () => (deadline === undefined ? undefined : deadline - Date.now());
     this.sources = [request.signal, init.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
   }
@@ -106,7 +105,7 @@ class CallContext implements UnaryContext {
       made.abort(this.finished);
       return made;
     }
-    const { sources, deadline } = this;
+    const { sources } = this;
     const onAbort = function (this: AbortSignal) {
       release();
       made.abort(this.reason);
@@ -119,12 +118,12 @@ class CallContext implements UnaryContext {
     const aborted = sources.find((s) => s.aborted);
     if (aborted) onAbort.call(aborted);
     else for (const source of sources) source.addEventListener("abort", onAbort);
-    if (deadline !== undefined && !made.signal.aborted) {
+    const left = this.timeoutMs();
+    if (left !== undefined && !made.signal.aborted) {
       const expire = () => {
         release();
         made.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
       };
-      const left = deadline - Date.now();
       if (left <= 0) expire();
       else timer = setTimeout(expire, left);
     }
@@ -139,7 +138,10 @@ export function createUnaryContext(init: UnaryContextInit): UnaryContext {
 /** What the first interceptor's request carries besides Connect-ES's fields: the call's context. */
 const CONTEXT = Symbol("unary call context");
 
-/** The request the interceptors see, with Connect-ES's fields. */
+/**
+ * The request the interceptors see, with Connect-ES's fields. Its signal is a getter on the
+ * prototype, so a copy made by spreading it has none (the implementation still gets one).
+ */
 class InterceptorRequest {
   readonly stream = false;
   readonly method: UnarySpec["method"];
@@ -168,39 +170,26 @@ class InterceptorRequest {
   }
 }
 
-/** The implementation's context: the call's, with what the interceptors passed on. */
-class ImplementationContext implements HandlerContext {
-  readonly method: HandlerContext["method"];
-  readonly protocolName: string;
-  readonly requestMethod: string;
-  readonly url: string;
-  readonly timeoutMs: () => number | undefined;
-  readonly responseHeader: Headers;
-  readonly responseTrailer: Headers;
-  readonly service: HandlerContext["service"];
-  readonly requestHeader: Headers;
-  readonly values: ContextValues;
-
-  constructor(
-    private readonly context: UnaryContext,
-    private readonly req: UnaryRequest,
-  ) {
-    this.method = context.method;
-    this.protocolName = context.protocolName;
-    this.requestMethod = context.requestMethod;
-    this.url = context.url;
-    this.timeoutMs = context.timeoutMs;
-    this.responseHeader = context.responseHeader;
-    this.responseTrailer = context.responseTrailer;
-    this.service = req.service;
-    this.requestHeader = req.header;
-    this.values = req.contextValues;
-  }
-
-  get signal(): AbortSignal {
-    // An interceptor that spread the request into a new one left the getter behind.
-    return this.req.signal ?? this.context.signal;
-  }
+/**
+ * The implementation's context when an interceptor passed on a request of its own, as
+ * Connect-ES merges them. Rare (no interceptor of this server does it), so a plain object.
+ */
+function contextWithRequest(context: UnaryContext, req: UnaryRequest): HandlerContext {
+  const { method, protocolName, requestMethod, url, timeoutMs, responseHeader, responseTrailer } = context;
+  return {
+    method,
+    protocolName,
+    requestMethod,
+    url,
+    timeoutMs,
+    responseHeader,
+    responseTrailer,
+    service: req.service,
+    requestHeader: req.header,
+    values: req.contextValues,
+    // A request spread into a new object leaves InterceptorRequest's getter behind.
+    signal: req.signal ?? context.signal,
+  };
 }
 
 type ContextRequest = UnaryRequest & { [CONTEXT]: UnaryContext };
@@ -217,7 +206,9 @@ export function unaryInvoker(
 ): (context: UnaryContext, input: unknown) => Promise<UnaryResponse["message"]> {
   const innermost = async (req: ContextRequest): Promise<UnaryResponse> => {
     const context = req[CONTEXT];
-    const output = await spec.impl(req.message as never, new ImplementationContext(context, req));
+    // The request the interceptors were given carries the context's own header, values and signal.
+    const implContext = req instanceof InterceptorRequest ? context : contextWithRequest(context, req);
+    const output = await spec.impl(req.message as never, implContext);
     return {
       stream: false,
       method: spec.method,
