@@ -24,7 +24,7 @@ import {
 } from "../store.js";
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { countChanges, fromUserRow, toUserRow } from "../user-rows.js";
+import { countChanges, fromUserRow, toUserRow, type UserRow } from "../user-rows.js";
 import { startCheckpointer } from "./checkpointer.js";
 import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
@@ -144,13 +144,14 @@ class SqliteStore implements Store {
 
   async commitUser(commit: UserCommit): Promise<void> {
     const { id } = commit.user;
+    const row = toUserRow(commit.user);
     try {
       await this.commits.write(
-        (db) => writeUserCommit(db, this.statements, commit),
+        (db) => writeUserCommit(db, this.statements, commit, row),
         () => {
           this.forgetTokensOf(id);
           // As a read of the row would give it: what the row does not store is not kept.
-          this.cacheUser(fromUserRow(toUserRow(commit.user)));
+          this.cacheUser(fromUserRow(row));
         },
       );
     } catch (err) {
@@ -269,7 +270,7 @@ class SqliteStore implements Store {
     const created = this.sqlite.transaction(() => {
       if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
       this.db.insert(schema.organizations).values(org).run();
-      writeUserCommit(this.db, this.statements, firstUser);
+      writeUserCommit(this.db, this.statements, firstUser, toUserRow(firstUser.user));
       return true;
     }).immediate();
     if (created) await this.wal.durable();
@@ -370,10 +371,12 @@ function userUpdates(db: Db) {
   };
 }
 
-/** Runs inside an immediate transaction, so the checks and the writes are atomic. */
-function writeUserCommit(db: Db, statements: WriteStatements, commit: UserCommit): void {
+/**
+ * Runs inside an immediate transaction, so the checks and the writes are atomic. `userRow` is
+ * commit.user's row, which the caller also needs.
+ */
+function writeUserCommit(db: Db, statements: WriteStatements, commit: UserCommit, userRow: UserRow): void {
   const { user } = commit;
-  const userRow = toUserRow(user);
   const row = driverValues(schema.users, userRow);
   const previousRow = commit.previous && toUserRow(commit.previous);
   if (previousRow) {
