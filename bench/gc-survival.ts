@@ -66,6 +66,9 @@ const VARIANTS: Record<string, () => () => Promise<void>> = {
   "our gRPC-Web unary handler, Noop": () => grpcNoop(createRouter({}), "application/grpc-web+proto"),
 };
 
+/** The fields of one scavenge in V8's --trace-gc-nvp line, in the order V8 prints them. */
+const SCAVENGE_LINE = / pause=([\d.]+) .* allocated=(\d+) .* new_space_survived=(\d+) /;
+
 const child = process.argv.indexOf("--child");
 if (child > 0) {
   const once = VARIANTS[process.argv[child + 1]!]!();
@@ -78,15 +81,14 @@ if (child > 0) {
     const run = spawnSync(process.execPath, ["--trace-gc-nvp", "--import", "tsx", import.meta.filename, "--child", name], { encoding: "utf8", maxBuffer: 1 << 28 });
     if (run.status !== 0) throw new Error(`${name}: ${run.stderr}`);
     // The first few collections belong to start-up (module loading, compiling).
+    // A line V8 wrote in pieces (now and then one is cut by another thread's output) is skipped.
     const scavenges = run.stdout
       .split("\n")
       .filter((line) => line.includes("gc=s "))
+      .map((line) => SCAVENGE_LINE.exec(line))
+      .filter((match) => match !== null)
       .slice(3)
-      .map((line) => ({
-        pause: Number(/ pause=([\d.]+)/.exec(line)![1]),
-        allocated: Number(/ allocated=(\d+)/.exec(line)![1]),
-        survived: Number(/ new_space_survived=(\d+)/.exec(line)![1]),
-      }));
+      .map(([, pause, allocated, survived]) => ({ pause: Number(pause), allocated: Number(allocated), survived: Number(survived) }));
     const sum = (key: "pause" | "allocated" | "survived") => scavenges.reduce((total, s) => total + s[key], 0);
     const percent = ((100 * sum("survived")) / sum("allocated")).toFixed(1);
     console.log(`| ${name} | ${scavenges.length} | ${(sum("allocated") / 2 ** 20).toFixed(0)} | ${percent}% | ${(sum("pause") / scavenges.length).toFixed(1)} ms |`);
