@@ -14,13 +14,18 @@ const spec = createMethodImplSpec(UserService.method.getUserByID, () => ({})) as
 function contextFor(options: { timeoutMs?: number } = {}) {
   const client = new AbortController();
   const shutdown = new AbortController();
+  let requestSignalReads = 0;
   const request: UniversalServerRequest = {
     httpVersion: "2.0",
     method: "POST",
     url: "http://localhost/zitadel.user.v2.UserService/GetUserByID",
     header: new Headers(),
     body: (async function* () {})(),
-    signal: client.signal,
+    // A getter, as the server's request makes its signal when first read (src/http/universal-request.ts).
+    get signal() {
+      requestSignalReads++;
+      return client.signal;
+    },
   };
   const context = createUnaryContext({
     spec,
@@ -31,13 +36,24 @@ function contextFor(options: { timeoutMs?: number } = {}) {
     responseHeader: {},
     responseTrailer: {},
   });
-  return { context, client, shutdown };
+  return { context, client, shutdown, requestSignalReads: () => requestSignalReads };
 }
 
 const LEFT = new ConnectError("client left", Code.Canceled);
 const FINISHED = new ConnectError("finished", Code.Canceled);
 
 describe("unary call context", () => {
+  it("reads the request's signal only when its own is read", () => {
+    const { context, requestSignalReads } = contextFor({ timeoutMs: 1000 });
+    expect(context.values).toBeDefined();
+    expect(context.timeoutMs()).toBeGreaterThan(0);
+    context.finish(FINISHED);
+    expect(requestSignalReads()).toBe(0);
+    const read = contextFor();
+    void read.context.signal;
+    expect(read.requestSignalReads()).toBe(1);
+  });
+
   it("a signal read during the call is aborted when the client leaves, and only then", () => {
     const { context, client } = contextFor();
     const signal = context.signal;

@@ -1,9 +1,9 @@
-/** src/http/universal-request.ts on a real node:http server: the request as Connect-ES sees it, and when a call counts as cancelled. */
+/** src/http/universal-request.ts on a real node:http server: the request as Connect-ES sees it, when a call counts as cancelled, and that its signal is made only when read. */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { readAll } from "../src/transport/byte-streams.js";
 import { universalRequest } from "../src/http/universal-request.js";
 
@@ -17,16 +17,24 @@ async function serve(handle: (uReq: UniversalServerRequest, res: ServerResponse,
   return (server.address() as AddressInfo).port;
 }
 
-/** A server that answers one call with `answer`; its call's signal, once the response has closed. */
-async function watchSignal(answer: (res: ServerResponse) => void): Promise<{ port: number; signalOnceClosed: Promise<AbortSignal> }> {
+/**
+ * A server that answers one call with `answer`; its call's signal, read once the response has
+ * closed, and with `readEarly` also read (made) before answering.
+ */
+async function watchSignal(
+  answer: (res: ServerResponse) => void,
+  { readEarly = false } = {},
+): Promise<{ port: number; signalOnceClosed: Promise<AbortSignal>; readEarly: () => AbortSignal | undefined }> {
   let closed!: (signal: AbortSignal) => void;
   const signalOnceClosed = new Promise<AbortSignal>((resolve) => (closed = resolve));
+  let early: AbortSignal | undefined;
   const port = await serve((uReq, res) => {
+    if (readEarly) early = uReq.signal;
     // Registered after the request's own listener, so it runs after any abort.
     res.once("close", () => closed(uReq.signal));
     answer(res);
   });
-  return { port, signalOnceClosed };
+  return { port, signalOnceClosed, readEarly: () => early };
 }
 
 describe("universalRequest", () => {
@@ -56,6 +64,51 @@ describe("universalRequest", () => {
     await fetch(`http://127.0.0.1:${call.port}/`).then((r) => r.text());
     const signal = await call.signalOnceClosed;
     expect(signal.aborted).toBe(false);
+  });
+
+  it("makes no abort signal for a call that never reads it", async () => {
+    let made = 0;
+    const Original = globalThis.AbortController;
+    vi.stubGlobal(
+      "AbortController",
+      class extends Original {
+        constructor() {
+          super();
+          made++;
+        }
+      },
+    );
+    try {
+      const port = await serve(async (uReq, res) => {
+        await readAll(uReq.body as AsyncIterable<Uint8Array>);
+        res.end(`${uReq.method} ${uReq.header.get("x-one")}`);
+      });
+      // node:http's client, as fetch makes an AbortController of its own.
+      const answer = await new Promise<string>((done, fail) => {
+        const req = request({ port, host: "127.0.0.1", method: "POST", path: "/", headers: { "x-one": "1" } }, (res) => {
+          let text = "";
+          res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+          res.on("end", () => done(text));
+        });
+        req.on("error", fail);
+        req.end("x");
+      });
+      expect(answer).toBe("POST 1");
+      expect(made).toBe(0);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("aborts a signal read while the call ran, when the client leaves before the answer is complete", async () => {
+    const call = await watchSignal((res) => res.write("partial"), { readEarly: true });
+    const req = request({ port: call.port, host: "127.0.0.1", path: "/" }, (res) => res.once("data", () => req.destroy()));
+    req.on("error", () => undefined);
+    req.end();
+    const signal = await call.signalOnceClosed;
+    expect(signal).toBe(call.readEarly());
+    expect(signal.aborted).toBe(true);
+    expect(ConnectError.from(signal.reason).code).toBe(Code.Canceled);
   });
 
   it("is cancelled, with code Canceled, when the client leaves before the answer is complete", async () => {

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import type { UniversalHandler, UniversalHandlerFn } from "@connectrpc/connect/protocol";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { finishCall, protocolOf, type CallRecord } from "../observability/call-record.js";
 import { logInternalError, type Logger } from "../observability/logger.js";
@@ -29,7 +29,7 @@ import { serveProbe } from "./probes.js";
 import { plainGatewayError } from "./rest/gateway-errors.js";
 import { restRoutes } from "./rest/http-rules.js";
 import { createRestHandler, writeError } from "./rest/rest-handler.js";
-import { universalRequest } from "./universal-request.js";
+import { universalRequest, type CallHandler } from "./universal-request.js";
 
 export interface DispatchOptions {
   apps: Apps;
@@ -63,13 +63,15 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
 
   /** Calls a handler with the calling client in its context and reads how the call ended into the record. */
   const observed =
-    (handler: UniversalHandler, call: CallRecord): UniversalHandlerFn =>
-    async (request) =>
-      inspectOutcome(await handler({ ...request, contextValues: createContextValues().set(CALLING_CLIENT, call.client) }), {
+    (handler: UniversalHandler, call: CallRecord): CallHandler =>
+    async (request) => {
+      request.contextValues = createContextValues().set(CALLING_CLIENT, call.client);
+      return inspectOutcome(await handler(request), {
         inputName: handler.method.input.name,
         unary: handler.method.methodKind === "unary",
         onCode: (code) => (call.code = code),
       });
+    };
 
   const rest = createRestHandler({
     routes: restRoutes(options.benchNoop ? [...API_SERVICES, BenchService] : API_SERVICES),

@@ -1,6 +1,6 @@
 /**
  * A Node.js request as Connect-ES's universal request. Our own rather than connect-node's
- * `universalRequestFromNodeRequest`, which costs every call two things it does not need:
+ * `universalRequestFromNodeRequest`, which costs every call three things it does not need:
  * - its body is an async generator created by a function created per call; V8 gives each such
  *   function a hidden class of its own in the old generation, which keeps the function's scope
  *   (the request it reads) alive through young-generation collections until a full one. Here
@@ -8,11 +8,16 @@
  * - it aborts the call's signal whenever the response closes, finished or not, and an abort
  *   without a reason builds a DOMException, with its stack, for nobody. Here only a client that
  *   leaves before its answer is complete cancels the call.
+ * - it makes the signal for every call. Here it is made the first time something reads it,
+ *   which a unary gRPC or gRPC-Web call never does: on Node 20 an AbortSignal made per call
+ *   outlives young-generation collections (`npm run bench:gc`), and such promoted garbage
+ *   brings the full collections whose 15–30 ms pauses are most of the latency tail at a
+ *   fixed rate (README, Benchmarks).
  */
 import type http from "node:http";
 import type http2 from "node:http2";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
+import type { UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -20,26 +25,66 @@ export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 /** The abort reason of a call whose client left: one instance, so aborting builds nothing. */
 const CLIENT_LEFT = new ConnectError("the client closed the connection before the answer was complete", Code.Canceled);
 
-export function universalRequest(req: NodeRequest, res: NodeResponse): UniversalServerRequest {
+/** What a call is, apart from the response it answers on. */
+export interface RequestFields {
+  httpVersion: string;
+  method: string;
+  url: string;
+  header: Headers;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * A call's request whose signal is aborted when the client leaves before `res` is complete.
+ * The signal is a getter on the prototype: a copy made by spreading has none, so whoever
+ * passes the request on changes this object rather than copying it.
+ */
+export class CallRequest implements UniversalServerRequest {
+  httpVersion: string;
+  method: string;
+  url: string;
+  header: Headers;
+  body: AsyncIterable<Uint8Array>;
+  contextValues?: ContextValues;
+  private left = false;
+  private controller: AbortController | undefined;
+
+  constructor(fields: RequestFields, res: NodeResponse) {
+    this.httpVersion = fields.httpVersion;
+    this.method = fields.method;
+    this.url = fields.url;
+    this.header = fields.header;
+    this.body = fields.body;
+    res.once("close", () => {
+      if (res.writableFinished) return;
+      this.left = true;
+      this.controller?.abort(CLIENT_LEFT);
+    });
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.left) this.controller.abort(CLIENT_LEFT);
+    }
+    return this.controller.signal;
+  }
+}
+
+/** A handler of calls made of CallRequests. */
+export type CallHandler = (request: CallRequest) => Promise<UniversalServerResponse>;
+
+export function universalRequest(req: NodeRequest, res: NodeResponse): CallRequest {
   const authority = "authority" in req ? req.authority : req.headers.host;
   const scheme = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
-  return {
+  const fields = {
     httpVersion: req.httpVersion,
     method: req.method ?? "",
     url: `${scheme}://${authority ?? "localhost"}${req.url ?? "/"}`,
     header: webHeaders(req.headers),
     body: req,
-    signal: clientLeft(res),
   };
-}
-
-/** Aborted when the client leaves before `res` is complete. */
-export function clientLeft(res: NodeResponse): AbortSignal {
-  const left = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) left.abort(CLIENT_LEFT);
-  });
-  return left.signal;
+  return new CallRequest(fields, res);
 }
 
 /** Node.js request headers as web Headers, without HTTP/2 pseudo-headers and `skip`. */

@@ -4,17 +4,21 @@
  * as they stream in (so the body limit still applies) and handed to the binary handler;
  * the response is encoded back.
  */
-import type { UniversalHandlerFn, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { CallHandler, CallRequest } from "../http/universal-request.js";
 import { once, readAll } from "./byte-streams.js";
 
 const TEXT_TYPE = /^application\/grpc-web-text(\+proto)?(;|$)/i;
 
 export const isGrpcWebText = (contentType: string | null) => contentType !== null && TEXT_TYPE.test(contentType);
 
-export async function serveGrpcWebText(handler: UniversalHandlerFn, req: UniversalServerRequest): Promise<UniversalServerResponse> {
+/** Decodes `req` in place (a copy would lose its signal, see CallRequest) and answers in text. */
+export async function serveGrpcWebText(handler: CallHandler, req: CallRequest): Promise<UniversalServerResponse> {
   const header = new Headers(req.header);
   header.set("content-type", "application/grpc-web+proto");
-  const res = await handler({ ...req, header, body: decodeBase64Stream(req.body as AsyncIterable<Uint8Array>) });
+  req.header = header;
+  req.body = decodeBase64Stream(req.body);
+  const res = await handler(req);
   const bytes = await readAll(res.body ?? once(new Uint8Array()));
   const responseHeader = new Headers(res.header);
   responseHeader.set("content-type", "application/grpc-web-text+proto");

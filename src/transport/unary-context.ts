@@ -65,7 +65,9 @@ class CallContext implements UnaryContext {
   readonly responseTrailer: Headers;
   readonly values: ContextValues;
   readonly timeoutMs: () => number | undefined;
-  private readonly sources: AbortSignal[];
+  /** The signal follows these two; the request's is read only when the signal is made, as reading it can make it. */
+  private readonly request: UniversalServerRequest;
+  private readonly shutdownSignal: AbortSignal | undefined;
   private controller: AbortController | undefined;
   private finished: unknown = NOT_FINISHED;
   private release = () => {};
@@ -84,7 +86,8 @@ class CallContext implements UnaryContext {
     const deadline = init.timeoutMs === undefined ? undefined : Date.now() + init.timeoutMs;
     // An own function, not a method: Connect-ES hands it around without its object.
     this.timeoutMs = () => (deadline === undefined ? undefined : deadline - Date.now());
-    this.sources = [request.signal, init.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    this.request = request;
+    this.shutdownSignal = init.shutdownSignal;
   }
 
   get signal(): AbortSignal {
@@ -105,7 +108,7 @@ class CallContext implements UnaryContext {
       made.abort(this.finished);
       return made;
     }
-    const { sources } = this;
+    const sources = [this.request.signal, this.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
     const onAbort = function (this: AbortSignal) {
       release();
       made.abort(this.reason);

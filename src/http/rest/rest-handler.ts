@@ -6,18 +6,17 @@
 import { getOption, hasOption, ScalarType, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
-import type { UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import { options as zitadelOptions } from "../../../gen/zitadel/protoc_gen_zitadel/v2/options_pb.js";
 import type { CallRecord } from "../../observability/call-record.js";
 import { once, readAll } from "../../transport/byte-streams.js";
 import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
 import { matchPath, type RestRoute } from "./http-rules.js";
-import { clientLeft, webHeaders, type NodeRequest, type NodeResponse } from "../universal-request.js";
+import { CallRequest, webHeaders, type CallHandler, type NodeRequest, type NodeResponse } from "../universal-request.js";
 
 export interface RestOptions {
   routes: RestRoute[];
   /** The Connect-ES handler of a method, reporting how the call ended into the record. */
-  handlerFor(method: DescMethod, call: CallRecord): UniversalHandlerFn;
+  handlerFor(method: DescMethod, call: CallRecord): CallHandler;
   maxBodyBytes: number;
 }
 
@@ -67,14 +66,17 @@ export function createRestHandler(options: RestOptions) {
     const header = webHeaders(req.headers, NOT_FORWARDED);
     header.set("content-type", "application/json");
     header.set("connect-protocol-version", "1");
-    const answer = await options.handlerFor(route.method, call)({
-      httpVersion: req.httpVersion,
-      url: `http://localhost/${route.method.parent.typeName}/${route.method.name}`,
-      method: "POST",
-      header,
-      body: once(Buffer.from(JSON.stringify(message))),
-      signal: clientLeft(res),
-    });
+    const request = new CallRequest(
+      {
+        httpVersion: req.httpVersion,
+        url: `http://localhost/${route.method.parent.typeName}/${route.method.name}`,
+        method: "POST",
+        header,
+        body: once(Buffer.from(JSON.stringify(message))),
+      },
+      res,
+    );
+    const answer = await options.handlerFor(route.method, call)(request);
     const body = await readAll(answer.body ?? once(new Uint8Array()));
     if (answer.status !== 200) {
       const fallback = new ConnectError("internal error", Code.Internal);
