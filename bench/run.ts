@@ -246,6 +246,8 @@ async function throughputAndLatency() {
   const ceiling: Partial<Record<Protocol, Measured & { rounds: number[] }>> = {};
   const lockunlock: Partial<Record<Protocol, Measured & { rounds: number[] }>> = {};
   const latency: Partial<Record<Protocol, Measured & { rate: number }>> = {};
+  /** The no-op at the same fixed rate: the latency floor of the same stack on the same machine. */
+  const latencyNoop: Partial<Record<Protocol, Measured>> = {};
   let h2load: H2loadResult | undefined;
   const needLock = has("lockunlock") || has("latency");
   for (const p of protocols) {
@@ -286,7 +288,9 @@ async function throughputAndLatency() {
       const rate = Math.max(1, Math.floor(lockunlock[p]!.rps / 2));
       log(`${p}: latency at a fixed ${rate}/s, ${DURATION} s`);
       latency[p] = { ...(await load(s, p, "lockunlock", DURATION, rate)), rate };
-      log(`${p}: p99 ${latency[p]!.latencyMs.p99} ms`);
+      log(`${p}: p99 ${latency[p]!.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
+      latencyNoop[p] = await load(s, p, "noop", DURATION, rate);
+      log(`${p}: no-op p99 ${latencyNoop[p]!.latencyMs.p99} ms`);
     }
   }
   const mem = memoryMiB(s.server.pid);
@@ -333,24 +337,27 @@ async function throughputAndLatency() {
   if (has("latency")) {
     const rows = protocols.map((p) => {
       const l = latency[p]!;
+      const noop = latencyNoop[p]!;
       const sv = l.server;
       const max = lockunlock[p]!;
       const perCallUs = (m: Measured) => round((m.serverCpuCores / m.rps) * 1e6, 0);
       return [
         p, l.rate, l.rps, l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.latencyMs.max, pass(l.latencyMs.p99 <= 10), l.errors,
+        `${noop.latencyMs.p50} / ${noop.latencyMs.p99}`, `${round(noop.server.within10msShare * 100, 2)}%`,
         l.serverCpuCores, `${perCallUs(l)} / ${perCallUs(max)}`,
         `${round(sv.within10msShare * 100, 2)}%`, `≤ ${sv.p99AtMostMs}`, sv.gcMsPerS, sv.gcOver10ms, `${sv.loopDelayP99Ms} / ${sv.loopDelayMaxMs}`, round(l.loadLoopDelayP99Ms ?? NaN, 2),
       ];
     });
     print(
-      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms; the server's cores busy at that rate and its CPU per call there and at the maximum; then the server's own view (its /metrics) and the load generator's event-loop delay`,
-      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"], rows),
+      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms; the no-op at the same rate (the stack's own floor); the server's cores busy at that rate and its CPU per call there and at the maximum; then the server's own view (its /metrics) and the load generator's event-loop delay`,
+      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "no-op p50 / p99", "no-op: server ≤ 10 ms", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"], rows),
     );
     files.push(
       writeResult("latency", BACKEND, {
         ...header(),
         how: { ...HOW, grpcRate: "open loop on a fixed schedule (bench/open-loop.ts)", httpRate: "open loop on a fixed schedule, node:http over `connections` keep-alive connections (bench/open-loop.ts)" },
         protocols: latency,
+        noopAtTheSameRate: latencyNoop,
         target: "p99 ≤ 10 ms at half the maximum lock/unlock rate",
       }),
     );
@@ -388,7 +395,9 @@ async function scale() {
   log(`scale: GetUserByID (random users) at 200/s over gRPC, ${DURATION} s`);
   if (WARMUP > 0) await load(s, "grpc", "get", WARMUP, 200, 16);
   const get = await load(s, "grpc", "get", DURATION, 200, 16);
-  log(`scale: GetUserByID p99 ${get.latencyMs.p99} ms`);
+  log(`scale: GetUserByID p99 ${get.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
+  const getNoop = await load(s, "grpc", "noop", DURATION, 200, 16);
+  log(`scale: no-op p99 ${getNoop.latencyMs.p99} ms`);
   const mem = memoryMiB(s.server.pid);
   await closeSession(s);
 
@@ -400,20 +409,26 @@ async function scale() {
       return [`${p} lock/unlock req/s`, `${lockLarge[p]!.rps} vs ${lockSmall[p]!.rps} at ${small} users (${round(r * 100)}%)`, "≥ 90%", pass(r >= 0.9)];
     }),
     ["ListUsers state+limit 100 p99", `${list.latencyMs.p99} ms (p50 ${list.latencyMs.p50}, ${list.ok} ok, ${list.errors} errors)`, "≤ 20 ms", pass(list.latencyMs.p99 <= 20)],
-    ["GetUserByID p99", `${get.latencyMs.p99} ms (p50 ${get.latencyMs.p50}, ${get.ok} ok, ${get.errors} errors)`, "≤ 5 ms", pass(get.latencyMs.p99 <= 5)],
+    [
+      "GetUserByID p99",
+      `${get.latencyMs.p99} ms (p50 ${get.latencyMs.p50}, ${get.ok} ok, ${get.errors} errors; in the server ${round(get.server.within5msShare * 100, 2)}% within 5 ms; the no-op at the same rate: p50 ${getNoop.latencyMs.p50}, p99 ${getNoop.latencyMs.p99} ms)`,
+      "≤ 5 ms",
+      pass(get.latencyMs.p99 <= 5),
+    ],
     ["server memory", `VmRSS ${mem?.vmRssMiB} MiB, VmHWM ${mem?.vmHwmMiB} MiB (after start: ${memAfterStart?.vmRssMiB})`, "≤ 256 MiB", pass((mem?.vmHwmMiB ?? Infinity) <= 256)],
   ];
   print(`Scale (${BACKEND}, ${USERS} users)`, table(["measure", "result", "target", "met"], rows));
   log(
     `wrote ${writeResult("scale", BACKEND, {
       ...header(),
-      how: { ...HOW, list: "Connect JSON ListUsers {query:{limit:100}, queries:[{stateQuery:{state:USER_STATE_ACTIVE}}]} at 20/s over 4 connections", get: "gRPC GetUserByID random users, open loop 200/s" },
+      how: { ...HOW, list: "Connect JSON ListUsers {query:{limit:100}, queries:[{stateQuery:{state:USER_STATE_ACTIVE}}]} at 20/s over 4 connections", get: "gRPC GetUserByID random users, open loop 200/s; then the no-op the same way" },
       seeding: { ...s.seed, ids: undefined },
       startToFirstCallMs: round(startMs),
       firstStartOnEmptyDbMs: round(s.firstStartMs),
       lockunlock: Object.fromEntries(protocols.map((p) => [p, { users1000: lockSmall[p], usersLarge: lockLarge[p], ratio: round(lockLarge[p]!.rps / lockSmall[p]!.rps, 3) }])),
       listUsers: list,
       getUserById: get,
+      noopAtTheGetRate: getNoop,
       serverMemoryMiB: { afterStart: memAfterStart, atEnd: mem },
     })}`,
   );

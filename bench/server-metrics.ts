@@ -20,8 +20,9 @@ interface Scrape {
 
 export interface ServerView {
   calls: number;
-  /** Share of calls the server finished within 10 ms. */
+  /** Share of calls the server finished within 10 ms, and within 5 ms. */
   within10msShare: number;
+  within5msShare: number;
   /** The histogram bucket the server-side p99 falls in, as its upper bound (ms). */
   p99AtMostMs: number;
   /** Milliseconds of collection pauses per second of the measurement. */
@@ -81,9 +82,11 @@ export function between(before: Scrape, after: Scrape, seconds: number): ServerV
   const delta = (bound: number) => (after.callBuckets.get(bound) ?? 0) - (before.callBuckets.get(bound) ?? 0);
   const calls = delta(Infinity);
   const p99Bound = bounds.find((b) => delta(b) >= 0.99 * calls) ?? Infinity;
+  const share = (bound: number) => (calls ? Math.round((10_000 * delta(bound)) / calls) / 10_000 : NaN);
   return {
     calls,
-    within10msShare: calls ? Math.round((10_000 * delta(0.01)) / calls) / 10_000 : NaN,
+    within10msShare: share(0.01),
+    within5msShare: share(0.005),
     p99AtMostMs: p99Bound * 1000,
     gcMsPerS: Math.round(((after.gcSeconds - before.gcSeconds) * 1000 * 10) / seconds) / 10,
     gcOver10ms: after.gcOver10ms - before.gcOver10ms,
