@@ -38,14 +38,9 @@ import {
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import { empty, once } from "./byte-streams.js";
-import { createUnaryContext, unaryInvoker } from "./unary-context.js";
+import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 const HEADER_BYTES = 5;
-/**
- * What a finished call's signal is aborted with, if something made it: without a reason,
- * abort() builds a DOMException with its stack.
- */
-const FINISHED = new ConnectError("the call has finished", Code.Canceled);
 
 /** What tells the two protocols apart for a unary call. */
 interface Framing {
@@ -150,7 +145,7 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
       const output = await invoke(context, input);
       const data = serialization.getO(type.binary).serialize(output);
       envelopes.push(await envelopeCompress({ flags: 0, data }, compression.response, opt.compressMinBytes));
-      context.finish(FINISHED);
+      context.finish(CALL_FINISHED);
     } catch (err) {
       context.finish(err);
       grpc.setTrailerStatus(

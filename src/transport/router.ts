@@ -1,7 +1,8 @@
 /**
  * Connect-ES's router (createConnectRouter) with gRPC's and gRPC-Web's unary methods served by
- * grpc-unary.ts; Connect and the streaming methods stay Connect-ES's. The options work as in
- * createConnectRouter: a service's own options replace the router's.
+ * grpc-unary.ts and Connect's unary POST calls by connect-unary.ts; the streaming methods (and
+ * Connect's GET calls) stay Connect-ES's. The options work as in createConnectRouter: a
+ * service's own options replace the router's.
  */
 import { createMethodImplSpec, createServiceImplSpec, type ConnectRouter } from "@connectrpc/connect";
 import {
@@ -11,7 +12,7 @@ import {
   type UniversalHandler,
   type UniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
-import { createHandlerFactory as createConnectHandlerFactory } from "@connectrpc/connect/protocol-connect";
+import { createConnectHandlerFactory } from "./connect-unary.js";
 import { createGrpcHandlerFactory, createGrpcWebHandlerFactory } from "./grpc-unary.js";
 
 export function createRouter(routerOptions: Partial<UniversalHandlerOptions>): ConnectRouter {

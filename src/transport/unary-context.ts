@@ -1,6 +1,6 @@
 /**
- * The context of a unary gRPC or gRPC-Web call (grpc-unary.ts), and the call of its
- * interceptors and implementation with it.
+ * The context of a unary gRPC, gRPC-Web or Connect call (grpc-unary.ts, connect-unary.ts), and
+ * the call of its interceptors and implementation with it.
  *
  * Connect-ES's createHandlerContext makes, for every call, an abort controller for the
  * deadline (with its timer), another linked to it, to the request and to the server's
@@ -46,6 +46,12 @@ export interface UnaryContextInit {
 }
 
 const NOT_FINISHED = Symbol("not finished");
+
+/**
+ * What a call that ended normally finishes with, and its signal, if something made it, is
+ * aborted with: without a reason, abort() builds a DOMException with its stack.
+ */
+export const CALL_FINISHED = new ConnectError("the call has finished", Code.Canceled);
 
 /*
  * Classes rather than object literals: a getter in a literal made per call (with the call's
