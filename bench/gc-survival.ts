@@ -5,7 +5,8 @@
  * alive across scavenges until the next full collection. Connect-ES builds its pipelines that
  * way (a `function*` per transform per call, under TypeScript's ES2017 async-generator helper).
  * This compares async generators defined once with the same ones created per call, Connect-ES's
- * `pipe`, and a gRPC Noop through Connect-ES's own handler and through ours (no HTTP). It also
+ * `pipe`, and a gRPC, gRPC-Web and Connect Noop through Connect-ES's own handlers and through
+ * ours (no HTTP). It also
  * shows that on Node 20 an AbortSignal made per call survives scavenges (its controller alone,
  * whose signal Node makes only when read, does not).
  * Each variant runs in a child `node --trace-gc-nvp`, which reports the bytes allocated and the
@@ -61,6 +62,24 @@ function grpcNoop(router: ConnectRouter, contentType = "application/grpc") {
   };
 }
 
+/** A Connect JSON Noop through a router's handler. */
+function connectNoop(router: ConnectRouter) {
+  router.service(BenchService, { noop: () => ({}) });
+  const handler = router.handlers.find((h) => h.method.name === "Noop")!;
+  const body = Buffer.from('{"userId":"123456789012345678"}');
+  return async () => {
+    const res = await handler({
+      httpVersion: "1.1",
+      method: "POST",
+      url: "http://localhost/zus.bench.v1.BenchService/Noop",
+      header: new Headers({ "content-type": "application/json" }),
+      body: source(new Uint8Array(body)),
+      signal: NEVER_ABORTED,
+    });
+    if (res.body) await drain(res.body as AsyncIterable<unknown>);
+  };
+}
+
 const VARIANTS: Record<string, () => () => Promise<void>> = {
   "an AbortController per call, its signal never read": () => async () => void new AbortController(),
   "an AbortController per call and its signal": () => async () => void new AbortController().signal,
@@ -71,6 +90,8 @@ const VARIANTS: Record<string, () => () => Promise<void>> = {
   "our gRPC unary handler (src/transport/grpc-unary.ts), Noop": () => grpcNoop(createRouter({})),
   "Connect-ES gRPC-Web Noop handler": () => grpcNoop(createConnectRouter(), "application/grpc-web+proto"),
   "our gRPC-Web unary handler, Noop": () => grpcNoop(createRouter({}), "application/grpc-web+proto"),
+  "Connect-ES Connect JSON Noop handler": () => connectNoop(createConnectRouter()),
+  "our Connect unary handler (src/transport/connect-unary.ts), JSON Noop": () => connectNoop(createRouter({})),
 };
 
 /** The fields of one scavenge in V8's --trace-gc-nvp line, in the order V8 prints them. */
