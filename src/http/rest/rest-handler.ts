@@ -15,7 +15,7 @@ import { CallRequest, webHeaders, type CallHandler, type NodeRequest, type NodeR
 
 export interface RestOptions {
   routes: RestRoute[];
-  /** The Connect-ES handler of a method, reporting how the call ended into the record. */
+  /** The router's handler of a method (Connect JSON), reporting how the call ended into the record. */
   handlerFor(method: DescMethod, call: CallRecord): CallHandler;
   maxBodyBytes: number;
 }
