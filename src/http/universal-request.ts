@@ -9,7 +9,8 @@
  *   without a reason builds a DOMException, with its stack, for nobody. Here only a client that
  *   leaves before its answer is complete cancels the call.
  * - it makes the signal for every call. Here it is made the first time something reads it,
- *   which a unary gRPC or gRPC-Web call never does: on Node 20 an AbortSignal made per call
+ *   which no unary call does (gRPC, gRPC-Web and Connect POST calls, REST's included, run on
+ *   src/transport/unary-context.ts): on Node 20 an AbortSignal made per call
  *   outlives young-generation collections (`npm run bench:gc`), and such promoted garbage
  *   brings the full collections whose 15–30 ms pauses are most of the latency tail at a
  *   fixed rate (README, Benchmarks).

@@ -52,7 +52,7 @@ export function createConnectHandlerFactory(options: Partial<UniversalHandlerOpt
   const factory = (spec: MethodImplSpec) => {
     const theirs = connectEs(spec);
     if (spec.kind !== "unary" || opt.requireConnectProtocolHeader) return theirs;
-    const ours = unaryPostHandler(opt, theirs.protocolNames[0]!, spec);
+    const ours = unaryPostHandler(opt, connectEs.protocolName, spec);
     const handle = (req: UniversalServerRequest) => {
       const { body } = req;
       return req.method === "POST" && isByteStream(body) ? ours(req, body) : theirs(req);
