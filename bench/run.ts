@@ -13,7 +13,8 @@
  *
  * Starts the server itself (`taskset -c 0 node dist/server.mjs`, BENCH_NOOP=1) on a
  * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
- * core 1 (bench/load-grpc.ts, bench/load-http.ts with autocannon, bench/load-crowd.ts, h2load),
+ * core 1 (bench/load-grpc.ts, bench/load-http.ts with autocannon, bench/load-crowd.ts, h2load);
+ * for the latency figures also a bare Node server (bench/bare-server.ts) on core 0, their floor;
  * prints a table and writes bench/results/<scenario>-<backend>.json. Bounded in time (a hard
  * deadline kills everything), always stops the server, loopback only.
  */
@@ -24,7 +25,7 @@ import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadR
 import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
-import { cpuSeconds, freePort, freshDatabase, memoryMiB, startServer, type Backend, type Database, type RunningServer } from "./server.js";
+import { cpuSeconds, freePort, freshDatabase, memoryMiB, startBareServer, startServer, type BareServer, type Backend, type Database, type RunningServer } from "./server.js";
 
 const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
@@ -193,19 +194,23 @@ interface Measured {
 
 type Op = "noop" | "lockunlock" | "get" | "list";
 
+/** Runs the load generator of `protocol` against `url`: a closed loop, or `rate` calls a second. */
+function runLoad(url: string, s: Session, protocol: Protocol, op: Op, seconds: number, rate: number | undefined, connections: number): Promise<LoadOut> {
+  const common = { url, token: s.server.token, idsFile: s.idsFile, durationS: seconds };
+  return protocol === "grpc"
+    ? runNodeLoad<LoadOut>(
+        "load-grpc.ts",
+        { ...common, op, mode: rate ? "rate" : "closed", rate, concurrency: connections, connections: Math.min(4, connections) },
+        seconds + 120,
+      )
+    : runNodeLoad<LoadOut>("load-http.ts", { ...common, protocol, op, connections, overallRate: rate }, seconds + 120);
+}
+
 async function load(s: Session, protocol: Protocol, op: Op, seconds: number, rate?: number, connections = CONNECTIONS): Promise<Measured> {
   const scraped = await scrape(s.server.baseUrl);
   const cpu0 = cpuSeconds(s.server.pid);
   const t0 = performance.now();
-  const common = { url: s.server.baseUrl, token: s.server.token, idsFile: s.idsFile, durationS: seconds };
-  const out =
-    protocol === "grpc"
-      ? await runNodeLoad<LoadOut>(
-          "load-grpc.ts",
-          { ...common, op, mode: rate ? "rate" : "closed", rate, concurrency: connections, connections: Math.min(4, connections) },
-          seconds + 120,
-        )
-      : await runNodeLoad<LoadOut>("load-http.ts", { ...common, protocol, op, connections, overallRate: rate }, seconds + 120);
+  const out = await runLoad(s.server.baseUrl, s, protocol, op, seconds, rate, connections);
   const elapsedS = (performance.now() - t0) / 1000;
   const cpu = (cpuSeconds(s.server.pid) - cpu0) / elapsedS;
   return {
@@ -219,6 +224,22 @@ async function load(s: Session, protocol: Protocol, op: Op, seconds: number, rat
     loadLoopDelayP99Ms: out.loopDelayP99Ms,
     firstError: out.firstError ?? (out.errors ? JSON.stringify(out.statuses ?? out.errorsByStatus) : undefined),
   };
+}
+
+/** Calls a second that the bare server (bench/bare-server.ts) answered, and their latency. */
+interface BareMeasured {
+  rps: number;
+  errors: number;
+  latencyMs: Latency;
+  loadLoopDelayP99Ms?: number;
+}
+
+/** The no-op load at `rate` against the bare server instead of ours: the machine's own floor. */
+async function onBare(bare: BareServer, s: Session, protocol: Protocol, rate: number, connections = CONNECTIONS): Promise<BareMeasured> {
+  const url = protocol === "grpc" ? bare.grpcUrl : bare.httpUrl;
+  if (WARMUP > 0) await runLoad(url, s, protocol, "noop", WARMUP, rate, connections);
+  const out = await runLoad(url, s, protocol, "noop", DURATION, rate, connections);
+  return { rps: round(out.rps), errors: out.errors, latencyMs: summarize(out.latencies), loadLoopDelayP99Ms: out.loopDelayP99Ms };
 }
 
 async function warm(s: Session, protocol: Protocol, op: Op) {
@@ -248,6 +269,9 @@ async function throughputAndLatency() {
   const latency: Partial<Record<Protocol, Measured & { rate: number }>> = {};
   /** The no-op at the same fixed rate: the latency floor of the same stack on the same machine. */
   const latencyNoop: Partial<Record<Protocol, Measured>> = {};
+  /** The same no-op load against a bare Node server: the floor of the machine and of Node itself. */
+  const latencyBare: Partial<Record<Protocol, BareMeasured>> = {};
+  const bare = has("latency") ? await startBareServer() : undefined;
   let h2load: H2loadResult | undefined;
   const needLock = has("lockunlock") || has("latency");
   for (const p of protocols) {
@@ -290,10 +314,13 @@ async function throughputAndLatency() {
       latency[p] = { ...(await load(s, p, "lockunlock", DURATION, rate)), rate };
       log(`${p}: p99 ${latency[p]!.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
       latencyNoop[p] = await load(s, p, "noop", DURATION, rate);
-      log(`${p}: no-op p99 ${latencyNoop[p]!.latencyMs.p99} ms`);
+      log(`${p}: no-op p99 ${latencyNoop[p]!.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
+      latencyBare[p] = await onBare(bare!, s, p, rate);
+      log(`${p}: bare Node p99 ${latencyBare[p]!.latencyMs.p99} ms`);
     }
   }
   const mem = memoryMiB(s.server.pid);
+  await bare?.stop();
   await closeSession(s);
 
   const files: string[] = [];
@@ -338,19 +365,20 @@ async function throughputAndLatency() {
     const rows = protocols.map((p) => {
       const l = latency[p]!;
       const noop = latencyNoop[p]!;
+      const floor = latencyBare[p]!;
       const sv = l.server;
       const max = lockunlock[p]!;
       const perCallUs = (m: Measured) => round((m.serverCpuCores / m.rps) * 1e6, 0);
       return [
         p, l.rate, l.rps, l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.latencyMs.max, pass(l.latencyMs.p99 <= 10), l.errors,
-        `${noop.latencyMs.p50} / ${noop.latencyMs.p99}`, `${round(noop.server.within10msShare * 100, 2)}%`,
+        `${noop.latencyMs.p50} / ${noop.latencyMs.p99}`, `${round(noop.server.within10msShare * 100, 2)}%`, `${floor.latencyMs.p50} / ${floor.latencyMs.p99}`,
         l.serverCpuCores, `${perCallUs(l)} / ${perCallUs(max)}`,
         `${round(sv.within10msShare * 100, 2)}%`, `≤ ${sv.p99AtMostMs}`, sv.gcMsPerS, sv.gcOver10ms, `${sv.loopDelayP99Ms} / ${sv.loopDelayMaxMs}`, round(l.loadLoopDelayP99Ms ?? NaN, 2),
       ];
     });
     print(
-      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms; the no-op at the same rate (the stack's own floor); the server's cores busy at that rate and its CPU per call there and at the maximum; then the server's own view (its /metrics) and the load generator's event-loop delay`,
-      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "no-op p50 / p99", "no-op: server ≤ 10 ms", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"], rows),
+      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms; the no-op at the same rate (the stack's own floor) and a bare Node server at that rate (the machine's floor, bench/bare-server.ts); the server's cores busy at that rate and its CPU per call there and at the maximum; then the server's own view (its /metrics) and the load generator's event-loop delay`,
+      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "no-op p50 / p99", "no-op: server ≤ 10 ms", "bare Node p50 / p99", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"], rows),
     );
     files.push(
       writeResult("latency", BACKEND, {
@@ -358,6 +386,7 @@ async function throughputAndLatency() {
         how: { ...HOW, grpcRate: "open loop on a fixed schedule (bench/open-loop.ts)", httpRate: "open loop on a fixed schedule, node:http over `connections` keep-alive connections (bench/open-loop.ts)" },
         protocols: latency,
         noopAtTheSameRate: latencyNoop,
+        bareNodeAtTheSameRate: latencyBare,
         target: "p99 ≤ 10 ms at half the maximum lock/unlock rate",
       }),
     );
@@ -397,7 +426,11 @@ async function scale() {
   const get = await load(s, "grpc", "get", DURATION, 200, 16);
   log(`scale: GetUserByID p99 ${get.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
   const getNoop = await load(s, "grpc", "noop", DURATION, 200, 16);
-  log(`scale: no-op p99 ${getNoop.latencyMs.p99} ms`);
+  log(`scale: no-op p99 ${getNoop.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
+  const bare = await startBareServer();
+  const getBare = await onBare(bare, s, "grpc", 200, 16);
+  await bare.stop();
+  log(`scale: bare Node p99 ${getBare.latencyMs.p99} ms`);
   const mem = memoryMiB(s.server.pid);
   await closeSession(s);
 
@@ -411,7 +444,7 @@ async function scale() {
     ["ListUsers state+limit 100 p99", `${list.latencyMs.p99} ms (p50 ${list.latencyMs.p50}, ${list.ok} ok, ${list.errors} errors)`, "≤ 20 ms", pass(list.latencyMs.p99 <= 20)],
     [
       "GetUserByID p99",
-      `${get.latencyMs.p99} ms (p50 ${get.latencyMs.p50}, ${get.ok} ok, ${get.errors} errors; in the server ${round(get.server.within5msShare * 100, 2)}% within 5 ms; the no-op at the same rate: p50 ${getNoop.latencyMs.p50}, p99 ${getNoop.latencyMs.p99} ms)`,
+      `${get.latencyMs.p99} ms (p50 ${get.latencyMs.p50}, ${get.ok} ok, ${get.errors} errors; in the server ${round(get.server.within5msShare * 100, 2)}% within 5 ms; the no-op at the same rate: p50 ${getNoop.latencyMs.p50}, p99 ${getNoop.latencyMs.p99} ms; a bare Node server: p50 ${getBare.latencyMs.p50}, p99 ${getBare.latencyMs.p99} ms)`,
       "≤ 5 ms",
       pass(get.latencyMs.p99 <= 5),
     ],
@@ -421,7 +454,7 @@ async function scale() {
   log(
     `wrote ${writeResult("scale", BACKEND, {
       ...header(),
-      how: { ...HOW, list: "Connect JSON ListUsers {query:{limit:100}, queries:[{stateQuery:{state:USER_STATE_ACTIVE}}]} at 20/s over 4 connections", get: "gRPC GetUserByID random users, open loop 200/s; then the no-op the same way" },
+      how: { ...HOW, list: "Connect JSON ListUsers {query:{limit:100}, queries:[{stateQuery:{state:USER_STATE_ACTIVE}}]} at 20/s over 4 connections", get: "gRPC GetUserByID random users, open loop 200/s; then the no-op the same way, and the no-op against bench/bare-server.ts" },
       seeding: { ...s.seed, ids: undefined },
       startToFirstCallMs: round(startMs),
       firstStartOnEmptyDbMs: round(s.firstStartMs),
@@ -429,6 +462,7 @@ async function scale() {
       listUsers: list,
       getUserById: get,
       noopAtTheGetRate: getNoop,
+      bareNodeAtTheGetRate: getBare,
       serverMemoryMiB: { afterStart: memAfterStart, atEnd: mem },
     })}`,
   );

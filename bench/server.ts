@@ -149,6 +149,40 @@ export async function startServer(db: Database, port: number, extraEnv: NodeJS.P
   };
 }
 
+export interface BareServer {
+  grpcUrl: string;
+  httpUrl: string;
+  stop(): Promise<void>;
+}
+
+/** bench/bare-server.ts on the server's core: the floor of the latency figures. */
+export async function startBareServer(): Promise<BareServer> {
+  const child = spawn("taskset", ["-c", "0", process.execPath, "--import", "tsx", "bench/bare-server.ts"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(child);
+  const exited = new Promise<void>((done) => child.once("exit", () => (live.delete(child), done())));
+  let stderr = "";
+  child.stderr!.on("data", (c) => (stderr = (stderr + c).slice(-10_000)));
+  const ports = await new Promise<{ grpc: number; http: number }>((done, fail) => {
+    let out = "";
+    child.stdout!.on("data", (c) => {
+      out += c;
+      if (out.includes("\n")) done(JSON.parse(out.slice(0, out.indexOf("\n"))));
+    });
+    void exited.then(() => fail(new Error(`bare server exited before listening:\n${stderr}`)));
+  });
+  return {
+    grpcUrl: `http://127.0.0.1:${ports.grpc}`,
+    httpUrl: `http://127.0.0.1:${ports.http}`,
+    stop: () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
 /** VmRSS and VmHWM of a process, MiB (from /proc/<pid>/status). */
 export function memoryMiB(pid: number): { vmRssMiB: number; vmHwmMiB: number } | undefined {
   try {
