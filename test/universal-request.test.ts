@@ -1,5 +1,6 @@
 /** src/http/universal-request.ts on a real node:http server: the request as Connect-ES sees it, when a call counts as cancelled, and that its signal is made only when read. */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { connect, constants, createServer as createHttp2Server, type Http2Server, type Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
@@ -7,14 +8,43 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { readAll } from "../src/transport/byte-streams.js";
 import { universalRequest } from "../src/http/universal-request.js";
 
-let server: Server | undefined;
+let server: Server | Http2Server | undefined;
 afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
 
 /** Starts a server whose handler gets each request as a universal request. */
 async function serve(handle: (uReq: UniversalServerRequest, res: ServerResponse, req: IncomingMessage) => void): Promise<number> {
-  server = createServer((req, res) => handle(universalRequest(req, res), res, req));
-  await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
-  return (server.address() as AddressInfo).port;
+  return listen(createServer((req, res) => handle(universalRequest(req, res), res, req)));
+}
+
+async function listen(started: Server | Http2Server): Promise<number> {
+  server = started;
+  await new Promise<void>((done) => started.listen(0, "127.0.0.1", done));
+  return (started.address() as AddressInfo).port;
+}
+
+/** An HTTP/2 server that answers one call with `answer`, and its call's signal once the response has closed. */
+async function watchHttp2Signal(answer: (res: Http2ServerResponse) => void): Promise<{ port: number; signalOnceClosed: Promise<AbortSignal> }> {
+  let closed!: (signal: AbortSignal) => void;
+  const signalOnceClosed = new Promise<AbortSignal>((resolve) => (closed = resolve));
+  const port = await listen(
+    createHttp2Server((req, res) => {
+      const uReq = universalRequest(req, res);
+      res.once("close", () => closed(uReq.signal));
+      answer(res);
+    }),
+  );
+  return { port, signalOnceClosed };
+}
+
+/** A POST over HTTP/2 that `leave`s, given the client stream, once the answer begins (or never). */
+function http2Call(port: number, leave?: (stream: import("node:http2").ClientHttp2Stream) => void): Promise<void> {
+  const client = connect(`http://127.0.0.1:${port}`);
+  const stream = client.request({ ":method": "POST", ":path": "/" });
+  stream.on("error", () => undefined);
+  if (leave) stream.once("data", () => leave(stream));
+  stream.resume();
+  stream.end();
+  return new Promise<void>((done) => stream.once("close", () => client.close(done)));
 }
 
 /**
@@ -119,5 +149,44 @@ describe("universalRequest", () => {
     const signal = await call.signalOnceClosed;
     expect(signal.aborted).toBe(true);
     expect(ConnectError.from(signal.reason).code).toBe(Code.Canceled);
+  });
+
+  it("is cancelled from the start when it is made after its client left (REST reads the body first)", async () => {
+    let made!: (signal: AbortSignal) => void;
+    const signal = new Promise<AbortSignal>((resolve) => (made = resolve));
+    const port = await listen(createServer((req, res) => res.once("close", () => made(universalRequest(req, res).signal))));
+    const req = request({ port, host: "127.0.0.1", method: "POST", path: "/" });
+    req.on("error", () => undefined);
+    req.write("part of a body");
+    setTimeout(() => req.destroy(), 20);
+    expect((await signal).aborted).toBe(true);
+  });
+});
+
+describe("universalRequest over HTTP/2", () => {
+  it("is cancelled, with code Canceled, when the client cancels its stream before the answer is complete", async () => {
+    const call = await watchHttp2Signal((res) => res.write("partial"));
+    await http2Call(call.port, (stream) => stream.close(constants.NGHTTP2_CANCEL));
+    const signal = await call.signalOnceClosed;
+    expect(signal.aborted).toBe(true);
+    expect(ConnectError.from(signal.reason).code).toBe(Code.Canceled);
+  });
+
+  it("is not cancelled when the answer was sent", async () => {
+    const call = await watchHttp2Signal((res) => res.end("ok"));
+    await http2Call(call.port);
+    expect((await call.signalOnceClosed).aborted).toBe(false);
+  });
+
+  it("is cancelled from the start when it is made after its client left", async () => {
+    let made!: (signal: AbortSignal) => void;
+    const signal = new Promise<AbortSignal>((resolve) => (made = resolve));
+    const port = await listen(createHttp2Server((req, res) => res.once("close", () => made(universalRequest(req, res).signal))));
+    const client = connect(`http://127.0.0.1:${port}`);
+    const stream = client.request({ ":method": "POST", ":path": "/" });
+    stream.on("error", () => undefined);
+    stream.write("part of a body");
+    setTimeout(() => stream.close(constants.NGHTTP2_CANCEL, () => client.close()), 20);
+    expect((await signal).aborted).toBe(true);
   });
 });

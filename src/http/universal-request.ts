@@ -56,11 +56,14 @@ export class CallRequest implements UniversalServerRequest {
     this.url = fields.url;
     this.header = fields.header;
     this.body = fields.body;
-    res.once("close", () => {
-      if (res.writableFinished) return;
-      this.left = true;
-      this.controller?.abort(CLIENT_LEFT);
-    });
+    // A request made after its client left (REST reads the body first) is cancelled from the start.
+    if (connectionClosed(res)) this.left = !answered(res);
+    else
+      res.once("close", () => {
+        if (answered(res)) return;
+        this.left = true;
+        this.controller?.abort(CLIENT_LEFT);
+      });
   }
 
   get signal(): AbortSignal {
@@ -71,6 +74,15 @@ export class CallRequest implements UniversalServerRequest {
     return this.controller.signal;
   }
 }
+
+/**
+ * Whether `res` was sent whole. HTTP/2's compatibility response reports itself finished as soon
+ * as its stream closes, sent or not, so that it was ended is checked too.
+ */
+const answered = (res: NodeResponse) => res.writableEnded && res.writableFinished;
+
+/** Whether the stream or connection `res` answers on has closed already. */
+const connectionClosed = (res: NodeResponse) => ("stream" in res ? res.stream.destroyed : res.closed);
 
 /** A handler of calls made of CallRequests. */
 export type CallHandler = (request: CallRequest) => Promise<UniversalServerResponse>;
