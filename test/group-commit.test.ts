@@ -80,4 +80,42 @@ describe("GroupCommit", () => {
     expect(committed).toEqual(["after"]);
     expect(stored()).toEqual(["after", "taken"]);
   });
+
+  it("ends every transaction with the epilogue, after its writes, and commits it with them", async () => {
+    const sqlite = new Database(":memory:");
+    sqlite.exec("create table names (name text primary key); create table batches (size integer)");
+    let written = 0;
+    const epilogue = {
+      write: (db: Database.Database) => db.prepare("insert into batches values (?)").run(written),
+      discard: () => undefined,
+    };
+    const commits = new GroupCommit(sqlite, sqlite, new WalSync(async () => undefined), epilogue);
+    const insert = (name: string) => (db: Database.Database) => {
+      db.prepare("insert into names values (?)").run(name);
+      written++;
+    };
+    await Promise.all([commits.write(insert("a")), commits.write(insert("b")), commits.write(insert("c"))]);
+    await commits.write(insert("d"));
+    expect(sqlite.prepare("select size from batches").pluck().all()).toEqual([3, 4]);
+  });
+
+  it("discards the epilogue's gathering when the transaction is abandoned, and writes nothing of it", async () => {
+    const sqlite = new Database(":memory:");
+    sqlite.exec("create table names (name text primary key); create table ends (n integer)");
+    const events: string[] = [];
+    const epilogue = {
+      write: (db: Database.Database) => {
+        events.push("write");
+        db.prepare("insert into ends values (1)").run();
+      },
+      discard: () => events.push("discard"),
+    };
+    const commits = new GroupCommit(sqlite, sqlite, new WalSync(async () => undefined), epilogue);
+    await commits.write((db) => db.prepare("insert into names values ('taken')").run());
+    const abandoning = (db: Database.Database) => db.prepare("insert or rollback into names values ('taken')").run();
+    const raced = await Promise.allSettled([commits.write((db) => db.prepare("insert into names values ('a')").run()), commits.write(abandoning)]);
+    expect(raced.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(events).toEqual(["write", "discard"]);
+    expect(sqlite.prepare("select count(*) from ends").pluck().get()).toBe(1);
+  });
 });

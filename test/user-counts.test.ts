@@ -65,4 +65,33 @@ describe.each(STORE_BACKENDS)("user_counts on $name", (backend) => {
     }
     expect((await store.listUsers({ filters: [{ kind: "state", state: "locked" }], visibleOrgs: "all", callerId: admin.userId, sort: "creationDate", asc: true, offset: 0, limit: 1 })).total).toBe(4); // ["lock"]: 2 organizations × with and without a password
   });
+
+  it("agree with counting the users after concurrent changes that race, fail and retry", async () => {
+    const { id: orgId } = await app.addOrganization("Racing");
+    const userIds: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { userId } = await app.addHuman(
+        { orgId, username: `racer-${i}`, profile: { givenName: "Race", familyName: "Me" }, email: `r${i}@example.com`, emailVerified: false, password: { plain: "Secr3t-Passw0rd!" }, passwordChangeRequired: false },
+        admin,
+      );
+      userIds.push(userId);
+    }
+    // Every command on every user at once, twice: many are refused (a lock of a locked user),
+    // and writes of the same user in one transaction conflict and are retried.
+    const commands: StateCommand[] = ["lock", "unlock", "deactivate", "reactivate", "lock", "unlock", "deactivate"];
+    const outcomes = await Promise.allSettled(userIds.flatMap((userId) => [...commands, ...commands].map((command) => app.changeState(command, userId, admin))));
+    expect(outcomes.some((o) => o.status === "fulfilled")).toBe(true);
+    expect(outcomes.some((o) => o.status === "rejected")).toBe(true);
+    await Promise.allSettled(userIds.slice(0, 2).map((userId) => app.changeState("delete", userId, admin)));
+
+    let listed = 0;
+    for (const state of ["initial", "active", "locked", "inactive", "deleted"] as const) {
+      const query: UserListQuery = { filters: [{ kind: "state", state }, { kind: "org", orgId }], visibleOrgs: "all", callerId: admin.userId, sort: "creationDate", asc: true, offset: 0, limit: 1000 };
+      const fromCounts = await store.listUsers(query);
+      expect(fromCounts.total, state).toBe(fromCounts.users.length);
+      expect((await store.listUsers({ ...query, visibleOrgs: [orgId] })).total, state).toBe(fromCounts.total);
+      listed += fromCounts.total;
+    }
+    expect(listed).toBe(4); // the two deleted users are listed under no state
+  });
 });

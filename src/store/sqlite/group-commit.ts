@@ -9,6 +9,14 @@
 import type Database from "better-sqlite3";
 import type { WalSync } from "./wal-sync.js";
 
+/** What every transaction ends with, made from what its writes left (the user counts). */
+export interface Epilogue<W> {
+  /** Runs inside the transaction, after its writes, before the COMMIT. */
+  write(writer: W): void;
+  /** The transaction did not commit: forget what its writes left. */
+  discard(): void;
+}
+
 interface Pending<W> {
   work: (writer: W) => void;
   committed?: () => void;
@@ -25,10 +33,11 @@ export class GroupCommit<W> {
     sqlite: Database.Database,
     writer: W,
     private readonly wal: WalSync,
+    private readonly epilogue?: Epilogue<W>,
   ) {
     // Called inside a transaction, a better-sqlite3 transaction function runs in a savepoint.
     const inSavepoint = sqlite.transaction((work: (writer: W) => void) => work(writer));
-    this.commitBatch = sqlite.transaction((batch: Pending<W>[]) => {
+    const writeAll = (batch: Pending<W>[]): unknown[] => {
       // A write alone in its transaction needs no savepoint: if it fails, the rollback of
       // the transaction undoes only it, and flush() rejects it with its error.
       if (batch.length === 1) {
@@ -46,6 +55,11 @@ export class GroupCommit<W> {
           return err ?? new Error("write failed");
         }
       });
+    };
+    this.commitBatch = sqlite.transaction((batch: Pending<W>[]) => {
+      const outcomes = writeAll(batch);
+      epilogue?.write(writer);
+      return outcomes;
     }).immediate;
   }
 
@@ -64,6 +78,7 @@ export class GroupCommit<W> {
     try {
       outcomes = this.commitBatch(batch);
     } catch (err) {
+      this.epilogue?.discard();
       for (const { reject } of batch) reject(err);
       return;
     }

@@ -26,6 +26,7 @@ import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { countChanges, fromUserRow, toUserRow, type UserRow } from "../user-rows.js";
 import { startCheckpointer } from "./checkpointer.js";
+import { CountTally } from "./count-tally.js";
 import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
 
@@ -83,6 +84,8 @@ const MAX_CACHED_USERS = 10_000;
 class SqliteStore implements Store {
   private readonly commits: GroupCommit<Db>;
   private readonly statements: WriteStatements;
+  /** What the writes of the running transaction did to user_counts, written before its COMMIT. */
+  private readonly counts = new CountTally();
   // Prepared once: building and preparing these on every call was most of a call's CPU.
   private readonly userById;
   private readonly tokenOwnerByHash;
@@ -108,8 +111,8 @@ class SqliteStore implements Store {
     /** Stops what works on the files beside this connection (the checkpointer, the -wal flusher). */
     private readonly closeFiles: () => Promise<void>,
   ) {
-    this.commits = new GroupCommit(sqlite, db, wal);
     this.statements = writeStatements(db);
+    this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() });
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
       .select({ user: schema.users, expiresAt: schema.tokens.expiresAt })
@@ -147,7 +150,7 @@ class SqliteStore implements Store {
     const row = toUserRow(commit.user);
     try {
       await this.commits.write(
-        (db) => writeUserCommit(db, this.statements, commit, row),
+        (db) => writeUserCommit(db, this.statements, this.counts, commit, row),
         () => {
           this.forgetTokensOf(id);
           // As a read of the row would give it: what the row does not store is not kept.
@@ -159,6 +162,10 @@ class SqliteStore implements Store {
       if (err instanceof ConflictError) this.users.delete(id);
       throw err;
     }
+  }
+
+  private writeCounts(): void {
+    this.counts.write(({ orgId, state, type, shard, delta }) => this.statements.bumpCount.run({ orgId, state, type, shard, count: delta }));
   }
 
   private cacheUser(user: User): void {
@@ -270,7 +277,8 @@ class SqliteStore implements Store {
     const created = this.sqlite.transaction(() => {
       if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
       this.db.insert(schema.organizations).values(org).run();
-      writeUserCommit(this.db, this.statements, firstUser, toUserRow(firstUser.user));
+      writeUserCommit(this.db, this.statements, this.counts, firstUser, toUserRow(firstUser.user));
+      this.writeCounts();
       return true;
     }).immediate();
     if (created) await this.wal.durable();
@@ -373,9 +381,10 @@ function userUpdates(db: Db) {
 
 /**
  * Runs inside an immediate transaction, so the checks and the writes are atomic. `userRow` is
- * commit.user's row, which the caller also needs.
+ * commit.user's row, which the caller also needs. The change to the user counts goes to `counts`,
+ * which the transaction writes before its COMMIT.
  */
-function writeUserCommit(db: Db, statements: WriteStatements, commit: UserCommit, userRow: UserRow): void {
+function writeUserCommit(db: Db, statements: WriteStatements, counts: CountTally, commit: UserCommit, userRow: UserRow): void {
   const { user } = commit;
   const row = driverValues(schema.users, userRow);
   const previousRow = commit.previous && toUserRow(commit.previous);
@@ -403,9 +412,6 @@ function writeUserCommit(db: Db, statements: WriteStatements, commit: UserCommit
     };
     statements.insertEvent.run(driverValues(schema.events, eventRow));
   }
-  for (const change of countChanges(previousRow?.state, userRow)) {
-    statements.bumpCount.run({ orgId: change.orgId, state: change.state, type: change.type, shard: change.shard, count: change.delta });
-  }
   if (commit.grants?.length) {
     db.insert(schema.roleGrants)
       .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })))
@@ -416,6 +422,8 @@ function writeUserCommit(db: Db, statements: WriteStatements, commit: UserCommit
   }
   if (commit.session) writeSession(db, commit.session);
   if (commit.endSessions) statements.endSessions.run({ userId: user.id });
+  // Last: only a write that can no longer fail counts.
+  counts.add(countChanges(previousRow?.state, userRow, 1));
 }
 
 function writeSession(db: Db, { session, expectedSequence, tokenHash }: SessionWrite): void {
