@@ -1,7 +1,8 @@
 /**
  * What must hold after a crash and a restart: every change in the client-side log is in the event
  * log, the call cut by the kill is either fully committed or fully absent, nothing else was
- * written, and the read model equals the fold of each user's events.
+ * written, the read model equals the fold of each user's events, and the user counts that
+ * ListUsers' totals come from equal counting the users.
  */
 import { query } from "../test/support/db.js";
 import type { DrillUser } from "./lock-unlock-load.js";
@@ -82,5 +83,17 @@ export async function verifyAfterCrash(server: { databaseUrl: string }, users: D
     user.locked = expected.locked;
     user.sequence = expected.sequence;
   }
+  await verifyCounts(server, violations);
   return outcome;
+}
+
+/** user_counts, summed per state, equals the users of each state (all organizations). */
+async function verifyCounts(server: { databaseUrl: string }, violations: string[]): Promise<void> {
+  const perState = (rows: { state: string; n: number | string }[]) =>
+    JSON.stringify(Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]).filter(([, n]) => n !== 0).sort()));
+  const [counted, kept] = await Promise.all([
+    query<{ state: string; n: number | string }>(server, "select state, count(*) as n from users group by state"),
+    query<{ state: string; n: number | string }>(server, "select state, sum(count) as n from user_counts group by state"),
+  ]);
+  if (perState(kept) !== perState(counted)) violations.push(`user_counts ${perState(kept)} differs from counting the users ${perState(counted)}`);
 }
