@@ -25,7 +25,7 @@ import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadR
 import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
-import { cpuSeconds, freePort, freshDatabase, memoryMiB, startBareServer, startServer, type BareServer, type Backend, type Database, type RunningServer } from "./server.js";
+import { cpuSeconds, freePort, freshDatabase, memoryMiB, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 
 const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
@@ -234,12 +234,22 @@ interface BareMeasured {
   loadLoopDelayP99Ms?: number;
 }
 
-/** The no-op load at `rate` against the bare server instead of ours: the machine's own floor. */
-async function onBare(bare: BareServer, s: Session, protocol: Protocol, rate: number, connections = CONNECTIONS): Promise<BareMeasured> {
-  const url = protocol === "grpc" ? bare.grpcUrl : bare.httpUrl;
-  if (WARMUP > 0) await runLoad(url, s, protocol, "noop", WARMUP, rate, connections);
-  const out = await runLoad(url, s, protocol, "noop", DURATION, rate, connections);
-  return { rps: round(out.rps), errors: out.errors, latencyMs: summarize(out.latencies), loadLoopDelayP99Ms: out.loopDelayP99Ms };
+/**
+ * The no-op load at `rate` against a bare Node server instead of ours, with ours paused
+ * (SIGSTOP) meanwhile so that nothing of it runs: the machine's own floor.
+ */
+async function onBare(s: Session, protocol: Protocol, rate: number, connections = CONNECTIONS): Promise<BareMeasured> {
+  const bare = await startBareServer();
+  process.kill(s.server.pid, "SIGSTOP");
+  try {
+    const url = protocol === "grpc" ? bare.grpcUrl : bare.httpUrl;
+    if (WARMUP > 0) await runLoad(url, s, protocol, "noop", WARMUP, rate, connections);
+    const out = await runLoad(url, s, protocol, "noop", DURATION, rate, connections);
+    return { rps: round(out.rps), errors: out.errors, latencyMs: summarize(out.latencies), loadLoopDelayP99Ms: out.loopDelayP99Ms };
+  } finally {
+    process.kill(s.server.pid, "SIGCONT");
+    await bare.stop();
+  }
 }
 
 async function warm(s: Session, protocol: Protocol, op: Op) {
@@ -271,7 +281,6 @@ async function throughputAndLatency() {
   const latencyNoop: Partial<Record<Protocol, Measured>> = {};
   /** The same no-op load against a bare Node server: the floor of the machine and of Node itself. */
   const latencyBare: Partial<Record<Protocol, BareMeasured>> = {};
-  const bare = has("latency") ? await startBareServer() : undefined;
   let h2load: H2loadResult | undefined;
   const needLock = has("lockunlock") || has("latency");
   for (const p of protocols) {
@@ -315,12 +324,11 @@ async function throughputAndLatency() {
       log(`${p}: p99 ${latency[p]!.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
       latencyNoop[p] = await load(s, p, "noop", DURATION, rate);
       log(`${p}: no-op p99 ${latencyNoop[p]!.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
-      latencyBare[p] = await onBare(bare!, s, p, rate);
+      latencyBare[p] = await onBare(s, p, rate);
       log(`${p}: bare Node p99 ${latencyBare[p]!.latencyMs.p99} ms`);
     }
   }
   const mem = memoryMiB(s.server.pid);
-  await bare?.stop();
   await closeSession(s);
 
   const files: string[] = [];
@@ -427,9 +435,7 @@ async function scale() {
   log(`scale: GetUserByID p99 ${get.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
   const getNoop = await load(s, "grpc", "noop", DURATION, 200, 16);
   log(`scale: no-op p99 ${getNoop.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
-  const bare = await startBareServer();
-  const getBare = await onBare(bare, s, "grpc", 200, 16);
-  await bare.stop();
+  const getBare = await onBare(s, "grpc", 200, 16);
   log(`scale: bare Node p99 ${getBare.latencyMs.p99} ms`);
   const mem = memoryMiB(s.server.pid);
   await closeSession(s);

@@ -166,12 +166,27 @@ export async function startBareServer(): Promise<BareServer> {
   let stderr = "";
   child.stderr!.on("data", (c) => (stderr = (stderr + c).slice(-10_000)));
   const ports = await new Promise<{ grpc: number; http: number }>((done, fail) => {
+    const failed = (why: string) => {
+      child.kill("SIGKILL");
+      fail(new Error(`bare server ${why}:\n${stderr}`));
+    };
+    const timer = setTimeout(() => failed("did not listen within 30 s"), 30_000);
     let out = "";
     child.stdout!.on("data", (c) => {
       out += c;
-      if (out.includes("\n")) done(JSON.parse(out.slice(0, out.indexOf("\n"))));
+      if (!out.includes("\n")) return;
+      clearTimeout(timer);
+      try {
+        done(JSON.parse(out.slice(0, out.indexOf("\n"))));
+      } catch {
+        failed(`printed ${JSON.stringify(out)} instead of its ports`);
+      }
     });
-    void exited.then(() => fail(new Error(`bare server exited before listening:\n${stderr}`)));
+    child.once("error", (err) => failed(`could not start: ${err.message}`));
+    void exited.then(() => {
+      clearTimeout(timer);
+      fail(new Error(`bare server exited before listening:\n${stderr}`));
+    });
   });
   return {
     grpcUrl: `http://127.0.0.1:${ports.grpc}`,

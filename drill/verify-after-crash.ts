@@ -87,13 +87,19 @@ export async function verifyAfterCrash(server: { databaseUrl: string }, users: D
   return outcome;
 }
 
-/** user_counts, summed per state, equals the users of each state (all organizations). */
+interface CountRow {
+  key: string;
+  n: number | string;
+}
+
+/** user_counts, summed over its shards, equals counting the users, per organization, state and type. */
 async function verifyCounts(server: { databaseUrl: string }, violations: string[]): Promise<void> {
-  const perState = (rows: { state: string; n: number | string }[]) =>
-    JSON.stringify(Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]).filter(([, n]) => n !== 0).sort()));
+  const key = "org_id || '/' || state || '/' || type";
+  const nonZero = (rows: CountRow[]) =>
+    JSON.stringify(Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]).filter(([, n]) => n !== 0).sort()));
   const [counted, kept] = await Promise.all([
-    query<{ state: string; n: number | string }>(server, "select state, count(*) as n from users group by state"),
-    query<{ state: string; n: number | string }>(server, "select state, sum(count) as n from user_counts group by state"),
+    query<CountRow>(server, `select ${key} as key, count(*) as n from users group by org_id, state, type`),
+    query<CountRow>(server, `select ${key} as key, sum(count) as n from user_counts group by org_id, state, type`),
   ]);
-  if (perState(kept) !== perState(counted)) violations.push(`user_counts ${perState(kept)} differs from counting the users ${perState(counted)}`);
+  if (nonZero(kept) !== nonZero(counted)) violations.push(`user_counts ${nonZero(kept)} differs from counting the users ${nonZero(counted)}`);
 }

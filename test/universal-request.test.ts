@@ -22,18 +22,26 @@ async function listen(started: Server | Http2Server): Promise<number> {
   return (started.address() as AddressInfo).port;
 }
 
-/** An HTTP/2 server that answers one call with `answer`, and its call's signal once the response has closed. */
-async function watchHttp2Signal(answer: (res: Http2ServerResponse) => void): Promise<{ port: number; signalOnceClosed: Promise<AbortSignal> }> {
+/**
+ * An HTTP/2 server that answers one call with `answer`; its call's signal once the response has
+ * closed, and with `readEarly` also read (made) before answering.
+ */
+async function watchHttp2Signal(
+  answer: (res: Http2ServerResponse) => void,
+  { readEarly = false } = {},
+): Promise<{ port: number; signalOnceClosed: Promise<AbortSignal>; readEarly: () => AbortSignal | undefined }> {
   let closed!: (signal: AbortSignal) => void;
   const signalOnceClosed = new Promise<AbortSignal>((resolve) => (closed = resolve));
+  let early: AbortSignal | undefined;
   const port = await listen(
     createHttp2Server((req, res) => {
       const uReq = universalRequest(req, res);
+      if (readEarly) early = uReq.signal;
       res.once("close", () => closed(uReq.signal));
       answer(res);
     }),
   );
-  return { port, signalOnceClosed };
+  return { port, signalOnceClosed, readEarly: () => early };
 }
 
 /** A POST over HTTP/2 that `leave`s, given the client stream, once the answer begins (or never). */
@@ -170,6 +178,14 @@ describe("universalRequest over HTTP/2", () => {
     const signal = await call.signalOnceClosed;
     expect(signal.aborted).toBe(true);
     expect(ConnectError.from(signal.reason).code).toBe(Code.Canceled);
+  });
+
+  it("aborts a signal read while the call ran, when the client cancels its stream", async () => {
+    const call = await watchHttp2Signal((res) => res.write("partial"), { readEarly: true });
+    await http2Call(call.port, (stream) => stream.close(constants.NGHTTP2_CANCEL));
+    const signal = await call.signalOnceClosed;
+    expect(signal).toBe(call.readEarly());
+    expect(signal.aborted).toBe(true);
   });
 
   it("is not cancelled when the answer was sent", async () => {

@@ -112,10 +112,11 @@ export interface CountChange {
  * Each (organization, state, type) count is split over this many rows, chosen by user id: on
  * PostgreSQL a changed count row stays locked until the commit, and with one row per count every
  * change in an organization waited for the one before it. Totals are the sum over the rows.
- * SQLite, with one writer and no row locks, uses one row (shard 0) and adds up a transaction's
- * changes before writing them (sqlite/count-tally.ts).
+ * SQLite, with one writer and no row locks, writes to one row (shard 0; a database from before
+ * keeps its other rows, and the sum is still the total) and adds up a transaction's changes
+ * before writing them (sqlite/count-tally.ts).
  */
-export const COUNT_SHARDS = 16;
+const COUNT_SHARDS = 16;
 
 function shardOf(userId: string, shards: number): number {
   let hash = 0;

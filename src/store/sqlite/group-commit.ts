@@ -58,6 +58,7 @@ export class GroupCommit<W> {
     };
     this.commitBatch = sqlite.transaction((batch: Pending<W>[]) => {
       const outcomes = writeAll(batch);
+      // If the epilogue fails, the whole transaction rolls back and every write of it is refused.
       epilogue?.write(writer);
       return outcomes;
     }).immediate;

@@ -274,13 +274,19 @@ class SqliteStore implements Store {
   }
 
   async initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {
-    const created = this.sqlite.transaction(() => {
-      if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
-      this.db.insert(schema.organizations).values(org).run();
-      writeUserCommit(this.db, this.statements, this.counts, firstUser, toUserRow(firstUser.user));
-      this.writeCounts();
-      return true;
-    }).immediate();
+    let created: boolean;
+    try {
+      created = this.sqlite.transaction(() => {
+        if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
+        this.db.insert(schema.organizations).values(org).run();
+        writeUserCommit(this.db, this.statements, this.counts, firstUser, toUserRow(firstUser.user));
+        this.writeCounts();
+        return true;
+      }).immediate();
+    } catch (err) {
+      this.counts.discard();
+      throw err;
+    }
     if (created) await this.wal.durable();
     return created;
   }
