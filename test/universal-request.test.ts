@@ -1,12 +1,12 @@
 /** src/http/universal-request.ts on a real node:http server: the request as Connect-ES sees it, when a call counts as cancelled, and that its signal is made only when read. */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { connect, constants, createServer as createHttp2Server, type Http2Server, type Http2ServerResponse } from "node:http2";
+import { connect, constants, createServer as createHttp2Server, type ClientHttp2Stream, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readAll } from "../src/transport/byte-streams.js";
-import { universalRequest } from "../src/http/universal-request.js";
+import { universalRequest, type NodeRequest, type NodeResponse } from "../src/http/universal-request.js";
 
 let server: Server | Http2Server | undefined;
 afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
@@ -22,30 +22,8 @@ async function listen(started: Server | Http2Server): Promise<number> {
   return (started.address() as AddressInfo).port;
 }
 
-/**
- * An HTTP/2 server that answers one call with `answer`; its call's signal once the response has
- * closed, and with `readEarly` also read (made) before answering.
- */
-async function watchHttp2Signal(
-  answer: (res: Http2ServerResponse) => void,
-  { readEarly = false } = {},
-): Promise<{ port: number; signalOnceClosed: Promise<AbortSignal>; readEarly: () => AbortSignal | undefined }> {
-  let closed!: (signal: AbortSignal) => void;
-  const signalOnceClosed = new Promise<AbortSignal>((resolve) => (closed = resolve));
-  let early: AbortSignal | undefined;
-  const port = await listen(
-    createHttp2Server((req, res) => {
-      const uReq = universalRequest(req, res);
-      if (readEarly) early = uReq.signal;
-      res.once("close", () => closed(uReq.signal));
-      answer(res);
-    }),
-  );
-  return { port, signalOnceClosed, readEarly: () => early };
-}
-
 /** A POST over HTTP/2 that `leave`s, given the client stream, once the answer begins (or never). */
-function http2Call(port: number, leave?: (stream: import("node:http2").ClientHttp2Stream) => void): Promise<void> {
+function http2Call(port: number, leave?: (stream: ClientHttp2Stream) => void): Promise<void> {
   const client = connect(`http://127.0.0.1:${port}`);
   const stream = client.request({ ":method": "POST", ":path": "/" });
   stream.on("error", () => undefined);
@@ -55,23 +33,31 @@ function http2Call(port: number, leave?: (stream: import("node:http2").ClientHtt
   return new Promise<void>((done) => stream.once("close", () => client.close(done)));
 }
 
+/** What the answers of these tests use of a response, on either protocol. */
+interface Answering {
+  write(chunk: string): unknown;
+  end(chunk: string): unknown;
+}
+
 /**
- * A server that answers one call with `answer`; its call's signal, read once the response has
- * closed, and with `readEarly` also read (made) before answering.
+ * A server (HTTP/1.1, or HTTP/2 with `http2`) that answers one call with `answer`; its call's
+ * signal, read once the response has closed, and with `readEarly` also read (made) before answering.
  */
 async function watchSignal(
-  answer: (res: ServerResponse) => void,
-  { readEarly = false } = {},
+  answer: (res: Answering) => void,
+  { readEarly = false, http2 = false } = {},
 ): Promise<{ port: number; signalOnceClosed: Promise<AbortSignal>; readEarly: () => AbortSignal | undefined }> {
   let closed!: (signal: AbortSignal) => void;
   const signalOnceClosed = new Promise<AbortSignal>((resolve) => (closed = resolve));
   let early: AbortSignal | undefined;
-  const port = await serve((uReq, res) => {
+  const handle = (req: NodeRequest, res: NodeResponse) => {
+    const uReq = universalRequest(req, res);
     if (readEarly) early = uReq.signal;
     // Registered after the request's own listener, so it runs after any abort.
     res.once("close", () => closed(uReq.signal));
     answer(res);
-  });
+  };
+  const port = await listen(http2 ? createHttp2Server(handle) : createServer(handle));
   return { port, signalOnceClosed, readEarly: () => early };
 }
 
@@ -173,7 +159,7 @@ describe("universalRequest", () => {
 
 describe("universalRequest over HTTP/2", () => {
   it("is cancelled, with code Canceled, when the client cancels its stream before the answer is complete", async () => {
-    const call = await watchHttp2Signal((res) => res.write("partial"));
+    const call = await watchSignal((res) => res.write("partial"), { http2: true });
     await http2Call(call.port, (stream) => stream.close(constants.NGHTTP2_CANCEL));
     const signal = await call.signalOnceClosed;
     expect(signal.aborted).toBe(true);
@@ -181,7 +167,7 @@ describe("universalRequest over HTTP/2", () => {
   });
 
   it("aborts a signal read while the call ran, when the client cancels its stream", async () => {
-    const call = await watchHttp2Signal((res) => res.write("partial"), { readEarly: true });
+    const call = await watchSignal((res) => res.write("partial"), { readEarly: true, http2: true });
     await http2Call(call.port, (stream) => stream.close(constants.NGHTTP2_CANCEL));
     const signal = await call.signalOnceClosed;
     expect(signal).toBe(call.readEarly());
@@ -189,7 +175,7 @@ describe("universalRequest over HTTP/2", () => {
   });
 
   it("is not cancelled when the answer was sent", async () => {
-    const call = await watchHttp2Signal((res) => res.end("ok"));
+    const call = await watchSignal((res) => res.end("ok"), { http2: true });
     await http2Call(call.port);
     expect((await call.signalOnceClosed).aborted).toBe(false);
   });
