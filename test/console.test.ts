@@ -162,7 +162,7 @@ describe("in Chromium", () => {
   /** Launched by the first test that needs it, so that a missing Chromium fails each test (a failing hook would only skip them). */
   async function launched(): Promise<Browser> {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver), as .ci/run does`);
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as npm test's pretest step does as root`);
     }
     browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     return browser;
