@@ -1,7 +1,8 @@
 /**
  * The benchmark (issue 6): `npm run bench -- [options]`
  *
- *   --scenario ceiling|lockunlock|latency|scale|crowd|all  (comma-separated; default ceiling,lockunlock,latency)
+ *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|all  (comma-separated; default ceiling,lockunlock,latency;
+ *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options)
  *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
  *   --users N          seeded users (default 1000; scale: the large size, e.g. 1000000)
  *   --duration S       seconds per measurement (default 10)
@@ -18,6 +19,7 @@
  * prints a table and writes bench/results/<scenario>-<backend>.json. Bounded in time (a hard
  * deadline kills everything), always stops the server, loopback only.
  */
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,9 +27,9 @@ import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadR
 import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
-import { cpuSeconds, freePort, freshDatabase, memoryMiB, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
+import { cpuSeconds, freePort, freshDatabase, memoryMiB, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 
-const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd"] as const;
+const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 type Protocol = (typeof PROTOCOLS)[number];
@@ -91,7 +93,8 @@ const HARD_DEADLINE_S =
   180 +
   protocols.length * perProtocol * 2 +
   (has("scale") ? 120 + USERS / 10_000 + protocols.length * 2 * (DURATION + 30) + 3 * (DURATION + 30) : 0) +
-  (has("crowd") ? DURATION + 120 : 0);
+  (has("crowd") ? DURATION + 120 : 0) +
+  (has("signin") ? 300 : 0);
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();
@@ -512,6 +515,15 @@ async function crowd() {
   );
 }
 
+/** Sign-in throughput and the other calls' latency meanwhile: bench/sign-in.ts, run as it is. */
+function signIn(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/sign-in.ts"], { cwd: ROOT, stdio: "inherit" });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`bench/sign-in.ts exited with ${code}`))));
+  });
+}
+
 // ---------------------------------------------------------------- main
 
 let code = 0;
@@ -526,7 +538,9 @@ try {
   if (has("ceiling") || has("lockunlock") || has("latency")) await throughputAndLatency();
   if (has("scale")) await scale();
   if (has("crowd")) await crowd();
-  console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}; server on core 0, load on core 1`);
+  if (has("signin")) await signIn();
+  const pinned = scenarios.some((s) => s !== "signin") ? "; server on core 0, load on core 1" : "";
+  console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}${pinned}`);
 } catch (err) {
   console.error("bench failed:", err);
   for (const s of sessions) console.error(`--- server stderr ---\n${s.server.stderr().slice(-3000)}`);
