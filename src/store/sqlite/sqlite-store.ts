@@ -313,16 +313,38 @@ const rowPlaceholders = (table: SQLiteTable) =>
 
 const columnsOf = new Map<SQLiteTable, [string, SQLiteColumn][]>();
 
-function driverValues(table: SQLiteTable, row: object): Record<string, unknown> {
+function columnsOfTable(table: SQLiteTable): [string, SQLiteColumn][] {
   let columns = columnsOf.get(table);
   if (!columns) columnsOf.set(table, (columns = Object.entries(getTableColumns(table))));
+  return columns;
+}
+
+const toDriver = (column: SQLiteColumn, value: unknown): unknown =>
+  value === null || value === undefined ? null : column.mapToDriverValue(value);
+
+function driverValues(table: SQLiteTable, row: object): Record<string, unknown> {
   const values = row as Record<string, unknown>;
   const driver: Record<string, unknown> = {};
-  for (const [name, column] of columns) {
-    const value = values[name];
-    driver[name] = value === null || value === undefined ? null : column.mapToDriverValue(value);
-  }
+  for (const [name, column] of columnsOfTable(table)) driver[name] = toDriver(column, values[name]);
   return driver;
+}
+
+/**
+ * The columns whose driver values differ between two rows of the users table, with the new
+ * values: what an UPDATE of one change sets (a lock touches four of the 29 columns).
+ */
+function changedUserColumns(before: UserRow, after: UserRow): { names: string[]; values: Record<string, unknown> } {
+  const previous = before as unknown as Record<string, unknown>;
+  const next = after as unknown as Record<string, unknown>;
+  const names: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, column] of columnsOfTable(schema.users)) {
+    const value = toDriver(column, next[name]);
+    if (value === toDriver(column, previous[name])) continue;
+    names.push(name);
+    values[name] = value;
+  }
+  return { names, values };
 }
 
 /** The statements every change runs, prepared once per connection. */
@@ -392,18 +414,16 @@ function userUpdates(db: Db) {
  */
 function writeUserCommit(db: Db, statements: WriteStatements, counts: CountTally, commit: UserCommit, userRow: UserRow): void {
   const { user } = commit;
-  const row = driverValues(schema.users, userRow);
   const previousRow = commit.previous && toUserRow(commit.previous);
   if (previousRow) {
     // Only the columns this change touched, and only if the row is still at `previous`.
-    const before = driverValues(schema.users, previousRow);
-    const changed = Object.keys(row).filter((name) => row[name] !== before[name]);
-    const { changes } = statements.updateUser(changed).run({ ...row, expectedSequence: previousRow.sequence });
+    const { names, values } = changedUserColumns(previousRow, userRow);
+    const { changes } = statements.updateUser(names).run({ ...values, id: user.id, expectedSequence: previousRow.sequence });
     if (changes === 0) throw new ConflictError("sequence");
   } else {
     if (statements.idTaken.get({ id: user.id })) throw new ConflictError("userId");
     if (statements.usernameTaken.get({ orgId: user.orgId, username: user.username })) throw new ConflictError("username");
-    statements.insertUser.run(row);
+    statements.insertUser.run(driverValues(schema.users, userRow));
   }
   for (const event of commit.events) {
     const eventRow = {
