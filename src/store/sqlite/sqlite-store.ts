@@ -331,7 +331,8 @@ function driverValues(table: SQLiteTable, row: object): Record<string, unknown> 
 
 /**
  * The columns whose driver values differ between two rows of the users table, with the new
- * values: what an UPDATE of one change sets (a lock touches four of the 29 columns).
+ * values: what an UPDATE of one change sets (a lock sets five: the state, the locked flag, the
+ * lock's cause, the sequence and the change date).
  */
 function changedUserColumns(before: UserRow, after: UserRow): { names: string[]; values: Record<string, unknown> } {
   const previous = before as unknown as Record<string, unknown>;
