@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
 import { pipe } from "@connectrpc/connect/protocol";
 import { BenchService } from "../gen/zus/bench/v1/bench_pb.js";
-import { createRouter } from "../src/transport/router.js";
+import { createRouter } from "../src/rpc/fast-path/router.js";
 
 const CALLS = 100_000;
 

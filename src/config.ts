@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { LOG_LEVELS } from "./observability/logger.js";
-import type { ConnectionLimits } from "./connection-limits.js";
+import type { ConnectionLimits } from "./edge/connection-limits.js";
 
 export interface Config {
   port: number;

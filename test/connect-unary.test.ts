@@ -10,7 +10,7 @@ import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { createHandlerFactory as createConnectEsHandlerFactory } from "@connectrpc/connect/protocol-connect";
 import { describe, expect, it } from "vitest";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
-import { createConnectHandlerFactory } from "../src/transport/connect-unary.js";
+import { createConnectHandlerFactory } from "../src/rpc/fast-path/connect-unary.js";
 import { idMessage, method, OPTIONS, spec } from "./support/unary-method.js";
 
 interface Call {

@@ -12,7 +12,7 @@ import { createHandlerFactory as createConnectGrpcHandlerFactory } from "@connec
 import { createHandlerFactory as createConnectGrpcWebHandlerFactory, trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import { describe, expect, it } from "vitest";
 import { GetUserByIDRequestSchema, UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
-import { createGrpcHandlerFactory, createGrpcWebHandlerFactory } from "../src/transport/grpc-unary.js";
+import { createGrpcHandlerFactory, createGrpcWebHandlerFactory } from "../src/rpc/fast-path/grpc-unary.js";
 import { envelope } from "./support/fuzz-frames.js";
 import { idMessage, method, OPTIONS, spec } from "./support/unary-method.js";
 

@@ -7,7 +7,7 @@ import { Code, ConnectError, createMethodImplSpec } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { describe, expect, it } from "vitest";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
-import { createUnaryContext } from "../src/transport/unary-context.js";
+import { createUnaryContext } from "../src/rpc/fast-path/unary-context.js";
 
 const spec = createMethodImplSpec(UserService.method.getUserByID, () => ({})) as Parameters<typeof createUnaryContext>[0]["spec"];
 

@@ -5,8 +5,8 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { readAll } from "../src/transport/byte-streams.js";
-import { universalRequest, type NodeRequest, type NodeResponse } from "../src/http/universal-request.js";
+import { readAll } from "../src/rpc/byte-streams.js";
+import { universalRequest, type NodeRequest, type NodeResponse } from "../src/edge/universal-request.js";
 
 let server: Server | Http2Server | undefined;
 afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));

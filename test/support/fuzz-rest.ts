@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { fromJson, type DescMessage, type JsonObject } from "@bufbuild/protobuf";
-import { matchPath } from "../../src/http/rest/http-rules.js";
+import { matchPath } from "../../src/edge/rest/http-rules.js";
 import { payload, randomBytes, type Payload } from "./fuzz-bytes.js";
 import type { HttpRequest } from "./fuzz-http.js";
 import { jsonBody } from "./fuzz-json.js";

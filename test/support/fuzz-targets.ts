@@ -4,7 +4,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { SessionService } from "../../gen/zitadel/session/v2/session_service_pb.js";
 import { SettingsService } from "../../gen/zitadel/settings/v2/settings_service_pb.js";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
-import { restRoutes, type RestRoute } from "../../src/http/rest/http-rules.js";
+import { restRoutes, type RestRoute } from "../../src/edge/rest/http-rules.js";
 
 const API_SERVICES = [UserService, SessionService, SettingsService];
 

@@ -3,7 +3,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import type { UserApp } from "../app.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { CALLER } from "./caller.js";
-import { CALLING_CLIENT } from "./calling-client.js";
+import { CALLING_CLIENT } from "./call-report.js";
 import { toConnectError } from "./errors.js";
 
 /**

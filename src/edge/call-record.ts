@@ -1,9 +1,9 @@
 /** What is known about one call while it runs; logged and counted once its answer is sent. */
 import { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import type { StatusCode } from "../transport/response-outcome.js";
-import type { Logger } from "./logger.js";
-import type { Metrics } from "./metrics.js";
+import type { StatusCode } from "../rpc/connect-es-answers.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect" | "rest";
 

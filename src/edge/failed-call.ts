@@ -7,7 +7,7 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import type { Protocol } from "../observability/call-record.js";
+import type { Protocol } from "./call-record.js";
 
 export function answerFailedCall(
   req: http.IncomingMessage | http2.Http2ServerRequest,

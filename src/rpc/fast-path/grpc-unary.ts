@@ -37,7 +37,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
-import { empty, once } from "./byte-streams.js";
+import { empty, once } from "../byte-streams.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 const HEADER_BYTES = 5;

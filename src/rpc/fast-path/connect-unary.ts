@@ -39,7 +39,7 @@ import {
   parseTimeout,
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
-import { once } from "./byte-streams.js";
+import { once } from "../byte-streams.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;

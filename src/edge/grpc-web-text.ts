@@ -5,8 +5,8 @@
  * the response is encoded back.
  */
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
-import type { CallHandler, CallRequest } from "../http/universal-request.js";
-import { once, readAll } from "./byte-streams.js";
+import type { CallHandler, CallRequest } from "./universal-request.js";
+import { once, readAll } from "../rpc/byte-streams.js";
 
 const TEXT_TYPE = /^application\/grpc-web-text(\+proto)?(;|$)/i;
 

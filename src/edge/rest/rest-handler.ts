@@ -7,8 +7,8 @@ import { getOption, hasOption, ScalarType, type DescMethod } from "@bufbuild/pro
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { options as zitadelOptions } from "../../../gen/zitadel/protoc_gen_zitadel/v2/options_pb.js";
-import type { CallRecord } from "../../observability/call-record.js";
-import { once, readAll } from "../../transport/byte-streams.js";
+import type { CallRecord } from "../call-record.js";
+import { once, readAll } from "../../rpc/byte-streams.js";
 import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
 import { matchPath, type RestRoute } from "./http-rules.js";
 import { CallRequest, webHeaders, type CallHandler, type NodeRequest, type NodeResponse } from "../universal-request.js";
