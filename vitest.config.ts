@@ -17,6 +17,9 @@ const RPC_SUITE = [
   "test/crash-drill.test.ts",
 ];
 
+/** The suites that run again with every server serving calls through Connect-ES's stock handlers (RPC_FAST_PATH=off). */
+const STOCK_PATH_SUITE = ["test/lifecycle.test.ts", "test/bad-input.test.ts", "test/fuzz.test.ts", "test/rest.test.ts", "test/grpc-web-text.test.ts"];
+
 const shared = { testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ["test/support/build.ts"] };
 
 export default defineConfig({
@@ -25,6 +28,7 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       { test: { ...shared, name: "sqlite", include: ["test/**/*.test.ts"] } },
+      { test: { ...shared, name: "stock-path", include: STOCK_PATH_SUITE, env: { RPC_FAST_PATH: "off" } } },
       // With TEST_POSTGRES_URL set (CI sets it), the RPC suite runs again on a real PostgreSQL.
       ...(process.env.TEST_POSTGRES_URL
         ? [{ test: { ...shared, name: "postgres", include: RPC_SUITE, env: { TEST_DATABASE: "postgres" } } }]

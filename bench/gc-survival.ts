@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
 import { pipe } from "@connectrpc/connect/protocol";
 import { BenchService } from "../gen/zus/bench/v1/bench_pb.js";
-import { createRouter } from "../src/rpc/fast-path/router.js";
+import { createFastPath } from "../src/rpc/fast-path/fast-path.js";
 
 const CALLS = 100_000;
 
@@ -42,7 +42,7 @@ const payload = () => ({ numbers: new Array(50).fill(1) });
 
 const NEVER_ABORTED = new AbortController().signal;
 
-/** A gRPC or gRPC-Web Noop through a router's handler: Connect-ES's own router, or ours (src/transport/router.ts). */
+/** A gRPC or gRPC-Web Noop through a router's handler: Connect-ES's own router, or ours (src/rpc/fast-path/fast-path.ts). */
 function grpcNoop(router: ConnectRouter, contentType = "application/grpc") {
   router.service(BenchService, { noop: () => ({}) });
   const handler = router.handlers.find((h) => h.method.name === "Noop")!;
@@ -87,11 +87,11 @@ const VARIANTS: Record<string, () => () => Promise<void>> = {
   "native async generator created per call": () => () => drain(nativePipePerCall(source(payload()))),
   "Connect-ES pipe": () => () => drain(pipe(source(payload()), (values) => values)),
   "Connect-ES gRPC Noop handler": () => grpcNoop(createConnectRouter()),
-  "our gRPC unary handler (src/transport/grpc-unary.ts), Noop": () => grpcNoop(createRouter({})),
+  "our gRPC unary handler (src/rpc/fast-path/grpc-unary.ts), Noop": () => grpcNoop(createFastPath({}).router),
   "Connect-ES gRPC-Web Noop handler": () => grpcNoop(createConnectRouter(), "application/grpc-web+proto"),
-  "our gRPC-Web unary handler, Noop": () => grpcNoop(createRouter({}), "application/grpc-web+proto"),
+  "our gRPC-Web unary handler, Noop": () => grpcNoop(createFastPath({}).router, "application/grpc-web+proto"),
   "Connect-ES Connect JSON Noop handler": () => connectNoop(createConnectRouter()),
-  "our Connect unary handler (src/transport/connect-unary.ts), JSON Noop": () => connectNoop(createRouter({})),
+  "our Connect unary handler (src/rpc/fast-path/connect-unary.ts), JSON Noop": () => connectNoop(createFastPath({}).router),
 };
 
 /** The fields of one scavenge in V8's --trace-gc-nvp line, in the order V8 prints them. */

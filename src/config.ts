@@ -24,6 +24,8 @@ export interface Config {
   authFailuresPerMinute: number;
   /** BENCH_NOOP=1 serves the benchmark's no-op RPC. */
   benchNoop: boolean;
+  /** RPC_FAST_PATH=off serves every call through Connect-ES's stock handlers instead of the fast path. */
+  rpcFastPath: boolean;
 }
 
 type Env = NodeJS.ProcessEnv;
@@ -48,6 +50,13 @@ function logLevel(env: Env): string {
   const level = env.LOG_LEVEL || "info";
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
   return level;
+}
+
+function onOff(name: string, fallback: boolean, env: Env): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw !== "on" && raw !== "off") throw new Error(`${name} must be on or off, got "${raw}"`);
+  return raw === "on";
 }
 
 function connectionLimits(env: Env): ConnectionLimits {
@@ -79,5 +88,6 @@ export function loadConfig(env: Env = process.env): Config {
     connectionLimits: connectionLimits(env),
     authFailuresPerMinute: integer("AUTH_FAILURES_PER_MINUTE", 60, env),
     benchNoop: env.BENCH_NOOP === "1",
+    rpcFastPath: onOff("RPC_FAST_PATH", true, env),
   };
 }

@@ -38,9 +38,10 @@ async function main() {
     shutdownSignal: shutdown.signal,
     attemptLimit: new FailureLimiter(config.authFailuresPerMinute),
     benchNoop: config.benchNoop,
+    fastPath: config.rpcFastPath,
   });
   const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: config.connectionLimits });
-  logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls) }, "listening");
+  logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcFastPath: config.rpcFastPath }, "listening");
 
   // Policy locks also end when their user is next loaded; the sweep keeps ListUsers current.
   const lockSweep = setInterval(() => {

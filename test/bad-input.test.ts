@@ -348,6 +348,17 @@ describe("raw framing and content types", () => {
     }
   });
 
+  it("answers a Connect call without content-type (415) and a GET on a POST path (405, with Allow) in Connect's error shape", async () => {
+    const auth = { authorization: `Bearer ${server.adminToken}` };
+    const untyped = await fetch(`${server.baseUrl}${LOCK_PATH}`, { method: "POST", headers: auth, body: encoder.encode(JSON.stringify({ userId: targetId })) });
+    expect(untyped.status).toBe(415);
+    expect(await untyped.json()).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("without content-type is not supported") });
+    const get = await fetch(`${server.baseUrl}${LOCK_PATH}`, { headers: auth });
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+    expect(await get.json()).toMatchObject({ code: "unimplemented", message: expect.stringContaining("HTTP method GET is not supported") });
+  });
+
   it("answers a wrong content type over h2c with a 4xx too", async () => {
     const res = await h2Post(
       server.port,

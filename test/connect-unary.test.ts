@@ -1,16 +1,18 @@
 /**
- * src/transport/connect-unary.ts against Connect-ES's own Connect handler: the same request,
+ * src/rpc/fast-path/connect-unary.ts against Connect-ES's own Connect handler as the stock path serves it (rpc/connect-es-answers.ts): the same request,
  * sent to both, must get the same answer (status, headers, body bytes), for good calls in JSON
  * and binary, failing calls, compression, deadlines, limits and malformed bodies. The
  * real-server suites (lifecycle, bad-input, fuzz, rest) then run it over HTTP with real clients.
  */
 import { gzipSync } from "node:zlib";
-import { Code } from "@connectrpc/connect";
-import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { Code, createContextValues } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { createHandlerFactory as createConnectEsHandlerFactory } from "@connectrpc/connect/protocol-connect";
 import { describe, expect, it } from "vitest";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
 import { createConnectHandlerFactory } from "../src/rpc/fast-path/connect-unary.js";
+import { CALL_REPORT } from "../src/rpc/call-report.js";
+import { readConnectEsAnswers } from "../src/rpc/connect-es-answers.js";
 import { idMessage, method, OPTIONS, spec } from "./support/unary-method.js";
 
 interface Call {
@@ -34,10 +36,12 @@ function request({ body, header = {}, method: httpMethod = "POST", parsedJson = 
           yield bytes;
         })(),
     signal: new AbortController().signal,
+    // As the edge sets it: an answer the fast path made reports its status, and the stock path's reader leaves it as it is.
+    contextValues: createContextValues().set(CALL_REPORT, { address: "", retryAfterS: 0, credentialsFailed: false }),
   };
 }
 
-type Handler = ReturnType<ReturnType<typeof createConnectHandlerFactory>>;
+type Handler = UniversalHandler;
 
 async function answer(handler: Handler, call: Call) {
   const res = await handler(request(call));
@@ -46,8 +50,10 @@ async function answer(handler: Handler, call: Call) {
   return { status: res.status, header: [...new Headers(res.header).entries()], trailer: [...new Headers(res.trailer).entries()], body: Buffer.from(chunks) };
 }
 
-const ours = createConnectHandlerFactory(OPTIONS)(spec);
-const connectEs = createConnectEsHandlerFactory(OPTIONS)(spec);
+const fastPath = createConnectHandlerFactory(OPTIONS)(spec);
+// Every handler is served through the reader of Connect-ES's answers, which leaves the fast path's own answers as they are.
+const ours = readConnectEsAnswers(fastPath);
+const connectEs = readConnectEsAnswers(createConnectEsHandlerFactory(OPTIONS)(spec));
 
 async function expectSameAnswer(call: Call) {
   const expected = await answer(connectEs, call);
@@ -112,10 +118,12 @@ describe("Connect unary handler, compared with Connect-ES's", () => {
       [{ body: json("u".repeat(80)) }, 429],
       [{ body: json("u6"), header: { "content-length": "999" } }, 429],
       [{ body: "{not json" }, 400],
-      // Internal here; the dispatcher turns it into InvalidArgument (src/transport/response-outcome.ts).
-      [{ body: Uint8Array.of(0xff, 0xff), header: { "content-type": "application/proto" } }, 500],
+      // InvalidArgument: mapped where the fast path parses, and in Connect-ES's answer by the stock path's reader.
+      [{ body: Uint8Array.of(0xff, 0xff), header: { "content-type": "application/proto" } }, 400],
     ];
     for (const [call, status] of calls) expect((await expectSameAnswer(call)).status).toBe(status);
+    const malformed = await answer(fastPath, { body: Uint8Array.of(0xff, 0xff), header: { "content-type": "application/proto" } });
+    expect(JSON.parse(malformed.body.toString())).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/^invalid GetUserByIDRequest: malformed protobuf/) });
   });
 
   it("refuses an unknown JSON field alike when the options say so, as the server's do", async () => {
@@ -129,9 +137,14 @@ describe("Connect unary handler, compared with Connect-ES's", () => {
   it("refuses another content type, and leaves GET and parsed JSON bodies to Connect-ES", async () => {
     const streaming = await expectSameAnswer({ body: json("u7"), header: { "content-type": "application/connect+json" } });
     expect(streaming.status).toBe(415);
-    expect((await expectSameAnswer({ body: json("u8"), header: { "content-type": "text/plain" } })).status).toBe(415);
-    // GetUserByID is not marked free of side effects, so both refuse GET.
-    expect((await expectSameAnswer({ body: "", method: "GET" })).status).toBe(405);
+    const unsupported = await expectSameAnswer({ body: json("u8"), header: { "content-type": "text/plain" } });
+    expect(unsupported.status).toBe(415);
+    expect(unsupported.json()).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("content-type text/plain is not supported") });
+    // GetUserByID is not marked free of side effects, so both refuse GET, in Connect's error shape with Allow.
+    const get = await expectSameAnswer({ body: "", method: "GET" });
+    expect(get.status).toBe(405);
+    expect(get.get("allow")).toBe("POST");
+    expect(get.json()).toMatchObject({ code: "unimplemented" });
     const parsed = await expectSameAnswer({ body: json("u9"), parsedJson: true });
     expect(parsed.json()).toMatchObject({ user: { userId: "u9" } });
   });

@@ -118,6 +118,12 @@ describe("static files", () => {
     expect(head.body).toBe("");
   });
 
+  it("sends / to the console", async () => {
+    const res = await fetch(`${server.baseUrl}/`, { redirect: "manual" });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/console/");
+  });
+
   it("redirects /console to /console/, keeping the query", async () => {
     const res = await fetch(`${server.baseUrl}/console?from=docs`, { redirect: "manual" });
     expect(res.status).toBe(301);

@@ -1,52 +1,96 @@
 /**
- * Reads the final status of a Connect-ES response in each protocol's own shape, for the
- * call log and metrics, and fixes one answer on the way: Connect-ES answers a body that
- * is not valid protobuf ("parse binary: …"), or a message flagged compressed without a
- * compression named, with Internal before any interceptor runs, where SPEC §5 wants
- * InvalidArgument: both are the client's mistake.
+ * Connect-ES's own answers, read for the call's report and fixed where they fall short of the
+ * contract. It wraps every handler of both paths; an answer the fast path made reports its own
+ * status and passes untouched, so what is read here are the stock path's answers and, on the
+ * fast path, streams, Connect GET calls and Connect-ES's protocol negotiation.
+ *
+ * The fixes: Connect-ES answers a body that is not valid protobuf, or a message flagged
+ * compressed without a compression named, with Internal before any interceptor runs, where
+ * SPEC §5 wants InvalidArgument. The fast path maps these where it parses (fast-path/parse.ts);
+ * Connect-ES's serialization turns whatever its reader throws into Internal "parse binary: …",
+ * which leaves no hook, so for its parsing the message text is all there is to go by. And its
+ * negotiation answers a request without a known content type (415) or with another HTTP method
+ * (405) with an empty body: Connect's clients get an error in Connect's JSON shape, and 405 the
+ * Allow header.
  */
-import { Code } from "@connectrpc/connect";
-import { codeFromString } from "@connectrpc/connect/protocol-connect";
-import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { codeFromString, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { once, readAll } from "./byte-streams.js";
+import { CALL_REPORT, type StatusCode } from "./call-report.js";
+import { malformedProtobuf } from "./errors.js";
 
 const PARSE_FAILURE = /^(parse binary: |received compressed envelope, but do not know how to decompress)/;
 const PARSE_PREFIX = /^parse binary: /;
 const TRAILER_FRAME = 0x80;
+const GRPC_TYPES = /^application\/grpc/;
 
-/** The gRPC status code a call ended with; 0 is OK. */
-export type StatusCode = Code | 0;
-
-export interface OutcomeOptions {
-  inputName: string;
-  /** Unary gRPC-Web bodies are small and read whole; streams pass through unread. */
-  unary: boolean;
-  onCode(code: StatusCode): void;
+export function readConnectEsAnswers(handler: UniversalHandler): UniversalHandler {
+  const inputName = handler.method.input.name;
+  const unary = handler.method.methodKind === "unary";
+  const fixMessage = (reason: string) => malformedProtobuf(inputName, reason.replace(PARSE_PREFIX, "")).rawMessage;
+  const read = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
+    const res = await handler(req);
+    const report = req.contextValues?.get(CALL_REPORT);
+    if (report?.code !== undefined) return res;
+    const onCode = (code: StatusCode) => {
+      if (report) report.code = code;
+    };
+    if ((res.status === 405 || res.status === 415) && !res.body && !GRPC_TYPES.test(req.header.get("content-type") ?? "")) {
+      const allow = handler.allowedMethods.join(", ");
+      const error = res.status === 405 ? notAllowed(req.method, allow) : unsupported(req.header.get("content-type"));
+      return withConnectBody(res, error, onCode, res.status === 405 ? allow : undefined);
+    }
+    const contentType = res.header?.get("content-type") ?? "";
+    const body = res.body ?? once(new Uint8Array());
+    if (contentType.startsWith("application/grpc-web")) {
+      if (!unary) return res;
+      const header = new Headers(res.header);
+      const trailersOnly = grpcStatus(header, fixMessage);
+      if (trailersOnly !== undefined) {
+        onCode(trailersOnly);
+        return { ...res, header };
+      }
+      header.delete("content-length");
+      return { ...res, header, body: grpcWebBody(body, fixMessage, onCode) };
+    }
+    if (contentType.startsWith("application/grpc")) {
+      return { ...res, body: grpcBody(res, body, fixMessage, onCode) };
+    }
+    if (res.status === 200) {
+      onCode(0);
+      return res;
+    }
+    return connectError(res, body, fixMessage, onCode);
+  };
+  return Object.assign(read, {
+    service: handler.service,
+    method: handler.method,
+    requestPath: handler.requestPath,
+    protocolNames: handler.protocolNames,
+    allowedMethods: handler.allowedMethods,
+    supportedContentType: handler.supportedContentType,
+  });
 }
 
-export async function inspectOutcome(res: UniversalServerResponse, options: OutcomeOptions): Promise<UniversalServerResponse> {
-  const fixMessage = (reason: string) => `invalid ${options.inputName}: malformed protobuf (${reason.replace(PARSE_PREFIX, "")})`;
-  const contentType = res.header?.get("content-type") ?? "";
-  const body = res.body ?? once(new Uint8Array());
-  if (contentType.startsWith("application/grpc-web")) {
-    if (!options.unary) return res;
-    const header = new Headers(res.header);
-    const trailersOnly = grpcStatus(header, fixMessage);
-    if (trailersOnly !== undefined) {
-      options.onCode(trailersOnly);
-      return { ...res, header };
-    }
-    header.delete("content-length");
-    return { ...res, header, body: grpcWebBody(body, fixMessage, options.onCode) };
-  }
-  if (contentType.startsWith("application/grpc")) {
-    return { ...res, body: grpcBody(res, body, fixMessage, options.onCode) };
-  }
-  if (res.status === 200) {
-    options.onCode(0);
-    return res;
-  }
-  return connectError(res, body, fixMessage, options.onCode);
+const notAllowed = (method: string, allow: string) =>
+  new ConnectError(`HTTP method ${method} is not supported by this procedure; use ${allow}`, Code.Unimplemented);
+
+const unsupported = (contentType: string | null) =>
+  new ConnectError(
+    `${contentType ? `content-type ${contentType}` : "a request without content-type"} is not supported; use application/json or application/proto (Connect), application/grpc or application/grpc-web`,
+    Code.InvalidArgument,
+  );
+
+/** The answer's status kept, with Connect's JSON error body (and an Allow header where given). */
+function withConnectBody(res: UniversalServerResponse, error: ConnectError, onCode: (code: StatusCode) => void, allow?: string): UniversalServerResponse {
+  onCode(error.code);
+  const body = errorToJsonBytes(error, undefined);
+  const header = new Headers(res.header);
+  header.set("content-type", "application/json");
+  header.set("content-length", String(body.byteLength));
+  if (allow) header.set("allow", allow);
+  return { ...res, header, body: once(body) };
 }
 
 /** Reads grpc-status (rewriting a parse failure) from headers or trailers; undefined when absent. */

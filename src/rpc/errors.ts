@@ -38,3 +38,7 @@ export function toConnectError(err: unknown, onInternal: (err: unknown) => void)
   onInternal(err);
   return new ConnectError("internal error", Code.Internal);
 }
+
+/** A body that is not valid protobuf, or a message flagged compressed without a compression, is the client's mistake (SPEC §5). */
+export const malformedProtobuf = (inputName: string, reason: string) =>
+  new ConnectError(`invalid ${inputName}: malformed protobuf (${reason})`, Code.InvalidArgument);

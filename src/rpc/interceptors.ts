@@ -3,7 +3,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import type { UserApp } from "../app.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { CALLER } from "./caller.js";
-import { CALLING_CLIENT } from "./call-report.js";
+import { CALL_REPORT } from "./call-report.js";
 import { toConnectError } from "./errors.js";
 
 /**
@@ -15,7 +15,7 @@ export function errorInterceptor(onInternal: (err: unknown) => void): Intercepto
     try {
       return await next(req);
     } catch (err) {
-      const client = req.contextValues.get(CALLING_CLIENT);
+      const client = req.contextValues.get(CALL_REPORT);
       if (client && isCredentialFailure(err)) client.credentialsFailed = true;
       throw toConnectError(err, onInternal);
     }
@@ -28,7 +28,7 @@ const isCredentialFailure = (err: unknown) =>
 
 /** Refuses every call from an address that has used up its failed credentials for now. */
 export const attemptLimitInterceptor: Interceptor = (next) => async (req) => {
-  const retryAfterS = req.contextValues.get(CALLING_CLIENT)?.retryAfterS ?? 0;
+  const retryAfterS = req.contextValues.get(CALL_REPORT)?.retryAfterS ?? 0;
   if (retryAfterS > 0) {
     throw new DomainError("ResourceExhausted", undefined, `too many failed authentication attempts from this address; retry in ${retryAfterS} s`);
   }

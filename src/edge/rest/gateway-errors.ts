@@ -1,5 +1,5 @@
 /** Errors in the grpc-gateway body shape and HTTP status that ZITADEL's REST API answers with. */
-import { createRegistry, fromBinary, toJson } from "@bufbuild/protobuf";
+import { create, createRegistry, fromBinary, toJson } from "@bufbuild/protobuf";
 import { anyPack, AnySchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { CredentialsCheckErrorSchema, ErrorDetailSchema } from "../../../gen/zitadel/message_pb.js";
@@ -31,12 +31,12 @@ export interface GatewayError {
 }
 
 export function gatewayError(err: ConnectError): GatewayError {
-  // Errors reach the REST layer decoded from Connect's JSON, so their details are still bytes.
   const details = err.details.flatMap((detail) => {
-    const type = "type" in detail ? DETAIL_TYPES.getMessage(detail.type) : undefined;
-    if (!type || !("type" in detail)) return [];
-    const any = anyPack(type, fromBinary(type, detail.value));
-    const { "@type": typeUrl, ...fields } = toJson(AnySchema, any, { registry: DETAIL_TYPES }) as Record<string, unknown>;
+    // As the implementation made it, or (on the stock path) decoded from Connect's JSON, still bytes.
+    const type = "desc" in detail ? detail.desc : DETAIL_TYPES.getMessage(detail.type);
+    if (!type || !DETAIL_TYPES.getMessage(type.typeName)) return [];
+    const message = "desc" in detail ? create(type, detail.value) : fromBinary(type, detail.value);
+    const { "@type": typeUrl, ...fields } = toJson(AnySchema, anyPack(type, message), { registry: DETAIL_TYPES }) as Record<string, unknown>;
     return [{ "@type": typeUrl, ...fields }];
   });
   return { code: err.code, message: err.rawMessage, details };

@@ -1,23 +1,27 @@
 /**
- * REST transcoding: a request on a google.api.http path becomes a Connect JSON call to the
- * same handler (so authentication, validation and limits are the same), and its answer
- * becomes ZITADEL's REST answer.
+ * REST transcoding: a request on a google.api.http path becomes the method's request message,
+ * which goes through the same interceptors and implementation as the other protocols' calls
+ * (so authentication, validation and limits are the same), and its answer or error becomes
+ * ZITADEL's REST answer.
  */
-import { getOption, hasOption, ScalarType, type DescMethod } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { fromJson, getOption, hasOption, ScalarType, toJson, type DescMethod, type JsonReadOptions, type JsonValue } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { options as zitadelOptions } from "../../../gen/zitadel/protoc_gen_zitadel/v2/options_pb.js";
+import { CALL_REPORT } from "../../rpc/call-report.js";
+import { empty, readAll } from "../../rpc/byte-streams.js";
+import type { RpcHandlers } from "../../rpc/rpc-handlers.js";
 import type { CallRecord } from "../call-record.js";
-import { once, readAll } from "../../rpc/byte-streams.js";
+import { CallRequest, webHeaders, type NodeRequest, type NodeResponse } from "../universal-request.js";
 import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
 import { matchPath, type RestRoute } from "./http-rules.js";
-import { CallRequest, webHeaders, type CallHandler, type NodeRequest, type NodeResponse } from "../universal-request.js";
 
 export interface RestOptions {
   routes: RestRoute[];
-  /** The router's handler of a method (Connect JSON), reporting how the call ended into the record. */
-  handlerFor(method: DescMethod, call: CallRecord): CallHandler;
   maxBodyBytes: number;
+  /** As the RPC handlers read JSON (unknown fields refused). */
+  jsonOptions: Partial<JsonReadOptions>;
+  /** Calls the method with the decoded message. */
+  unary: RpcHandlers["unary"];
 }
 
 /** Request headers that describe the REST request itself and must not reach the Connect call. */
@@ -46,8 +50,9 @@ export function createRestHandler(options: RestOptions) {
     const { method } = match.route;
     call.method = `${method.parent.typeName}/${method.name}`;
     transcode(req, res, match.route, match.variables, call).catch((err: unknown) => {
-      const error = err instanceof RestError ? err.error : plainGatewayError(Code.Internal, "internal error");
-      call.code = error.code;
+      const error =
+        err instanceof RestError ? err.error : err instanceof ConnectError ? gatewayError(err) : plainGatewayError(Code.Internal, "internal error");
+      call.report.code = error.code;
       writeError(res, error);
     });
     return true;
@@ -62,27 +67,29 @@ export function createRestHandler(options: RestOptions) {
   ): Promise<void> {
     const message = await requestMessage(req, route, variables);
     addQueryParameters(message, route, new URL(req.url ?? "/", "http://localhost").searchParams);
-
-    const header = webHeaders(req.headers, NOT_FORWARDED);
-    header.set("content-type", "application/json");
-    header.set("connect-protocol-version", "1");
+    const { method } = route;
+    let input;
+    try {
+      input = fromJson(method.input, message as JsonValue, options.jsonOptions);
+    } catch (err) {
+      // As Connect-ES answers a JSON body it cannot read.
+      throw ConnectError.from(err, Code.InvalidArgument);
+    }
     const request = new CallRequest(
       {
         httpVersion: req.httpVersion,
-        url: `http://localhost/${route.method.parent.typeName}/${route.method.name}`,
+        url: `http://localhost/${method.parent.typeName}/${method.name}`,
         method: "POST",
-        header,
-        body: once(Buffer.from(JSON.stringify(message))),
+        header: webHeaders(req.headers, NOT_FORWARDED),
+        body: empty(),
       },
       res,
     );
-    const answer = await options.handlerFor(route.method, call)(request);
-    const body = await readAll(answer.body ?? once(new Uint8Array()));
-    if (answer.status !== 200) {
-      const fallback = new ConnectError("internal error", Code.Internal);
-      throw new RestError(gatewayError(errorFromJsonBytes(body, undefined, fallback)));
-    }
-    res.writeHead(successStatus(route.method), { "content-type": "application/json" });
+    request.contextValues = createContextValues().set(CALL_REPORT, call.report);
+    const output = await options.unary(method, request, input);
+    const body = JSON.stringify(toJson(method.output, output));
+    call.report.code = 0;
+    res.writeHead(successStatus(method), { "content-type": "application/json" });
     res.end(body);
   }
 
@@ -138,7 +145,7 @@ function successStatus(method: DescMethod): number {
   return hasOption(method, zitadelOptions) ? getOption(method, zitadelOptions).httpResponse?.successCode || 200 : 200;
 }
 
-/** Far deeper than any request of the API; the body is re-serialized, which recursion would overflow. */
+/** Far deeper than any request of the API; reading the body into a message recurses, which would overflow. */
 const MAX_JSON_DEPTH = 100;
 
 /** Without recursion, so that the check itself cannot overflow the stack. */

@@ -40,6 +40,8 @@ import {
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import { once } from "../byte-streams.js";
+import { reportCode } from "../call-report.js";
+import { parseBinary } from "./parse.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;
@@ -95,24 +97,27 @@ function unaryPostHandler(opt: HandlerOptions, protocolName: string, spec: Unary
       headerUnaryAcceptEncoding,
     );
     let status = 200;
+    let code: Code | 0 = 0;
     let answer: Uint8Array;
     try {
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
       let bytes = await readAllBytes(body, opt.readMaxBytes, req.header.get(headerUnaryContentLength));
       if (compression.request) bytes = await compression.request.decompress(bytes, opt.readMaxBytes);
-      const input = serialization.getI(type.binary).parse(bytes);
+      const input = type.binary ? parseBinary(spec.method.input, bytes, opt.binaryOptions) : serialization.getI(false).parse(bytes);
       const output = await invoke(context, input);
       answer = serialization.getO(type.binary).serialize(output);
     } catch (err) {
       context.finish(err);
       const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+      code = error.code;
       status = codeToHttpStatus(error.code);
       context.responseHeader.set(headerContentType, contentTypeUnaryJson);
       error.metadata.forEach((value, key) => context.responseHeader.set(key, value));
       answer = errorToJsonBytes(error, opt.jsonOptions);
     }
     context.finish(CALL_FINISHED);
+    reportCode(req, code);
     if (compression.response && answer.byteLength >= opt.compressMinBytes) {
       answer = await compression.response.compress(answer);
       context.responseHeader.set(headerUnaryEncoding, compression.response.name);

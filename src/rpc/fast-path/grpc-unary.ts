@@ -14,6 +14,7 @@
  * malformed envelopes carry Connect-ES's codes and messages. Streaming methods (Health.Watch,
  * reflection) keep Connect-ES's handlers.
  */
+import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type MethodImplSpec } from "@connectrpc/connect";
 import {
   assertByteStreamRequest,
@@ -23,7 +24,6 @@ import {
   createMethodUrl,
   encodeEnvelopes,
   envelopeCompress,
-  envelopeDecompress,
   uResponseMethodNotAllowed,
   uResponseOk,
   uResponseUnsupportedMediaType,
@@ -38,6 +38,8 @@ import {
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import { empty, once } from "../byte-streams.js";
+import { reportCode } from "../call-report.js";
+import { decompressEnvelope, parseBinary } from "./parse.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 const HEADER_BYTES = 5;
@@ -134,13 +136,14 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
     );
     if (compression.response) context.responseHeader.set(grpc.headerEncoding, compression.response.name);
     const envelopes: EnvelopedMessage[] = [];
+    let code: Code | 0 = 0;
     try {
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
       const input = await readSingleMessage(
         req.body,
-        { skippedFlag: framing.skippedFlag, readMaxBytes: opt.readMaxBytes, compression: compression.request },
-        (data) => serialization.getI(type.binary).parse(data),
+        { input: spec.method.input, skippedFlag: framing.skippedFlag, readMaxBytes: opt.readMaxBytes, compression: compression.request },
+        (data) => (type.binary ? parseBinary(spec.method.input, data, opt.binaryOptions) : serialization.getI(false).parse(data)),
       );
       const output = await invoke(context, input);
       const data = serialization.getO(type.binary).serialize(output);
@@ -148,11 +151,11 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
       context.finish(CALL_FINISHED);
     } catch (err) {
       context.finish(err);
-      grpc.setTrailerStatus(
-        context.responseTrailer,
-        err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err),
-      );
+      const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+      code = error.code;
+      grpc.setTrailerStatus(context.responseTrailer, error);
     }
+    reportCode(req, code);
     if (!framing.trailersInBody) {
       // A failed call answers with its trailers alone, no body chunk at all, as Connect-ES's does.
       const body = envelopes.length > 0 ? once(encodeEnvelopes(...envelopes)) : empty();
@@ -173,7 +176,7 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
  */
 async function readSingleMessage<T>(
   body: AsyncIterable<Uint8Array>,
-  limits: { skippedFlag: number; readMaxBytes: number; compression: Compression | null },
+  limits: { input: DescMessage; skippedFlag: number; readMaxBytes: number; compression: Compression | null },
   parse: (data: Uint8Array) => T,
 ): Promise<T> {
   let bytes: Uint8Array = Buffer.alloc(0);
@@ -183,7 +186,7 @@ async function readSingleMessage<T>(
     bytes = bytes.byteLength === 0 ? chunk : Buffer.concat([bytes, chunk]);
     for (let envelope = envelopeAt(bytes, consumed, limits.readMaxBytes); envelope; envelope = envelopeAt(bytes, consumed, limits.readMaxBytes)) {
       consumed += HEADER_BYTES + envelope.data.byteLength;
-      const { data } = await envelopeDecompress(envelope, limits.compression, limits.readMaxBytes);
+      const { data } = await decompressEnvelope(limits.input, envelope, limits.compression, limits.readMaxBytes);
       if (limits.skippedFlag && (envelope.flags & limits.skippedFlag) === limits.skippedFlag) continue;
       const value = parse(data);
       if (message) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);

@@ -1,0 +1,32 @@
+/**
+ * Every call through Connect-ES's stock handlers (RPC_FAST_PATH=off): the fallback when a
+ * Connect-ES upgrade breaks the fast path, and the reference the fast path is compared with.
+ * REST's calls go through the method's Connect JSON handler, since Connect-ES offers no public
+ * way to call an implementation with its interceptors.
+ */
+import { fromJsonString, toJsonString, type DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalHandlerOptions, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { once, readAll } from "./byte-streams.js";
+import type { RpcHandlers } from "./rpc-handlers.js";
+
+export function createStockPath(options: Partial<UniversalHandlerOptions>): RpcHandlers {
+  const router = createConnectRouter(options);
+  let byMethod: Map<DescMethod, UniversalHandler> | undefined;
+  const unary = async (method: DescMethod, request: UniversalServerRequest, input: unknown) => {
+    byMethod ??= new Map(router.handlers.map((h) => [h.method, h]));
+    const handler = byMethod.get(method);
+    if (!handler) throw new ConnectError(`${method.name} is not served`, Code.Unimplemented);
+    // The request is the caller's own, changed in place: a copy would lose its signal (edge/universal-request.ts).
+    const header = new Headers(request.header);
+    header.set("content-type", "application/json");
+    header.set("connect-protocol-version", "1");
+    Object.assign(request, { method: "POST", header, body: once(Buffer.from(toJsonString(method.input, input as never))) });
+    const answer = await handler(request);
+    const body = await readAll(answer.body ?? once(new Uint8Array()));
+    if (answer.status !== 200) throw errorFromJsonBytes(body, undefined, new ConnectError("internal error", Code.Internal));
+    return fromJsonString(method.output, body.toString("utf8"));
+  };
+  return { router, handlers: () => router.handlers, unary: unary as RpcHandlers["unary"] };
+}
