@@ -1,19 +1,15 @@
 /**
  * A Node.js request as Connect-ES's universal request. Our own rather than connect-node's
  * `universalRequestFromNodeRequest`, which costs every call three things it does not need:
- * - its body is an async generator created by a function created per call; V8 gives each such
- *   function a hidden class of its own in the old generation, which keeps the function's scope
- *   (the request it reads) alive through young-generation collections until a full one. Here
- *   the body is the request itself: a Node.js readable stream is an async iterable.
+ * - its body is an async generator created by a function created per call, which keeps the
+ *   request alive through young-generation collections (bench/FINDINGS.md, "Generator functions
+ *   per call"). Here the body is the request itself: a Node.js readable stream is an async iterable.
  * - it aborts the call's signal whenever the response closes, finished or not, and an abort
  *   without a reason builds a DOMException, with its stack, for nobody. Here only a client that
  *   leaves before its answer is complete cancels the call.
  * - it makes the signal for every call. Here it is made the first time something reads it,
- *   which no unary call does (gRPC, gRPC-Web and Connect POST calls, REST's included, run on
- *   src/transport/unary-context.ts): on Node 20 an AbortSignal made per call
- *   outlives young-generation collections (`npm run bench:gc`), and such promoted garbage
- *   brings the full collections whose 15–30 ms pauses are most of the latency tail at a
- *   fixed rate (README, Benchmarks).
+ *   which no unary call on the fast path does (rpc/fast-path/unary-context.ts): an AbortSignal
+ *   made per call is the garbage behind the latency tail (bench/FINDINGS.md, "Per-call abort signals").
  */
 import type http from "node:http";
 import type http2 from "node:http2";

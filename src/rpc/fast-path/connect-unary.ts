@@ -1,11 +1,8 @@
 /**
- * The Connect protocol's unary POST calls (Connect JSON and binary, and REST, which becomes
- * Connect JSON), with the call context of unary-context.ts instead of Connect-ES's. Connect-ES's
- * createHandlerContext makes two abort signals per call and reads the request's, which makes a
- * third (src/http/universal-request.ts); on Node 20 each AbortSignal outlives young-generation
- * collections, and such garbage brings the full collections whose pauses are the latency tail
- * (README, Benchmarks). Its handler also ends every call with abort() without a reason, which
- * builds a DOMException with its stack: 7% of the server's CPU under a Connect no-op load.
+ * The Connect protocol's unary POST calls (Connect JSON and binary), with the call context of
+ * unary-context.ts instead of Connect-ES's, whose abort signals per call, and the DOMException
+ * its handler builds to end each call, were a Connect call's garbage and much of its CPU
+ * (bench/FINDINGS.md, "Per-call abort signals").
  *
  * Everything else is Connect-ES's own, in its order: content types, compression, the timeout
  * header, size limits, serialization, the error body and status, the trailers as headers. GET
@@ -13,31 +10,31 @@
  * to Connect-ES's handler. test/connect-unary.test.ts compares the two answer for answer.
  */
 import { Code, ConnectError, type MethodImplSpec } from "@connectrpc/connect";
+// Connect-ES's internals the fast path is built from, so that everything but the call itself stays
+// Connect-ES's (marked private there; test/connect-unary.test.ts catches a change of behaviour):
 import {
-  compressionNegotiate,
-  createMethodSerializationLookup,
-  readAllBytes,
-  uResponseUnsupportedMediaType,
-  validateUniversalHandlerOptions,
-  type ProtocolHandlerFactory,
+  compressionNegotiate, // content-encoding and accept-encoding, with its errors
+  createMethodSerializationLookup, // its JSON parsing and (de)serialization with the size limits
+  readAllBytes, // the body read against readMaxBytes and content-length, with its errors
+  validateUniversalHandlerOptions, // its defaults for the options, as its own handlers apply them
+  type ProtocolHandlerFactory, // the shape its router takes a protocol in
   type UniversalHandlerOptions,
   type UniversalServerRequest,
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
 import {
-  codeToHttpStatus,
+  codeToHttpStatus, // the error's HTTP status
   contentTypeUnaryJson,
   contentTypeUnaryProto,
-  createHandlerFactory as createConnectEsHandlerFactory,
-  errorToJsonBytes,
-  headerContentType,
+  createHandlerFactory as createConnectEsHandlerFactory, // for GET and streaming calls, which stay Connect-ES's
+  errorToJsonBytes, // the error body
   headerTimeout,
   headerUnaryAcceptEncoding,
   headerUnaryContentLength,
   headerUnaryEncoding,
-  parseContentType,
-  parseTimeout,
-  trailerMux,
+  parseContentType, // its content types
+  parseTimeout, // connect-timeout-ms, with its errors
+  trailerMux, // trailers as trailer- headers
 } from "@connectrpc/connect/protocol-connect";
 import { once } from "../byte-streams.js";
 import { reportCode } from "../call-report.js";
@@ -78,8 +75,8 @@ function unaryPostHandler(opt: HandlerOptions, protocolName: string, spec: Unary
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
   const invoke = unaryInvoker(spec, opt.interceptors);
   return async function handle(req: UniversalServerRequest, body: AsyncIterable<Uint8Array>): Promise<UniversalServerResponse> {
-    const type = parseContentType(req.header.get(headerContentType));
-    if (type === undefined || type.stream) return uResponseUnsupportedMediaType;
+    const type = parseContentType(req.header.get("content-type"));
+    if (type === undefined || type.stream) return { status: 415 };
     const timeout = parseTimeout(req.header.get(headerTimeout), opt.maxTimeoutMs);
     const context = createUnaryContext({
       spec,
@@ -87,7 +84,7 @@ function unaryPostHandler(opt: HandlerOptions, protocolName: string, spec: Unary
       request: req,
       timeoutMs: timeout.timeoutMs,
       shutdownSignal: opt.shutdownSignal,
-      responseHeader: { [headerContentType]: type.binary ? contentTypeUnaryProto : contentTypeUnaryJson },
+      responseHeader: { "content-type": type.binary ? contentTypeUnaryProto : contentTypeUnaryJson },
       responseTrailer: {},
     });
     const compression = compressionNegotiate(
@@ -112,7 +109,7 @@ function unaryPostHandler(opt: HandlerOptions, protocolName: string, spec: Unary
       const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
       code = error.code;
       status = codeToHttpStatus(error.code);
-      context.responseHeader.set(headerContentType, contentTypeUnaryJson);
+      context.responseHeader.set("content-type", contentTypeUnaryJson);
       error.metadata.forEach((value, key) => context.responseHeader.set(key, value));
       answer = errorToJsonBytes(error, opt.jsonOptions);
     }

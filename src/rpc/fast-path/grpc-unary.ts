@@ -1,52 +1,68 @@
 /**
- * gRPC and gRPC-Web for unary methods, without Connect-ES's streaming pipeline. Connect-ES
- * serves every gRPC and gRPC-Web call through a chain of async-generator transforms whose
- * generator functions it creates anew for each call; V8 gives each such function a hidden
- * class of its own in the old generation, and whatever the call's closures reach then survives
- * young-generation collections: a quarter of a gRPC call's allocations, 8–12 ms scavenges where
- * Connect calls see 2 ms (README, Benchmarks). A unary call has one message each way, so this
- * reads the body and answers with one envelope and the status, creating no generator function
- * per call.
+ * gRPC and gRPC-Web for unary methods, without Connect-ES's streaming pipeline, whose generator
+ * functions made anew per call left a quarter of a gRPC call's allocations surviving scavenges
+ * (bench/FINDINGS.md, "Generator functions per call"). A unary call has one message each way,
+ * so this reads the body and answers with one envelope and the status.
  *
  * The call's context and the call of its interceptors and implementation are ours too
  * (unary-context.ts: the signal is made only when read). The rest is Connect-ES's own:
  * serialization and its size limits, compression, and the status trailer; the errors for
- * malformed envelopes carry Connect-ES's codes and messages. Streaming methods (Health.Watch,
- * reflection) keep Connect-ES's handlers.
+ * malformed envelopes carry Connect-ES's codes and messages, but for a body that is not the
+ * message (parse.ts). Streaming methods (Health.Watch, reflection) keep Connect-ES's handlers.
  */
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type MethodImplSpec } from "@connectrpc/connect";
+// Connect-ES's internals the fast path is built from, so that everything but the call itself stays
+// Connect-ES's (marked private there; test/grpc-unary.test.ts catches a change of behaviour):
 import {
-  assertByteStreamRequest,
-  compressionNegotiate,
-  contentTypeMatcher,
-  createMethodSerializationLookup,
+  assertByteStreamRequest, // its refusal of a body that is not a byte stream
+  compressionNegotiate, // grpc-encoding and grpc-accept-encoding, with its errors
+  contentTypeMatcher, // what its protocol negotiation reads from a handler
+  createMethodSerializationLookup, // its JSON parsing and (de)serialization with the size limits
   createMethodUrl,
-  encodeEnvelopes,
+  encodeEnvelopes, // its framing of the answer
   envelopeCompress,
-  uResponseMethodNotAllowed,
-  uResponseOk,
-  uResponseUnsupportedMediaType,
-  validateUniversalHandlerOptions,
+  validateUniversalHandlerOptions, // its defaults for the options, as its own handlers apply them
   type Compression,
   type EnvelopedMessage,
-  type ProtocolHandlerFactory,
+  type ProtocolHandlerFactory, // the shape its router takes a protocol in
   type UniversalHandlerOptions,
   type UniversalServerRequest,
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
-import * as grpc from "@connectrpc/connect/protocol-grpc";
-import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
+import {
+  createHandlerFactory as createGrpcEsFactory, // for the streaming methods, which stay Connect-ES's
+  contentTypeJson as grpcJson,
+  contentTypeProto as grpcProto,
+  contentTypeRegExp as grpcContentTypes, // its content types and their parsing
+  headerAcceptEncoding,
+  headerEncoding,
+  headerGrpcStatus,
+  headerTimeout,
+  parseContentType as parseGrpcContentType,
+  parseTimeout, // grpc-timeout, with its errors
+  setTrailerStatus, // the status, message and details as its trailers carry them
+} from "@connectrpc/connect/protocol-grpc";
+import {
+  createHandlerFactory as createGrpcWebEsFactory,
+  contentTypeJson as grpcWebJson,
+  contentTypeProto as grpcWebProto,
+  contentTypeRegExp as grpcWebContentTypes,
+  parseContentType as parseGrpcWebContentType,
+  trailerSerialize, // gRPC-Web's trailer envelope
+} from "@connectrpc/connect/protocol-grpc-web";
 import { empty, once } from "../byte-streams.js";
 import { reportCode } from "../call-report.js";
 import { decompressEnvelope, parseBinary } from "./parse.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 const HEADER_BYTES = 5;
+/** gRPC-Web's flag of the envelope that carries the trailers. */
+const TRAILER_FLAG = 0x80;
 
 /** What tells the two protocols apart for a unary call. */
 interface Framing {
-  connectEsFactory: typeof grpc.createHandlerFactory;
+  connectEsFactory: typeof createGrpcEsFactory;
   contentTypeRegExp: RegExp;
   /** undefined for a content type this handler does not serve (gRPC-Web text is decoded before it). */
   parseContentType: (contentType: string | null) => { binary: boolean } | undefined;
@@ -59,25 +75,25 @@ interface Framing {
 }
 
 const GRPC: Framing = {
-  connectEsFactory: grpc.createHandlerFactory,
-  contentTypeRegExp: grpc.contentTypeRegExp,
-  parseContentType: grpc.parseContentType,
-  contentTypeProto: grpc.contentTypeProto,
-  contentTypeJson: grpc.contentTypeJson,
+  connectEsFactory: createGrpcEsFactory,
+  contentTypeRegExp: grpcContentTypes,
+  parseContentType: parseGrpcContentType,
+  contentTypeProto: grpcProto,
+  contentTypeJson: grpcJson,
   skippedFlag: 0,
   trailersInBody: false,
 };
 
 const GRPC_WEB: Framing = {
-  connectEsFactory: grpcWeb.createHandlerFactory,
-  contentTypeRegExp: grpcWeb.contentTypeRegExp,
+  connectEsFactory: createGrpcWebEsFactory,
+  contentTypeRegExp: grpcWebContentTypes,
   parseContentType: (contentType) => {
-    const type = grpcWeb.parseContentType(contentType);
+    const type = parseGrpcWebContentType(contentType);
     return type?.text ? undefined : type;
   },
-  contentTypeProto: grpcWeb.contentTypeProto,
-  contentTypeJson: grpcWeb.contentTypeJson,
-  skippedFlag: grpcWeb.trailerFlag,
+  contentTypeProto: grpcWebProto,
+  contentTypeJson: grpcWebJson,
+  skippedFlag: TRAILER_FLAG,
   trailersInBody: true,
 };
 
@@ -115,26 +131,26 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
   const invoke = unaryInvoker(spec, opt.interceptors);
   return async function handle(req: UniversalServerRequest): Promise<UniversalServerResponse> {
     assertByteStreamRequest(req);
-    const type = framing.parseContentType(req.header.get(grpc.headerContentType));
-    if (type === undefined) return uResponseUnsupportedMediaType;
-    if (req.method !== "POST") return uResponseMethodNotAllowed;
-    const timeout = grpc.parseTimeout(req.header.get(grpc.headerTimeout), opt.maxTimeoutMs);
+    const type = framing.parseContentType(req.header.get("content-type"));
+    if (type === undefined) return { status: 415 };
+    if (req.method !== "POST") return { status: 405 };
+    const timeout = parseTimeout(req.header.get(headerTimeout), opt.maxTimeoutMs);
     const context = createUnaryContext({
       spec,
       protocolName,
       request: req,
       timeoutMs: timeout.timeoutMs,
       shutdownSignal: opt.shutdownSignal,
-      responseHeader: { [grpc.headerContentType]: type.binary ? framing.contentTypeProto : framing.contentTypeJson },
-      responseTrailer: { [grpc.headerGrpcStatus]: grpc.grpcStatusOk },
+      responseHeader: { "content-type": type.binary ? framing.contentTypeProto : framing.contentTypeJson },
+      responseTrailer: { [headerGrpcStatus]: "0" },
     });
     const compression = compressionNegotiate(
       opt.acceptCompression,
-      req.header.get(grpc.headerEncoding),
-      req.header.get(grpc.headerAcceptEncoding),
-      grpc.headerAcceptEncoding,
+      req.header.get(headerEncoding),
+      req.header.get(headerAcceptEncoding),
+      headerAcceptEncoding,
     );
-    if (compression.response) context.responseHeader.set(grpc.headerEncoding, compression.response.name);
+    if (compression.response) context.responseHeader.set(headerEncoding, compression.response.name);
     const envelopes: EnvelopedMessage[] = [];
     let code: Code | 0 = 0;
     try {
@@ -153,17 +169,17 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
       context.finish(err);
       const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
       code = error.code;
-      grpc.setTrailerStatus(context.responseTrailer, error);
+      setTrailerStatus(context.responseTrailer, error);
     }
     reportCode(req, code);
     if (!framing.trailersInBody) {
       // A failed call answers with its trailers alone, no body chunk at all, as Connect-ES's does.
       const body = envelopes.length > 0 ? once(encodeEnvelopes(...envelopes)) : empty();
-      return { ...uResponseOk, header: context.responseHeader, body, trailer: context.responseTrailer };
+      return { status: 200, header: context.responseHeader, body, trailer: context.responseTrailer };
     }
-    const trailer = { flags: grpcWeb.trailerFlag, data: grpcWeb.trailerSerialize(context.responseTrailer) };
+    const trailer = { flags: TRAILER_FLAG, data: trailerSerialize(context.responseTrailer) };
     envelopes.push(await envelopeCompress(trailer, compression.response, opt.compressMinBytes));
-    return { ...uResponseOk, header: context.responseHeader, body: once(encodeEnvelopes(...envelopes)) };
+    return { status: 200, header: context.responseHeader, body: once(encodeEnvelopes(...envelopes)) };
   };
 }
 

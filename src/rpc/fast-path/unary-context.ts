@@ -1,13 +1,12 @@
 /**
- * The context of a unary gRPC, gRPC-Web or Connect call (grpc-unary.ts, connect-unary.ts), and
- * the call of its interceptors and implementation with it.
+ * The context of a unary gRPC, gRPC-Web, Connect or REST call (grpc-unary.ts, connect-unary.ts,
+ * fast-path.ts), and the call of its interceptors and implementation with it.
  *
  * Connect-ES's createHandlerContext makes, for every call, an abort controller for the
  * deadline (with its timer), another linked to it, to the request and to the server's
  * shutdown (a listener on each), and a copy of the request headers; its
- * invokeUnaryImplementation reads the signal for the interceptors' request. That was ~14 KB
- * and ~7% of the CPU of a gRPC call, a quarter of it surviving young-generation collections
- * (README, Benchmarks). Nothing this server runs for a unary call reads the signal, so here
+ * invokeUnaryImplementation reads the signal for the interceptors' request (bench/FINDINGS.md,
+ * "Per-call abort signals"). Nothing this server runs for a unary call reads the signal, so here
  * it is made the first time something does, linked to the same three and aborted the same
  * way; a call that never reads it pays for none of it. The context and the interceptors'
  * request carry Connect-ES's values, which test/grpc-unary.test.ts compares.
@@ -56,8 +55,7 @@ export const CALL_FINISHED = new ConnectError("the call has finished", Code.Canc
 /*
  * Classes rather than object literals: a getter in a literal made per call (with the call's
  * closure) gives each object a hidden class of its own, which outlives scavenges with all it
- * reaches (`npm run bench:gc`: 27% of the allocation surviving scavenges, against 5% with
- * these classes); a getter on a prototype is shared.
+ * reaches (bench/FINDINGS.md, "Hidden classes of per-call objects"); a getter on a prototype is shared.
  */
 
 class CallContext implements UnaryContext {
