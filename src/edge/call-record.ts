@@ -1,9 +1,8 @@
 /** What is known about one call while it runs; logged and counted once its answer is sent. */
 import { Code } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { CallReport, StatusCode } from "../rpc/call-report.js";
+import { codeName, type CallReport } from "../rpc/call-report.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect" | "rest";
 
@@ -21,8 +20,6 @@ export function protocolOf(contentType: string | null): Protocol {
   if (contentType?.startsWith("application/grpc")) return "grpc";
   return "connect";
 }
-
-const codeName = (code: StatusCode) => (code === 0 ? "ok" : codeToString(code));
 
 export function finishCall(call: CallRecord, seconds: number, logger: Logger, metrics: Metrics): void {
   if (!call.method) return;

@@ -5,9 +5,10 @@
  */
 import type http from "node:http";
 import type http2 from "node:http2";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { Code } from "@connectrpc/connect";
+import { codeName } from "../rpc/call-report.js";
 import type { Protocol } from "./call-record.js";
+import { httpStatusOf } from "./rest/gateway-errors.js";
 
 export function answerFailedCall(
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -26,8 +27,9 @@ export function answerFailedCall(
     res.writeHead(200, { "content-type": req.headers["content-type"] ?? "application/grpc", "grpc-status": String(code), "grpc-message": encodeURIComponent(message) });
     res.end();
   } else {
-    res.writeHead(codeToHttpStatus(code), { "content-type": "application/json" });
-    res.end(errorToJsonBytes(new ConnectError(message, code), undefined));
+    // Connect maps codes to HTTP statuses as grpc-gateway does.
+    res.writeHead(httpStatusOf(code), { "content-type": "application/json" });
+    res.end(JSON.stringify({ code: codeName(code), message }));
   }
   return code;
 }

@@ -1,5 +1,5 @@
 /** What the edge knows of a network call's client, and what the call reports back about how it ended. */
-import { createContextKey, type Code } from "@connectrpc/connect";
+import { Code, createContextKey } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 
 /** The gRPC status code a call ended with; 0 is OK. */
@@ -24,3 +24,11 @@ export function reportCode(request: UniversalServerRequest, code: StatusCode): v
   const report = request.contextValues?.get(CALL_REPORT);
   if (report) report.code = code;
 }
+
+/** A code's name as Connect's JSON and the call log write it: InvalidArgument → "invalid_argument", 0 → "ok". */
+export const codeName = (code: StatusCode): string => (code === 0 ? "ok" : Code[code].replace(/(?<=[a-z])(?=[A-Z])/g, "_").toLowerCase());
+
+const CODES_BY_NAME = new Map(Object.values(Code).flatMap((code) => (typeof code === "number" ? [[codeName(code), code] as const] : [])));
+
+/** The code of a name in Connect's JSON; undefined for a name that is none. */
+export const codeOfName = (name: string): Code | undefined => CODES_BY_NAME.get(name);

@@ -15,9 +15,8 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { codeFromString, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { once, readAll } from "./byte-streams.js";
-import { CALL_REPORT, type StatusCode } from "./call-report.js";
+import { CALL_REPORT, codeName, codeOfName, type StatusCode } from "./call-report.js";
 import { malformedProtobuf } from "./errors.js";
 
 const PARSE_FAILURE = /^(parse binary: |received compressed envelope, but do not know how to decompress)/;
@@ -85,7 +84,7 @@ const unsupported = (contentType: string | null) =>
 /** The answer's status kept, with Connect's JSON error body (and an Allow header where given). */
 function withConnectBody(res: UniversalServerResponse, error: ConnectError, onCode: (code: StatusCode) => void, allow?: string): UniversalServerResponse {
   onCode(error.code);
-  const body = errorToJsonBytes(error, undefined);
+  const body = Buffer.from(JSON.stringify({ code: codeName(error.code), message: error.rawMessage }));
   const header = new Headers(res.header);
   header.set("content-type", "application/json");
   header.set("content-length", String(body.byteLength));
@@ -177,7 +176,7 @@ async function connectError(
     // Not a Connect error body (e.g. 415 from a wrong content type): the status says enough.
   }
   if (error.code !== "internal" || !PARSE_FAILURE.test(error.message ?? "")) {
-    onCode((error.code && codeFromString(error.code)) || Code.Unknown);
+    onCode((error.code && codeOfName(error.code)) || Code.Unknown);
     return { ...res, body: once(bytes) };
   }
   onCode(Code.InvalidArgument);

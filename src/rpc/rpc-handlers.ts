@@ -6,8 +6,8 @@
  * test/grpc-unary.test.ts compare them, and CI runs the protocol suites on both.
  */
 import type { DescMethod, DescMessage, MessageShape } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
-import type { UniversalHandler, UniversalHandlerOptions, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { readConnectEsAnswers } from "./connect-es-answers.js";
 import { createFastPath } from "./fast-path/fast-path.js";
 import { createStockPath } from "./stock-path.js";
@@ -30,7 +30,7 @@ export interface RpcHandlers {
 
 export type RpcPath = "fast" | "stock";
 
-export function createRpcHandlers(path: RpcPath, options: Partial<UniversalHandlerOptions>): RpcHandlers {
+export function createRpcHandlers(path: RpcPath, options: ConnectRouterOptions): RpcHandlers {
   const served = path === "fast" ? createFastPath(options) : createStockPath(options);
   return { ...served, handlers: () => served.handlers().map(readConnectEsAnswers) };
 }

@@ -5,13 +5,13 @@
  * way to call an implementation with its interceptors.
  */
 import { fromJsonString, toJsonString, type DescMethod } from "@bufbuild/protobuf";
-import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
-import type { UniversalHandler, UniversalHandlerOptions, UniversalServerRequest } from "@connectrpc/connect/protocol";
-import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { Code, ConnectError, createConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { once, readAll } from "./byte-streams.js";
+import { codeOfName } from "./call-report.js";
 import type { RpcHandlers } from "./rpc-handlers.js";
 
-export function createStockPath(options: Partial<UniversalHandlerOptions>): RpcHandlers {
+export function createStockPath(options: ConnectRouterOptions): RpcHandlers {
   const router = createConnectRouter(options);
   let byMethod: Map<DescMethod, UniversalHandler> | undefined;
   const unary = async (method: DescMethod, request: UniversalServerRequest, input: unknown) => {
@@ -25,8 +25,31 @@ export function createStockPath(options: Partial<UniversalHandlerOptions>): RpcH
     Object.assign(request, { method: "POST", header, body: once(Buffer.from(toJsonString(method.input, input as never))) });
     const answer = await handler(request);
     const body = await readAll(answer.body ?? once(new Uint8Array()));
-    if (answer.status !== 200) throw errorFromJsonBytes(body, undefined, new ConnectError("internal error", Code.Internal));
+    if (answer.status !== 200) throw connectErrorOf(body);
     return fromJsonString(method.output, body.toString("utf8"));
   };
   return { router, handlers: () => router.handlers, unary: unary as RpcHandlers["unary"] };
+}
+
+interface ErrorBody {
+  code?: string;
+  message?: string;
+  details?: { type?: string; value?: string }[];
+}
+
+/** A Connect JSON error body as the ConnectError it was made from, its details still bytes. */
+function connectErrorOf(body: Buffer): ConnectError {
+  let parsed: ErrorBody = {};
+  try {
+    parsed = JSON.parse(body.toString("utf8")) as ErrorBody;
+  } catch {
+    // Not Connect's error body: an internal error, as a client would read it.
+  }
+  const code = codeOfName(parsed.code ?? "");
+  if (code === undefined) return new ConnectError("internal error", Code.Internal);
+  const error = new ConnectError(parsed.message ?? "", code);
+  for (const { type, value } of parsed.details ?? []) {
+    if (type && value !== undefined) error.details.push({ type, value: Buffer.from(value, "base64"), debug: undefined });
+  }
+  return error;
 }
