@@ -16,7 +16,7 @@
  *   first command that fails.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -37,15 +37,15 @@ export function tourCommands(markdown: string): TourCommand[] {
   const start = lines.findIndex((line) => line.trim() === "## Tour");
   if (start < 0) throw new Error('README.md has no "## Tour" heading');
   const commands: TourCommand[] = [];
+  let current: TourCommand | undefined;
   let fence: "sh" | "other" | undefined;
-  let inBlock = 0;
   let continued = false;
-  for (let i = start + 1; i < lines.length; i++) {
-    const line = lines[i];
+  for (const [i, line] of lines.entries()) {
+    if (i <= start) continue;
     if (!fence) {
       if (line.startsWith("## ")) break;
       if (line.startsWith("```")) fence = line === "```sh" ? "sh" : "other";
-      inBlock = 0;
+      current = undefined;
       continue;
     }
     if (line.startsWith("```")) {
@@ -55,13 +55,13 @@ export function tourCommands(markdown: string): TourCommand[] {
     }
     if (fence === "other") continue;
     if (line === "#" || line.startsWith("# ")) {
-      if (inBlock === 0 || continued) throw new Error(`README.md:${i + 1}: an output line with no command above it`);
-      commands[commands.length - 1].shown.push(line.slice(2));
-    } else if (continued) {
-      commands[commands.length - 1].text += `\n${line}`;
+      if (!current || continued) throw new Error(`README.md:${i + 1}: an output line with no command above it`);
+      current.shown.push(line.slice(2));
+    } else if (current && continued) {
+      current.text += `\n${line}`;
     } else if (line.trim() !== "") {
-      commands.push({ text: line, shown: [], line: i + 1 });
-      inBlock++;
+      current = { text: line, shown: [], line: i + 1 };
+      commands.push(current);
     }
     continued = line.endsWith("\\");
   }
@@ -117,6 +117,8 @@ interface SessionResult {
   /** How many commands started; the last one that started is the one that failed, if any did. */
   started: number;
   outputs: string[];
+  /** What bash itself printed outside the commands' output (a syntax error, say). */
+  shell: string;
 }
 
 const SESSION_TIMEOUT_MS = 90_000;
@@ -132,15 +134,25 @@ function runSession(commands: TourCommand[], address: string, cwd: string, env: 
   });
   writeFileSync(join(outDir, "tour.sh"), `${script.join("\n")}\n`);
   return new Promise((resolveRun, reject) => {
-    const bash = spawn("bash", [join(outDir, "tour.sh")], { cwd, env, stdio: "ignore", detached: true });
-    const timer = setTimeout(() => process.kill(-bash.pid!, "SIGKILL"), SESSION_TIMEOUT_MS);
+    const bash = spawn("bash", [join(outDir, "tour.sh")], { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let shell = "";
+    bash.stdout!.on("data", (chunk) => (shell += chunk));
+    bash.stderr!.on("data", (chunk) => (shell += chunk));
+    // The whole process group, so that a command bash is waiting for goes too.
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-bash.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, SESSION_TIMEOUT_MS);
     bash.once("error", reject);
-    bash.once("exit", (exitCode) => {
+    bash.once("close", (exitCode) => {
       clearTimeout(timer);
       try {
-        const started = Number(readFileSync(progress, "utf8").trim());
-        const outputs = commands.slice(0, started).map((_, i) => readFileSync(outFile(i), "utf8"));
-        resolveRun({ exitCode, started, outputs });
+        const started = existsSync(progress) ? Number(readFileSync(progress, "utf8").trim()) : 0;
+        const outputs = commands.slice(0, started).map((_, i) => (existsSync(outFile(i)) ? readFileSync(outFile(i), "utf8") : ""));
+        resolveRun({ exitCode, started, outputs, shell });
       } catch (err) {
         reject(err);
       } finally {
@@ -178,9 +190,9 @@ describe("the README's tour", () => {
     });
     try {
       const result = await runSession(commands, `127.0.0.1:${server.port}`, cwd, readerEnv(dataDir));
-      result.outputs.forEach((output, i) => {
-        const command = commands[i];
-        const where = `README.md:${command.line}: ${command.text}\nprinted:\n${output}`;
+      commands.slice(0, result.started).forEach((command, i) => {
+        const output = result.outputs[i] ?? "";
+        const where = `README.md:${command.line}: ${command.text}\nprinted:\n${output}${result.shell && `\nbash printed:\n${result.shell}`}`;
         if (i === result.started - 1 && result.exitCode !== 0) {
           expect.fail(`${where}\nit exited with ${result.exitCode ?? "a timeout"}`);
         }
@@ -188,8 +200,8 @@ describe("the README's tour", () => {
         expect(printed.length, `${where}\nlines printed, against the README's`).toBe(command.shown.length);
         command.shown.forEach((shown, j) => expect(printed[j], where).toMatch(shapeOf(shown)));
       });
-      expect(result.started, "commands run").toBe(commands.length);
-      expect(result.exitCode).toBe(0);
+      expect(result.started, `commands run\n${result.shell}`).toBe(commands.length);
+      expect(result.exitCode, result.shell).toBe(0);
     } finally {
       await server.stop();
       rmSync(cwd, { recursive: true, force: true });
