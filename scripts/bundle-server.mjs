@@ -2,7 +2,7 @@
  * Bundles the compiled server (dist/src/main.js) into one file, dist/server.mjs, which
  * `npm start` runs. Node 20 resolves and loads each of the ~450 modules of the server's
  * import graph separately: about 1 s to the first answer, about 0.5 s from one file
- * (see the README's Benchmarks). The native SQLite driver stays outside.
+ * (bench/README.md, What was changed). The native SQLite driver stays outside.
  */
 import { build } from "esbuild";
 

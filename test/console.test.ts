@@ -2,7 +2,7 @@
  * The admin console at /console/: its static files as a browser caches them, and an
  * administrator's session in a real Chromium (Debian's /usr/bin/chromium, driven by
  * playwright-core) calling the server over gRPC-Web.
- * CONSOLE_SCREENSHOT=1 also writes the user list to docs/console-users.png for the README.
+ * CONSOLE_SCREENSHOT=1 also writes the user list to docs/console-users.png for docs/api.md.
  */
 import { existsSync } from "node:fs";
 import http from "node:http";

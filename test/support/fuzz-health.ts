@@ -13,7 +13,7 @@ const MiB = 1024 * 1024;
 
 /**
  * Resident memory once the fuzz input is garbage: the server starts at ~90 MiB and holds a
- * handful of users (the README measures 175 MiB with a million); nothing of the input may
+ * handful of users (a million stay under 256 MiB, bench/README.md); nothing of the input may
  * stay, so more than 300 MiB means input is being retained.
  */
 const SETTLED_RSS_LIMIT_BYTES = 300 * MiB;
