@@ -11,6 +11,12 @@
  *   --warmup S         seconds of unmeasured load before each measurement series (default 2)
  *   --rounds R         ceiling and lock/unlock: R alternating measurements of each per protocol,
  *                      the median reported (default 3; a shared machine drifts within minutes)
+ *   --rpc-path fast|stock|all  (comma-separated; default fast) the server's RPC_FAST_PATH: fast is `on`, stock is
+ *                      `off` (every call through Connect-ES's stock handlers). With both, ceiling, lock/unlock and
+ *                      latency run a server of each on its own database at once and interleave their rounds
+ *                      (the order alternating), reported side by side with the ratio stock/fast; scale, crowd
+ *                      and signin run once per path. Results of anything but fast alone go to files named
+ *                      with the paths: bench/results/ceiling-sqlite-fast-stock.json, scale-sqlite-stock.json.
  *
  * Starts the server itself (`taskset -c 0 node dist/server.mjs`, BENCH_NOOP=1) on a
  * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
@@ -31,11 +37,15 @@ import { cpuSeconds, freePort, freshDatabase, memoryMiB, ROOT, startBareServer, 
 
 const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
+const RPC_PATHS = ["fast", "stock"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 type Protocol = (typeof PROTOCOLS)[number];
+type RpcPath = (typeof RPC_PATHS)[number];
+/** The server's setting for each path. */
+const RPC_FAST_PATH: Record<RpcPath, string> = { fast: "on", stock: "off" };
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R]`);
+  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R] [--rpc-path fast|stock|all]`);
   process.exit(2);
 }
 
@@ -53,6 +63,7 @@ try {
       backend: { type: "string", default: "sqlite" },
       warmup: { type: "string", default: "2" },
       rounds: { type: "string", default: "3" },
+      "rpc-path": { type: "string", default: "fast" },
     },
   }).values;
 } catch (err) {
@@ -71,6 +82,13 @@ const num = (name: string, raw: string, min: number, max: number) => {
 };
 const scenarios = list<Scenario>(parsed.scenario!, SCENARIOS, "scenario");
 const protocols = list<Protocol>(parsed.protocol!, PROTOCOLS, "protocol");
+const paths = list<RpcPath>(parsed["rpc-path"]!, RPC_PATHS, "rpc path");
+/** Names the path in logs, titles and file names unless the run is the default one, the fast path alone. */
+const namesPaths = (among: readonly RpcPath[]) => !(among.length === 1 && among[0] === "fast");
+const SHOW_PATH = namesPaths(paths);
+const tag = (path: RpcPath) => (SHOW_PATH ? ` [${path}]` : "");
+/** The suffix of a results file that holds the measurements of `among`. */
+const variant = (among: readonly RpcPath[]) => (namesPaths(among) ? `-${among.join("-")}` : "");
 const USERS = Math.floor(num("users", parsed.users!, 1, 10_000_000));
 const DURATION = num("duration", parsed.duration!, 1, 600);
 const CONNECTIONS = Math.floor(num("connections", parsed.connections!, 1, 10_000));
@@ -91,10 +109,11 @@ if (protocols.includes("grpc") && (has("ceiling") || has("lockunlock")) && !h2lo
 const perProtocol = (2 * ROUNDS + 1) * (DURATION + WARMUP) + 30;
 const HARD_DEADLINE_S =
   180 +
-  protocols.length * perProtocol * 2 +
-  (has("scale") ? 120 + USERS / 10_000 + protocols.length * 2 * (DURATION + 30) + 3 * (DURATION + 30) : 0) +
-  (has("crowd") ? DURATION + 120 : 0) +
-  (has("signin") ? 300 : 0);
+  paths.length *
+    (protocols.length * perProtocol * 2 +
+      (has("scale") ? 120 + USERS / 10_000 + protocols.length * 2 * (DURATION + 30) + 3 * (DURATION + 30) : 0) +
+      (has("crowd") ? DURATION + 120 : 0) +
+      (has("signin") ? 300 : 0));
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();
@@ -121,6 +140,7 @@ function ofRounds(rounds: Measured[]): Measured & { rounds: number[] } {
 // ---------------------------------------------------------------- sessions (server + data)
 
 interface Session {
+  path: RpcPath;
   db: Database;
   server: RunningServer;
   instance: Instance;
@@ -138,12 +158,13 @@ async function cleanup(): Promise<void> {
   databases.clear();
 }
 
-/** Fresh database → first start (migrations, org, admin) → stop → bulk seed → start again. */
-async function openSession(users: number): Promise<Session> {
+/** Fresh database → first start (migrations, org, admin) → stop → bulk seed → start again, on the RPC path `path`. */
+async function openSession(users: number, path: RpcPath): Promise<Session> {
   const db = await freshDatabase(BACKEND);
   databases.add(db);
   const port = await freePort();
-  const first = await startServer(db, port);
+  const env = { RPC_FAST_PATH: RPC_FAST_PATH[path] };
+  const first = await startServer(db, port, env);
   const instance = await readInstance(BACKEND, db.url);
   await first.stop();
   log(`seeding ${users} users (${BACKEND})`);
@@ -151,9 +172,9 @@ async function openSession(users: number): Promise<Session> {
   log(`seeded ${users} users in ${seed.seconds.toFixed(1)} s (${Math.round(seed.usersPerS)} users/s)`);
   const idsFile = join(db.dataDir, "ids.txt");
   writeFileSync(idsFile, `${seed.ids.join("\n")}\n`);
-  const server = await startServer(db, port);
-  log(`server pid ${server.pid} on ${server.baseUrl}: first served call ${server.startToFirstCallMs.toFixed(0)} ms after spawn`);
-  const session = { db, server, instance, seed, idsFile, firstStartMs: first.startToFirstCallMs };
+  const server = await startServer(db, port, env);
+  log(`server pid ${server.pid} (RPC_FAST_PATH=${env.RPC_FAST_PATH}) on ${server.baseUrl}: first served call ${server.startToFirstCallMs.toFixed(0)} ms after spawn`);
+  const session = { path, db, server, instance, seed, idsFile, firstStartMs: first.startToFirstCallMs };
   sessions.add(session);
   return session;
 }
@@ -259,10 +280,10 @@ async function warm(s: Session, protocol: Protocol, op: Op) {
   if (WARMUP > 0) await load(s, protocol, op, WARMUP);
 }
 
-const settings = () => ({ users: USERS, durationS: DURATION, connections: CONNECTIONS, warmupS: WARMUP, rounds: ROUNDS, backend: BACKEND, protocols });
+const settings = () => ({ users: USERS, durationS: DURATION, connections: CONNECTIONS, warmupS: WARMUP, rounds: ROUNDS, backend: BACKEND, protocols, rpcPaths: paths });
 const header = (extra: object = {}) => ({ command: COMMAND, date: new Date().toISOString(), machine: machine(), settings: { ...settings(), ...extra } });
 const HOW = {
-  server: "taskset -c 0 node dist/server.mjs (BENCH_NOOP=1, LOG_LEVEL default=info, stdout to /dev/null)",
+  server: "taskset -c 0 node dist/server.mjs (BENCH_NOOP=1, RPC_FAST_PATH=on for the fast path, off for the stock one, LOG_LEVEL default=info, stdout to /dev/null)",
   grpc: "bench/load-grpc.ts (node:http2, pre-encoded frames per user, 4 connections, `connections` concurrent streams), taskset -c 1",
   http: "bench/load-http.ts (autocannon 8.0.0 programmatic, `connections` HTTP/1.1 connections, pipelining 1, setupRequest per request), taskset -c 1",
 };
@@ -275,68 +296,99 @@ const print = (title: string, text: string) => {
 
 // ---------------------------------------------------------------- scenario 1 + 2
 
-async function throughputAndLatency() {
-  const s = await openSession(USERS);
-  const ceiling: Partial<Record<Protocol, Measured & { rounds: number[] }>> = {};
-  const lockunlock: Partial<Record<Protocol, Measured & { rounds: number[] }>> = {};
-  const latency: Partial<Record<Protocol, Measured & { rate: number }>> = {};
+type OfRounds = Measured & { rounds: number[] };
+/** What scenarios 1 and 2 measured on one RPC path. */
+interface PathResults {
+  s: Session;
+  ceiling: Partial<Record<Protocol, OfRounds>>;
+  lockunlock: Partial<Record<Protocol, OfRounds>>;
+  latency: Partial<Record<Protocol, Measured & { rate: number }>>;
   /** The no-op at the same fixed rate: the latency floor of the same stack on the same machine. */
-  const latencyNoop: Partial<Record<Protocol, Measured>> = {};
+  latencyNoop: Partial<Record<Protocol, Measured>>;
   /** The same no-op load against a bare Node server: the floor of the machine and of Node itself. */
-  const latencyBare: Partial<Record<Protocol, BareMeasured>> = {};
-  let h2load: H2loadResult | undefined;
+  latencyBare: Partial<Record<Protocol, BareMeasured>>;
+  h2load?: H2loadResult;
+  mem?: ReturnType<typeof memoryMiB>;
+}
+
+async function throughputAndLatency() {
+  // One server per path, each on its own database, all up at once: their rounds interleave.
+  const results: PathResults[] = [];
+  for (const path of paths) results.push({ s: await openSession(USERS, path), ceiling: {}, lockunlock: {}, latency: {}, latencyNoop: {}, latencyBare: {} });
+  const throughput = has("ceiling") || has("lockunlock");
   const needLock = has("lockunlock") || has("latency");
   for (const p of protocols) {
-    const noopRounds: Measured[] = [];
-    const lockRounds: Measured[] = [];
+    const noopRounds = results.map((): Measured[] => []);
+    const lockRounds = results.map((): Measured[] => []);
     // Latency alone needs one lock/unlock measurement, for its rate.
-    const rounds = has("ceiling") || has("lockunlock") ? ROUNDS : 1;
+    const rounds = throughput ? ROUNDS : 1;
     for (let r = 1; r <= rounds; r++) {
-      if (has("ceiling") || has("lockunlock")) {
-        await warm(s, p, "noop");
-        log(`${p}: ceiling (Noop), round ${r}/${rounds}, ${DURATION} s`);
-        noopRounds.push(await load(s, p, "noop", DURATION));
-        log(`${p}: ceiling ${noopRounds.at(-1)!.rps} req/s`);
-      }
-      if (needLock) {
-        await warm(s, p, "lockunlock");
-        log(`${p}: lock/unlock, round ${r}/${rounds}, ${DURATION} s`);
-        lockRounds.push(await load(s, p, "lockunlock", DURATION));
-        log(`${p}: lock/unlock ${lockRounds.at(-1)!.rps} req/s (${lockRounds.at(-1)!.errors} errors)`);
+      // The order of the paths alternates, so that neither always runs in the other's wake.
+      const order = results.map((_, i) => i);
+      if (r % 2 === 0) order.reverse();
+      for (const i of order) {
+        const { s } = results[i]!;
+        const name = `${p}${tag(s.path)}`;
+        if (throughput) {
+          await warm(s, p, "noop");
+          log(`${name}: ceiling (Noop), round ${r}/${rounds}, ${DURATION} s`);
+          noopRounds[i]!.push(await load(s, p, "noop", DURATION));
+          log(`${name}: ceiling ${noopRounds[i]!.at(-1)!.rps} req/s`);
+        }
+        if (needLock) {
+          await warm(s, p, "lockunlock");
+          log(`${name}: lock/unlock, round ${r}/${rounds}, ${DURATION} s`);
+          lockRounds[i]!.push(await load(s, p, "lockunlock", DURATION));
+          log(`${name}: lock/unlock ${lockRounds[i]!.at(-1)!.rps} req/s (${lockRounds[i]!.at(-1)!.errors} errors)`);
+        }
       }
     }
-    if (noopRounds.length) ceiling[p] = ofRounds(noopRounds);
-    if (lockRounds.length) lockunlock[p] = ofRounds(lockRounds);
-    if (p === "grpc" && (has("ceiling") || has("lockunlock"))) {
-      log(`grpc: h2load cross-check on Noop, ${DURATION} s`);
-      h2load = await runH2load({
-        url: s.server.baseUrl,
-        token: s.server.token,
-        userId: s.seed.ids[0]!,
-        dataDir: s.db.dataDir,
-        connections: Math.min(4, CONNECTIONS),
-        streams: Math.max(1, Math.ceil(CONNECTIONS / Math.min(4, CONNECTIONS))),
-        durationS: DURATION,
-      });
-      log(`grpc: h2load ${h2load.rps} req/s`);
-    }
-    if (has("latency")) {
-      const rate = Math.max(1, Math.floor(lockunlock[p]!.rps / 2));
-      log(`${p}: latency at a fixed ${rate}/s, ${DURATION} s`);
-      latency[p] = { ...(await load(s, p, "lockunlock", DURATION, rate)), rate };
-      log(`${p}: p99 ${latency[p]!.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
-      latencyNoop[p] = await load(s, p, "noop", DURATION, rate);
-      log(`${p}: no-op p99 ${latencyNoop[p]!.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
-      latencyBare[p] = await onBare(s, p, rate);
-      log(`${p}: bare Node p99 ${latencyBare[p]!.latencyMs.p99} ms`);
+    for (const [i, res] of results.entries()) {
+      const { s } = res;
+      const name = `${p}${tag(s.path)}`;
+      if (noopRounds[i]!.length) res.ceiling[p] = ofRounds(noopRounds[i]!);
+      if (lockRounds[i]!.length) res.lockunlock[p] = ofRounds(lockRounds[i]!);
+      if (p === "grpc" && throughput) {
+        log(`${name}: h2load cross-check on Noop, ${DURATION} s`);
+        res.h2load = await runH2load({
+          url: s.server.baseUrl,
+          token: s.server.token,
+          userId: s.seed.ids[0]!,
+          dataDir: s.db.dataDir,
+          connections: Math.min(4, CONNECTIONS),
+          streams: Math.max(1, Math.ceil(CONNECTIONS / Math.min(4, CONNECTIONS))),
+          durationS: DURATION,
+        });
+        log(`${name}: h2load ${res.h2load.rps} req/s`);
+      }
+      if (has("latency")) {
+        const rate = Math.max(1, Math.floor(res.lockunlock[p]!.rps / 2));
+        log(`${name}: latency at a fixed ${rate}/s, ${DURATION} s`);
+        res.latency[p] = { ...(await load(s, p, "lockunlock", DURATION, rate)), rate };
+        log(`${name}: p99 ${res.latency[p]!.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
+        res.latencyNoop[p] = await load(s, p, "noop", DURATION, rate);
+        log(`${name}: no-op p99 ${res.latencyNoop[p]!.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
+        res.latencyBare[p] = await onBare(s, p, rate);
+        log(`${name}: bare Node p99 ${res.latencyBare[p]!.latencyMs.p99} ms`);
+      }
     }
   }
-  const mem = memoryMiB(s.server.pid);
-  await closeSession(s);
+  for (const res of results) {
+    res.mem = memoryMiB(res.s.server.pid);
+    await closeSession(res.s);
+  }
 
+  /** Rows per protocol, and per path within it when the run names paths. */
+  const rowsOf = (row: (p: Protocol, res: PathResults) => (string | number)[]) =>
+    protocols.flatMap((p) => results.map((res) => (SHOW_PATH ? [p, res.s.path, ...row(p, res).slice(1)] : row(p, res))));
+  const withPath = (header: string[]) => (SHOW_PATH ? [header[0]!, "path", ...header.slice(1)] : header);
+  /** Fields per path of the results file; with one path they are the file's own, as before --rpc-path. */
+  const perPath = (fields: (res: PathResults) => object) =>
+    results.length === 1 ? fields(results[0]!) : { byPath: Object.fromEntries(results.map((res) => [res.s.path, fields(res)])) };
+  const file = variant(paths);
   const files: string[] = [];
-  if (has("ceiling") || has("lockunlock")) {
-    const rows = protocols.map((p) => {
+  if (throughput) {
+    const rows = rowsOf((p, { ceiling, lockunlock, h2load }) => {
       const c = ceiling[p]!;
       const l = lockunlock[p];
       const ratio = l ? l.rps / c.rps : NaN;
@@ -354,31 +406,51 @@ async function throughputAndLatency() {
         `${c.errors}/${l?.errors ?? ""}`,
       ];
     });
+    const interleaved = results.length > 1 ? `, the paths' rounds interleaved` : "";
     print(
-      `Ceiling vs lock/unlock (${BACKEND}, ${USERS} users, ${CONNECTIONS} connections/streams, median of ${ROUNDS} alternating rounds of ${DURATION} s)`,
-      table(["protocol", "Noop req/s", "h2load Noop req/s", "lock/unlock req/s", "ratio", "each round", "≥ 85%", "server cores noop/lock", "load cores noop/lock", "errors noop/lock"], rows),
+      `Ceiling vs lock/unlock (${BACKEND}, ${USERS} users, ${CONNECTIONS} connections/streams, median of ${ROUNDS} alternating rounds of ${DURATION} s${interleaved})`,
+      table(withPath(["protocol", "Noop req/s", "h2load Noop req/s", "lock/unlock req/s", "ratio", "each round", "≥ 85%", "server cores noop/lock", "load cores noop/lock", "errors noop/lock"]), rows),
     );
+    /** Both paths' medians of one measurement, and stock/fast. */
+    const sideBySide = (fast?: OfRounds, stock?: OfRounds) => fast && stock && { fast: fast.rps, stock: stock.rps, ratio: round(stock.rps / fast.rps, 3) };
+    const [fast, stock] = results;
+    const stockVsFast =
+      stock &&
+      Object.fromEntries(protocols.map((p) => [p, { noop: sideBySide(fast!.ceiling[p], stock.ceiling[p]), lockunlock: sideBySide(fast!.lockunlock[p], stock.lockunlock[p]) }]));
+    if (stockVsFast) {
+      const cells = (m?: ReturnType<typeof sideBySide>) => (m ? [m.fast, m.stock, `${round(m.ratio * 100)}%`] : ["", "", ""]);
+      print(
+        `The two RPC paths side by side (req/s, medians of the same interleaved rounds; stock = RPC_FAST_PATH=off, Connect-ES's own handlers)`,
+        table(
+          ["protocol", "Noop fast", "Noop stock", "stock/fast", "lock/unlock fast", "lock/unlock stock", "stock/fast"],
+          protocols.map((p) => [p, ...cells(stockVsFast[p]!.noop), ...cells(stockVsFast[p]!.lockunlock)]),
+        ),
+      );
+    }
     const data = {
       ...header(),
       how: HOW,
-      seeding: { ...s.seed, ids: undefined },
-      serverMemoryMiBAtEnd: mem,
-      h2loadNoop: h2load && { ...h2load, note: "one fixed body (h2load cannot vary it); cross-check that the Node generator is not the limit" },
-      protocols: Object.fromEntries(
-        protocols.map((p) => [p, { ceiling: ceiling[p], lockunlock: lockunlock[p], ratio: lockunlock[p] ? round(lockunlock[p]!.rps / ceiling[p]!.rps, 3) : undefined }]),
-      ),
+      ...perPath(({ s, mem, h2load, ceiling, lockunlock }) => ({
+        seeding: { ...s.seed, ids: undefined },
+        serverMemoryMiBAtEnd: mem,
+        h2loadNoop: h2load && { ...h2load, note: "one fixed body (h2load cannot vary it); cross-check that the Node generator is not the limit" },
+        protocols: Object.fromEntries(
+          protocols.map((p) => [p, { ceiling: ceiling[p], lockunlock: lockunlock[p], ratio: lockunlock[p] ? round(lockunlock[p]!.rps / ceiling[p]!.rps, 3) : undefined }]),
+        ),
+      })),
+      stockVsFast,
       target: "lock/unlock ≥ 85% of the Noop ceiling per protocol",
     };
-    if (has("ceiling")) files.push(writeResult("ceiling", BACKEND, data));
-    if (has("lockunlock")) files.push(writeResult("lockunlock", BACKEND, data));
+    if (has("ceiling")) files.push(writeResult("ceiling", `${BACKEND}${file}`, data));
+    if (has("lockunlock")) files.push(writeResult("lockunlock", `${BACKEND}${file}`, data));
   }
   if (has("latency")) {
-    const rows = protocols.map((p) => {
-      const l = latency[p]!;
-      const noop = latencyNoop[p]!;
-      const floor = latencyBare[p]!;
+    const rows = rowsOf((p, res) => {
+      const l = res.latency[p]!;
+      const noop = res.latencyNoop[p]!;
+      const floor = res.latencyBare[p]!;
       const sv = l.server;
-      const max = lockunlock[p]!;
+      const max = res.lockunlock[p]!;
       const perCallUs = (m: Measured) => round((m.serverCpuCores / m.rps) * 1e6, 0);
       return [
         p, l.rate, l.rps, l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.latencyMs.max, pass(l.latencyMs.p99 <= 10), l.errors,
@@ -389,15 +461,13 @@ async function throughputAndLatency() {
     });
     print(
       `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${DURATION} s), ms; the no-op at the same rate (the stack's own floor) and a bare Node server at that rate (the machine's floor, bench/bare-server.ts); the server's cores busy at that rate and its CPU per call there and at the maximum; then the server's own view (its /metrics) and the load generator's event-loop delay`,
-      table(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "no-op p50 / p99", "no-op: server ≤ 10 ms", "bare Node p50 / p99", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"], rows),
+      table(withPath(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "p99 ≤ 10 ms", "errors", "no-op p50 / p99", "no-op: server ≤ 10 ms", "bare Node p50 / p99", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"]), rows),
     );
     files.push(
-      writeResult("latency", BACKEND, {
+      writeResult("latency", `${BACKEND}${file}`, {
         ...header(),
         how: { ...HOW, grpcRate: "open loop on a fixed schedule (bench/open-loop.ts)", httpRate: "open loop on a fixed schedule, node:http over `connections` keep-alive connections (bench/open-loop.ts)" },
-        protocols: latency,
-        noopAtTheSameRate: latencyNoop,
-        bareNodeAtTheSameRate: latencyBare,
+        ...perPath((res) => ({ protocols: res.latency, noopAtTheSameRate: res.latencyNoop, bareNodeAtTheSameRate: res.latencyBare })),
         target: "p99 ≤ 10 ms at half the maximum lock/unlock rate",
       }),
     );
@@ -407,39 +477,39 @@ async function throughputAndLatency() {
 
 // ---------------------------------------------------------------- scenario 3: scale
 
-async function scale() {
+async function scale(path: RpcPath) {
   const small = 1000;
   const lockSmall: Partial<Record<Protocol, Measured>> = {};
   const lockLarge: Partial<Record<Protocol, Measured>> = {};
   {
-    const s = await openSession(small);
+    const s = await openSession(small, path);
     for (const p of protocols) {
       await warm(s, p, "lockunlock");
       lockSmall[p] = await load(s, p, "lockunlock", DURATION);
-      log(`scale: ${small} users, ${p} lock/unlock ${lockSmall[p]!.rps} req/s`);
+      log(`scale${tag(path)}: ${small} users, ${p} lock/unlock ${lockSmall[p]!.rps} req/s`);
     }
     await closeSession(s);
   }
-  const s = await openSession(USERS);
+  const s = await openSession(USERS, path);
   const startMs = s.server.startToFirstCallMs;
   const memAfterStart = memoryMiB(s.server.pid);
   for (const p of protocols) {
     await warm(s, p, "lockunlock");
     lockLarge[p] = await load(s, p, "lockunlock", DURATION);
-    log(`scale: ${USERS} users, ${p} lock/unlock ${lockLarge[p]!.rps} req/s`);
+    log(`scale${tag(path)}: ${USERS} users, ${p} lock/unlock ${lockLarge[p]!.rps} req/s`);
   }
-  log(`scale: ListUsers (state ACTIVE, limit 100) at 20/s over Connect JSON, ${DURATION} s`);
+  log(`scale${tag(path)}: ListUsers (state ACTIVE, limit 100) at 20/s over Connect JSON, ${DURATION} s`);
   if (WARMUP > 0) await load(s, "connect", "list", WARMUP, 20, 4);
   const list = await load(s, "connect", "list", DURATION, 20, 4);
-  log(`scale: ListUsers p99 ${list.latencyMs.p99} ms`);
-  log(`scale: GetUserByID (random users) at 200/s over gRPC, ${DURATION} s`);
+  log(`scale${tag(path)}: ListUsers p99 ${list.latencyMs.p99} ms`);
+  log(`scale${tag(path)}: GetUserByID (random users) at 200/s over gRPC, ${DURATION} s`);
   if (WARMUP > 0) await load(s, "grpc", "get", WARMUP, 200, 16);
   const get = await load(s, "grpc", "get", DURATION, 200, 16);
-  log(`scale: GetUserByID p99 ${get.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
+  log(`scale${tag(path)}: GetUserByID p99 ${get.latencyMs.p99} ms; the no-op at the same rate, ${DURATION} s`);
   const getNoop = await load(s, "grpc", "noop", DURATION, 200, 16);
-  log(`scale: no-op p99 ${getNoop.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
+  log(`scale${tag(path)}: no-op p99 ${getNoop.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
   const getBare = await onBare(s, "grpc", 200, 16);
-  log(`scale: bare Node p99 ${getBare.latencyMs.p99} ms`);
+  log(`scale${tag(path)}: bare Node p99 ${getBare.latencyMs.p99} ms`);
   const mem = memoryMiB(s.server.pid);
   await closeSession(s);
 
@@ -459,9 +529,9 @@ async function scale() {
     ],
     ["server memory", `VmRSS ${mem?.vmRssMiB} MiB, VmHWM ${mem?.vmHwmMiB} MiB (after start: ${memAfterStart?.vmRssMiB})`, "≤ 256 MiB", pass((mem?.vmHwmMiB ?? Infinity) <= 256)],
   ];
-  print(`Scale (${BACKEND}, ${USERS} users)`, table(["measure", "result", "target", "met"], rows));
+  print(`Scale (${BACKEND}, ${USERS} users)${tag(path)}`, table(["measure", "result", "target", "met"], rows));
   log(
-    `wrote ${writeResult("scale", BACKEND, {
+    `wrote ${writeResult("scale", `${BACKEND}${variant([path])}`, {
       ...header(),
       how: { ...HOW, list: "Connect JSON ListUsers {query:{limit:100}, queries:[{stateQuery:{state:USER_STATE_ACTIVE}}]} at 20/s over 4 connections", get: "gRPC GetUserByID random users, open loop 200/s; then the no-op the same way, and the no-op against bench/bare-server.ts" },
       seeding: { ...s.seed, ids: undefined },
@@ -479,10 +549,10 @@ async function scale() {
 
 // ---------------------------------------------------------------- scenario 4: crowd
 
-async function crowd() {
-  const s = await openSession(1);
+async function crowd(path: RpcPath) {
+  const s = await openSession(1, path);
   const conns = 600;
-  log(`crowd: ${conns} connections doing AddHumanUser → LockUser → DeleteUser over Connect JSON, ${DURATION} s`);
+  log(`crowd${tag(path)}: ${conns} connections doing AddHumanUser → LockUser → DeleteUser over Connect JSON, ${DURATION} s`);
   const cpu0 = cpuSeconds(s.server.pid);
   const t0 = performance.now();
   const out = await runNodeLoad<{ elapsedS: number; cycles: number; errors: Record<string, number>; firstError?: string; latencies: Record<string, number[]> }>(
@@ -496,11 +566,11 @@ async function crowd() {
   const lat = Object.fromEntries(Object.entries(out.latencies).map(([k, v]) => [k, summarize(v)]));
   const rows = Object.entries(lat).map(([k, l]) => [k, l.count, round(l.count / out.elapsedS), l.p50, l.p95, l.p99, l.max]);
   print(
-    `Crowd (${BACKEND}, ${conns} connections, create → lock → delete, ${DURATION} s), ms — ZITADEL v4 published: lock p50 1100, p95 6360 at 600 VUs`,
+    `Crowd (${BACKEND}, ${conns} connections, create → lock → delete, ${DURATION} s)${tag(path)}, ms — ZITADEL v4 published: lock p50 1100, p95 6360 at 600 VUs`,
     `${table(["call", "count", "per s", "p50", "p95", "p99", "max"], rows)}\n\ncycles: ${out.cycles} (${round(out.cycles / out.elapsedS)}/s), errors: ${JSON.stringify(out.errors)}, server cores ${round(cpu, 2)}`,
   );
   log(
-    `wrote ${writeResult("crowd", BACKEND, {
+    `wrote ${writeResult("crowd", `${BACKEND}${variant([path])}`, {
       ...header({ connections: conns }),
       how: { ...HOW, crowd: "bench/load-crowd.ts: node:http keep-alive agent, 600 sockets, each VU loops AddHumanUser (no password) → LockUser → DeleteUser, Connect JSON, taskset -c 1" },
       elapsedS: out.elapsedS,
@@ -515,10 +585,12 @@ async function crowd() {
   );
 }
 
-/** Sign-in throughput and the other calls' latency meanwhile: bench/sign-in.ts, run as it is. */
-function signIn(): Promise<void> {
+/** Sign-in throughput and the other calls' latency meanwhile: bench/sign-in.ts, run as it is but for the RPC path. */
+function signIn(path: RpcPath): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "bench/sign-in.ts"], { cwd: ROOT, stdio: "inherit" });
+    const out = variant([path]) ? ["--out", `bench/results/sign-in${variant([path])}.json`] : [];
+    const env = { ...process.env, RPC_FAST_PATH: RPC_FAST_PATH[path] };
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/sign-in.ts", ...out], { cwd: ROOT, env, stdio: "inherit" });
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`bench/sign-in.ts exited with ${code}`))));
   });
@@ -536,9 +608,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 try {
   log(`${COMMAND} — ${machine().cores} cores, ${machine().cpuModel}, node ${process.version}`);
   if (has("ceiling") || has("lockunlock") || has("latency")) await throughputAndLatency();
-  if (has("scale")) await scale();
-  if (has("crowd")) await crowd();
-  if (has("signin")) await signIn();
+  for (const path of paths) if (has("scale")) await scale(path);
+  for (const path of paths) if (has("crowd")) await crowd(path);
+  for (const path of paths) if (has("signin")) await signIn(path);
   const pinned = scenarios.some((s) => s !== "signin") ? "; server on core 0, load on core 1" : "";
   console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}${pinned}`);
 } catch (err) {

@@ -11,6 +11,7 @@ import { countRows, storedValues, tableNames } from "./support/db.js";
 import { addHuman, addOrg, cli, expectCode, expectZitadelError } from "./support/fixtures.js";
 import { SERVERS_ON_POSTGRES } from "./support/postgres.js";
 import { ROOT, startServer, type TestServer } from "./support/server.js";
+import { USAGE } from "../src/cli/commands.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -36,6 +37,17 @@ describe("the README's command", () => {
 });
 
 const count = (table: "organizations" | "users" | "tokens") => countRows(server, table);
+
+describe("help", () => {
+  it.each(["--help", "help", "-h", "org add --help"])("npm run --silent cli -- %s prints the usage on stdout and exits 0", async (args) => {
+    const before = await count("organizations");
+    const { stdout, stderr } = await runFile("npm", ["run", "--silent", "cli", "--", ...args.split(" ")], { cwd: ROOT, env: server.env });
+    expect(stdout).toBe(`${USAGE}\n`);
+    expect(stderr).toBe("");
+    expect(await count("organizations")).toBe(before);
+  });
+});
+
 
 describe("org add", () => {
   it("prints the new organization's 18-digit id and nothing else", async () => {

@@ -1,9 +1,10 @@
-/** Parsing the admin command line; every mistake is a UsageError (exit code 2). */
+/** Parsing the admin command line; asking for help is not a mistake (exit 0), every mistake is a UsageError (exit code 2). */
 import { parseArgs } from "node:util";
 import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
 import { isRole, ROLES, type Role } from "../domain/permissions.js";
 
 export const USAGE = `usage:
+  npm run --silent cli -- help | --help | -h
   npm run --silent cli -- org add --name NAME
   npm run --silent cli -- machine add --org ORG_ID --username NAME --role ROLE
   npm run --silent cli -- lockout set [--org ORG_ID] --max-password-attempts N [--max-otp-attempts N] [--lock-duration DURATION]
@@ -13,6 +14,7 @@ DURATION: like 90s, 15m, 1h30m; without it a lockout lasts until an administrato
 export class UsageError extends Error {}
 
 export type Command =
+  | { kind: "help" }
   | { kind: "org"; name: string }
   | { kind: "machine"; orgId: string; username: string; role: Role }
   | { kind: "lockout"; scope: PolicyScope; policy: LockoutPolicy };
@@ -36,7 +38,15 @@ const ALLOWED: Record<string, (keyof typeof OPTIONS)[]> = {
   "lockout set": ["org", "max-password-attempts", "max-otp-attempts", "lock-duration"],
 };
 
+/** `help` as the command, or `--help`/`-h` anywhere before a `--`, whatever else is given. */
+const HELP_FLAGS = new Set(["--help", "-h"]);
+function asksForHelp(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return argv[0] === "help" || (end === -1 ? argv : argv.slice(0, end)).some((arg) => HELP_FLAGS.has(arg));
+}
+
 export function parseCommand(argv: string[]): Command {
+  if (asksForHelp(argv)) return { kind: "help" };
   let positionals: string[];
   let values: Values;
   try {

@@ -10,7 +10,7 @@ import { SettingsApp } from "../settings.js";
 import { openStore } from "../store/open.js";
 import { parseCommand, USAGE, UsageError, type Command } from "./commands.js";
 
-async function run(command: Command): Promise<string> {
+async function run(command: Exclude<Command, { kind: "help" }>): Promise<string> {
   const config = loadConfig();
   const store = await openStore(config.databaseUrl, { poolSize: 1, logger: createLogger("error", 2) });
   try {
@@ -39,6 +39,10 @@ async function main(argv: string[]): Promise<number> {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`error: ${err.message}\n${USAGE}\n`);
     return 2;
+  }
+  if (command.kind === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
   try {
     process.stdout.write(`${await run(command)}\n`);
