@@ -16,21 +16,9 @@ import { listen } from "../../src/server.js";
 import { SettingsApp } from "../../src/settings.js";
 import { SignInApp } from "../../src/sign-in.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { TestClock } from "./given.js";
 
-/** A clock that stands still until the test moves it. */
-export class TestClock {
-  private current: number;
-
-  constructor(start = Date.now()) {
-    this.current = start;
-  }
-
-  now = (): Date => new Date(this.current);
-
-  advance(seconds: number): void {
-    this.current += seconds * 1000;
-  }
-}
+export { TestClock };
 
 export async function startInProcessServer(clock: TestClock) {
   const databaseUrl = join(mkdtempSync(join(tmpdir(), "zus-inproc-")), "zitadel.db");
