@@ -4,24 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  ADMIN,
-  after,
-  at,
-  given,
-  humanAdded,
-  locked,
-  lockedByPolicy,
-  lockout,
-  OTHER_USER,
-  PASSWORD,
-  passwordFailed,
-  passwordSucceeded,
-  signIn,
-  SYSTEM,
-  unlocked,
-  USER,
-  WRONG,
-  type World,
+  ADMIN, after, at, given, humanAdded, locked, lockedByPolicy, lockout, OTHER_USER, PASSWORD, passwordFailed, passwordSucceeded, signIn,
+  SYSTEM, unlocked, USER, WRONG, type World,
 } from "../support/given.js";
 
 const getUser = (world: World) => world.users.getUser(USER, ADMIN);

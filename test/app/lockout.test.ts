@@ -1,20 +1,8 @@
 /** The lockout rule: wrong passwords count, and the one that reaches the policy's maximum locks the user. */
 import { describe, expect, it } from "vitest";
 import {
-  given,
-  humanAdded,
-  lockedByPolicy,
-  lockout,
-  OTHER_ORG,
-  ORG,
-  passwordFailed,
-  passwordSucceeded,
-  PASSWORD,
-  signIn,
-  times,
-  unlocked,
+  given, humanAdded, locked, lockedByPolicy, lockout, ORG, OTHER_ORG, PASSWORD, passwordFailed, passwordSucceeded, signIn, times, unlocked,
   WRONG,
-  locked,
 } from "../support/given.js";
 
 const INVALID = ["InvalidArgument", "COMMAND-3M0fs"] as const;

@@ -4,23 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  ADMIN,
-  after,
-  at,
-  deactivated,
-  given,
-  humanAdded,
-  locked,
-  lockedByPolicy,
-  lockout,
-  meanwhile,
-  OTHER_ADMIN,
-  passwordFailed,
-  signIn,
-  unlocked,
-  USER,
-  WRONG,
-  type World,
+  ADMIN, after, at, deactivated, given, humanAdded, locked, lockedByPolicy, lockout, meanwhile, OTHER_ADMIN, passwordFailed, signIn,
+  unlocked, USER, WRONG, type World,
 } from "../support/given.js";
 
 const lock = (world: World) => world.users.changeState("lock", USER, ADMIN);

@@ -4,28 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  ADMIN,
-  after,
-  deactivated,
-  given,
-  humanAdded,
-  LOGIN,
-  locked,
-  lockedByPolicy,
-  lockout,
-  OTHER_USER,
-  PASSWORD,
-  passwordFailed,
-  passwordSucceeded,
-  rejects,
-  removed,
-  sessionOpened,
-  signIn,
-  T0,
-  unlocked,
-  USER,
-  WRONG,
-  type World,
+  ADMIN, after, deactivated, given, humanAdded, locked, lockedByPolicy, lockout, LOGIN, OTHER_USER, PASSWORD, passwordFailed,
+  passwordSucceeded, rejects, removed, sessionOpened, signIn, T0, unlocked, USER, WRONG, type World,
 } from "../support/given.js";
 
 const first = (world: World) => world.sessions[0]!;
