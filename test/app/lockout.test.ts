@@ -18,6 +18,7 @@ describe("wrong passwords under a policy of 3", () => {
     const then = await given(lockout(3), humanAdded(), times(2, passwordFailed)).when(signIn(WRONG));
     then.error(...INVALID, { failedAttempts: 3 });
     then.events(passwordFailed(), lockedByPolicy());
+    expect(then.commits).toBe(1);
   });
 
   it("refuses even the right password of a locked user, and records nothing", async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  ADMIN, after, deactivated, given, humanAdded, locked, lockedByPolicy, lockout, LOGIN, OTHER_USER, PASSWORD, passwordFailed,
+  ADMIN, after, deactivated, given, humanAdded, locked, lockedByPolicy, lockout, LOGIN, OTHER_ORG, OTHER_USER, PASSWORD, passwordFailed,
   passwordSucceeded, rejects, removed, sessionOpened, signIn, T0, unlocked, USER, WRONG, type World,
 } from "../support/given.js";
 
@@ -35,9 +35,18 @@ describe("CreateSession", () => {
     then.events(passwordFailed());
   });
 
-  it("finds the user by login name", async () => {
-    const then = await given(humanAdded()).when(signIn(PASSWORD, { user: { loginName: `gigi-${USER}` } }));
-    then.events(passwordSucceeded());
+  it("finds the user by login name; an unknown one is NotFound", async () => {
+    const known = await given(humanAdded()).when(signIn(PASSWORD, { user: { loginName: `gigi-${USER}` } }));
+    known.events(passwordSucceeded());
+    const unknown = await given(humanAdded()).when(signIn(PASSWORD, { user: { loginName: "nobody" } }));
+    unknown.error("NotFound", "QUERY-Dfbg2");
+  });
+
+  it("asks for the user id when the login name is used in several organizations", async () => {
+    const twice = [humanAdded({ username: "gigi" }), humanAdded({ id: OTHER_USER, org: OTHER_ORG, username: "gigi" })];
+    const then = await given(twice).when(signIn(PASSWORD, { user: { loginName: "gigi" } }));
+    then.error("InvalidArgument", undefined);
+    then.events();
   });
 
   it.each([

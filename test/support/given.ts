@@ -88,7 +88,7 @@ const fact = (event: UserEvent, usualActor: Principal | string, whose: Whose = {
 // ---- events -------------------------------------------------------------------------------
 
 /** A human with the password PASSWORD (ACTIVE), or without one (INITIAL). */
-export function humanAdded(options: { id?: string; org?: string; password?: boolean } = {}): UserFact {
+export function humanAdded(options: { id?: string; org?: string; username?: string; password?: boolean } = {}): UserFact {
   const id = options.id ?? USER;
   const human = {
     profile: { givenName: "Gigi", familyName: "Giraffe" },
@@ -97,7 +97,7 @@ export function humanAdded(options: { id?: string; org?: string; password?: bool
     passwordHash: options.password === false ? undefined : PASSWORD_HASH,
     passwordChangeRequired: false,
   };
-  return fact({ type: "user.human.added", payload: { orgId: options.org ?? ORG, username: `gigi-${id}`, human } }, ADMIN, { of: id });
+  return fact({ type: "user.human.added", payload: { orgId: options.org ?? ORG, username: options.username ?? `gigi-${id}`, human } }, ADMIN, { of: id });
 }
 
 export const locked = (whose?: Whose) => fact({ type: "user.locked" }, ADMIN, whose);
@@ -170,7 +170,7 @@ export function given(...steps: (Given | Given[])[]) {
         if (typeof step === "function") await step(world, recorder);
         else await recorder.seed(step);
       }
-      recorder.appended.length = 0;
+      recorder.commits.length = 0;
       try {
         return new Then(world, recorder, { result: await command(world) });
       } catch (error) {
@@ -195,7 +195,12 @@ export class Then {
 
   /** Exactly these events were appended by the command, in this order (none if none are given). */
   events(...expected: UserFact[]): void {
-    expect(this.recorder.appended.map(comparable)).toEqual(expected.map(comparable));
+    expect(this.recorder.commits.flat().map(comparable)).toEqual(expected.map(comparable));
+  }
+
+  /** How many commits the command's events took. */
+  get commits(): number {
+    return this.recorder.commits.length;
   }
 
   /** The command failed with this error (kind, ZITADEL's id, and for a wrong password the count it reports). */
@@ -228,7 +233,8 @@ function expectDomainError(error: unknown, kind: ErrorKind, id: string | undefin
  * race against the next commit of a user.
  */
 class Recorder {
-  readonly appended: UserCommit["events"] = [];
+  /** The events of each commit made through the store. */
+  readonly commits: UserCommit["events"][] = [];
   private readonly races = new Map<string, UserFact>();
   /** The real store, with commitUser going through the recorder: what the apps are given. */
   readonly store: Store;
@@ -266,6 +272,6 @@ class Recorder {
       await this.seed(race);
     }
     await this.inner.commitUser(commit);
-    this.appended.push(...commit.events);
+    this.commits.push(commit.events);
   }
 }
