@@ -1,5 +1,5 @@
 /**
- * Every row of SPEC §3's transition table through the real server, over each protocol:
+ * Every row of SPEC §3's transition table through the real server:
  * the resulting state, details.sequence (+1 per change), and exactly one event row in the
  * database per successful call (none for a refused one), recorded with the admin as actor.
  */
@@ -110,8 +110,12 @@ const REFUSALS: [Command, Setup, readonly [string, string]][] = [
   ["reactivate", "LOCKED (was INITIAL)", NOT_INACTIVE],
 ];
 
-describe.each(PROTOCOLS)("over %s", (protocol) => {
-  const client = () => userClient(protocol, server.baseUrl, server.adminToken);
+/**
+ * The table once, over gRPC: the rules are the app's and the protocols answer them alike. Each
+ * protocol's own lock/unlock and errors: test/lifecycle.test.ts; every call of each: the walk below.
+ */
+describe("over grpc", () => {
+  const client = () => userClient("grpc", server.baseUrl, server.adminToken);
 
   /** Creates a user in the given starting state and checks how it got there. */
   async function userIn(setup: Setup): Promise<{ userId: string; orgId: string; sequence: bigint }> {
@@ -196,8 +200,11 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
     expect(await eventsOf(userId)).toEqual(events);
   });
 
+});
+
+describe.each(PROTOCOLS)("over %s", (protocol) => {
   it("keeps the lock through deactivate/reactivate and unlocks back to where it started", async () => {
-    const c = client();
+    const c = userClient(protocol, server.baseUrl, server.adminToken);
     for (const password of [true, false]) {
       const userId = await addHuman(c, { password });
       const steps: [Command, UserState][] = [
