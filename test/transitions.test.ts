@@ -6,7 +6,7 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
-import { PROTOCOLS, userClient, type UserClient } from "./support/clients.js";
+import { userClient, type UserClient } from "./support/clients.js";
 import { eventsOf as storedEventsOf, query, type EventRow } from "./support/db.js";
 import { addHuman, expectCode, expectZitadelError } from "./support/fixtures.js";
 import { startServer, type TestServer } from "./support/server.js";
@@ -112,7 +112,7 @@ const REFUSALS: [Command, Setup, readonly [string, string]][] = [
 
 /**
  * The table once, over gRPC: the rules are the app's and the protocols answer them alike. Each
- * protocol's own lock/unlock and errors: test/lifecycle.test.ts; every call of each: the walk below.
+ * protocol's own calls, details and errors: test/lifecycle.test.ts.
  */
 describe("over grpc", () => {
   const client = () => userClient("grpc", server.baseUrl, server.adminToken);
@@ -198,38 +198,5 @@ describe("over grpc", () => {
       await expectZitadelError(call(c, command, userId), Code.NotFound, NOT_FOUND_ID[command], "User could not be found");
     }
     expect(await eventsOf(userId)).toEqual(events);
-  });
-
-});
-
-describe.each(PROTOCOLS)("over %s", (protocol) => {
-  it("keeps the lock through deactivate/reactivate and unlocks back to where it started", async () => {
-    const c = userClient(protocol, server.baseUrl, server.adminToken);
-    for (const password of [true, false]) {
-      const userId = await addHuman(c, { password });
-      const steps: [Command, UserState][] = [
-        ["lock", UserState.LOCKED],
-        ["deactivate", UserState.INACTIVE],
-        ["reactivate", UserState.LOCKED],
-        ["unlock", password ? UserState.ACTIVE : UserState.INITIAL],
-        ["lock", UserState.LOCKED],
-        ["delete", UserState.DELETED],
-      ];
-      let expectedSequence = 1n;
-      for (const [command, state] of steps) {
-        const res = await call(c, command, userId);
-        expectedSequence += 1n;
-        expect(res.details!.sequence, `${command} sequence`).toBe(expectedSequence);
-        if (state !== UserState.DELETED) {
-          expect(UserState[(await c.getUserByID({ userId })).user!.state], `after ${command}`).toBe(UserState[state]);
-        }
-      }
-      const events = await eventsOf(userId);
-      expect(events.map((e) => [e.sequence, e.type])).toEqual([
-        [1, "user.human.added"],
-        ...steps.map(([command], i) => [i + 2, EVENT_OF[command]]),
-      ]);
-      expect(events.slice(1).every((e) => e.actor === adminId)).toBe(true);
-    }
   });
 });
