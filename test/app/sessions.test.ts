@@ -55,7 +55,7 @@ describe("CreateSession", () => {
     ["deactivated", [deactivated()], "FailedPrecondition", "SESSION-Gj4ko"],
     ["deleted", [removed()], "NotFound", "QUERY-Dfbg2"],
     ["unknown", [], "NotFound", "QUERY-Dfbg2"],
-  ] as const)("refuses a %s user, with or without a password, and records nothing", async (_state, history, kind, id) => {
+  ] as const)("refuses a user who is %s, with or without a password, and records nothing", async (_state, history, kind, id) => {
     for (const password of [undefined, PASSWORD]) {
       const then = await given(history.length ? humanAdded() : [], [...history]).when(signIn(password));
       then.error(kind, id);
