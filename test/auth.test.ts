@@ -115,11 +115,14 @@ describe.each(PROTOCOLS)("over %s", (protocol: Protocol) => {
     const missing = "123456789012345678";
     const outsider = as(ownerB.token);
 
-    await expectZitadelError(outsider.lockUser({ userId }), Code.NotFound, "COMMAND-450yxuqrh1", NOT_FOUND);
-    await expectZitadelError(outsider.unlockUser({ userId }), Code.NotFound, "COMMAND-x377t913pw", NOT_FOUND);
-    await expectZitadelError(outsider.deactivateUser({ userId }), Code.NotFound, "COMMAND-5gp2p62iin", NOT_FOUND);
-    await expectZitadelError(outsider.reactivateUser({ userId }), Code.NotFound, "COMMAND-9hy5kzbuk6", NOT_FOUND);
-    await expectZitadelError(outsider.deleteUser({ userId }), Code.NotFound, "COMMAND-bd4ir1mblj", NOT_FOUND);
+    // Each call answers with its own id, for a hidden user as for one that does not exist.
+    for (const id of [userId, missing]) {
+      await expectZitadelError(outsider.lockUser({ userId: id }), Code.NotFound, "COMMAND-450yxuqrh1", NOT_FOUND);
+      await expectZitadelError(outsider.unlockUser({ userId: id }), Code.NotFound, "COMMAND-x377t913pw", NOT_FOUND);
+      await expectZitadelError(outsider.deactivateUser({ userId: id }), Code.NotFound, "COMMAND-5gp2p62iin", NOT_FOUND);
+      await expectZitadelError(outsider.reactivateUser({ userId: id }), Code.NotFound, "COMMAND-9hy5kzbuk6", NOT_FOUND);
+      await expectZitadelError(outsider.deleteUser({ userId: id }), Code.NotFound, "COMMAND-bd4ir1mblj", NOT_FOUND);
+    }
 
     // GetUserByID: indistinguishable from a user that does not exist.
     const hidden = await expectCode(outsider.getUserByID({ userId }), Code.NotFound);

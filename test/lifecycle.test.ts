@@ -1,7 +1,8 @@
 /**
  * Every call of a user's life over each protocol against a real server on a real port: lock and
  * unlock with ZITADEL's details and errors, then deactivate, reactivate and delete. Every row of
- * the transition table: test/transitions.test.ts (once) and test/domain/state-commands.test.ts.
+ * the transition table: test/transitions.test.ts (once) and test/domain/state-commands.test.ts;
+ * NotFound for a missing or hidden user: test/auth.test.ts.
  */
 import { Code } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -62,16 +63,5 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
       expect((await client.deleteUser({ userId })).details!.sequence).toBe(++sequence);
       await expectZitadelError(client.getUserByID({ userId }), Code.NotFound, "QUERY-Dfbg2", "User could not be found");
     }
-  });
-
-  it("answers NotFound with each call's own id for an unknown user", async () => {
-    const client = userClient(protocol, server.baseUrl, server.adminToken);
-    const userId = "123456789012345678";
-    const notFound = "User could not be found";
-    await expectZitadelError(client.lockUser({ userId }), Code.NotFound, "COMMAND-450yxuqrh1", notFound);
-    await expectZitadelError(client.unlockUser({ userId }), Code.NotFound, "COMMAND-x377t913pw", notFound);
-    await expectZitadelError(client.deactivateUser({ userId }), Code.NotFound, "COMMAND-5gp2p62iin", notFound);
-    await expectZitadelError(client.reactivateUser({ userId }), Code.NotFound, "COMMAND-9hy5kzbuk6", notFound);
-    await expectZitadelError(client.deleteUser({ userId }), Code.NotFound, "COMMAND-bd4ir1mblj", notFound);
   });
 });
