@@ -10,7 +10,7 @@
  * appended (through Store.commitUser), in order, with its user, type, payload and actor.
  */
 import { randomBytes, scryptSync } from "node:crypto";
-import { expect } from "vitest";
+import { expect, onTestFinished } from "vitest";
 import { UserApp } from "../../src/app.js";
 import { DomainError, type ErrorKind } from "../../src/domain/errors.js";
 import type { UserEvent } from "../../src/domain/events.js";
@@ -44,11 +44,7 @@ export const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString
 
 /** A clock that stands still until the test moves it. */
 export class TestClock {
-  private current: number;
-
-  constructor(start = Date.now()) {
-    this.current = start;
-  }
+  constructor(private current: number) {}
 
   now = (): Date => new Date(this.current);
 
@@ -162,6 +158,7 @@ export function given(...steps: (Given | Given[])[]) {
       const clock = new TestClock(T0);
       const recorder = new Recorder(openSqliteStore(":memory:"), clock);
       const { store } = recorder;
+      onTestFinished(() => store.close());
       await store.addOrganization({ id: ORG, name: "org", createdAt: clock.now() });
       await store.addOrganization({ id: OTHER_ORG, name: "other org", createdAt: clock.now() });
       const users = new UserApp(store, clock.now);
