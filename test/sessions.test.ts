@@ -315,6 +315,26 @@ describe("sessions", () => {
     });
   });
 
+  it("the CLI's lockout set exits 2 on usage errors and changes nothing", async () => {
+    const before = await settingsClient(server, "grpc", server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
+    const usageErrors = [
+      ["lockout", "set"],
+      ["lockout", "set", "--max-otp-attempts", "1"],
+      ["lockout", "set", "--max-password-attempts", "3", "--lock-duration", "5x"],
+      ["lockout", "set", "--max-password-attempts=-1"],
+      ["lockout", "set", "--max-password-attempts", "-1"],
+      ["lockout", "set", "--max-password-attempts", "abc"],
+      ["lockout", "set", "--max-password-attempts", "3", "--max-otp-attempts=-2"],
+    ];
+    const results = await Promise.all(usageErrors.map((args) => cli(server, ...args)));
+    results.forEach((result, i) => {
+      expect(result.code, usageErrors[i]!.join(" ")).toBe(2);
+      expect(result.stderr.length, usageErrors[i]!.join(" ")).toBeGreaterThan(0);
+    });
+    const after = await settingsClient(server, "grpc", server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
+    expect(after.settings!.maxPasswordAttempts).toBe(before.settings!.maxPasswordAttempts);
+  });
+
   describe("over REST", () => {
     const invalidPassword = (failedAttempts: number) => ({
       code: 3,
@@ -474,26 +494,5 @@ describe.each(PROTOCOLS)("lockout settings over %s", (protocol) => {
     const restMember = await rest(server, "GET", "/v2/settings/lockout", member.token);
     expect(restMember.status, restMember.text).toBe(200);
     expect(restMember.json.settings).toMatchObject({ maxPasswordAttempts: "5", maxOtpAttempts: "2", resourceOwnerType: "RESOURCE_OWNER_TYPE_ORG" });
-  });
-
-  // The CLI is the same whichever protocol reads the settings back: once is enough.
-  it.runIf(protocol === PROTOCOLS[0])("exits 2 on lockout usage errors and changes nothing", async () => {
-    const before = await settingsClient(server, protocol, server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
-    const usageErrors = [
-      ["lockout", "set"],
-      ["lockout", "set", "--max-otp-attempts", "1"],
-      ["lockout", "set", "--max-password-attempts", "3", "--lock-duration", "5x"],
-      ["lockout", "set", "--max-password-attempts=-1"],
-      ["lockout", "set", "--max-password-attempts", "-1"],
-      ["lockout", "set", "--max-password-attempts", "abc"],
-      ["lockout", "set", "--max-password-attempts", "3", "--max-otp-attempts=-2"],
-    ];
-    const results = await Promise.all(usageErrors.map((args) => cli(server, ...args)));
-    results.forEach((result, i) => {
-      expect(result.code, usageErrors[i]!.join(" ")).toBe(2);
-      expect(result.stderr.length, usageErrors[i]!.join(" ")).toBeGreaterThan(0);
-    });
-    const after = await settingsClient(server, protocol, server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
-    expect(after.settings!.maxPasswordAttempts).toBe(before.settings!.maxPasswordAttempts);
   });
 });
