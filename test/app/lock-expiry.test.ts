@@ -76,8 +76,8 @@ describe("by the sweep", () => {
   });
 
   it("leaves the listed state LOCKED until it has run", async () => {
-    const locked = { kind: "state", state: "locked" } as const;
-    const list = (world: World) => world.users.listUsers({ filters: [locked], sort: "userName", asc: true, offset: 0, limit: 10 }, ADMIN);
+    const inStateLocked = { kind: "state", state: "locked" } as const;
+    const list = (world: World) => world.users.listUsers({ filters: [inStateLocked], sort: "userName", asc: true, offset: 0, limit: 10 }, ADMIN);
     const then = await given(humanAdded(), lockedByPolicy({ until: at(600) }), after(600)).when(async (world) => {
       const before = (await list(world)).users.map((u) => u.id);
       await expireLocks(world);
