@@ -1,4 +1,4 @@
-/** Authentication and authorization (SPEC §6) over each protocol, against a real server. */
+/** Authentication and authorization (SPEC §6) against a real server: the token and the refusals over each protocol, the roles' rules once. */
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
@@ -40,9 +40,15 @@ async function stateOf(admin: UserClient, userId: string) {
   return (await admin.getUserByID({ userId })).user!.state;
 }
 
+/** Clients over one protocol: as the admin, or with any token (or none). */
+const clientsOver = (protocol: Protocol) => ({
+  admin: () => userClient(protocol, server.baseUrl, server.adminToken),
+  as: (token: string | undefined) => userClient(protocol, server.baseUrl, token),
+});
+
+/** What each protocol carries itself: the token, and the errors of a refused call. */
 describe.each(PROTOCOLS)("over %s", (protocol: Protocol) => {
-  const admin = () => userClient(protocol, server.baseUrl, server.adminToken);
-  const as = (token: string | undefined) => userClient(protocol, server.baseUrl, token);
+  const { admin, as } = clientsOver(protocol);
 
   it("refuses every call without an Authorization header", async () => {
     const userId = await addHuman(admin(), { orgId: orgA });
@@ -73,53 +79,19 @@ describe.each(PROTOCOLS)("over %s", (protocol: Protocol) => {
     expect(await stateOf(admin(), userId)).toBe(UserState.ACTIVE);
   });
 
-  it("refuses a machine user's token while it is locked, deactivated or deleted", async () => {
-    const bot = await addMachine(server, orgA, "ORG_OWNER");
-    const botClient = as(bot.token);
-    const works = async () => {
-      const self = await botClient.getUserByID({ userId: bot.userId });
-      expect(self.user!.userId).toBe(bot.userId);
-    };
-    const refused = () => expectZitadelError(botClient.getUserByID({ userId: bot.userId }), Code.Unauthenticated, ...TOKEN_INVALID);
-
-    await works();
-
-    await admin().lockUser({ userId: bot.userId });
-    await refused();
-    // Refused for a write too, not just for reads.
-    await expectZitadelError(botClient.unlockUser({ userId: bot.userId }), Code.Unauthenticated, ...TOKEN_INVALID);
-    await admin().unlockUser({ userId: bot.userId });
-    await works();
-
-    await admin().deactivateUser({ userId: bot.userId });
-    await refused();
-    await admin().reactivateUser({ userId: bot.userId });
-    await works();
-
-    // Locked and then deactivated: reactivating keeps the lock, so the token stays refused.
-    await admin().lockUser({ userId: bot.userId });
-    await admin().deactivateUser({ userId: bot.userId });
-    await admin().reactivateUser({ userId: bot.userId });
-    expect(await stateOf(admin(), bot.userId)).toBe(UserState.LOCKED);
-    await refused();
-    await admin().unlockUser({ userId: bot.userId });
-    await works();
-
-    await admin().deleteUser({ userId: bot.userId });
-    await refused();
-    await expectZitadelError(botClient.listUsers({}), Code.Unauthenticated, ...TOKEN_INVALID);
-  });
-
   it("hides users of another organization behind the same NotFound as a missing user", async () => {
     const userId = await addHuman(admin(), { orgId: orgA });
     const missing = "123456789012345678";
     const outsider = as(ownerB.token);
 
-    await expectZitadelError(outsider.lockUser({ userId }), Code.NotFound, "COMMAND-450yxuqrh1", NOT_FOUND);
-    await expectZitadelError(outsider.unlockUser({ userId }), Code.NotFound, "COMMAND-x377t913pw", NOT_FOUND);
-    await expectZitadelError(outsider.deactivateUser({ userId }), Code.NotFound, "COMMAND-5gp2p62iin", NOT_FOUND);
-    await expectZitadelError(outsider.reactivateUser({ userId }), Code.NotFound, "COMMAND-9hy5kzbuk6", NOT_FOUND);
-    await expectZitadelError(outsider.deleteUser({ userId }), Code.NotFound, "COMMAND-bd4ir1mblj", NOT_FOUND);
+    // Each call answers with its own id, for a hidden user as for one that does not exist.
+    for (const id of [userId, missing]) {
+      await expectZitadelError(outsider.lockUser({ userId: id }), Code.NotFound, "COMMAND-450yxuqrh1", NOT_FOUND);
+      await expectZitadelError(outsider.unlockUser({ userId: id }), Code.NotFound, "COMMAND-x377t913pw", NOT_FOUND);
+      await expectZitadelError(outsider.deactivateUser({ userId: id }), Code.NotFound, "COMMAND-5gp2p62iin", NOT_FOUND);
+      await expectZitadelError(outsider.reactivateUser({ userId: id }), Code.NotFound, "COMMAND-9hy5kzbuk6", NOT_FOUND);
+      await expectZitadelError(outsider.deleteUser({ userId: id }), Code.NotFound, "COMMAND-bd4ir1mblj", NOT_FOUND);
+    }
 
     // GetUserByID: indistinguishable from a user that does not exist.
     const hidden = await expectCode(outsider.getUserByID({ userId }), Code.NotFound);
@@ -163,6 +135,48 @@ describe.each(PROTOCOLS)("over %s", (protocol: Protocol) => {
     const after = (await admin().getUserByID({ userId })).user!;
     expect(after.state).toBe(UserState.LOCKED);
     expect(after.details!.sequence).toBe(2n);
+  });
+});
+
+/** Who may do what: the rules are the app's and the protocols answer them alike, so once, over gRPC. */
+describe("over grpc", () => {
+  const { admin, as } = clientsOver("grpc");
+
+  it("refuses a machine user's token while it is locked, deactivated or deleted", async () => {
+    const bot = await addMachine(server, orgA, "ORG_OWNER");
+    const botClient = as(bot.token);
+    const works = async () => {
+      const self = await botClient.getUserByID({ userId: bot.userId });
+      expect(self.user!.userId).toBe(bot.userId);
+    };
+    const refused = () => expectZitadelError(botClient.getUserByID({ userId: bot.userId }), Code.Unauthenticated, ...TOKEN_INVALID);
+
+    await works();
+
+    await admin().lockUser({ userId: bot.userId });
+    await refused();
+    // Refused for a write too, not just for reads.
+    await expectZitadelError(botClient.unlockUser({ userId: bot.userId }), Code.Unauthenticated, ...TOKEN_INVALID);
+    await admin().unlockUser({ userId: bot.userId });
+    await works();
+
+    await admin().deactivateUser({ userId: bot.userId });
+    await refused();
+    await admin().reactivateUser({ userId: bot.userId });
+    await works();
+
+    // Locked and then deactivated: reactivating keeps the lock, so the token stays refused.
+    await admin().lockUser({ userId: bot.userId });
+    await admin().deactivateUser({ userId: bot.userId });
+    await admin().reactivateUser({ userId: bot.userId });
+    expect(await stateOf(admin(), bot.userId)).toBe(UserState.LOCKED);
+    await refused();
+    await admin().unlockUser({ userId: bot.userId });
+    await works();
+
+    await admin().deleteUser({ userId: bot.userId });
+    await refused();
+    await expectZitadelError(botClient.listUsers({}), Code.Unauthenticated, ...TOKEN_INVALID);
   });
 
   it("lets ORG_USER_MANAGER change state but not delete; ORG_OWNER deletes", async () => {
@@ -255,4 +269,3 @@ describe.each(PROTOCOLS)("over %s", (protocol: Protocol) => {
     expect((await admin().getUserByID({ userId: res.userId })).user!.details!.resourceOwner).toBe(adminOrg);
   });
 });
-

@@ -1,4 +1,9 @@
-/** Lock and unlock over each protocol against a real server on a real port. */
+/**
+ * Every call of a user's life over each protocol against a real server on a real port: lock and
+ * unlock with ZITADEL's details and errors, then deactivate, reactivate and delete. Every row of
+ * the transition table: test/transitions.test.ts (once) and test/domain/state-commands.test.ts;
+ * NotFound for a missing or hidden user: test/auth.test.ts.
+ */
 import { Code } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +21,7 @@ afterAll(() => server?.stop());
 const withinAMinute = (date: Date) => Math.abs(date.getTime() - Date.now()) < 60_000;
 
 describe.each(PROTOCOLS)("over %s", (protocol) => {
-  it("locks and unlocks a user with ZITADEL's details and errors", async () => {
+  it("locks and unlocks a user with ZITADEL's details and errors, then deactivates, reactivates and deletes it", async () => {
     const client = userClient(protocol, server.baseUrl, server.adminToken);
     for (const password of [true, false]) {
       const userId = await addHuman(client, { password });
@@ -42,17 +47,21 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
       expect((await client.getUserByID({ userId })).user!.state).toBe(earlierState);
 
       await expectZitadelError(client.unlockUser({ userId }), Code.FailedPrecondition, "COMMAND-olb9vb0oca", "User is not locked");
-    }
-  });
 
-  it("answers NotFound with each call's own id for an unknown user", async () => {
-    const client = userClient(protocol, server.baseUrl, server.adminToken);
-    const userId = "123456789012345678";
-    const notFound = "User could not be found";
-    await expectZitadelError(client.lockUser({ userId }), Code.NotFound, "COMMAND-450yxuqrh1", notFound);
-    await expectZitadelError(client.unlockUser({ userId }), Code.NotFound, "COMMAND-x377t913pw", notFound);
-    await expectZitadelError(client.deactivateUser({ userId }), Code.NotFound, "COMMAND-5gp2p62iin", notFound);
-    await expectZitadelError(client.reactivateUser({ userId }), Code.NotFound, "COMMAND-9hy5kzbuk6", notFound);
-    await expectZitadelError(client.deleteUser({ userId }), Code.NotFound, "COMMAND-bd4ir1mblj", notFound);
+      // A lock survives deactivation; unlocking goes back to where the user started.
+      const steps = [
+        [() => client.lockUser({ userId }), UserState.LOCKED],
+        [() => client.deactivateUser({ userId }), UserState.INACTIVE],
+        [() => client.reactivateUser({ userId }), UserState.LOCKED],
+        [() => client.unlockUser({ userId }), earlierState],
+      ] as const;
+      let sequence = 3n;
+      for (const [call, state] of steps) {
+        expect((await call()).details!.sequence).toBe(++sequence);
+        expect(UserState[(await client.getUserByID({ userId })).user!.state]).toBe(UserState[state]);
+      }
+      expect((await client.deleteUser({ userId })).details!.sequence).toBe(++sequence);
+      await expectZitadelError(client.getUserByID({ userId }), Code.NotFound, "QUERY-Dfbg2", "User could not be found");
+    }
   });
 });

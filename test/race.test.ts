@@ -1,11 +1,14 @@
-/** Concurrent state changes on one user: exactly one winner, a gapless event log, a read model that agrees with it. */
+/**
+ * Concurrent changes of one user: exactly one winner, a gapless event log, a read model that
+ * agrees with it; concurrent wrong passwords each counted once.
+ */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorDetailSchema } from "../gen/zitadel/message_pb.js";
+import { CredentialsCheckErrorSchema, ErrorDetailSchema } from "../gen/zitadel/message_pb.js";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
-import { userClient, type Protocol } from "./support/clients.js";
+import { sessionClient, userClient, type Protocol } from "./support/clients.js";
 import { query } from "./support/db.js";
-import { addHuman } from "./support/fixtures.js";
+import { addHuman, addMachine, addOrg, cli } from "./support/fixtures.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 const N = 50;
@@ -122,5 +125,37 @@ describe.each<[Protocol, string]>([
     const read = await client.getUserByID({ userId });
     expect(read.user!.state).toBe(expectedState === "locked" ? UserState.LOCKED : UserState.ACTIVE);
     expect(read.details!.sequence).toBe(BigInt(last.sequence));
+  });
+});
+
+describe("grpc (one multiplexed HTTP/2 connection)", () => {
+  it("20 concurrent wrong passwords under a policy of 3: locked once, every failure counted once", async () => {
+    const orgId = await addOrg(server);
+    const policy = await cli(server, "lockout", "set", "--org", orgId, "--max-password-attempts", "3");
+    expect(policy.code, policy.stderr).toBe(0);
+    const login = await addMachine(server, orgId, "IAM_LOGIN_CLIENT");
+    const userId = await addHuman(userClient("grpc", server.baseUrl, server.adminToken), { orgId });
+    const sessions = sessionClient("grpc", server.baseUrl, login.token);
+    const checks = { user: { search: { case: "userId" as const, value: userId } }, password: { password: "not-the-Passw0rd!" } };
+
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => sessions.createSession({ checks })));
+
+    const counted: number[] = [];
+    for (const result of results) {
+      expect(result.status, "no wrong password may succeed").toBe("rejected");
+      const err = (result as PromiseRejectedResult).reason as ConnectError;
+      if (err.code === Code.InvalidArgument) counted.push(err.findDetails(CredentialsCheckErrorSchema)[0]!.failedAttempts);
+      else expect(errorId(err)).toBe("COMMAND-JLK35");
+    }
+    expect(counted.sort((a, b) => a - b)).toEqual([1, 2, 3]);
+    const events = await eventsOf(userId);
+    expectGapless(events);
+    expect(events.map((e) => e.type)).toEqual([
+      "user.human.added",
+      "user.human.password.check.failed",
+      "user.human.password.check.failed",
+      "user.human.password.check.failed",
+      "user.locked",
+    ]);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * zitadel.session.v2.SessionService (CreateSession, SetSession, GetSession, DeleteSession) and
  * zitadel.settings.v2.SettingsService.GetLockoutSettings over gRPC, Connect JSON and REST:
- * user and password checks with ZITADEL's errors, session tokens instead of permissions,
- * sessions ending with the user, imported bcrypt hashes, lockout settings and their CLI.
+ * user and password checks with ZITADEL's errors, session tokens instead of permissions, the
+ * lockout after wrong passwords as each protocol answers it, imported bcrypt hashes, lockout
+ * settings and their CLI. The rules themselves, case by case, are in test/app/.
  */
 import { randomUUID } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -67,10 +68,14 @@ describe("sessions", () => {
   let loginClient: { userId: string; token: string };
   let viewer: { userId: string; token: string };
   let orgOwner: { userId: string; token: string };
+  /** An organization whose own lockout policy locks at the second wrong password. */
+  let strictOrg: string;
 
   beforeAll(async () => {
     server = await startServer();
-    orgId = await addOrg(server);
+    [orgId, strictOrg] = await Promise.all([addOrg(server), addOrg(server)]);
+    const policy = await cli(server, "lockout", "set", "--org", strictOrg, "--max-password-attempts", "2");
+    expect(policy.code, policy.stderr).toBe(0);
     [loginClient, viewer, orgOwner] = await Promise.all([
       addMachine(server, orgId, "IAM_LOGIN_CLIENT"),
       addMachine(server, orgId, "ORG_OWNER_VIEWER"),
@@ -239,127 +244,30 @@ describe("sessions", () => {
       expect(await passwordCheckEvents(server, userId)).toEqual([]);
     });
 
-    it("answers a wrong password with a CredentialsCheckError counting the failures, and stores check events", async () => {
-      const userId = await addHuman(users);
+    it("counts wrong passwords with a CredentialsCheckError and locks at the maximum; the lock ends the session; UnlockUser lets the right password in", async () => {
+      const userId = await addHuman(users, { orgId: strictOrg });
       const check = (password: string) => sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password } } });
-      await expectWrongPassword(check("wrong-1"), 1);
-      await expectWrongPassword(check("wrong-2"), 2);
-      await expectWrongPassword(check("wrong-3"), 3);
-      expect(await passwordCheckEvents(server, userId)).toEqual([
-        "user.human.password.check.failed",
-        "user.human.password.check.failed",
-        "user.human.password.check.failed",
-      ]);
-      // Without a lockout policy the user stays active and the right password still works.
+      const open = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
+
+      await expectWrongPassword(check("wrong"), 1);
       expect((await users.getUserByID({ userId })).user!.state).toBe(UserState.ACTIVE);
-      const ok = await check(PASSWORD);
-      expect(ok.sessionId).toMatch(/^\d{18}$/);
-      expect((await passwordCheckEvents(server, userId)).at(-1)).toBe("user.human.password.check.succeeded");
+      // SetSession's password check counts the same way; this one reaches the organization's maximum of 2.
+      await expectWrongPassword(sessions.setSession({ sessionId: open.sessionId, checks: { password: { password: "wrong" } } }), 2);
+      expect((await users.getUserByID({ userId })).user!.state).toBe(UserState.LOCKED);
+      expect((await eventsOf(server, userId)).map((e) => [e.type, e.actor])).toEqual([
+        ["user.human.added", expect.any(String)],
+        ["user.human.password.check.failed", loginClient.userId],
+        ["user.human.password.check.failed", loginClient.userId],
+        ["user.locked", loginClient.userId],
+      ]);
 
-      // SetSession with a wrong password fails the same way and leaves the session as it was.
-      const plain = await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } } } });
-      const err = await expectCode(sessions.setSession({ sessionId: plain.sessionId, checks: { password: { password: "nope" } } }), Code.InvalidArgument);
-      expect(err.rawMessage).toBe("Password is invalid (COMMAND-3M0fs)");
-      expect(err.findDetails(CredentialsCheckErrorSchema)).toHaveLength(1);
-      const { session } = await sessions.getSession({ sessionId: plain.sessionId });
-      expect(session!.sequence).toBe(1n);
-      expect(session!.factors!.password).toBeUndefined();
-      expect((await passwordCheckEvents(server, userId)).at(-1)).toBe("user.human.password.check.failed");
-    });
+      await expectZitadelError(check(PASSWORD), Code.FailedPrecondition, "COMMAND-JLK35", "User is locked");
+      await sessionGone(sessions.getSession({ sessionId: open.sessionId }));
+      await sessionGone(sessions.setSession({ sessionId: open.sessionId, checks: { password: { password: PASSWORD } } }));
 
-    it("checks the user: unknown, inactive, locked, and initial without a password", async () => {
-      await expectZitadelError(
-        sessions.createSession({ checks: { user: { search: { case: "userId", value: "123456789012345678" } } } }),
-        Code.NotFound,
-        "QUERY-Dfbg2",
-        "User could not be found",
-      );
-      await expectZitadelError(
-        sessions.createSession({ checks: { user: { search: { case: "loginName", value: `nobody-${randomUUID()}` } } } }),
-        Code.NotFound,
-        "QUERY-Dfbg2",
-        "User could not be found",
-      );
-
-      const inactive = await addHuman(users);
-      await users.deactivateUser({ userId: inactive });
-      for (const checks of [{}, { password: { password: PASSWORD } }]) {
-        await expectZitadelError(
-          sessions.createSession({ checks: { user: { search: { case: "userId", value: inactive } }, ...checks } }),
-          Code.FailedPrecondition,
-          "SESSION-Gj4ko",
-          "User is not active",
-        );
-      }
-
-      const locked = await addHuman(users);
-      await users.lockUser({ userId: locked });
-      for (const checks of [{}, { password: { password: PASSWORD } }]) {
-        await expectZitadelError(
-          sessions.createSession({ checks: { user: { search: { case: "userId", value: locked } }, ...checks } }),
-          Code.FailedPrecondition,
-          "COMMAND-JLK35",
-          "User is locked",
-        );
-      }
-      expect(await passwordCheckEvents(server, locked)).toEqual([]);
-
-      const initial = await addHuman(users, { password: false });
-      expect((await users.getUserByID({ userId: initial })).user!.state).toBe(UserState.INITIAL);
-      await expectZitadelError(
-        sessions.createSession({ checks: { user: { search: { case: "userId", value: initial } }, password: { password: PASSWORD } } }),
-        Code.FailedPrecondition,
-        "COMMAND-3nJ4t",
-        "User has not set a password",
-      );
-    });
-
-    it("ends a user's sessions when the user is locked, deactivated or deleted", async () => {
-      const bystander = await addHuman(users);
-      const bystanderSession = await sessions.createSession({ checks: { user: { search: { case: "userId", value: bystander } } } });
-      const open = async (userId: string) =>
-        (await sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password: PASSWORD } } })).sessionId;
-
-      // Locked, then unlocked.
-      const lockedUser = await addHuman(users);
-      const lockedSessions = [await open(lockedUser), await open(lockedUser)];
-      await users.lockUser({ userId: lockedUser });
-      for (const sessionId of lockedSessions) {
-        await sessionGone(sessions.getSession({ sessionId }));
-        await sessionGone(sessions.setSession({ sessionId, checks: { password: { password: PASSWORD } } }));
-      }
-      await users.unlockUser({ userId: lockedUser });
-      for (const sessionId of lockedSessions) {
-        await sessionGone(sessions.getSession({ sessionId }));
-        await sessionGone(sessions.setSession({ sessionId, checks: {} }));
-      }
-      const fresh = await open(lockedUser);
-      expect((await sessions.getSession({ sessionId: fresh })).session!.factors!.user!.id).toBe(lockedUser);
-
-      // Deactivated, then reactivated.
-      const inactiveUser = await addHuman(users);
-      const inactiveSession = await open(inactiveUser);
-      await users.deactivateUser({ userId: inactiveUser });
-      await sessionGone(sessions.getSession({ sessionId: inactiveSession }));
-      await sessionGone(sessions.setSession({ sessionId: inactiveSession, checks: {} }));
-      await users.reactivateUser({ userId: inactiveUser });
-      await sessionGone(sessions.getSession({ sessionId: inactiveSession }));
-
-      // Deleted.
-      const deletedUser = await addHuman(users);
-      const deletedSession = await open(deletedUser);
-      await users.deleteUser({ userId: deletedUser });
-      await sessionGone(sessions.getSession({ sessionId: deletedSession }));
-      await sessionGone(sessions.setSession({ sessionId: deletedSession, checks: { password: { password: PASSWORD } } }));
-      await expectZitadelError(
-        sessions.createSession({ checks: { user: { search: { case: "userId", value: deletedUser } } } }),
-        Code.NotFound,
-        "QUERY-Dfbg2",
-        "User could not be found",
-      );
-
-      // Other users' sessions live on.
-      expect((await sessions.getSession({ sessionId: bystanderSession.sessionId })).session!.factors!.user!.id).toBe(bystander);
+      await users.unlockUser({ userId });
+      expect((await check(PASSWORD)).sessionId).toMatch(/^\d{18}$/);
+      await expectWrongPassword(check("wrong"), 1);
     });
 
     it("imports bcrypt hashes ($2a$, $2b$, $2y$) on AddHumanUser and signs in with them", async () => {
@@ -407,7 +315,68 @@ describe("sessions", () => {
     });
   });
 
+  it("the CLI's lockout set exits 2 on usage errors and changes nothing", async () => {
+    const before = await settingsClient(server, "grpc", server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
+    const usageErrors = [
+      ["lockout", "set"],
+      ["lockout", "set", "--max-otp-attempts", "1"],
+      ["lockout", "set", "--max-password-attempts", "3", "--lock-duration", "5x"],
+      ["lockout", "set", "--max-password-attempts=-1"],
+      ["lockout", "set", "--max-password-attempts", "-1"],
+      ["lockout", "set", "--max-password-attempts", "abc"],
+      ["lockout", "set", "--max-password-attempts", "3", "--max-otp-attempts=-2"],
+    ];
+    const results = await Promise.all(usageErrors.map((args) => cli(server, ...args)));
+    results.forEach((result, i) => {
+      expect(result.code, usageErrors[i]!.join(" ")).toBe(2);
+      expect(result.stderr.length, usageErrors[i]!.join(" ")).toBeGreaterThan(0);
+    });
+    const after = await settingsClient(server, "grpc", server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
+    expect(after.settings!.maxPasswordAttempts).toBe(before.settings!.maxPasswordAttempts);
+  });
+
   describe("over REST", () => {
+    const invalidPassword = (failedAttempts: number) => ({
+      code: 3,
+      message: "Password is invalid (COMMAND-3M0fs)",
+      details: [
+        { "@type": "type.googleapis.com/zitadel.v1.CredentialsCheckError", id: "COMMAND-3M0fs", message: "Password is invalid", failedAttempts },
+      ],
+    });
+
+    it("counts wrong passwords and locks at the maximum (400 and ZITADEL's bodies); the session then answers 404; unlock lets the right password in (201)", async () => {
+      const users = userClient("grpc", server.baseUrl, server.adminToken);
+      const userId = await addHuman(users, { orgId: strictOrg });
+      const signIn = (password: string) => rest(server, "POST", "/v2/sessions", loginClient.token, { checks: { user: { userId }, password: { password } } });
+      const open = await rest(server, "POST", "/v2/sessions", loginClient.token, { checks: { user: { userId } } });
+      expect(open.status, open.text).toBe(201);
+
+      for (const failedAttempts of [1, 2]) {
+        const wrong = await signIn("wrong");
+        expect(wrong.status, wrong.text).toBe(400);
+        expect(wrong.json).toEqual(invalidPassword(failedAttempts));
+      }
+      const state = async () => (await rest(server, "GET", `/v2/users/${userId}`, server.adminToken)).json.user.state;
+      expect(await state()).toBe("USER_STATE_LOCKED");
+      const refused = await signIn(PASSWORD);
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.json).toEqual({
+        code: 9,
+        message: "User is locked (COMMAND-JLK35)",
+        details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "COMMAND-JLK35", message: "User is locked" }],
+      });
+      const patched = await rest(server, "PATCH", `/v2/sessions/${open.json.sessionId}`, loginClient.token, { checks: { password: { password: PASSWORD } } });
+      expect(patched.status, patched.text).toBe(404);
+
+      const unlock = await rest(server, "POST", `/v2/users/${userId}/unlock`, server.adminToken, {});
+      expect(unlock.status, unlock.text).toBe(200);
+      expect(await state()).toBe("USER_STATE_ACTIVE");
+      const ok = await signIn(PASSWORD);
+      expect(ok.status, ok.text).toBe(201);
+      expect(ok.json.sessionId).toMatch(/^\d{18}$/);
+      expect((await signIn("wrong")).json, "the count starts again after the unlock").toEqual(invalidPassword(1));
+    });
+
     it("creates, patches, reads and deletes a session with ZITADEL's statuses and bodies", async () => {
       const users = userClient("grpc", server.baseUrl, server.adminToken);
       const userId = await addHuman(users);
@@ -430,13 +399,7 @@ describe("sessions", () => {
       for (const failedAttempts of [1, 2]) {
         const wrong = await rest(server, "PATCH", `/v2/sessions/${sessionId}`, loginClient.token, { checks: { password: { password: "wrong" } } });
         expect(wrong.status, wrong.text).toBe(400);
-        expect(wrong.json).toEqual({
-          code: 3,
-          message: "Password is invalid (COMMAND-3M0fs)",
-          details: [
-            { "@type": "type.googleapis.com/zitadel.v1.CredentialsCheckError", id: "COMMAND-3M0fs", message: "Password is invalid", failedAttempts },
-          ],
-        });
+        expect(wrong.json).toEqual(invalidPassword(failedAttempts));
       }
 
       const patched = await rest(server, "PATCH", `/v2/sessions/${sessionId}`, loginClient.token, { checks: { password: { password: PASSWORD } } });
@@ -531,42 +494,5 @@ describe.each(PROTOCOLS)("lockout settings over %s", (protocol) => {
     const restMember = await rest(server, "GET", "/v2/settings/lockout", member.token);
     expect(restMember.status, restMember.text).toBe(200);
     expect(restMember.json.settings).toMatchObject({ maxPasswordAttempts: "5", maxOtpAttempts: "2", resourceOwnerType: "RESOURCE_OWNER_TYPE_ORG" });
-  });
-
-  it("locks a user at the policy's maximum of wrong passwords", async () => {
-    const orgId = await addOrg(server);
-    const set = await cli(server, "lockout", "set", "--org", orgId, "--max-password-attempts", "2");
-    expect(set.code, set.stderr).toBe(0);
-    const users = userClient(protocol, server.baseUrl, server.adminToken);
-    const loginClient = await addMachine(server, orgId, "IAM_LOGIN_CLIENT");
-    const sessions = sessionClient(protocol, server.baseUrl, loginClient.token);
-    const userId = await addHuman(users, { orgId });
-    const check = (password: string) => sessions.createSession({ checks: { user: { search: { case: "userId", value: userId } }, password: { password } } });
-
-    await expectWrongPassword(check("wrong"), 1);
-    expect((await users.getUserByID({ userId })).user!.state).toBe(UserState.ACTIVE);
-    await expectWrongPassword(check("wrong"), 2);
-    expect((await users.getUserByID({ userId })).user!.state).toBe(UserState.LOCKED);
-    await expectZitadelError(check(PASSWORD), Code.FailedPrecondition, "COMMAND-JLK35", "User is locked");
-  });
-
-  it("exits 2 on lockout usage errors and changes nothing", async () => {
-    const before = await settingsClient(server, protocol, server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
-    const usageErrors = [
-      ["lockout", "set"],
-      ["lockout", "set", "--max-otp-attempts", "1"],
-      ["lockout", "set", "--max-password-attempts", "3", "--lock-duration", "5x"],
-      ["lockout", "set", "--max-password-attempts=-1"],
-      ["lockout", "set", "--max-password-attempts", "-1"],
-      ["lockout", "set", "--max-password-attempts", "abc"],
-      ["lockout", "set", "--max-password-attempts", "3", "--max-otp-attempts=-2"],
-    ];
-    const results = await Promise.all(usageErrors.map((args) => cli(server, ...args)));
-    results.forEach((result, i) => {
-      expect(result.code, usageErrors[i]!.join(" ")).toBe(2);
-      expect(result.stderr.length, usageErrors[i]!.join(" ")).toBeGreaterThan(0);
-    });
-    const after = await settingsClient(server, protocol, server.adminToken).getLockoutSettings({ ctx: { resourceOwner: { case: "instance", value: true } } });
-    expect(after.settings!.maxPasswordAttempts).toBe(before.settings!.maxPasswordAttempts);
   });
 });
