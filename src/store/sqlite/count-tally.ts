@@ -3,7 +3,7 @@
  * COMMIT: a batch of locks and unlocks in one organization moves the same two counts back and
  * forth, and writing each write's two changes was ~10% of a lock's cost in the store.
  */
-import type { CountChange } from "../user-rows.js";
+import type { CountChange } from "../write-plan.js";
 
 export class CountTally {
   private readonly net = new Map<string, CountChange>();

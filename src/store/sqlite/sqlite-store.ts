@@ -12,7 +12,7 @@ import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { MIGRATIONS } from "../migrations.js";
-import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow, toSessionRow } from "../session-rows.js";
+import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import {
   ConflictError,
   type Organization,
@@ -24,7 +24,8 @@ import {
 } from "../store.js";
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { countChanges, fromUserRow, toUserRow, type UserRow } from "../user-rows.js";
+import { fromUserRow, type UserRow } from "../user-rows.js";
+import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
 import { startCheckpointer } from "./checkpointer.js";
 import { CountTally } from "./count-tally.js";
 import { GroupCommit } from "./group-commit.js";
@@ -76,6 +77,13 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
   };
   return new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles);
 }
+
+/**
+ * One row per count: the shards are for PostgreSQL's row locks, and SQLite has one writer, which
+ * adds up a transaction's changes before writing them (count-tally.ts). A database from before
+ * keeps its other shards' rows, and a total is still their sum.
+ */
+const COUNT_SHARDS = 1;
 
 /** Token owners and users kept in memory; more than this and a cache starts over. */
 const MAX_CACHED_TOKENS = 10_000;
@@ -147,14 +155,14 @@ class SqliteStore implements Store {
 
   async commitUser(commit: UserCommit): Promise<void> {
     const { id } = commit.user;
-    const row = toUserRow(commit.user);
+    const plan = planUserCommit(commit, COUNT_SHARDS);
     try {
       await this.commits.write(
-        (db) => writeUserCommit(db, this.statements, this.counts, commit, row),
+        (db) => writePlan(db, this.statements, this.counts, plan),
         () => {
           this.forgetTokensOf(id);
           // As a read of the row would give it: what the row does not store is not kept.
-          this.cacheUser(fromUserRow(row));
+          this.cacheUser(fromUserRow(plan.user));
         },
       );
     } catch (err) {
@@ -279,7 +287,7 @@ class SqliteStore implements Store {
       created = this.sqlite.transaction(() => {
         if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
         this.db.insert(schema.organizations).values(org).run();
-        writeUserCommit(this.db, this.statements, this.counts, firstUser, toUserRow(firstUser.user));
+        writePlan(this.db, this.statements, this.counts, planUserCommit(firstUser, COUNT_SHARDS));
         this.writeCounts();
         return true;
       }).immediate();
@@ -319,6 +327,8 @@ function columnsOfTable(table: SQLiteTable): [string, SQLiteColumn][] {
   return columns;
 }
 
+const USER_COLUMNS = getTableColumns(schema.users);
+
 const toDriver = (column: SQLiteColumn, value: unknown): unknown =>
   value === null || value === undefined ? null : column.mapToDriverValue(value);
 
@@ -329,23 +339,11 @@ function driverValues(table: SQLiteTable, row: object): Record<string, unknown> 
   return driver;
 }
 
-/**
- * The columns whose driver values differ between two rows of the users table, with the new
- * values: what an UPDATE of one change sets (a lock sets five: the state, the locked flag, the
- * lock's cause, the sequence and the change date).
- */
-function changedUserColumns(before: UserRow, after: UserRow): { names: string[]; values: Record<string, unknown> } {
-  const previous = before as unknown as Record<string, unknown>;
-  const next = after as unknown as Record<string, unknown>;
-  const names: string[] = [];
-  const values: Record<string, unknown> = {};
-  for (const [name, column] of columnsOfTable(schema.users)) {
-    const value = toDriver(column, next[name]);
-    if (value === toDriver(column, previous[name])) continue;
-    names.push(name);
-    values[name] = value;
-  }
-  return { names, values };
+/** The SET values of an update of the users row: the plan's changed columns, as driver values. */
+function updateValues(row: UserRow, { expectedSequence, columns }: NonNullable<WritePlan["update"]>): Record<string, unknown> {
+  const values: Record<string, unknown> = { id: row.id, expectedSequence };
+  for (const name of columns) values[name] = toDriver(USER_COLUMNS[name], row[name]);
+  return values;
 }
 
 /** The statements every change runs, prepared once per connection. */
@@ -409,57 +407,34 @@ function userUpdates(db: Db) {
 }
 
 /**
- * Runs inside an immediate transaction, so the checks and the writes are atomic. `userRow` is
- * commit.user's row, which the caller also needs. The change to the user counts goes to `counts`,
- * which the transaction writes before its COMMIT.
+ * Runs inside an immediate transaction, so the checks and the writes are atomic. The change to
+ * the user counts goes to `counts`, which the transaction writes before its COMMIT.
  */
-function writeUserCommit(db: Db, statements: WriteStatements, counts: CountTally, commit: UserCommit, userRow: UserRow): void {
-  const { user } = commit;
-  const previousRow = commit.previous && toUserRow(commit.previous);
-  if (previousRow) {
-    // Only the columns this change touched, and only if the row is still at `previous`.
-    const { names, values } = changedUserColumns(previousRow, userRow);
-    const { changes } = statements.updateUser(names).run({ ...values, id: user.id, expectedSequence: previousRow.sequence });
+function writePlan(db: Db, statements: WriteStatements, counts: CountTally, plan: WritePlan): void {
+  const { user } = plan;
+  if (plan.update) {
+    const { changes } = statements.updateUser(plan.update.columns).run(updateValues(user, plan.update));
     if (changes === 0) throw new ConflictError("sequence");
   } else {
     if (statements.idTaken.get({ id: user.id })) throw new ConflictError("userId");
     if (statements.usernameTaken.get({ orgId: user.orgId, username: user.username })) throw new ConflictError("username");
-    statements.insertUser.run(driverValues(schema.users, userRow));
+    statements.insertUser.run(driverValues(schema.users, user));
   }
-  for (const event of commit.events) {
-    const eventRow = {
-      id: null,
-      aggregateId: event.userId,
-      sequence: event.sequence,
-      type: event.type,
-      payload: "payload" in event ? event.payload : null,
-      actor: event.actor,
-      resourceOwner: user.orgId,
-      createdAt: event.createdAt,
-    };
-    statements.insertEvent.run(driverValues(schema.events, eventRow));
-  }
-  if (commit.grants?.length) {
-    db.insert(schema.roleGrants)
-      .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })))
-      .run();
-  }
-  if (commit.tokenHash) {
-    db.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt }).run();
-  }
-  if (commit.session) writeSession(db, commit.session);
-  if (commit.endSessions) statements.endSessions.run({ userId: user.id });
-  // Last: only a write that can no longer fail counts.
-  counts.add(countChanges(previousRow?.state, userRow, 1));
+  for (const event of plan.events) statements.insertEvent.run(driverValues(schema.events, event));
+  if (plan.grants.length) db.insert(schema.roleGrants).values(plan.grants).run();
+  if (plan.token) db.insert(schema.tokens).values(plan.token).run();
+  if (plan.session) writeSession(db, plan.session);
+  if (plan.endSessionsOf) statements.endSessions.run({ userId: plan.endSessionsOf });
+  counts.add(plan.counts);
 }
 
-function writeSession(db: Db, { session, expectedSequence, tokenHash }: SessionWrite): void {
-  const current = db
+/** With one writer, reading the stored session inside the transaction is enough to guard it. */
+function writeSession(db: Db, write: SessionWrite): void {
+  const stored = db
     .select({ sequence: schema.sessions.sequence, tokenHash: schema.sessions.tokenHash })
     .from(schema.sessions)
-    .where(eq(schema.sessions.id, session.id))
+    .where(eq(schema.sessions.id, write.session.id))
     .get();
-  if ((current?.sequence ?? 0) !== expectedSequence) throw new ConflictError("session");
-  const row = toSessionRow(session, tokenHash ?? current?.tokenHash ?? "");
+  const row = sessionRowToStore(write, stored);
   db.insert(schema.sessions).values(row).onConflictDoUpdate({ target: schema.sessions.id, set: row }).run();
 }
