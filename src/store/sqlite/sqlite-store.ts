@@ -26,6 +26,7 @@ import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
+import { CachedStore, isLive, type CacheableStore, type ExpiringTokenOwner } from "./cached-store.js";
 import { startCheckpointer } from "./checkpointer.js";
 import { CountTally } from "./count-tally.js";
 import { GroupCommit } from "./group-commit.js";
@@ -75,7 +76,8 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     await stopCheckpointer();
     flusher.close();
   };
-  return new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles);
+  // The caches in front of it: this process owns the file.
+  return new CachedStore(new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles));
 }
 
 /**
@@ -85,11 +87,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
  */
 const COUNT_SHARDS = 1;
 
-/** Token owners and users kept in memory; more than this and a cache starts over. */
-const MAX_CACHED_TOKENS = 10_000;
-const MAX_CACHED_USERS = 10_000;
-
-class SqliteStore implements Store {
+class SqliteStore implements CacheableStore {
   private readonly commits: GroupCommit<Db>;
   private readonly statements: WriteStatements;
   /** What the writes of the running transaction did to user_counts, written before its COMMIT. */
@@ -98,19 +96,6 @@ class SqliteStore implements Store {
   private readonly userById;
   private readonly tokenOwnerByHash;
   private readonly grantsOfUser;
-  /**
-   * Authentication runs on every call; its answer changes only when the token's user is
-   * committed, which happens in this process (one server per SQLite file; the CLI only adds
-   * users), so the cache is dropped for a user right after each of its commits.
-   */
-  private readonly tokenOwners = new Map<string, TokenOwner & { expiresAt: Date | null }>();
-  private readonly tokensOfUser = new Map<string, Set<string>>();
-  /**
-   * Users as last read or committed, for the same reason: every change to a user is
-   * committed here, and the entry is replaced right after its COMMIT. A lock or unlock
-   * then reads the user without SQLite (a row read and its mapping were ~8% of one).
-   */
-  private readonly users = new Map<string, User>();
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -135,13 +120,13 @@ class SqliteStore implements Store {
       .prepare();
   }
 
-  async getUser(id: string): Promise<User | undefined> {
-    let user = this.users.get(id);
-    if (!user) {
-      const row = this.userById.get({ id });
-      if (row) this.cacheUser((user = fromUserRow(row)));
-    }
-    return this.onceDurable(user);
+  getUser(id: string): Promise<User | undefined> {
+    return this.onceDurable(this.readUser(id));
+  }
+
+  readUser(id: string): User | undefined {
+    const row = this.userById.get({ id });
+    return row && fromUserRow(row);
   }
 
   /**
@@ -153,32 +138,20 @@ class SqliteStore implements Store {
     return value;
   }
 
-  async commitUser(commit: UserCommit): Promise<void> {
-    const { id } = commit.user;
+  pendingDurability(): Promise<void> | undefined {
+    return this.wal.pending();
+  }
+
+  commitUser(commit: UserCommit, committed?: (row: UserRow) => void): Promise<void> {
     const plan = planUserCommit(commit, COUNT_SHARDS);
-    try {
-      await this.commits.write(
-        (db) => writePlan(db, this.statements, this.counts, plan),
-        () => {
-          this.forgetTokensOf(id);
-          // As a read of the row would give it: what the row does not store is not kept.
-          this.cacheUser(fromUserRow(plan.user));
-        },
-      );
-    } catch (err) {
-      // The row is not what this commit expected: read it again on the retry.
-      if (err instanceof ConflictError) this.users.delete(id);
-      throw err;
-    }
+    return this.commits.write(
+      (db) => writePlan(db, this.statements, this.counts, plan),
+      committed && (() => committed(plan.user)),
+    );
   }
 
   private writeCounts(): void {
     this.counts.write(({ orgId, state, type, shard, delta }) => this.statements.bumpCount.run({ orgId, state, type, shard, count: delta }));
-  }
-
-  private cacheUser(user: User): void {
-    if (this.users.size >= MAX_CACHED_USERS) this.users.clear();
-    this.users.set(user.id, user);
   }
 
   async listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
@@ -205,32 +178,15 @@ class SqliteStore implements Store {
   }
 
   async findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
-    let owner = this.tokenOwners.get(tokenHash);
-    if (!owner) {
-      const found = this.tokenOwnerByHash.get({ hash: tokenHash });
-      if (!found) return undefined;
-      const grants = this.grantsOfUser.all({ userId: found.user.id }).filter((g): g is RoleGrant => isRole(g.role));
-      owner = { user: fromUserRow(found.user), grants, expiresAt: found.expiresAt };
-      this.remember(tokenHash, owner);
-    }
-    if (owner.expiresAt && owner.expiresAt.getTime() <= Date.now()) return undefined;
-    return { user: owner.user, grants: owner.grants };
+    const owner = this.readTokenOwner(tokenHash);
+    return owner && isLive(owner) ? { user: owner.user, grants: owner.grants } : undefined;
   }
 
-  private remember(tokenHash: string, owner: TokenOwner & { expiresAt: Date | null }): void {
-    if (this.tokenOwners.size >= MAX_CACHED_TOKENS) {
-      this.tokenOwners.clear();
-      this.tokensOfUser.clear();
-    }
-    this.tokenOwners.set(tokenHash, owner);
-    const hashes = this.tokensOfUser.get(owner.user.id) ?? new Set<string>();
-    hashes.add(tokenHash);
-    this.tokensOfUser.set(owner.user.id, hashes);
-  }
-
-  private forgetTokensOf(userId: string): void {
-    for (const hash of this.tokensOfUser.get(userId) ?? []) this.tokenOwners.delete(hash);
-    this.tokensOfUser.delete(userId);
+  readTokenOwner(tokenHash: string): ExpiringTokenOwner | undefined {
+    const found = this.tokenOwnerByHash.get({ hash: tokenHash });
+    if (!found) return undefined;
+    const grants = this.grantsOfUser.all({ userId: found.user.id }).filter((g): g is RoleGrant => isRole(g.role));
+    return { user: fromUserRow(found.user), grants, expiresAt: found.expiresAt };
   }
 
   async getOrganization(id: string): Promise<Organization | undefined> {
