@@ -1,5 +1,7 @@
 /** Conversion between the User aggregate and a row of the users table (same columns in every dialect). */
+import { isRole, type RoleGrant } from "../domain/permissions.js";
 import { userState, type Gender, type User, type UserState, type UserType } from "../domain/user.js";
+import type { TokenOwner } from "./store.js";
 
 export interface UserRow {
   id: string;
@@ -103,4 +105,9 @@ export function fromUserRow(row: UserRow): User {
     createdAt: row.createdAt,
     changedAt: row.changedAt,
   };
+}
+
+/** A token's owner from its users row and role grant rows: only the roles this version knows count. */
+export function toTokenOwner(userRow: UserRow, grantRows: { role: string; orgId: string | null }[]): TokenOwner {
+  return { user: fromUserRow(userRow), grants: grantRows.filter((g): g is RoleGrant => isRole(g.role)) };
 }

@@ -8,24 +8,15 @@ import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
 import { DomainError } from "../../domain/errors.js";
-import { isRole, type RoleGrant } from "../../domain/permissions.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
-import {
-  ConflictError,
-  type Organization,
-  type SessionWrite,
-  type Store,
-  type StoredLockoutPolicy,
-  type TokenOwner,
-  type UserCommit,
-} from "../store.js";
+import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { fromUserRow, type UserRow } from "../user-rows.js";
+import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type UserColumn, type WritePlan } from "../write-plan.js";
 import * as schema from "./schema.js";
 
@@ -123,7 +114,7 @@ export class PostgresStore implements Store {
     return guard(async () => {
       const [found] = await this.reads.tokenOwnerByHash.execute({ hash: tokenHash, now: new Date() });
       if (!found) return undefined;
-      return { user: fromUserRow(found.user), grants: found.grants.filter((g): g is RoleGrant => isRole(g.role)) };
+      return toTokenOwner(found.user, found.grants);
     });
   }
 

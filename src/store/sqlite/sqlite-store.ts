@@ -6,25 +6,16 @@ import { and, count, eq, getTableColumns, inArray, isNull, lte, sql } from "driz
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import { isRole, type RoleGrant } from "../../domain/permissions.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
-import {
-  ConflictError,
-  type Organization,
-  type SessionWrite,
-  type Store,
-  type StoredLockoutPolicy,
-  type TokenOwner,
-  type UserCommit,
-} from "../store.js";
+import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { fromUserRow, type UserRow } from "../user-rows.js";
+import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
 import { CachedStore, isLive, type CacheableStore, type ExpiringTokenOwner } from "./cached-store.js";
 import { startCheckpointer } from "./checkpointer.js";
@@ -185,8 +176,7 @@ class SqliteStore implements CacheableStore {
   readTokenOwner(tokenHash: string): ExpiringTokenOwner | undefined {
     const found = this.tokenOwnerByHash.get({ hash: tokenHash });
     if (!found) return undefined;
-    const grants = this.grantsOfUser.all({ userId: found.user.id }).filter((g): g is RoleGrant => isRole(g.role));
-    return { user: fromUserRow(found.user), grants, expiresAt: found.expiresAt };
+    return { ...toTokenOwner(found.user, this.grantsOfUser.all({ userId: found.user.id })), expiresAt: found.expiresAt };
   }
 
   async getOrganization(id: string): Promise<Organization | undefined> {
@@ -339,10 +329,8 @@ function writeStatements(db: Db) {
 type WriteStatements = ReturnType<typeof writeStatements>;
 
 /**
- * An UPDATE of the users row that sets only the columns a change touched, prepared once per set
- * of columns, and only where the row still has the sequence the change was decided on. SQLite
- * rewrites every index over a column in the SET list, changed or not: with a million users each
- * of those is a different page to read and write.
+ * The UPDATE of the users row for one set of changed columns (why only those: planUserCommit),
+ * where the row still has the sequence the change was decided on; prepared once per set.
  */
 function userUpdates(db: Db) {
   const prepared = new Map<string, { run(values: Record<string, unknown>): { changes: number } }>();
