@@ -3,9 +3,9 @@
  * server per file; the CLI only adds organizations and users). Every change to a user is
  * committed through this process, so an entry is replaced or dropped right after each commit of
  * its user and is otherwise exactly what a read of the rows would give. Authentication runs on
- * every call, and a lock or unlock then reads its user without SQLite (why it pays:
- * bench/FINDINGS.md, "Earlier rounds", the round two before 2026-12-03 evening's). PostgreSQL has
- * several instances on one database and gets no such cache.
+ * every call, and a lock or unlock then reads its user without SQLite (what that saves:
+ * bench/FINDINGS.md, "Earlier rounds", "Two rounds before"). PostgreSQL has several instances on
+ * one database and gets no such cache.
  */
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
