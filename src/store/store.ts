@@ -1,4 +1,8 @@
-/** The persistence boundary: async so that SQLite and PostgreSQL can both implement it. */
+/**
+ * The persistence boundary, split by concern so that each part of the app sees only what it
+ * uses; async so that SQLite and PostgreSQL can both implement it. What a commit writes is
+ * decided once in write-plan.ts; each backend executes that plan its own way.
+ */
 import type { RecordedUserEvent } from "../domain/events.js";
 import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
 import type { Session } from "../domain/sessions.js";
