@@ -89,7 +89,7 @@ export function planUserCommit(commit: UserCommit, countShards: number): WritePl
       createdAt: event.createdAt,
     })),
     grants: commit.grants?.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })) ?? [],
-    token: commit.tokenHash === undefined ? undefined : { hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt },
+    token: commit.tokenHash ? { hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt } : undefined,
     session: commit.session,
     endSessionsOf: commit.endSessions ? user.id : undefined,
     counts: countChanges(previousRow?.state, row, countShards),
