@@ -12,7 +12,14 @@ import type { UserFilter, UserSortField } from "./domain/user-query.js";
 import { newId } from "./security/ids.js";
 import { hashPassword } from "./security/passwords.js";
 import { hashToken, newToken } from "./security/tokens.js";
-import { ConflictError, type Organization, type Store, type UserCommit } from "./store/store.js";
+import {
+  ConflictError,
+  type CredentialStore,
+  type Organization,
+  type OrganizationStore,
+  type UserCommit,
+  type UserStore,
+} from "./store/store.js";
 import { SYSTEM_ACTOR, UserEvents, type ChangeDetails } from "./user-events.js";
 
 export interface ListUsersInput {
@@ -36,7 +43,7 @@ export class UserApp {
   readonly events: UserEvents;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: UserStore & CredentialStore & OrganizationStore,
     now: () => Date = () => new Date(),
   ) {
     this.events = new UserEvents(store, now);

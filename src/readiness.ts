@@ -1,10 +1,10 @@
 /** Whether the server should receive traffic: the database answers and no shutdown has begun. */
-import type { Store } from "./store/store.js";
+import type { StoreLifecycle } from "./store/store.js";
 
 export class Readiness {
   private draining = false;
 
-  constructor(private readonly store: Pick<Store, "ping">) {}
+  constructor(private readonly store: Pick<StoreLifecycle, "ping">) {}
 
   /** Called when shutdown begins: health checks report NOT_SERVING from now on. */
   startDraining(): void {

@@ -3,11 +3,11 @@ import { organizationNotFound } from "./domain/add-human.js";
 import { DEFAULT_LOCKOUT, type LockoutPolicy, type PolicyScope } from "./domain/lockout.js";
 import { hasPermission, type Principal } from "./domain/permissions.js";
 import { permissionDenied } from "./domain/state-commands.js";
-import type { Store, StoredLockoutPolicy } from "./store/store.js";
+import type { OrganizationStore, SettingsStore, StoredLockoutPolicy } from "./store/store.js";
 
 export class SettingsApp {
   constructor(
-    private readonly store: Store,
+    private readonly store: SettingsStore & Pick<OrganizationStore, "getOrganization">,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

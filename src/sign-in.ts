@@ -17,7 +17,7 @@ import type { User } from "./domain/user.js";
 import { newId } from "./security/ids.js";
 import { verifyPassword } from "./security/passwords.js";
 import { hashToken, newToken } from "./security/tokens.js";
-import type { SessionWrite, Store } from "./store/store.js";
+import type { SessionStore, SessionWrite, SettingsStore, UserStore } from "./store/store.js";
 import type { ChangeDetails, UserEvents } from "./user-events.js";
 
 export type UserRef = { userId: string } | { loginName: string };
@@ -36,7 +36,7 @@ export interface SessionView {
 
 export class SignInApp {
   constructor(
-    private readonly store: Store,
+    private readonly store: SessionStore & Pick<SettingsStore, "getLockoutPolicy"> & Pick<UserStore, "userIdsByLoginName">,
     private readonly users: UserEvents,
   ) {}
 

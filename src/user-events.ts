@@ -5,7 +5,7 @@
 import { applyEvent, type RecordedUserEvent, type UserEvent } from "./domain/events.js";
 import { lockHasExpired } from "./domain/lockout.js";
 import { userState, type User } from "./domain/user.js";
-import { ConflictError, type Store, type UserCommit } from "./store/store.js";
+import { ConflictError, type UserCommit, type UserStore } from "./store/store.js";
 
 /** What a change reports back: ZITADEL's object.v2.Details. */
 export interface ChangeDetails {
@@ -21,7 +21,7 @@ const MAX_ATTEMPTS = 20;
 
 export class UserEvents {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<UserStore, "getUser" | "commitUser">,
     readonly now: () => Date,
   ) {}
 

@@ -3,18 +3,11 @@ import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
 import type { Session } from "../domain/sessions.js";
 import type { StoredLockoutPolicy } from "./store.js";
 
-export interface SessionRow {
-  id: string;
+/** A session as stored: with its token's hash, and null where the session has no value. */
+export interface SessionRow extends Omit<Session, "passwordCheckedAt" | "expiresAt"> {
   tokenHash: string;
-  userId: string;
-  orgId: string;
-  sequence: number;
-  createdAt: Date;
-  changedAt: Date;
-  userCheckedAt: Date;
   passwordCheckedAt: Date | null;
   expiresAt: Date | null;
-  terminated: boolean;
 }
 
 export function toSessionRow(session: Session, tokenHash: string): SessionRow {

@@ -1,4 +1,8 @@
-/** The persistence boundary: async so that SQLite and PostgreSQL can both implement it. */
+/**
+ * The persistence boundary, split by concern so that each part of the app sees only what it
+ * uses; async so that SQLite and PostgreSQL can both implement it. What a commit writes is
+ * decided once in write-plan.ts; each backend executes that plan its own way.
+ */
 import type { RecordedUserEvent } from "../domain/events.js";
 import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
 import type { Session } from "../domain/sessions.js";
@@ -49,30 +53,53 @@ export interface TokenOwner {
   grants: RoleGrant[];
 }
 
-export interface Store {
+/** Users: their read model, and their changes as events. */
+export interface UserStore {
   getUser(id: string): Promise<User | undefined>;
   /** Throws ConflictError when another change won the race or an id/username is taken. */
   commitUser(commit: UserCommit): Promise<void>;
   listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }>;
-  findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined>;
-  getOrganization(id: string): Promise<Organization | undefined>;
-  addOrganization(org: Organization): Promise<void>;
   /** Ids of the users (not deleted) whose login name (username) this is, in any organization. */
   userIdsByLoginName(loginName: string): Promise<string[]>;
+  /** Users whose policy lock ended at or before `now`. */
+  usersWithExpiredLocks(now: Date, limit: number): Promise<string[]>;
+}
+
+/** Access tokens, for authentication. */
+export interface CredentialStore {
+  findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined>;
+}
+
+/** Sign-in sessions. */
+export interface SessionStore {
   getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined>;
   /** Throws ConflictError("session") when the session changed since it was read. */
   saveSession(write: SessionWrite): Promise<void>;
+}
+
+/** Organizations, and the first start of an empty database. */
+export interface OrganizationStore {
+  getOrganization(id: string): Promise<Organization | undefined>;
+  addOrganization(org: Organization): Promise<void>;
+  /** Creates the first organization and its first user only if there is no organization yet. */
+  initialize(org: Organization, firstUser: UserCommit): Promise<boolean>;
+}
+
+/** Lockout settings, per organization or for the instance. */
+export interface SettingsStore {
   /** The organization's policy, else the instance default, else undefined. */
   getLockoutPolicy(orgId: string | undefined): Promise<StoredLockoutPolicy | undefined>;
   setLockoutPolicy(scope: PolicyScope, policy: LockoutPolicy, at: Date): Promise<void>;
-  /** Users whose policy lock ended at or before `now`. */
-  usersWithExpiredLocks(now: Date, limit: number): Promise<string[]>;
-  /** Creates the first organization and its first user only if there is no organization yet. */
-  initialize(org: Organization, firstUser: UserCommit): Promise<boolean>;
+}
+
+export interface StoreLifecycle {
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A whole backend, as opened: what main and the CLI hold; each part of the app takes only the parts above it uses. */
+export interface Store extends UserStore, CredentialStore, SessionStore, OrganizationStore, SettingsStore, StoreLifecycle {}
 
 /** "sequence": the user changed since it was read; "session": the session did. */
 export type ConflictReason = "sequence" | "session" | "userId" | "username";

@@ -1,5 +1,7 @@
 /** Conversion between the User aggregate and a row of the users table (same columns in every dialect). */
+import { isRole, type RoleGrant } from "../domain/permissions.js";
 import { userState, type Gender, type User, type UserState, type UserType } from "../domain/user.js";
+import type { TokenOwner } from "./store.js";
 
 export interface UserRow {
   id: string;
@@ -105,36 +107,7 @@ export function fromUserRow(row: UserRow): User {
   };
 }
 
-export interface CountChange {
-  orgId: string;
-  state: UserState;
-  type: UserType;
-  shard: number;
-  delta: number;
-}
-
-/**
- * Each (organization, state, type) count is split over this many rows, chosen by user id: on
- * PostgreSQL a changed count row stays locked until the commit, and with one row per count every
- * change in an organization waited for the one before it. Totals are the sum over the rows.
- * SQLite, with one writer and no row locks, writes to one row (shard 0; a database from before
- * keeps its other rows, and the sum is still the total) and adds up a transaction's changes
- * before writing them (sqlite/count-tally.ts).
- */
-const COUNT_SHARDS = 16;
-
-function shardOf(userId: string, shards: number): number {
-  let hash = 0;
-  for (let i = 0; i < userId.length; i++) hash = (hash * 31 + userId.charCodeAt(i)) >>> 0;
-  return hash % shards;
-}
-
-/** What a write does to the user_counts table: a new user counts once, a state change moves one count. */
-export function countChanges(previousState: UserState | undefined, row: UserRow, shards = COUNT_SHARDS): CountChange[] {
-  if (previousState === row.state) return [];
-  const next = { orgId: row.orgId, state: row.state, type: row.type, shard: shardOf(row.id, shards), delta: 1 };
-  if (previousState === undefined) return [next];
-  // Always in the same order of states: on PostgreSQL each change locks both count rows, and a
-  // lock taking (active, locked) while an unlock takes (locked, active) deadlocked.
-  return [{ ...next, state: previousState, delta: -1 }, next].sort((a, b) => (a.state < b.state ? -1 : 1));
+/** A token's owner from its users row and role grant rows: only the roles this version knows count. */
+export function toTokenOwner(userRow: UserRow, grantRows: { role: string; orgId: string | null }[]): TokenOwner {
+  return { user: fromUserRow(userRow), grants: grantRows.filter((g): g is RoleGrant => isRole(g.role)) };
 }

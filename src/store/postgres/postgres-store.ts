@@ -8,26 +8,25 @@ import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
 import { DomainError } from "../../domain/errors.js";
-import { isRole, type RoleGrant } from "../../domain/permissions.js";
-import { userState, type User } from "../../domain/user.js";
+import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { MIGRATIONS } from "../migrations.js";
-import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow, toSessionRow } from "../session-rows.js";
-import {
-  ConflictError,
-  type Organization,
-  type SessionWrite,
-  type Store,
-  type StoredLockoutPolicy,
-  type TokenOwner,
-  type UserCommit,
-} from "../store.js";
+import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
+import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { countChanges, fromUserRow, toUserRow } from "../user-rows.js";
+import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
+import { planUserCommit, sessionRowToStore, type UserColumn, type WritePlan } from "../write-plan.js";
 import * as schema from "./schema.js";
 
+
+/**
+ * Each (organization, state, type) count is split over this many rows, chosen by user id: a
+ * changed count row stays locked until the commit, and with one row per count every change in
+ * an organization waited for the one before it.
+ */
+const COUNT_SHARDS = 16;
 
 /** Taken while migrating, so instances that start together do not migrate at the same time. */
 const MIGRATION_LOCK = 7_242_001;
@@ -84,7 +83,8 @@ export class PostgresStore implements Store {
   }
 
   commitUser(commit: UserCommit): Promise<void> {
-    return guard(() => this.db.transaction((tx) => writeUserCommit(tx, commit)));
+    const plan = planUserCommit(commit, COUNT_SHARDS);
+    return guard(() => this.db.transaction((tx) => writePlan(tx, plan)));
   }
 
   listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
@@ -114,7 +114,7 @@ export class PostgresStore implements Store {
     return guard(async () => {
       const [found] = await this.reads.tokenOwnerByHash.execute({ hash: tokenHash, now: new Date() });
       if (!found) return undefined;
-      return { user: fromUserRow(found.user), grants: found.grants.filter((g): g is RoleGrant => isRole(g.role)) };
+      return toTokenOwner(found.user, found.grants);
     });
   }
 
@@ -188,7 +188,7 @@ export class PostgresStore implements Store {
         const [existing] = await tx.select({ id: schema.organizations.id }).from(schema.organizations).limit(1);
         if (existing) return false;
         await tx.insert(schema.organizations).values(org);
-        await writeUserCommit(tx, firstUser);
+        await writePlan(tx, planUserCommit(firstUser, COUNT_SHARDS));
         return true;
       }),
     );
@@ -234,52 +234,35 @@ function preparedReads(db: PgDb) {
   };
 }
 
-async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
-  const { user, previous } = commit;
-  const row = toUserRow(user);
-  // The user row first: for a new user its primary key and username index name the conflict.
-  if (previous) {
-    // Only if the row is still at `previous`: a concurrent change to the same user holds the
-    // row lock until it commits, then this UPDATE finds the row at another sequence.
+async function writePlan(tx: Tx, plan: WritePlan): Promise<void> {
+  const { user } = plan;
+  if (plan.update) {
+    // A concurrent change to the same user holds the row lock until it commits; this UPDATE then
+    // finds the row at another sequence.
     const updated = await tx
       .update(schema.users)
-      .set(row)
-      .where(and(eq(schema.users.id, user.id), eq(schema.users.sequence, previous.sequence)))
+      .set(updatedColumns(user, plan.update.columns))
+      .where(and(eq(schema.users.id, user.id), eq(schema.users.sequence, plan.update.expectedSequence)))
       .returning({ id: schema.users.id });
     if (updated.length === 0) throw new ConflictError("sequence");
   } else {
-    await tx.insert(schema.users).values(row);
+    await tx.insert(schema.users).values(user);
   }
-  await tx.insert(schema.events).values(
-    commit.events.map((event) => ({
-      aggregateId: event.userId,
-      sequence: event.sequence,
-      type: event.type,
-      payload: "payload" in event ? event.payload : null,
-      actor: event.actor,
-      resourceOwner: user.orgId,
-      createdAt: event.createdAt,
-    })),
-  );
-  if (commit.grants?.length) {
+  await tx.insert(schema.events).values(plan.events);
+  if (plan.grants.length) await tx.insert(schema.roleGrants).values(plan.grants);
+  if (plan.token) await tx.insert(schema.tokens).values(plan.token);
+  if (plan.session) await writeSession(tx, plan.session);
+  if (plan.endSessionsOf) {
     await tx
-      .insert(schema.roleGrants)
-      .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })));
+      .update(schema.sessions)
+      .set({ terminated: true })
+      .where(and(eq(schema.sessions.userId, plan.endSessionsOf), eq(schema.sessions.terminated, false)));
   }
-  if (commit.tokenHash) {
-    await tx.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt });
-  }
-  if (commit.session) await writeSession(tx, commit.session);
-  if (commit.endSessions) {
-    await tx.update(schema.sessions).set({ terminated: true }).where(eq(schema.sessions.userId, user.id));
-  }
-  // Last, so that the count rows, which other users' changes also need, are locked only briefly;
-  // one statement, whose rows PostgreSQL takes in the order given (countChanges sorts them).
-  const changes = countChanges(previous && userState(previous.flags), row);
-  if (changes.length) {
+  // One statement, whose rows PostgreSQL locks in the order given (the plan sorts them).
+  if (plan.counts.length) {
     await tx
       .insert(schema.userCounts)
-      .values(changes.map((change) => ({ orgId: change.orgId, state: change.state, type: change.type, shard: change.shard, count: change.delta })))
+      .values(plan.counts.map(({ orgId, state, type, shard, delta }) => ({ orgId, state, type, shard, count: delta })))
       .onConflictDoUpdate({
         target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type, schema.userCounts.shard],
         set: { count: sql`${schema.userCounts.count} + excluded.count` },
@@ -287,21 +270,28 @@ async function writeUserCommit(tx: Tx, commit: UserCommit): Promise<void> {
   }
 }
 
-async function writeSession(tx: Tx, { session, expectedSequence, tokenHash }: SessionWrite): Promise<void> {
-  if (expectedSequence === 0) {
-    await tx.insert(schema.sessions).values(toSessionRow(session, tokenHash ?? ""));
+function updatedColumns(row: UserRow, columns: UserColumn[]): Partial<UserRow> {
+  const set: Partial<Record<UserColumn, unknown>> = {};
+  for (const name of columns) set[name] = row[name];
+  return set as Partial<UserRow>;
+}
+
+/**
+ * A new session is inserted without a read: a session created meanwhile under the same id fails
+ * on the primary key, which guard() turns into the same "session" conflict. A change reads the
+ * stored session with its row lock, so no other change passes the check until this one commits.
+ */
+async function writeSession(tx: Tx, write: SessionWrite): Promise<void> {
+  if (write.expectedSequence === 0) {
+    await tx.insert(schema.sessions).values(sessionRowToStore(write, undefined));
     return;
   }
-  const [current] = await tx
+  const [stored] = await tx
     .select({ sequence: schema.sessions.sequence, tokenHash: schema.sessions.tokenHash })
     .from(schema.sessions)
-    .where(eq(schema.sessions.id, session.id))
+    .where(eq(schema.sessions.id, write.session.id))
     .for("update");
-  if (current?.sequence !== expectedSequence) throw new ConflictError("session");
-  await tx
-    .update(schema.sessions)
-    .set(toSessionRow(session, tokenHash ?? current.tokenHash))
-    .where(eq(schema.sessions.id, session.id));
+  await tx.update(schema.sessions).set(sessionRowToStore(write, stored)).where(eq(schema.sessions.id, write.session.id));
 }
 
 const UNIQUE_VIOLATION = "23505";

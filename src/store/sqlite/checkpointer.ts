@@ -1,7 +1,8 @@
 /**
  * Checkpoints off the server's thread. SQLite's automatic checkpoint runs inside the COMMIT
- * that crosses its threshold: it writes ~1,000 pages into the database file and fsyncs it,
- * 3–6 ms during which the event loop serves nobody, every quarter second under load. Here a
+ * that crosses its threshold: it writes the -wal file's pages into the database file and fsyncs
+ * it, several times a second under load, and the event loop serves nobody meanwhile (measured in
+ * bench/FINDINGS.md, "Earlier rounds", where checkpoints left the event loop). Here a
  * worker thread with a connection of its own checkpoints every INTERVAL_MS instead, and the
  * server's connection checkpoints itself only if the -wal file grows well past what the
  * worker lets accumulate (the worker fell behind, or died).

@@ -1,9 +1,10 @@
 /**
  * The changes of one SQLite transaction to user_counts, added up and written once before its
  * COMMIT: a batch of locks and unlocks in one organization moves the same two counts back and
- * forth, and writing each write's two changes was ~10% of a lock's cost in the store.
+ * forth, and writing each write's two changes was a large share of a lock's cost in the store
+ * (bench/FINDINGS.md, "Earlier rounds", "Round of 2026-12-03, evening").
  */
-import type { CountChange } from "../user-rows.js";
+import type { CountChange } from "../write-plan.js";
 
 export class CountTally {
   private readonly net = new Map<string, CountChange>();

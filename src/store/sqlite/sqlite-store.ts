@@ -6,25 +6,18 @@ import { and, count, eq, getTableColumns, inArray, isNull, lte, sql } from "driz
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import { isRole, type RoleGrant } from "../../domain/permissions.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { MIGRATIONS } from "../migrations.js";
-import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow, toSessionRow } from "../session-rows.js";
-import {
-  ConflictError,
-  type Organization,
-  type SessionWrite,
-  type Store,
-  type StoredLockoutPolicy,
-  type TokenOwner,
-  type UserCommit,
-} from "../store.js";
+import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
+import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { countChanges, fromUserRow, toUserRow, type UserRow } from "../user-rows.js";
+import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
+import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
+import { CachedStore, isLive, type CacheableStore, type ExpiringTokenOwner } from "./cached-store.js";
 import { startCheckpointer } from "./checkpointer.js";
 import { CountTally } from "./count-tally.js";
 import { GroupCommit } from "./group-commit.js";
@@ -74,14 +67,18 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     await stopCheckpointer();
     flusher.close();
   };
-  return new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles);
+  // The caches in front of it: this process owns the file.
+  return new CachedStore(new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles));
 }
 
-/** Token owners and users kept in memory; more than this and a cache starts over. */
-const MAX_CACHED_TOKENS = 10_000;
-const MAX_CACHED_USERS = 10_000;
+/**
+ * One row per count: the shards are for PostgreSQL's row locks, and SQLite has one writer, which
+ * adds up a transaction's changes before writing them (count-tally.ts). A database from before
+ * keeps its other shards' rows, and a total is still their sum.
+ */
+const COUNT_SHARDS = 1;
 
-class SqliteStore implements Store {
+class SqliteStore implements CacheableStore {
   private readonly commits: GroupCommit<Db>;
   private readonly statements: WriteStatements;
   /** What the writes of the running transaction did to user_counts, written before its COMMIT. */
@@ -90,19 +87,6 @@ class SqliteStore implements Store {
   private readonly userById;
   private readonly tokenOwnerByHash;
   private readonly grantsOfUser;
-  /**
-   * Authentication runs on every call; its answer changes only when the token's user is
-   * committed, which happens in this process (one server per SQLite file; the CLI only adds
-   * users), so the cache is dropped for a user right after each of its commits.
-   */
-  private readonly tokenOwners = new Map<string, TokenOwner & { expiresAt: Date | null }>();
-  private readonly tokensOfUser = new Map<string, Set<string>>();
-  /**
-   * Users as last read or committed, for the same reason: every change to a user is
-   * committed here, and the entry is replaced right after its COMMIT. A lock or unlock
-   * then reads the user without SQLite (a row read and its mapping were ~8% of one).
-   */
-  private readonly users = new Map<string, User>();
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -127,13 +111,13 @@ class SqliteStore implements Store {
       .prepare();
   }
 
-  async getUser(id: string): Promise<User | undefined> {
-    let user = this.users.get(id);
-    if (!user) {
-      const row = this.userById.get({ id });
-      if (row) this.cacheUser((user = fromUserRow(row)));
-    }
-    return this.onceDurable(user);
+  getUser(id: string): Promise<User | undefined> {
+    return this.onceDurable(this.readUser(id));
+  }
+
+  readUser(id: string): User | undefined {
+    const row = this.userById.get({ id });
+    return row && fromUserRow(row);
   }
 
   /**
@@ -145,32 +129,20 @@ class SqliteStore implements Store {
     return value;
   }
 
-  async commitUser(commit: UserCommit): Promise<void> {
-    const { id } = commit.user;
-    const row = toUserRow(commit.user);
-    try {
-      await this.commits.write(
-        (db) => writeUserCommit(db, this.statements, this.counts, commit, row),
-        () => {
-          this.forgetTokensOf(id);
-          // As a read of the row would give it: what the row does not store is not kept.
-          this.cacheUser(fromUserRow(row));
-        },
-      );
-    } catch (err) {
-      // The row is not what this commit expected: read it again on the retry.
-      if (err instanceof ConflictError) this.users.delete(id);
-      throw err;
-    }
+  pendingDurability(): Promise<void> | undefined {
+    return this.wal.pending();
+  }
+
+  commitUser(commit: UserCommit, committed?: (row: UserRow) => void): Promise<void> {
+    const plan = planUserCommit(commit, COUNT_SHARDS);
+    return this.commits.write(
+      (db) => writePlan(db, this.statements, this.counts, plan),
+      committed && (() => committed(plan.user)),
+    );
   }
 
   private writeCounts(): void {
     this.counts.write(({ orgId, state, type, shard, delta }) => this.statements.bumpCount.run({ orgId, state, type, shard, count: delta }));
-  }
-
-  private cacheUser(user: User): void {
-    if (this.users.size >= MAX_CACHED_USERS) this.users.clear();
-    this.users.set(user.id, user);
   }
 
   async listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
@@ -197,32 +169,14 @@ class SqliteStore implements Store {
   }
 
   async findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
-    let owner = this.tokenOwners.get(tokenHash);
-    if (!owner) {
-      const found = this.tokenOwnerByHash.get({ hash: tokenHash });
-      if (!found) return undefined;
-      const grants = this.grantsOfUser.all({ userId: found.user.id }).filter((g): g is RoleGrant => isRole(g.role));
-      owner = { user: fromUserRow(found.user), grants, expiresAt: found.expiresAt };
-      this.remember(tokenHash, owner);
-    }
-    if (owner.expiresAt && owner.expiresAt.getTime() <= Date.now()) return undefined;
-    return { user: owner.user, grants: owner.grants };
+    const owner = this.readTokenOwner(tokenHash);
+    return owner && isLive(owner) ? { user: owner.user, grants: owner.grants } : undefined;
   }
 
-  private remember(tokenHash: string, owner: TokenOwner & { expiresAt: Date | null }): void {
-    if (this.tokenOwners.size >= MAX_CACHED_TOKENS) {
-      this.tokenOwners.clear();
-      this.tokensOfUser.clear();
-    }
-    this.tokenOwners.set(tokenHash, owner);
-    const hashes = this.tokensOfUser.get(owner.user.id) ?? new Set<string>();
-    hashes.add(tokenHash);
-    this.tokensOfUser.set(owner.user.id, hashes);
-  }
-
-  private forgetTokensOf(userId: string): void {
-    for (const hash of this.tokensOfUser.get(userId) ?? []) this.tokenOwners.delete(hash);
-    this.tokensOfUser.delete(userId);
+  readTokenOwner(tokenHash: string): ExpiringTokenOwner | undefined {
+    const found = this.tokenOwnerByHash.get({ hash: tokenHash });
+    if (!found) return undefined;
+    return { ...toTokenOwner(found.user, this.grantsOfUser.all({ userId: found.user.id })), expiresAt: found.expiresAt };
   }
 
   async getOrganization(id: string): Promise<Organization | undefined> {
@@ -279,7 +233,7 @@ class SqliteStore implements Store {
       created = this.sqlite.transaction(() => {
         if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
         this.db.insert(schema.organizations).values(org).run();
-        writeUserCommit(this.db, this.statements, this.counts, firstUser, toUserRow(firstUser.user));
+        writePlan(this.db, this.statements, this.counts, planUserCommit(firstUser, COUNT_SHARDS));
         this.writeCounts();
         return true;
       }).immediate();
@@ -319,6 +273,8 @@ function columnsOfTable(table: SQLiteTable): [string, SQLiteColumn][] {
   return columns;
 }
 
+const USER_COLUMNS = getTableColumns(schema.users);
+
 const toDriver = (column: SQLiteColumn, value: unknown): unknown =>
   value === null || value === undefined ? null : column.mapToDriverValue(value);
 
@@ -329,23 +285,11 @@ function driverValues(table: SQLiteTable, row: object): Record<string, unknown> 
   return driver;
 }
 
-/**
- * The columns whose driver values differ between two rows of the users table, with the new
- * values: what an UPDATE of one change sets (a lock sets five: the state, the locked flag, the
- * lock's cause, the sequence and the change date).
- */
-function changedUserColumns(before: UserRow, after: UserRow): { names: string[]; values: Record<string, unknown> } {
-  const previous = before as unknown as Record<string, unknown>;
-  const next = after as unknown as Record<string, unknown>;
-  const names: string[] = [];
-  const values: Record<string, unknown> = {};
-  for (const [name, column] of columnsOfTable(schema.users)) {
-    const value = toDriver(column, next[name]);
-    if (value === toDriver(column, previous[name])) continue;
-    names.push(name);
-    values[name] = value;
-  }
-  return { names, values };
+/** The SET values of an update of the users row: the plan's changed columns, as driver values. */
+function updateValues(row: UserRow, { expectedSequence, columns }: NonNullable<WritePlan["update"]>): Record<string, unknown> {
+  const values: Record<string, unknown> = { id: row.id, expectedSequence };
+  for (const name of columns) values[name] = toDriver(USER_COLUMNS[name], row[name]);
+  return values;
 }
 
 /** The statements every change runs, prepared once per connection. */
@@ -385,10 +329,8 @@ function writeStatements(db: Db) {
 type WriteStatements = ReturnType<typeof writeStatements>;
 
 /**
- * An UPDATE of the users row that sets only the columns a change touched, prepared once per set
- * of columns, and only where the row still has the sequence the change was decided on. SQLite
- * rewrites every index over a column in the SET list, changed or not: with a million users each
- * of those is a different page to read and write.
+ * The UPDATE of the users row for one set of changed columns (why only those: planUserCommit),
+ * where the row still has the sequence the change was decided on; prepared once per set.
  */
 function userUpdates(db: Db) {
   const prepared = new Map<string, { run(values: Record<string, unknown>): { changes: number } }>();
@@ -409,57 +351,34 @@ function userUpdates(db: Db) {
 }
 
 /**
- * Runs inside an immediate transaction, so the checks and the writes are atomic. `userRow` is
- * commit.user's row, which the caller also needs. The change to the user counts goes to `counts`,
- * which the transaction writes before its COMMIT.
+ * Runs inside an immediate transaction, so the checks and the writes are atomic. The change to
+ * the user counts goes to `counts`, which the transaction writes before its COMMIT.
  */
-function writeUserCommit(db: Db, statements: WriteStatements, counts: CountTally, commit: UserCommit, userRow: UserRow): void {
-  const { user } = commit;
-  const previousRow = commit.previous && toUserRow(commit.previous);
-  if (previousRow) {
-    // Only the columns this change touched, and only if the row is still at `previous`.
-    const { names, values } = changedUserColumns(previousRow, userRow);
-    const { changes } = statements.updateUser(names).run({ ...values, id: user.id, expectedSequence: previousRow.sequence });
+function writePlan(db: Db, statements: WriteStatements, counts: CountTally, plan: WritePlan): void {
+  const { user } = plan;
+  if (plan.update) {
+    const { changes } = statements.updateUser(plan.update.columns).run(updateValues(user, plan.update));
     if (changes === 0) throw new ConflictError("sequence");
   } else {
     if (statements.idTaken.get({ id: user.id })) throw new ConflictError("userId");
     if (statements.usernameTaken.get({ orgId: user.orgId, username: user.username })) throw new ConflictError("username");
-    statements.insertUser.run(driverValues(schema.users, userRow));
+    statements.insertUser.run(driverValues(schema.users, user));
   }
-  for (const event of commit.events) {
-    const eventRow = {
-      id: null,
-      aggregateId: event.userId,
-      sequence: event.sequence,
-      type: event.type,
-      payload: "payload" in event ? event.payload : null,
-      actor: event.actor,
-      resourceOwner: user.orgId,
-      createdAt: event.createdAt,
-    };
-    statements.insertEvent.run(driverValues(schema.events, eventRow));
-  }
-  if (commit.grants?.length) {
-    db.insert(schema.roleGrants)
-      .values(commit.grants.map((grant) => ({ userId: user.id, orgId: grant.orgId, role: grant.role })))
-      .run();
-  }
-  if (commit.tokenHash) {
-    db.insert(schema.tokens).values({ hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt }).run();
-  }
-  if (commit.session) writeSession(db, commit.session);
-  if (commit.endSessions) statements.endSessions.run({ userId: user.id });
-  // Last: only a write that can no longer fail counts.
-  counts.add(countChanges(previousRow?.state, userRow, 1));
+  for (const event of plan.events) statements.insertEvent.run(driverValues(schema.events, event));
+  if (plan.grants.length) db.insert(schema.roleGrants).values(plan.grants).run();
+  if (plan.token) db.insert(schema.tokens).values(plan.token).run();
+  if (plan.session) writeSession(db, plan.session);
+  if (plan.endSessionsOf) statements.endSessions.run({ userId: plan.endSessionsOf });
+  counts.add(plan.counts);
 }
 
-function writeSession(db: Db, { session, expectedSequence, tokenHash }: SessionWrite): void {
-  const current = db
+/** With one writer, reading the stored session inside the transaction is enough to guard it. */
+function writeSession(db: Db, write: SessionWrite): void {
+  const stored = db
     .select({ sequence: schema.sessions.sequence, tokenHash: schema.sessions.tokenHash })
     .from(schema.sessions)
-    .where(eq(schema.sessions.id, session.id))
+    .where(eq(schema.sessions.id, write.session.id))
     .get();
-  if ((current?.sequence ?? 0) !== expectedSequence) throw new ConflictError("session");
-  const row = toSessionRow(session, tokenHash ?? current?.tokenHash ?? "");
+  const row = sessionRowToStore(write, stored);
   db.insert(schema.sessions).values(row).onConflictDoUpdate({ target: schema.sessions.id, set: row }).run();
 }

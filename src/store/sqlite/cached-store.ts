@@ -1,0 +1,146 @@
+/**
+ * Users and token owners kept in memory in front of a store that one process owns (SQLite: one
+ * server per file; the CLI only adds organizations and users). Every change to a user is
+ * committed through this process, so an entry is replaced or dropped right after each commit of
+ * its user and is otherwise exactly what a read of the rows would give. Authentication runs on
+ * every call, and a lock or unlock then reads its user without SQLite (what that saves:
+ * bench/FINDINGS.md, "Earlier rounds", "Two rounds before"). PostgreSQL has several instances on
+ * one database and gets no such cache.
+ */
+import type { User } from "../../domain/user.js";
+import type { UserListQuery } from "../../domain/user-query.js";
+import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
+import type { Session } from "../../domain/sessions.js";
+import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
+import { fromUserRow, type UserRow } from "../user-rows.js";
+
+/** A token's owner with the token's expiry, which the cache checks on every use. */
+export interface ExpiringTokenOwner extends TokenOwner {
+  expiresAt: Date | null;
+}
+
+/** What the store behind the cache offers it: reads that answer at once, and word of each commit. */
+export interface CacheableStore extends Store {
+  /** The user as stored now, without waiting for what is not yet durable. */
+  readUser(id: string): User | undefined;
+  /** A token's owner as stored now, expired or not; undefined for an unknown or revoked token. */
+  readTokenOwner(tokenHash: string): ExpiringTokenOwner | undefined;
+  /** What is committed but not yet durable, if anything: an answer from memory waits for it too. */
+  pendingDurability(): Promise<void> | undefined;
+  /**
+   * Calls `committed` with the user's row right after the COMMIT that holds the commit, before
+   * any other JavaScript runs and before the wait for durability: a change that starts meanwhile
+   * must already read the committed user, or it would be refused as a conflict and retried.
+   */
+  commitUser(commit: UserCommit, committed?: (row: UserRow) => void): Promise<void>;
+}
+
+/** Entries kept at most; more and a cache starts over. */
+const MAX_CACHED_TOKENS = 10_000;
+const MAX_CACHED_USERS = 10_000;
+
+export const isLive = (owner: ExpiringTokenOwner): boolean => !owner.expiresAt || owner.expiresAt.getTime() > Date.now();
+
+export class CachedStore implements Store {
+  private readonly tokenOwners = new Map<string, ExpiringTokenOwner>();
+  private readonly tokensOfUser = new Map<string, Set<string>>();
+  private readonly users = new Map<string, User>();
+  private readonly committed = (row: UserRow): void => {
+    this.forgetTokensOf(row.id);
+    // As a read of the row would give it: what the row does not store is not kept.
+    this.cacheUser(fromUserRow(row));
+  };
+
+  constructor(private readonly inner: CacheableStore) {}
+
+  async getUser(id: string): Promise<User | undefined> {
+    let user = this.users.get(id);
+    if (!user) {
+      user = this.inner.readUser(id);
+      // Kept at once: a commit of this user while the read waits for durability replaces it.
+      if (user) this.cacheUser(user);
+    }
+    await this.inner.pendingDurability();
+    return user;
+  }
+
+  async commitUser(commit: UserCommit): Promise<void> {
+    try {
+      await this.inner.commitUser(commit, this.committed);
+    } catch (err) {
+      // The row is not what this commit expected: read it again on the retry.
+      if (err instanceof ConflictError) this.users.delete(commit.user.id);
+      throw err;
+    }
+  }
+
+  private cacheUser(user: User): void {
+    if (this.users.size >= MAX_CACHED_USERS) this.users.clear();
+    this.users.set(user.id, user);
+  }
+
+  async findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
+    let owner = this.tokenOwners.get(tokenHash);
+    if (!owner) {
+      owner = this.inner.readTokenOwner(tokenHash);
+      if (!owner) return undefined;
+      this.remember(tokenHash, owner);
+    }
+    return isLive(owner) ? { user: owner.user, grants: owner.grants } : undefined;
+  }
+
+  private remember(tokenHash: string, owner: ExpiringTokenOwner): void {
+    if (this.tokenOwners.size >= MAX_CACHED_TOKENS) {
+      this.tokenOwners.clear();
+      this.tokensOfUser.clear();
+    }
+    this.tokenOwners.set(tokenHash, owner);
+    const hashes = this.tokensOfUser.get(owner.user.id) ?? new Set<string>();
+    hashes.add(tokenHash);
+    this.tokensOfUser.set(owner.user.id, hashes);
+  }
+
+  private forgetTokensOf(userId: string): void {
+    for (const hash of this.tokensOfUser.get(userId) ?? []) this.tokenOwners.delete(hash);
+    this.tokensOfUser.delete(userId);
+  }
+
+  // Nothing else is cached.
+  listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
+    return this.inner.listUsers(query);
+  }
+  userIdsByLoginName(loginName: string): Promise<string[]> {
+    return this.inner.userIdsByLoginName(loginName);
+  }
+  usersWithExpiredLocks(now: Date, limit: number): Promise<string[]> {
+    return this.inner.usersWithExpiredLocks(now, limit);
+  }
+  getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined> {
+    return this.inner.getSession(id);
+  }
+  saveSession(write: SessionWrite): Promise<void> {
+    return this.inner.saveSession(write);
+  }
+  getOrganization(id: string): Promise<Organization | undefined> {
+    return this.inner.getOrganization(id);
+  }
+  addOrganization(org: Organization): Promise<void> {
+    return this.inner.addOrganization(org);
+  }
+  /** Nothing to replace: a user or token not found is not remembered. */
+  initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {
+    return this.inner.initialize(org, firstUser);
+  }
+  getLockoutPolicy(orgId: string | undefined): Promise<StoredLockoutPolicy | undefined> {
+    return this.inner.getLockoutPolicy(orgId);
+  }
+  setLockoutPolicy(scope: PolicyScope, policy: LockoutPolicy, at: Date): Promise<void> {
+    return this.inner.setLockoutPolicy(scope, policy, at);
+  }
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
