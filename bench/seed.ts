@@ -18,7 +18,7 @@ import type { Store } from "../src/store/store.js";
 import * as pgSchema from "../src/store/postgres/schema.js";
 import * as sqliteSchema from "../src/store/sqlite/schema.js";
 import { toUserRow } from "../src/store/user-rows.js";
-import { UserEvents } from "../src/user-events.js";
+import { UserEvents } from "../src/app/user-events.js";
 
 export const SEED_PASSWORD = "Secr3t-Passw0rd!";
 

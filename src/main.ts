@@ -1,16 +1,16 @@
 /** config → store → app → server; SIGTERM and SIGINT drain in-flight calls, then close the store. */
 import { setMaxListeners } from "node:events";
-import { UserApp } from "./app.js";
-import { initializeOnFirstStart } from "./bootstrap.js";
+import { UserApp } from "./app/user-app.js";
+import { initializeOnFirstStart } from "./app/bootstrap.js";
 import { loadConfig } from "./config.js";
 import { createDispatcher } from "./edge/dispatch.js";
 import { createLogger, logInternalError } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
-import { Readiness } from "./readiness.js";
+import { Readiness } from "./app/readiness.js";
 import { FailureLimiter } from "./security/failure-limiter.js";
 import { listen } from "./edge/server.js";
-import { SettingsApp } from "./settings.js";
-import { SignInApp } from "./sign-in.js";
+import { SettingsApp } from "./app/settings.js";
+import { SignInApp } from "./app/sign-in.js";
 import { openStore } from "./store/open.js";
 
 const LOCK_SWEEP_MS = 1000;

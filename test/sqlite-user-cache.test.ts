@@ -16,7 +16,7 @@ import * as schema from "../src/store/sqlite/schema.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../src/store/store.js";
 import { fromUserRow } from "../src/store/user-rows.js";
-import { UserEvents } from "../src/user-events.js";
+import { UserEvents } from "../src/app/user-events.js";
 
 describe("SQLite store: users kept in memory", () => {
   let file: string;

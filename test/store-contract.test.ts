@@ -5,7 +5,7 @@
  * with user ids of its own, so tests do not see each other's users.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserApp } from "../src/app.js";
+import { UserApp } from "../src/app/user-app.js";
 import { DomainError } from "../src/domain/errors.js";
 import { applyEvent, type RecordedUserEvent, type UserEvent } from "../src/domain/events.js";
 import type { Principal } from "../src/domain/permissions.js";

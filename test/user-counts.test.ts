@@ -1,6 +1,6 @@
 /** ListUsers' totals read from user_counts agree with counting the users, on every backend. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserApp } from "../src/app.js";
+import { UserApp } from "../src/app/user-app.js";
 import type { Principal } from "../src/domain/permissions.js";
 import type { StateCommand } from "../src/domain/state-commands.js";
 import type { UserFilter, UserListQuery } from "../src/domain/user-query.js";

@@ -2,11 +2,11 @@
  * Admin command line for what the API does not cover yet (SPEC §7 and the lockout policy);
  * see USAGE. Uses the same DATABASE_URL as the server and works while it runs.
  */
-import { UserApp } from "../app.js";
+import { UserApp } from "../app/user-app.js";
 import { loadConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 import { createLogger, logInternalError } from "../observability/logger.js";
-import { SettingsApp } from "../settings.js";
+import { SettingsApp } from "../app/settings.js";
 import { openStore } from "../store/open.js";
 import { parseCommand, USAGE, UsageError, type Command } from "./commands.js";
 

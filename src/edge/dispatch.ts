@@ -13,7 +13,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
 import { logInternalError, type Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { Readiness } from "../readiness.js";
+import type { Readiness } from "../app/readiness.js";
 import { CALL_REPORT, type CallReport } from "../rpc/call-report.js";
 import { API_SERVICES, routes, type Apps } from "../rpc/routes.js";
 import { createRpcHandlers } from "../rpc/rpc-handlers.js";

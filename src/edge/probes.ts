@@ -2,7 +2,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { Metrics } from "../observability/metrics.js";
-import type { Readiness } from "../readiness.js";
+import type { Readiness } from "../app/readiness.js";
 
 type Answer = (status: number, contentType: string, body: string) => void;
 

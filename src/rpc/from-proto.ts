@@ -6,7 +6,7 @@ import { TextQueryMethod, type ListQuery } from "../../gen/zitadel/object/v2/obj
 import { Type, UserFieldName, type SearchQuery } from "../../gen/zitadel/user/v2/query_pb.js";
 import { Gender as ProtoGender, UserState as ProtoUserState } from "../../gen/zitadel/user/v2/user_pb.js";
 import type { AddHumanUserRequest } from "../../gen/zitadel/user/v2/user_service_pb.js";
-import type { AddHumanInput, ListUsersInput } from "../app.js";
+import type { AddHumanInput, ListUsersInput } from "../app/user-app.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { Principal } from "../domain/permissions.js";
 import type { Gender, UserState } from "../domain/user.js";

@@ -2,7 +2,7 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
-import type { Readiness } from "../readiness.js";
+import type { Readiness } from "../app/readiness.js";
 
 const WATCH_INTERVAL_MS = 1000;
 

@@ -1,6 +1,6 @@
 /** Cross-cutting steps every call of the user service goes through, in this order. */
 import type { Interceptor } from "@connectrpc/connect";
-import type { UserApp } from "../app.js";
+import type { UserApp } from "../app/user-app.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { CALLER } from "./caller.js";
 import { CALL_REPORT } from "./call-report.js";

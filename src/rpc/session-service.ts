@@ -5,7 +5,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { SessionSchema, type Session as ProtoSession } from "../../gen/zitadel/session/v2/session_pb.js";
 import { SessionService, type Checks } from "../../gen/zitadel/session/v2/session_service_pb.js";
 import { invalidArgument } from "../domain/errors.js";
-import type { SessionChecks, SessionView, SignInApp } from "../sign-in.js";
+import type { SessionChecks, SessionView, SignInApp } from "../app/sign-in.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
 import { changeDetails } from "./to-proto.js";

@@ -4,7 +4,7 @@ import { ResourceOwnerType } from "../../gen/zitadel/settings/v2/settings_pb.js"
 import { SettingsService } from "../../gen/zitadel/settings/v2/settings_service_pb.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { PolicyScope } from "../domain/lockout.js";
-import type { SettingsApp } from "../settings.js";
+import type { SettingsApp } from "../app/settings.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
 

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DetailsSchema, type Details } from "../../gen/zitadel/object/v2/object_pb.js";
 import { Gender as ProtoGender, UserSchema, UserState as ProtoUserState, type User as ProtoUser } from "../../gen/zitadel/user/v2/user_pb.js";
-import type { ChangeDetails } from "../user-events.js";
+import type { ChangeDetails } from "../app/user-events.js";
 import { userState, type Gender, type User, type UserState } from "../domain/user.js";
 
 export const PROTO_STATE: Record<UserState, ProtoUserState> = {

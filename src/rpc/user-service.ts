@@ -2,7 +2,7 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
-import type { UserApp } from "../app.js";
+import type { UserApp } from "../app/user-app.js";
 import type { StateCommand } from "../domain/state-commands.js";
 import { callerOf } from "./caller.js";
 import { addHumanInput, listUsersInput, requireLength } from "./from-proto.js";

@@ -1,9 +1,9 @@
 /** Lockout settings: read through the settings service, set by the admin CLI. */
-import { organizationNotFound } from "./domain/add-human.js";
-import { DEFAULT_LOCKOUT, type LockoutPolicy, type PolicyScope } from "./domain/lockout.js";
-import { hasPermission, type Principal } from "./domain/permissions.js";
-import { permissionDenied } from "./domain/state-commands.js";
-import type { OrganizationStore, SettingsStore, StoredLockoutPolicy } from "./store/store.js";
+import { organizationNotFound } from "../domain/add-human.js";
+import { DEFAULT_LOCKOUT, type LockoutPolicy, type PolicyScope } from "../domain/lockout.js";
+import { hasPermission, type Principal } from "../domain/permissions.js";
+import { permissionDenied } from "../domain/state-commands.js";
+import type { OrganizationStore, SettingsStore, StoredLockoutPolicy } from "../store/store.js";
 
 export class SettingsApp {
   constructor(

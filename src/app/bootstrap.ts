@@ -1,7 +1,7 @@
 /** First start on an empty database: the first organization and its IAM_OWNER machine user. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { UserApp } from "./app.js";
+import type { UserApp } from "./user-app.js";
 
 const FIRST_ORG_NAME = "Default";
 const ADMIN_USERNAME = "admin";

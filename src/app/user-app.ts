@@ -2,16 +2,16 @@
  * The user part of the app, where the domain meets the store: load → decide → append + project.
  * Every method takes the authenticated caller and returns domain values.
  */
-import { checkAddHuman, humanAdded, organizationNotFound, type NewHuman } from "./domain/add-human.js";
-import { DomainError } from "./domain/errors.js";
-import type { UserEvent } from "./domain/events.js";
-import { canRead, isInstanceRole, readableOrgs, type Principal, type Role } from "./domain/permissions.js";
-import { decideStateChange, type StateCommand } from "./domain/state-commands.js";
-import { userState, type User } from "./domain/user.js";
-import type { UserFilter, UserSortField } from "./domain/user-query.js";
-import { newId } from "./security/ids.js";
-import { hashPassword } from "./security/passwords.js";
-import { hashToken, newToken } from "./security/tokens.js";
+import { checkAddHuman, humanAdded, organizationNotFound, type NewHuman } from "../domain/add-human.js";
+import { DomainError } from "../domain/errors.js";
+import type { UserEvent } from "../domain/events.js";
+import { canRead, isInstanceRole, readableOrgs, type Principal, type Role } from "../domain/permissions.js";
+import { decideStateChange, type StateCommand } from "../domain/state-commands.js";
+import { userState, type User } from "../domain/user.js";
+import type { UserFilter, UserSortField } from "../domain/user-query.js";
+import { newId } from "../security/ids.js";
+import { hashPassword } from "../security/passwords.js";
+import { hashToken, newToken } from "../security/tokens.js";
 import {
   ConflictError,
   type CredentialStore,
@@ -19,7 +19,7 @@ import {
   type OrganizationStore,
   type UserCommit,
   type UserStore,
-} from "./store/store.js";
+} from "../store/store.js";
 import { SYSTEM_ACTOR, UserEvents, type ChangeDetails } from "./user-events.js";
 
 export interface ListUsersInput {

@@ -2,9 +2,9 @@
  * The session part of the app: CreateSession, SetSession, GetSession, DeleteSession with
  * ZITADEL's user and password checks, and the lockout policy that wrong passwords trigger.
  */
-import { DomainError, invalidArgument } from "./domain/errors.js";
-import { decidePasswordCheck, DEFAULT_LOCKOUT } from "./domain/lockout.js";
-import type { Principal } from "./domain/permissions.js";
+import { DomainError, invalidArgument } from "../domain/errors.js";
+import { decidePasswordCheck, DEFAULT_LOCKOUT } from "../domain/lockout.js";
+import type { Principal } from "../domain/permissions.js";
 import {
   checkUserForSignIn,
   requireLiveSession,
@@ -12,12 +12,12 @@ import {
   requireSessionPermission,
   sessionNotFound,
   type Session,
-} from "./domain/sessions.js";
-import type { User } from "./domain/user.js";
-import { newId } from "./security/ids.js";
-import { verifyPassword } from "./security/passwords.js";
-import { hashToken, newToken } from "./security/tokens.js";
-import type { SessionStore, SessionWrite, SettingsStore, UserStore } from "./store/store.js";
+} from "../domain/sessions.js";
+import type { User } from "../domain/user.js";
+import { newId } from "../security/ids.js";
+import { verifyPassword } from "../security/passwords.js";
+import { hashToken, newToken } from "../security/tokens.js";
+import type { SessionStore, SessionWrite, SettingsStore, UserStore } from "../store/store.js";
 import type { ChangeDetails, UserEvents } from "./user-events.js";
 
 export type UserRef = { userId: string } | { loginName: string };

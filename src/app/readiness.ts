@@ -1,5 +1,5 @@
 /** Whether the server should receive traffic: the database answers and no shutdown has begun. */
-import type { StoreLifecycle } from "./store/store.js";
+import type { StoreLifecycle } from "../store/store.js";
 
 export class Readiness {
   private draining = false;

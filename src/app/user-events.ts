@@ -2,10 +2,10 @@
  * Reading and writing users as events, shared by the user, sign-in and settings parts of
  * the app: load (ending a policy lock whose time is up), record, fold, commit.
  */
-import { applyEvent, type RecordedUserEvent, type UserEvent } from "./domain/events.js";
-import { lockHasExpired } from "./domain/lockout.js";
-import { userState, type User } from "./domain/user.js";
-import { ConflictError, type UserCommit, type UserStore } from "./store/store.js";
+import { applyEvent, type RecordedUserEvent, type UserEvent } from "../domain/events.js";
+import { lockHasExpired } from "../domain/lockout.js";
+import { userState, type User } from "../domain/user.js";
+import { ConflictError, type UserCommit, type UserStore } from "../store/store.js";
 
 /** What a change reports back: ZITADEL's object.v2.Details. */
 export interface ChangeDetails {
