@@ -55,7 +55,7 @@ function grpcNoop(router: ConnectRouter, contentType = "application/grpc") {
       url: "http://localhost/zus.bench.v1.BenchService/Noop",
       header: new Headers({ "content-type": contentType, te: "trailers" }),
       body: source(new Uint8Array(body)),
-      // The server makes a call's signal only when read (src/http/universal-request.ts), and these handlers do not read it.
+      // The server makes a call's signal only when read (src/edge/universal-request.ts), and these handlers do not read it.
       signal: NEVER_ABORTED,
     });
     if (res.body) await drain(res.body as AsyncIterable<unknown>);

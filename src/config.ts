@@ -1,4 +1,4 @@
-/** Settings from the environment (SPEC §7 and the operations settings in the README). */
+/** Settings from the environment (SPEC §7; each is described in docs/operations.md). */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { LOG_LEVELS } from "./observability/logger.js";

@@ -1,5 +1,5 @@
 /**
- * The signal of a unary call's context, made only when read (src/transport/unary-context.ts):
+ * The signal of a unary call's context, made only when read (src/rpc/fast-path/unary-context.ts):
  * whenever it is made, it must say what Connect-ES's would at that moment: aborted by the
  * client leaving, by the server shutting down, by the deadline, or by the end of the call.
  */
@@ -21,7 +21,7 @@ function contextFor(options: { timeoutMs?: number } = {}) {
     url: "http://localhost/zitadel.user.v2.UserService/GetUserByID",
     header: new Headers(),
     body: (async function* () {})(),
-    // A getter, as the server's request makes its signal when first read (src/http/universal-request.ts).
+    // A getter, as the server's request makes its signal when first read (src/edge/universal-request.ts).
     get signal() {
       requestSignalReads++;
       return client.signal;

@@ -1,4 +1,4 @@
-/** src/http/universal-request.ts on a real node:http server: the request as Connect-ES sees it, when a call counts as cancelled, and that its signal is made only when read. */
+/** src/edge/universal-request.ts on a real node:http server: the request as Connect-ES sees it, when a call counts as cancelled, and that its signal is made only when read. */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, constants, createServer as createHttp2Server, type ClientHttp2Stream, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";

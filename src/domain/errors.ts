@@ -1,4 +1,4 @@
-/** What went wrong, independent of any protocol; transport maps each kind to a status code. */
+/** What went wrong, independent of any protocol; rpc/errors.ts maps each kind to a status code. */
 export type ErrorKind =
   | "InvalidArgument"
   | "NotFound"

@@ -68,7 +68,7 @@ export function serveConsole(
   return true;
 }
 
-/** dist/console under the project root, which is the nearest folder up with a package.json (this file runs from src/http under tsx, from dist/src/http once built). */
+/** dist/console under the project root, which is the nearest folder up with a package.json (this file runs from src/edge under tsx, from dist/src/edge once built). */
 function bundleDir(): string {
   let dir = import.meta.dirname;
   while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
