@@ -26,7 +26,7 @@ import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
 type UnaryCall = (request: UniversalServerRequest, input: unknown) => Promise<unknown>;
 
-export function createFastPath(routerOptions: Partial<UniversalHandlerOptions>): Omit<RpcHandlers, "unary"> & { unary: UnaryCall & RpcHandlers["unary"] } {
+export function createFastPath(routerOptions: Partial<UniversalHandlerOptions>): RpcHandlers {
   const base = validateUniversalHandlerOptions(routerOptions);
   // In Connect-ES's order: the first protocol whose content type matches serves the call.
   const protocols = (opt: typeof base) => [createGrpcHandlerFactory(opt), createGrpcWebHandlerFactory(opt), createConnectHandlerFactory(opt)];
@@ -54,7 +54,7 @@ export function createFastPath(routerOptions: Partial<UniversalHandlerOptions>):
     const call = unaryCalls.get(method);
     if (!call) throw new ConnectError(`${method.name} is not served`, Code.Unimplemented);
     return call(request, input);
-  }) as UnaryCall & RpcHandlers["unary"];
+  }) as RpcHandlers["unary"];
   return { router, handlers: () => handlers, unary };
 }
 
