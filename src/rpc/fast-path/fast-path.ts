@@ -4,9 +4,9 @@
  * straight to the interceptors and the implementation (unary-context.ts), without a detour
  * through Connect JSON. Streaming methods and Connect's GET calls stay Connect-ES's. Why it
  * exists: Connect-ES's per-call contexts, abort signals and generator pipelines were most of a
- * unary call's garbage and its latency tail (bench/FINDINGS.md, "Where a gRPC call's time
- * goes" and "Young-generation survival"). The options work as in createConnectRouter: a
- * service's own options replace the router's.
+ * unary call's garbage and its latency tail (bench/FINDINGS.md, "Why the fast path exists";
+ * docs/architecture.md lists what it does differently). The options work as in
+ * createConnectRouter: a service's own options replace the router's.
  */
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createMethodImplSpec, createServiceImplSpec, type ConnectRouter, type MethodImplSpec } from "@connectrpc/connect";
