@@ -4,7 +4,7 @@
  * (/console/), the attempt limit's verdict for the client address, the RPC handlers (Connect,
  * gRPC, gRPC-Web, plus gRPC-Web text; fast or stock, see rpc/rpc-handlers.ts), REST
  * transcoding, else 404. Each call is logged and counted once its answer is sent, with the
- * status the call reported into its CallRecord.
+ * status the call reported into its CallReport.
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";

@@ -6,7 +6,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
-import { codeName } from "../rpc/call-report.js";
+import { connectErrorBody } from "../rpc/connect-error-body.js";
 import type { Protocol } from "./call-record.js";
 import { httpStatusOf } from "./rest/gateway-errors.js";
 
@@ -29,7 +29,7 @@ export function answerFailedCall(
   } else {
     // Connect maps codes to HTTP statuses as grpc-gateway does.
     res.writeHead(httpStatusOf(code), { "content-type": "application/json" });
-    res.end(JSON.stringify({ code: codeName(code), message }));
+    res.end(connectErrorBody(code, message));
   }
   return code;
 }

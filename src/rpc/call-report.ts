@@ -26,7 +26,8 @@ export function reportCode(request: UniversalServerRequest, code: StatusCode): v
 }
 
 /** A code's name as Connect's JSON and the call log write it: InvalidArgument → "invalid_argument", 0 → "ok". */
-export const codeName = (code: StatusCode): string => (code === 0 ? "ok" : Code[code].replace(/(?<=[a-z])(?=[A-Z])/g, "_").toLowerCase());
+export const codeName = (code: StatusCode): string =>
+  code === 0 ? "ok" : (Code[code] ?? "Unknown").replace(/(?<=[a-z])(?=[A-Z])/g, "_").toLowerCase();
 
 const CODES_BY_NAME = new Map(Object.values(Code).flatMap((code) => (typeof code === "number" ? [[codeName(code), code] as const] : [])));
 

@@ -16,7 +16,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { once, readAll } from "./byte-streams.js";
-import { CALL_REPORT, codeName, codeOfName, type StatusCode } from "./call-report.js";
+import { CALL_REPORT, codeOfName, type StatusCode } from "./call-report.js";
+import { connectErrorBody, readConnectErrorBody } from "./connect-error-body.js";
 import { malformedProtobuf } from "./errors.js";
 
 const PARSE_FAILURE = /^(parse binary: |received compressed envelope, but do not know how to decompress)/;
@@ -84,7 +85,7 @@ const unsupported = (contentType: string | null) =>
 /** The answer's status kept, with Connect's JSON error body (and an Allow header where given). */
 function withConnectBody(res: UniversalServerResponse, error: ConnectError, onCode: (code: StatusCode) => void, allow?: string): UniversalServerResponse {
   onCode(error.code);
-  const body = Buffer.from(JSON.stringify({ code: codeName(error.code), message: error.rawMessage }));
+  const body = connectErrorBody(error.code, error.rawMessage);
   const header = new Headers(res.header);
   header.set("content-type", "application/json");
   header.set("content-length", String(body.byteLength));
@@ -169,18 +170,13 @@ async function connectError(
   onCode: (code: StatusCode) => void,
 ): Promise<UniversalServerResponse> {
   const bytes = await readAll(body);
-  let error: { code?: string; message?: string } = {};
-  try {
-    error = JSON.parse(bytes.toString()) as typeof error;
-  } catch {
-    // Not a Connect error body (e.g. 415 from a wrong content type): the status says enough.
-  }
+  const error = readConnectErrorBody(bytes);
   if (error.code !== "internal" || !PARSE_FAILURE.test(error.message ?? "")) {
-    onCode((error.code && codeOfName(error.code)) || Code.Unknown);
+    onCode(codeOfName(error.code ?? "") ?? Code.Unknown);
     return { ...res, body: once(bytes) };
   }
   onCode(Code.InvalidArgument);
-  const rewritten = Buffer.from(JSON.stringify({ code: "invalid_argument", message: fixMessage(error.message!) }));
+  const rewritten = connectErrorBody(Code.InvalidArgument, fixMessage(error.message!));
   const header = new Headers(res.header);
   header.set("content-length", String(rewritten.length));
   return { ...res, status: 400, header, body: once(rewritten) };

@@ -1,4 +1,4 @@
-/** Every service and its interceptors, shared by the server and the in-memory tests. */
+/** Every service and its interceptors, registered on the fast or the stock path alike. */
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { SessionService } from "../../gen/zitadel/session/v2/session_service_pb.js";

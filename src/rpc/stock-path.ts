@@ -9,6 +9,7 @@ import { Code, ConnectError, createConnectRouter, type ConnectRouterOptions } fr
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { once, readAll } from "./byte-streams.js";
 import { codeOfName } from "./call-report.js";
+import { readConnectErrorBody } from "./connect-error-body.js";
 import type { RpcHandlers } from "./rpc-handlers.js";
 
 export function createStockPath(options: ConnectRouterOptions): RpcHandlers {
@@ -31,24 +32,14 @@ export function createStockPath(options: ConnectRouterOptions): RpcHandlers {
   return { router, handlers: () => router.handlers, unary: unary as RpcHandlers["unary"] };
 }
 
-interface ErrorBody {
-  code?: string;
-  message?: string;
-  details?: { type?: string; value?: string }[];
-}
-
 /** A Connect JSON error body as the ConnectError it was made from, its details still bytes. */
-function connectErrorOf(body: Buffer): ConnectError {
-  let parsed: ErrorBody = {};
-  try {
-    parsed = JSON.parse(body.toString("utf8")) as ErrorBody;
-  } catch {
-    // Not Connect's error body: an internal error, as a client would read it.
-  }
-  const code = codeOfName(parsed.code ?? "");
+function connectErrorOf(bytes: Buffer): ConnectError {
+  const body = readConnectErrorBody(bytes);
+  const code = codeOfName(body.code ?? "");
+  // Not Connect's error body: an internal error, as a client would read it.
   if (code === undefined) return new ConnectError("internal error", Code.Internal);
-  const error = new ConnectError(parsed.message ?? "", code);
-  for (const { type, value } of parsed.details ?? []) {
+  const error = new ConnectError(body.message ?? "", code);
+  for (const { type, value } of body.details ?? []) {
     if (type && value !== undefined) error.details.push({ type, value: Buffer.from(value, "base64"), debug: undefined });
   }
   return error;

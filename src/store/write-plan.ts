@@ -18,14 +18,14 @@ export interface EventRow {
   createdAt: Date;
 }
 
-export interface RoleGrantRow {
+interface RoleGrantRow {
   userId: string;
   /** Null for an instance-wide role. */
   orgId: string | null;
   role: string;
 }
 
-export interface TokenRow {
+interface TokenRow {
   hash: string;
   userId: string;
   createdAt: Date;

@@ -24,8 +24,8 @@ export interface RestOptions {
   unary: RpcHandlers["unary"];
 }
 
-/** Request headers that describe the REST request itself and must not reach the Connect call. */
-const NOT_FORWARDED = new Set(["content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "host", "keep-alive", "accept-encoding"]);
+/** Request headers that describe the REST request itself, or set a deadline REST calls do not have, and must not reach the call. */
+const NOT_FORWARDED = new Set(["connect-timeout-ms", "content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "host", "keep-alive", "accept-encoding"]);
 
 class RestError extends Error {
   constructor(readonly error: GatewayError) {

@@ -20,7 +20,7 @@ export interface ExpiringTokenOwner extends TokenOwner {
 }
 
 /** What the store behind the cache offers it: reads that answer at once, and word of each commit. */
-export interface CacheableStore extends Store {
+export interface CacheableStore extends Omit<Store, "getUser" | "findTokenOwner"> {
   /** The user as stored now, without waiting for what is not yet durable. */
   readUser(id: string): User | undefined;
   /** A token's owner as stored now, expired or not; undefined for an unknown or revoked token. */
@@ -39,7 +39,7 @@ export interface CacheableStore extends Store {
 const MAX_CACHED_TOKENS = 10_000;
 const MAX_CACHED_USERS = 10_000;
 
-export const isLive = (owner: ExpiringTokenOwner): boolean => !owner.expiresAt || owner.expiresAt.getTime() > Date.now();
+const isLive = (owner: ExpiringTokenOwner): boolean => !owner.expiresAt || owner.expiresAt.getTime() > Date.now();
 
 export class CachedStore implements Store {
   private readonly tokenOwners = new Map<string, ExpiringTokenOwner>();

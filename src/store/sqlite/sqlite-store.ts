@@ -12,12 +12,12 @@ import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
-import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
+import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type UserCommit } from "../store.js";
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
-import { CachedStore, isLive, type CacheableStore, type ExpiringTokenOwner } from "./cached-store.js";
+import { CachedStore, type CacheableStore, type ExpiringTokenOwner } from "./cached-store.js";
 import { startCheckpointer } from "./checkpointer.js";
 import { CountTally } from "./count-tally.js";
 import { GroupCommit } from "./group-commit.js";
@@ -111,10 +111,6 @@ class SqliteStore implements CacheableStore {
       .prepare();
   }
 
-  getUser(id: string): Promise<User | undefined> {
-    return this.onceDurable(this.readUser(id));
-  }
-
   readUser(id: string): User | undefined {
     const row = this.userById.get({ id });
     return row && fromUserRow(row);
@@ -166,11 +162,6 @@ class SqliteStore implements CacheableStore {
       { behavior: "deferred" },
     );
     return this.onceDurable(found);
-  }
-
-  async findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
-    const owner = this.readTokenOwner(tokenHash);
-    return owner && isLive(owner) ? { user: owner.user, grants: owner.grants } : undefined;
   }
 
   readTokenOwner(tokenHash: string): ExpiringTokenOwner | undefined {
