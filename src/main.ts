@@ -41,7 +41,7 @@ async function main() {
     fastPath: config.rpcFastPath,
   });
   const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: config.connectionLimits });
-  logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcFastPath: config.rpcFastPath }, "listening");
+  logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcPath: handler.rpcPath }, "listening");
 
   // Policy locks also end when their user is next loaded; the sweep keeps ListUsers current.
   const lockSweep = setInterval(() => {

@@ -16,7 +16,7 @@ import type { Metrics } from "../observability/metrics.js";
 import type { Readiness } from "../app/readiness.js";
 import { CALL_REPORT, type CallReport } from "../rpc/call-report.js";
 import { API_SERVICES, routes, type Apps } from "../rpc/routes.js";
-import { createRpcHandlers } from "../rpc/rpc-handlers.js";
+import { createRpcHandlers, type RpcPath } from "../rpc/rpc-handlers.js";
 import type { FailureLimiter } from "../security/failure-limiter.js";
 import { finishCall, protocolOf, type CallRecord } from "./call-record.js";
 import { serveConsole } from "./console.js";
@@ -49,7 +49,8 @@ export interface DispatchOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function createDispatcher(options: DispatchOptions): RequestHandler {
+/** The handler, and which RPC path (rpc/rpc-handlers.ts) it serves calls on. */
+export function createDispatcher(options: DispatchOptions): RequestHandler & { rpcPath: RpcPath } {
   const { logger, metrics } = options;
   const onInternal = (err: unknown) => logInternalError(logger, err);
   // Unknown JSON keys are refused, as unknown binary fields are (SPEC §5).
@@ -68,7 +69,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
     unary: rpc.unary,
   });
 
-  return (req, res) => {
+  const dispatch: RequestHandler = (req, res) => {
     const started = process.hrtime.bigint();
     const given = req.headers["x-request-id"];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
@@ -114,4 +115,5 @@ export function createDispatcher(options: DispatchOptions): RequestHandler {
         if (report.code === Code.Internal) onInternal(reason);
       });
   };
+  return Object.assign(dispatch, { rpcPath: rpc.path });
 }

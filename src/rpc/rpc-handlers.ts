@@ -13,6 +13,8 @@ import { createFastPath } from "./fast-path/fast-path.js";
 import { createStockPath } from "./stock-path.js";
 
 export interface RpcHandlers {
+  /** Which of the two serves the calls. */
+  readonly path: RpcPath;
   /** Where the services are registered, with Connect-ES's interface. */
   readonly router: ConnectRouter;
   /** Connect, gRPC and gRPC-Web: one handler a method path. Each reports how its call ended into CALL_REPORT. */

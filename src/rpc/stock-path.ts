@@ -29,7 +29,7 @@ export function createStockPath(options: ConnectRouterOptions): RpcHandlers {
     if (answer.status !== 200) throw connectErrorOf(body);
     return fromJsonString(method.output, body.toString("utf8"));
   };
-  return { router, handlers: () => router.handlers, unary: unary as RpcHandlers["unary"] };
+  return { path: "stock", router, handlers: () => router.handlers, unary: unary as RpcHandlers["unary"] };
 }
 
 /** A Connect JSON error body as the ConnectError it was made from, its details still bytes. */

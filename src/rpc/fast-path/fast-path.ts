@@ -55,7 +55,7 @@ export function createFastPath(routerOptions: Partial<UniversalHandlerOptions>):
     if (!call) throw new ConnectError(`${method.name} is not served`, Code.Unimplemented);
     return call(request, input);
   }) as RpcHandlers["unary"];
-  return { router, handlers: () => handlers, unary };
+  return { path: "fast", router, handlers: () => handlers, unary };
 }
 
 /** A unary call with its message decoded already: the same context and interceptors as the protocols'. */
