@@ -4,7 +4,7 @@
  */
 import { checkAddHuman, humanAdded, organizationNotFound, type NewHuman } from "../domain/add-human.js";
 import { DomainError } from "../domain/errors.js";
-import type { UserEvent } from "../domain/events.js";
+import type { RecordedUserEvent, UserEvent } from "../domain/events.js";
 import { canRead, isInstanceRole, readableOrgs, type Principal, type Role } from "../domain/permissions.js";
 import { decideStateChange, type StateCommand } from "../domain/state-commands.js";
 import { userState, type User } from "../domain/user.js";
@@ -35,6 +35,20 @@ export type AddHumanInput = Omit<NewHuman, "passwordHash"> & {
   /** A password to hash, or a hash imported from another system (already checked to be bcrypt). */
   password?: { plain: string } | { hash: string };
 };
+
+export interface HistoryPage {
+  /** Only events with a sequence below this one (the page after a page ending there). */
+  before?: number;
+  limit: number;
+}
+
+export interface UserHistory {
+  /** The user's organization, the owner of every event. */
+  orgId: string;
+  events: RecordedUserEvent[];
+  /** Where the next page starts (HistoryPage.before); absent on the last page. */
+  nextBefore?: number;
+}
 
 /** How many expired policy locks one sweep ends at most. */
 const EXPIRY_BATCH = 100;
@@ -96,6 +110,19 @@ export class UserApp {
       throw new DomainError("NotFound", "QUERY-Dfbg2", "User could not be found");
     }
     return user;
+  }
+
+  /**
+   * A page of the user's events, newest first, and the sequence the next page starts below
+   * (absent on the last page). Whoever may read the user may read its history; for anyone
+   * else it does not exist, as in getUser. Pages by sequence stay stable while events are added.
+   */
+  async history(userId: string, caller: Principal, page: HistoryPage): Promise<UserHistory> {
+    const { orgId } = await this.getUser(userId, caller);
+    const events = await this.store.userEvents(userId, page.before, page.limit + 1);
+    if (events.length <= page.limit) return { orgId, events };
+    const shown = events.slice(0, page.limit);
+    return { orgId, events: shown, nextBefore: shown[shown.length - 1]!.sequence };
   }
 
   listUsers(input: ListUsersInput, caller: Principal): Promise<{ total: number; users: User[] }> {

@@ -9,16 +9,18 @@ import type { Readiness } from "../app/readiness.js";
 import type { SettingsApp } from "../app/settings.js";
 import type { SignInApp } from "../app/sign-in.js";
 import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
+import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { benchService } from "./bench-service.js";
 import { healthService } from "./health.js";
 import { attemptLimitInterceptor, authInterceptor, errorInterceptor, unknownFieldInterceptor } from "./interceptors.js";
 import { registerReflection } from "./reflection.js";
 import { sessionService } from "./session-service.js";
 import { settingsService } from "./settings-service.js";
+import { userRecordService } from "./user-record-service.js";
 import { userService } from "./user-service.js";
 
 /** The services clients call, as listed by reflection and served over REST. */
-export const API_SERVICES = [UserService, SessionService, SettingsService];
+export const API_SERVICES = [UserService, SessionService, SettingsService, UserRecordService];
 
 export interface Apps {
   users: UserApp;
@@ -33,6 +35,7 @@ export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unkno
     if (options.benchNoop) router.service(BenchService, benchService, { interceptors });
     router.service(SessionService, sessionService(apps.signIn), { interceptors });
     router.service(SettingsService, settingsService(apps.settings), { interceptors });
+    router.service(UserRecordService, userRecordService(apps.users), { interceptors });
     router.service(Health, healthService(readiness, API_SERVICES.map((s) => s.typeName)), {
       interceptors: [errorInterceptor(onInternal)],
     });

@@ -63,6 +63,8 @@ export interface UserStore {
   userIdsByLoginName(loginName: string): Promise<string[]>;
   /** Users whose policy lock ended at or before `now`. */
   usersWithExpiredLocks(now: Date, limit: number): Promise<string[]>;
+  /** The user's events, newest first: at most `limit`, each with a sequence below `before` when given. */
+  userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]>;
 }
 
 /** Access tokens, for authentication. */

@@ -124,20 +124,26 @@ export function createRestHandler(options: RestOptions) {
   }
 }
 
+/** The scalar types a query parameter can set, and how its text becomes the field's JSON value. */
+const QUERY_VALUES: Partial<Record<ScalarType, (text: string) => unknown>> = {
+  [ScalarType.STRING]: (text) => text,
+  [ScalarType.BOOL]: (text) => (text === "true" ? true : text === "false" ? false : undefined),
+  // fromJson checks the range.
+  [ScalarType.UINT32]: (text) => (/^[0-9]{1,10}$/.test(text) ? Number(text) : undefined),
+};
+
 /**
  * As grpc-gateway does for calls without a body: a query parameter sets the top-level
- * string or bool field of that name (e.g. GET /v2/sessions/{id}?sessionToken=…). Anything
- * else is refused, so nothing is silently dropped.
+ * string, bool or uint32 field of that name (e.g. GET /v2/sessions/{id}?sessionToken=…).
+ * Anything else is refused, so nothing is silently dropped.
  */
 function addQueryParameters(message: Record<string, unknown>, route: RestRoute, query: URLSearchParams): void {
-  for (const [name, value] of query) {
+  for (const [name, text] of query) {
     const field = route.method.input.fields.find((f) => f.name === name || f.jsonName === name);
-    const settable = route.body === "" && field?.fieldKind === "scalar" && (field.scalar === ScalarType.STRING || field.scalar === ScalarType.BOOL);
-    const bool = field?.scalar === ScalarType.BOOL;
-    if (!field || !settable || field.jsonName in message || (bool && value !== "true" && value !== "false")) {
-      throw invalid(`query parameter "${name}" is not supported`);
-    }
-    message[field.jsonName] = bool ? value === "true" : value;
+    const read = route.body === "" && field?.fieldKind === "scalar" ? QUERY_VALUES[field.scalar] : undefined;
+    const value = read?.(text);
+    if (!field || value === undefined || field.jsonName in message) throw invalid(`query parameter "${name}" is not supported`);
+    message[field.jsonName] = value;
   }
 }
 

@@ -2,7 +2,7 @@
  * PostgreSQL through Drizzle, for installations with several server instances on one
  * database. Works with node-postgres (production) and PGlite (tests) alike.
  */
-import { and, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -12,6 +12,8 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
+import type { RecordedUserEvent } from "../../domain/events.js";
+import { fromEventRow } from "../event-rows.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
@@ -177,6 +179,18 @@ export class PostgresStore implements Store {
         .where(and(eq(schema.users.locked, true), lte(schema.users.lockExpiresAt, now)))
         .limit(limit);
       return rows.map((row) => row.id);
+    });
+  }
+
+  userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]> {
+    return guard(async () => {
+      const rows = await this.db
+        .select()
+        .from(schema.events)
+        .where(and(eq(schema.events.aggregateId, userId), before === undefined ? undefined : lt(schema.events.sequence, before)))
+        .orderBy(desc(schema.events.sequence))
+        .limit(limit);
+      return rows.map(fromEventRow);
     });
   }
 

@@ -11,6 +11,7 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
+import type { RecordedUserEvent } from "../../domain/events.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { fromUserRow, type UserRow } from "../user-rows.js";
 
@@ -114,6 +115,9 @@ export class CachedStore implements Store {
   }
   usersWithExpiredLocks(now: Date, limit: number): Promise<string[]> {
     return this.inner.usersWithExpiredLocks(now, limit);
+  }
+  userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]> {
+    return this.inner.userEvents(userId, before, limit);
   }
   getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined> {
     return this.inner.getSession(id);

@@ -2,7 +2,7 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { and, count, eq, getTableColumns, inArray, isNull, lte, sql } from "drizzle-orm";
+import { and, count, desc, eq, getTableColumns, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
@@ -10,6 +10,8 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
+import type { RecordedUserEvent } from "../../domain/events.js";
+import { fromEventRow } from "../event-rows.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type UserCommit } from "../store.js";
@@ -216,6 +218,17 @@ class SqliteStore implements CacheableStore {
       .limit(limit)
       .all();
     return rows.map((row) => row.id);
+  }
+
+  async userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]> {
+    const rows = this.db
+      .select()
+      .from(schema.events)
+      .where(and(eq(schema.events.aggregateId, userId), before === undefined ? undefined : lt(schema.events.sequence, before)))
+      .orderBy(desc(schema.events.sequence))
+      .limit(limit)
+      .all();
+    return this.onceDurable(rows.map(fromEventRow));
   }
 
   async initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {

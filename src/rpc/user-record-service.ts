@@ -1,0 +1,59 @@
+/** zus.user.v1.UserRecordService (EXTENSIONS.md §1): convert the request, call the app, convert the answer. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { LockCause, UserEventSchema, UserRecordService, type UserEvent as ProtoUserEvent } from "../../gen/zus/user/v1/user_record_service_pb.js";
+import { invalidArgument } from "../domain/errors.js";
+import type { RecordedUserEvent } from "../domain/events.js";
+import type { UserApp } from "../app/user-app.js";
+import { callerOf } from "./caller.js";
+import { requireLength } from "./from-proto.js";
+
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
+/** A page token names the sequence the next page starts below; opaque to clients. */
+const TOKEN = /^before:([1-9][0-9]{0,14})$/;
+
+export function userRecordService(app: UserApp): ServiceImpl<typeof UserRecordService> {
+  return {
+    async listUserEvents(req, ctx) {
+      const userId = requireLength(req.userId, "ListUserEventsRequest", "UserId", 1, 200);
+      if (req.pageSize > MAX_PAGE_SIZE) {
+        throw invalidArgument(`invalid ListUserEventsRequest.PageSize: value must be less than or equal to ${MAX_PAGE_SIZE}`);
+      }
+      const page = { before: readPageToken(req.pageToken), limit: req.pageSize || DEFAULT_PAGE_SIZE };
+      const history = await app.history(userId, callerOf(ctx), page);
+      return {
+        events: history.events.map((event) => toProtoEvent(event, history.orgId)),
+        nextPageToken: history.nextBefore === undefined ? "" : pageToken(history.nextBefore),
+      };
+    },
+  };
+}
+
+const pageToken = (before: number) => Buffer.from(`before:${before}`).toString("base64url");
+
+function readPageToken(token: string): number | undefined {
+  if (token === "") return undefined;
+  const before = TOKEN.exec(Buffer.from(token, "base64url").toString("latin1"))?.[1];
+  if (before === undefined) throw invalidArgument("invalid ListUserEventsRequest.PageToken: not a page token this server gave");
+  return Number(before);
+}
+
+function toProtoEvent(event: RecordedUserEvent, orgId: string): ProtoUserEvent {
+  const lock =
+    event.type === "user.locked"
+      ? {
+          cause: event.payload?.cause === "policy" ? LockCause.LOCKOUT_POLICY : LockCause.ADMIN,
+          expiresAt: event.payload?.expiresAt === undefined ? undefined : timestampFromDate(new Date(event.payload.expiresAt)),
+        }
+      : undefined;
+  return create(UserEventSchema, {
+    type: event.type,
+    sequence: BigInt(event.sequence),
+    creationDate: timestampFromDate(event.createdAt),
+    actorId: event.actor,
+    resourceOwner: orgId,
+    lock,
+  });
+}
