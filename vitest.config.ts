@@ -15,6 +15,7 @@ const RPC_SUITE = [
   "test/cli.test.ts",
   "test/sessions.test.ts",
   "test/history.test.ts",
+  "test/lock-record.test.ts",
   "test/crash-drill.test.ts",
 ];
 

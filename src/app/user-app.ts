@@ -6,7 +6,7 @@ import { checkAddHuman, humanAdded, organizationNotFound, type NewHuman } from "
 import { DomainError } from "../domain/errors.js";
 import type { RecordedUserEvent, UserEvent } from "../domain/events.js";
 import { canRead, isInstanceRole, readableOrgs, type Principal, type Role } from "../domain/permissions.js";
-import { decideStateChange, type StateCommand } from "../domain/state-commands.js";
+import { decideLock, decideStateChange, lockEndsAt, type LockEnd, type StateCommand } from "../domain/state-commands.js";
 import { userState, type User } from "../domain/user.js";
 import type { UserFilter, UserSortField } from "../domain/user-query.js";
 import { newId } from "../security/ids.js";
@@ -84,6 +84,17 @@ export class UserApp {
     });
   }
 
+  /** Our own lock call: LockUser's rules, with a reason and an optional end (EXTENSIONS.md §1). */
+  lockWithRecord(userId: string, caller: Principal, input: { reason: string; end?: LockEnd }): Promise<ChangeDetails> {
+    // The end is input: checked before the user is looked at, as every request field is.
+    const expiresAt = input.end && lockEndsAt(input.end, this.events.now());
+    return this.events.retryOnConflict(async () => {
+      const user = await this.events.load(userId);
+      const event = decideLock(user, caller, { reason: input.reason, expiresAt });
+      return (await this.events.commit(user, [event], caller.userId)).details;
+    });
+  }
+
   async addHuman(input: AddHumanInput, caller: Principal): Promise<{ userId: string; details: ChangeDetails }> {
     checkAddHuman(input, caller);
     if (!(await this.store.getOrganization(input.orgId))) throw organizationNotFound();
@@ -129,7 +140,7 @@ export class UserApp {
     return this.store.listUsers({ ...input, visibleOrgs: readableOrgs(caller), callerId: caller.userId });
   }
 
-  /** Ends the policy locks whose time is up (loading a user does it too); returns how many. */
+  /** Ends the locks whose time is up (loading a user does it too); returns how many. */
   async expireLocks(): Promise<number> {
     const ids = await this.store.usersWithExpiredLocks(this.events.now(), EXPIRY_BATCH);
     for (const id of ids) await this.events.load(id);

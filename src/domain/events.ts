@@ -4,8 +4,11 @@ import type { HumanDetails, LockCause, MachineDetails, User } from "./user.js";
 export type UserEvent =
   | { type: "user.human.added"; payload: { orgId: string; username: string; human: HumanDetails } }
   | { type: "user.machine.added"; payload: { orgId: string; username: string; machine: MachineDetails } }
-  /** No payload for an administrator's lock (as before); the policy's lock says so and when it ends. */
-  | { type: "user.locked"; payload?: { cause: LockCause; expiresAt?: string } }
+  /**
+   * No payload for ZITADEL's LockUser; the policy's lock says so and when it ends; our own lock
+   * call records its reason and end (an ISO time) with cause "admin".
+   */
+  | { type: "user.locked"; payload?: { cause: LockCause; expiresAt?: string; reason?: string } }
   | { type: "user.unlocked" }
   | { type: "user.human.password.check.failed" }
   | { type: "user.human.password.check.succeeded" }

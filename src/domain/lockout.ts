@@ -48,8 +48,11 @@ export function decidePasswordCheck(user: User, passwordMatches: boolean, policy
   };
 }
 
-/** A policy lock whose time is up ends with an unlock by the system; other locks never expire. */
+/**
+ * A lock whose time is up ends with an unlock by the system: the policy's timed locks and
+ * administrators' locks given an end share this one mechanism; a lock without an end never expires.
+ */
 export function lockHasExpired(user: User, now: Date): boolean {
-  const expiresAt = user.lock?.cause === "policy" ? user.lock.expiresAt : undefined;
+  const expiresAt = user.lock?.expiresAt;
   return user.flags.locked && expiresAt !== undefined && expiresAt.getTime() <= now.getTime();
 }

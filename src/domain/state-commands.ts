@@ -3,7 +3,7 @@
  * and the caller, decide the one event to append or the error to answer.
  * Check order (SPEC §6): visible → permitted → state precondition.
  */
-import { DomainError } from "./errors.js";
+import { DomainError, invalidArgument } from "./errors.js";
 import type { UserEvent } from "./events.js";
 import { canRead, hasPermission, type Permission, type Principal } from "./permissions.js";
 import { userState, type User, type UserState } from "./user.js";
@@ -73,6 +73,33 @@ export function decideStateChange(command: StateCommand, user: User | undefined,
   const refusal = rule.refuse(userState(user.flags));
   if (refusal) throw refusal;
   return rule.event;
+}
+
+/** Our own lock call: ZITADEL's LockUser, with what it records. */
+export interface LockRecord {
+  reason: string;
+  /** When the lock ends by itself; already checked to lie ahead. */
+  expiresAt?: Date;
+}
+
+/** How a lock's end is given: a time, or a number of seconds from now. */
+export type LockEnd = { at: Date } | { inSeconds: number };
+
+const MAX_LOCK_SECONDS = 365 * 24 * 60 * 60;
+
+/** The time a lock given `end` ends, checked: after now, at most a year ahead. */
+export function lockEndsAt(end: LockEnd, now: Date): Date {
+  const [field, seconds] = "at" in end ? ["ExpiresAt", (end.at.getTime() - now.getTime()) / 1000] : ["Duration", end.inSeconds];
+  if (!(seconds > 0)) throw invalidArgument(`invalid LockUserRequest.${field}: the lock must end in the future`);
+  if (seconds > MAX_LOCK_SECONDS) throw invalidArgument(`invalid LockUserRequest.${field}: the lock must end within a year`);
+  return "at" in end ? end.at : new Date(now.getTime() + seconds * 1000);
+}
+
+/** Decides a lock as LockUser does (same checks and errors), recording the reason and the end. */
+export function decideLock(user: User | undefined, caller: Principal, record: LockRecord): UserEvent {
+  decideStateChange("lock", user, caller);
+  const expiresAt = record.expiresAt?.toISOString();
+  return { type: "user.locked", payload: { cause: "admin", ...(record.reason ? { reason: record.reason } : {}), ...(expiresAt ? { expiresAt } : {}) } };
 }
 
 export const permissionDenied = () =>

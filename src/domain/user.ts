@@ -45,7 +45,7 @@ export type LockCause = "admin" | "policy";
 
 export interface UserLock {
   cause: LockCause;
-  /** When a policy lock ends by itself; administrators' locks never do. */
+  /** When the lock ends by itself: a policy lock with a duration, or an administrator's lock given an end. */
   expiresAt?: Date;
 }
 

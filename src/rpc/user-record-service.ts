@@ -1,6 +1,6 @@
 /** zus.user.v1.UserRecordService (EXTENSIONS.md §1): convert the request, call the app, convert the answer. */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { LockCause, UserEventSchema, UserRecordService, type UserEvent as ProtoUserEvent } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { invalidArgument } from "../domain/errors.js";
@@ -8,7 +8,9 @@ import type { RecordedUserEvent } from "../domain/events.js";
 import type { UserApp } from "../app/user-app.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
+import { changeDetails } from "./to-proto.js";
 
+const MAX_REASON_LENGTH = 500;
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 /** A page token names the sequence the next page starts below; opaque to clients. */
@@ -16,6 +18,19 @@ const TOKEN = /^before:([1-9][0-9]{0,14})$/;
 
 export function userRecordService(app: UserApp): ServiceImpl<typeof UserRecordService> {
   return {
+    async lockUser(req, ctx) {
+      const userId = requireLength(req.userId, "LockUserRequest", "UserId", 1, 200);
+      const reason = requireLength(req.reason, "LockUserRequest", "Reason", 0, MAX_REASON_LENGTH);
+      const { end } = req;
+      const lockEnd =
+        end.case === "expiresAt"
+          ? { at: timestampDate(end.value) }
+          : end.case === "duration"
+            ? { inSeconds: Number(end.value.seconds) + end.value.nanos / 1e9 }
+            : undefined;
+      return { details: changeDetails(await app.lockWithRecord(userId, callerOf(ctx), { reason, end: lockEnd })) };
+    },
+
     async listUserEvents(req, ctx) {
       const userId = requireLength(req.userId, "ListUserEventsRequest", "UserId", 1, 200);
       if (req.pageSize > MAX_PAGE_SIZE) {
@@ -46,6 +61,7 @@ function toProtoEvent(event: RecordedUserEvent, orgId: string): ProtoUserEvent {
       ? {
           cause: event.payload?.cause === "policy" ? LockCause.LOCKOUT_POLICY : LockCause.ADMIN,
           expiresAt: event.payload?.expiresAt === undefined ? undefined : timestampFromDate(new Date(event.payload.expiresAt)),
+          reason: event.payload?.reason ?? "",
         }
       : undefined;
   return create(UserEventSchema, {

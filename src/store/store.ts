@@ -61,7 +61,7 @@ export interface UserStore {
   listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }>;
   /** Ids of the users (not deleted) whose login name (username) this is, in any organization. */
   userIdsByLoginName(loginName: string): Promise<string[]>;
-  /** Users whose policy lock ended at or before `now`. */
+  /** Users whose lock ended at or before `now`. */
   usersWithExpiredLocks(now: Date, limit: number): Promise<string[]>;
   /** The user's events, newest first: at most `limit`, each with a sequence below `before` when given. */
   userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]>;

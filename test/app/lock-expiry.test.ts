@@ -1,10 +1,11 @@
 /**
- * A policy lock with a lock duration ends when its time is up: the system records user.unlocked,
- * when the user is next loaded or by the sweep (UserApp.expireLocks). Other locks never expire.
+ * A lock with an end, the policy's or an administrator's given one (UserApp.lockWithRecord), ends
+ * when its time is up: the system records user.unlocked, when the user is next loaded or by the
+ * sweep (UserApp.expireLocks). Other locks never expire.
  */
 import { describe, expect, it } from "vitest";
 import {
-  ADMIN, after, at, given, humanAdded, locked, lockedByPolicy, lockout, OTHER_USER, PASSWORD, passwordFailed, passwordSucceeded, signIn,
+  ADMIN, after, at, given, humanAdded, locked, lockedByPolicy, lockedWithRecord, lockout, OTHER_USER, PASSWORD, passwordFailed, passwordSucceeded, signIn,
   SYSTEM, unlocked, USER, WRONG, type World,
 } from "../support/given.js";
 
@@ -84,6 +85,31 @@ describe("by the sweep", () => {
       return { before, after: (await list(world)).users.map((u) => u.id) };
     });
     expect(then.result).toEqual({ before: [USER], after: [] });
+  });
+});
+
+describe("an administrator's lock with an end", () => {
+  const lockFor = (inSeconds: number) => (world: World) => world.users.lockWithRecord(USER, ADMIN, { reason: "phished", end: { inSeconds } });
+
+  it("records its reason and its end, counted from the call", async () => {
+    const then = await given(humanAdded(), after(100)).when(lockFor(3600));
+    then.events(lockedWithRecord({ reason: "phished", until: at(3700) }));
+  });
+
+  it("ends at its end like the policy's, by the system, on load and by the sweep", async () => {
+    const loaded = await given(humanAdded(), lockedWithRecord({ until: at(600) }), after(600)).when(getUser);
+    loaded.events(unlocked({ by: SYSTEM }));
+    const swept = await given(humanAdded(), lockedWithRecord({ until: at(600) }), after(599)).when(expireLocks);
+    expect(swept.result).toBe(0);
+    swept.events();
+  });
+
+  it("is refused with an end now or past, or over a year ahead, before the user is looked at", async () => {
+    for (const seconds of [0, -1, 366 * DAY]) {
+      const then = await given(humanAdded()).when(lockFor(seconds));
+      then.error("InvalidArgument", undefined);
+      then.events();
+    }
   });
 });
 

@@ -100,6 +100,9 @@ export const locked = (whose?: Whose) => fact({ type: "user.locked" }, ADMIN, wh
 /** The lockout policy's lock, made by the sign-in whose wrong password reached the maximum. */
 export const lockedByPolicy = (options: Whose & { until?: string } = {}) =>
   fact({ type: "user.locked", payload: { cause: "policy", expiresAt: options.until } }, LOGIN, options);
+/** Our own lock call's lock (zus.user.v1 LockUser): an administrator's, with a reason and maybe an end. */
+export const lockedWithRecord = (options: Whose & { reason?: string; until?: string } = {}) =>
+  fact({ type: "user.locked", payload: { cause: "admin", reason: options.reason, expiresAt: options.until } }, ADMIN, options);
 export const unlocked = (whose?: Whose) => fact({ type: "user.unlocked" }, ADMIN, whose);
 export const deactivated = (whose?: Whose) => fact({ type: "user.deactivated" }, ADMIN, whose);
 export const removed = (whose?: Whose) => fact({ type: "user.removed" }, ADMIN, whose);

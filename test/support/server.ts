@@ -29,8 +29,8 @@ export interface TestServer {
   output(): string;
   /** Stops the process (and drops the PostgreSQL database the harness made for it). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-  /** Stops and starts again on the same data directory and port. */
-  restart(): Promise<void>;
+  /** Stops and starts again on the same data directory and port, after `downMs` without a server. */
+  restart(downMs?: number): Promise<void>;
   env: NodeJS.ProcessEnv;
 }
 
@@ -107,8 +107,9 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
       await database?.drop();
       return code;
     },
-    async restart() {
+    async restart(downMs = 0) {
       await stopProcess();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
       await launch();
     },
     env,

@@ -8,15 +8,78 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Details } from "../../../zitadel/object/v2/object_pb.js";
+import { file_zitadel_object_v2_object } from "../../../zitadel/object/v2/object_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file zus/user/v1/user_record_service.proto.
  */
 export const file_zus_user_v1_user_record_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV6dXMvdXNlci92MS91c2VyX3JlY29yZF9zZXJ2aWNlLnByb3RvEgt6dXMudXNlci52MSJPChVMaXN0VXNlckV2ZW50c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJZChZMaXN0VXNlckV2ZW50c1Jlc3BvbnNlEiYKBmV2ZW50cxgBIAMoCzIWLnp1cy51c2VyLnYxLlVzZXJFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisAEKCVVzZXJFdmVudBIMCgR0eXBlGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEjEKDWNyZWF0aW9uX2RhdGUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAQgASgJEhYKDnJlc291cmNlX293bmVyGAUgASgJEiYKBGxvY2sYBiABKAsyGC56dXMudXNlci52MS5Mb2NrRGV0YWlscyJkCgtMb2NrRGV0YWlscxIlCgVjYXVzZRgBIAEoDjIWLnp1cy51c2VyLnYxLkxvY2tDYXVzZRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpcCglMb2NrQ2F1c2USGgoWTE9DS19DQVVTRV9VTlNQRUNJRklFRBAAEhQKEExPQ0tfQ0FVU0VfQURNSU4QARIdChlMT0NLX0NBVVNFX0xPQ0tPVVRfUE9MSUNZEAIylwEKEVVzZXJSZWNvcmRTZXJ2aWNlEoEBCg5MaXN0VXNlckV2ZW50cxIiLnp1cy51c2VyLnYxLkxpc3RVc2VyRXZlbnRzUmVxdWVzdBojLnp1cy51c2VyLnYxLkxpc3RVc2VyRXZlbnRzUmVzcG9uc2UiJoLT5JMCIBIeL3p1cy92MS91c2Vycy97dXNlcl9pZH0vZXZlbnRzYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("CiV6dXMvdXNlci92MS91c2VyX3JlY29yZF9zZXJ2aWNlLnByb3RvEgt6dXMudXNlci52MSKaAQoPTG9ja1VzZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEjAKCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASLQoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IAEIFCgNlbmQiPwoQTG9ja1VzZXJSZXNwb25zZRIrCgdkZXRhaWxzGAEgASgLMhoueml0YWRlbC5vYmplY3QudjIuRGV0YWlscyJPChVMaXN0VXNlckV2ZW50c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJZChZMaXN0VXNlckV2ZW50c1Jlc3BvbnNlEiYKBmV2ZW50cxgBIAMoCzIWLnp1cy51c2VyLnYxLlVzZXJFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisAEKCVVzZXJFdmVudBIMCgR0eXBlGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEjEKDWNyZWF0aW9uX2RhdGUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAQgASgJEhYKDnJlc291cmNlX293bmVyGAUgASgJEiYKBGxvY2sYBiABKAsyGC56dXMudXNlci52MS5Mb2NrRGV0YWlscyJ0CgtMb2NrRGV0YWlscxIlCgVjYXVzZRgBIAEoDjIWLnp1cy51c2VyLnYxLkxvY2tDYXVzZRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YAyABKAkqXAoJTG9ja0NhdXNlEhoKFkxPQ0tfQ0FVU0VfVU5TUEVDSUZJRUQQABIUChBMT0NLX0NBVVNFX0FETUlOEAESHQoZTE9DS19DQVVTRV9MT0NLT1VUX1BPTElDWRACMokCChFVc2VyUmVjb3JkU2VydmljZRJwCghMb2NrVXNlchIcLnp1cy51c2VyLnYxLkxvY2tVc2VyUmVxdWVzdBodLnp1cy51c2VyLnYxLkxvY2tVc2VyUmVzcG9uc2UiJ4LT5JMCIToBKiIcL3p1cy92MS91c2Vycy97dXNlcl9pZH0vbG9jaxKBAQoOTGlzdFVzZXJFdmVudHMSIi56dXMudXNlci52MS5MaXN0VXNlckV2ZW50c1JlcXVlc3QaIy56dXMudXNlci52MS5MaXN0VXNlckV2ZW50c1Jlc3BvbnNlIiaC0+STAiASHi96dXMvdjEvdXNlcnMve3VzZXJfaWR9L2V2ZW50c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_zitadel_object_v2_object]);
+
+/**
+ * @generated from message zus.user.v1.LockUserRequest
+ */
+export type LockUserRequest = Message<"zus.user.v1.LockUserRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Why the user is locked: at most 500 characters; may be empty.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * When the lock ends by itself: after 1 s at the earliest, a year at the latest. Without one
+   * the lock lasts until an administrator unlocks.
+   *
+   * @generated from oneof zus.user.v1.LockUserRequest.end
+   */
+  end: {
+    /**
+     * @generated from field: google.protobuf.Timestamp expires_at = 3;
+     */
+    value: Timestamp;
+    case: "expiresAt";
+  } | {
+    /**
+     * @generated from field: google.protobuf.Duration duration = 4;
+     */
+    value: Duration;
+    case: "duration";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message zus.user.v1.LockUserRequest.
+ * Use `create(LockUserRequestSchema)` to create a new message.
+ */
+export const LockUserRequestSchema: GenMessage<LockUserRequest> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 0);
+
+/**
+ * @generated from message zus.user.v1.LockUserResponse
+ */
+export type LockUserResponse = Message<"zus.user.v1.LockUserResponse"> & {
+  /**
+   * @generated from field: zitadel.object.v2.Details details = 1;
+   */
+  details?: Details | undefined;
+};
+
+/**
+ * Describes the message zus.user.v1.LockUserResponse.
+ * Use `create(LockUserResponseSchema)` to create a new message.
+ */
+export const LockUserResponseSchema: GenMessage<LockUserResponse> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 1);
 
 /**
  * @generated from message zus.user.v1.ListUserEventsRequest
@@ -47,7 +110,7 @@ export type ListUserEventsRequest = Message<"zus.user.v1.ListUserEventsRequest">
  * Use `create(ListUserEventsRequestSchema)` to create a new message.
  */
 export const ListUserEventsRequestSchema: GenMessage<ListUserEventsRequest> = /*@__PURE__*/
-  messageDesc(file_zus_user_v1_user_record_service, 0);
+  messageDesc(file_zus_user_v1_user_record_service, 2);
 
 /**
  * @generated from message zus.user.v1.ListUserEventsResponse
@@ -71,7 +134,7 @@ export type ListUserEventsResponse = Message<"zus.user.v1.ListUserEventsResponse
  * Use `create(ListUserEventsResponseSchema)` to create a new message.
  */
 export const ListUserEventsResponseSchema: GenMessage<ListUserEventsResponse> = /*@__PURE__*/
-  messageDesc(file_zus_user_v1_user_record_service, 1);
+  messageDesc(file_zus_user_v1_user_record_service, 3);
 
 /**
  * One event of a user, as it was recorded.
@@ -125,7 +188,7 @@ export type UserEvent = Message<"zus.user.v1.UserEvent"> & {
  * Use `create(UserEventSchema)` to create a new message.
  */
 export const UserEventSchema: GenMessage<UserEvent> = /*@__PURE__*/
-  messageDesc(file_zus_user_v1_user_record_service, 2);
+  messageDesc(file_zus_user_v1_user_record_service, 4);
 
 /**
  * @generated from message zus.user.v1.LockDetails
@@ -142,6 +205,13 @@ export type LockDetails = Message<"zus.user.v1.LockDetails"> & {
    * @generated from field: google.protobuf.Timestamp expires_at = 2;
    */
   expiresAt?: Timestamp | undefined;
+
+  /**
+   * What the administrator gave as the reason; empty for the lockout policy's locks.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
 };
 
 /**
@@ -149,7 +219,7 @@ export type LockDetails = Message<"zus.user.v1.LockDetails"> & {
  * Use `create(LockDetailsSchema)` to create a new message.
  */
 export const LockDetailsSchema: GenMessage<LockDetails> = /*@__PURE__*/
-  messageDesc(file_zus_user_v1_user_record_service, 3);
+  messageDesc(file_zus_user_v1_user_record_service, 5);
 
 /**
  * @generated from enum zus.user.v1.LockCause
@@ -185,6 +255,17 @@ export const LockCauseSchema: GenEnum<LockCause> = /*@__PURE__*/
  * @generated from service zus.user.v1.UserRecordService
  */
 export const UserRecordService: GenService<{
+  /**
+   * Locks the user as ZITADEL's LockUser does (same permission, errors and Details), recording a
+   * reason and, optionally, an end at which the server unlocks the user itself (actor SYSTEM).
+   *
+   * @generated from rpc zus.user.v1.UserRecordService.LockUser
+   */
+  lockUser: {
+    methodKind: "unary";
+    input: typeof LockUserRequestSchema;
+    output: typeof LockUserResponseSchema;
+  },
   /**
    * A user's events, newest first, a page at a time. Permission user.read (or the user itself);
    * for anyone else the user does not exist.
