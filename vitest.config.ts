@@ -16,6 +16,7 @@ const RPC_SUITE = [
   "test/sessions.test.ts",
   "test/history.test.ts",
   "test/lock-record.test.ts",
+  "test/lock-status.test.ts",
   "test/crash-drill.test.ts",
 ];
 

@@ -7,7 +7,7 @@ import { DomainError } from "../domain/errors.js";
 import type { RecordedUserEvent, UserEvent } from "../domain/events.js";
 import { canRead, isInstanceRole, readableOrgs, type Principal, type Role } from "../domain/permissions.js";
 import { decideLock, decideStateChange, lockEndsAt, type LockEnd, type StateCommand } from "../domain/state-commands.js";
-import { userState, type User } from "../domain/user.js";
+import { userState, type LockCause, type User } from "../domain/user.js";
 import type { UserFilter, UserSortField } from "../domain/user-query.js";
 import { newId } from "../security/ids.js";
 import { hashPassword } from "../security/passwords.js";
@@ -50,7 +50,22 @@ export interface UserHistory {
   nextBefore?: number;
 }
 
-/** How many expired policy locks one sweep ends at most. */
+export type LockStatus =
+  | { locked: false; failedPasswordAttempts: number }
+  | {
+      locked: true;
+      failedPasswordAttempts: number;
+      since: Date;
+      actor: { id: string; name: string };
+      cause: LockCause;
+      reason: string;
+      expiresAt?: Date;
+    };
+
+/** Events read at a time while looking for the one that locked a user (it is nearly always the newest). */
+const LOCK_SEARCH_PAGE = 20;
+
+/** How many locks whose end has come one sweep ends at most. */
 const EXPIRY_BATCH = 100;
 
 export class UserApp {
@@ -121,6 +136,38 @@ export class UserApp {
       throw new DomainError("NotFound", "QUERY-Dfbg2", "User could not be found");
     }
     return user;
+  }
+
+  /**
+   * Whether the user is locked and, while it is, the lock as recorded: its event (since when, by
+   * whom, why) and the user (cause, end). Readable as the user is (getUser, which also ends a lock
+   * whose time is up first).
+   */
+  async lockStatus(userId: string, caller: Principal): Promise<LockStatus> {
+    const user = await this.getUser(userId, caller);
+    const failedPasswordAttempts = user.passwordFailures;
+    if (!user.flags.locked || !user.lock) return { locked: false, failedPasswordAttempts };
+    const event = await this.latestLock(userId);
+    const actorName = event.actor === SYSTEM_ACTOR ? SYSTEM_ACTOR : ((await this.store.getUser(event.actor))?.username ?? "");
+    return {
+      locked: true,
+      failedPasswordAttempts,
+      since: event.createdAt,
+      actor: { id: event.actor, name: actorName },
+      cause: user.lock.cause,
+      reason: event.payload?.reason ?? "",
+      expiresAt: user.lock.expiresAt,
+    };
+  }
+
+  /** The event that locked a locked user: its latest user.locked. */
+  private async latestLock(userId: string): Promise<Extract<RecordedUserEvent, { type: "user.locked" }>> {
+    for (let before: number | undefined; ; ) {
+      const page = await this.store.userEvents(userId, before, LOCK_SEARCH_PAGE);
+      for (const event of page) if (event.type === "user.locked") return event;
+      if (page.length < LOCK_SEARCH_PAGE) throw new Error(`user ${userId} is locked without a user.locked event`);
+      before = page[page.length - 1]!.sequence;
+    }
   }
 
   /**

@@ -2,15 +2,17 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { LockCause, UserEventSchema, UserRecordService, type UserEvent as ProtoUserEvent } from "../../gen/zus/user/v1/user_record_service_pb.js";
+import { LockCause as ProtoLockCause, UserEventSchema, UserRecordService, type UserEvent as ProtoUserEvent } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { RecordedUserEvent } from "../domain/events.js";
+import type { LockCause } from "../domain/user.js";
 import type { UserApp } from "../app/user-app.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
 import { changeDetails } from "./to-proto.js";
 
 const MAX_REASON_LENGTH = 500;
+const PROTO_CAUSE: Record<LockCause, ProtoLockCause> = { admin: ProtoLockCause.ADMIN, policy: ProtoLockCause.LOCKOUT_POLICY };
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 /** A page token names the sequence the next page starts below; opaque to clients. */
@@ -29,6 +31,21 @@ export function userRecordService(app: UserApp): ServiceImpl<typeof UserRecordSe
             ? { inSeconds: Number(end.value.seconds) + end.value.nanos / 1e9 }
             : undefined;
       return { details: changeDetails(await app.lockWithRecord(userId, callerOf(ctx), { reason, end: lockEnd })) };
+    },
+
+    async getLockStatus(req, ctx) {
+      const userId = requireLength(req.userId, "GetLockStatusRequest", "UserId", 1, 200);
+      const status = await app.lockStatus(userId, callerOf(ctx));
+      if (!status.locked) return { locked: false, failedPasswordAttempts: status.failedPasswordAttempts };
+      return {
+        locked: true,
+        failedPasswordAttempts: status.failedPasswordAttempts,
+        since: timestampFromDate(status.since),
+        actor: status.actor,
+        cause: PROTO_CAUSE[status.cause],
+        reason: status.reason,
+        expiresAt: status.expiresAt && timestampFromDate(status.expiresAt),
+      };
     },
 
     async listUserEvents(req, ctx) {
@@ -59,7 +76,7 @@ function toProtoEvent(event: RecordedUserEvent, orgId: string): ProtoUserEvent {
   const lock =
     event.type === "user.locked"
       ? {
-          cause: event.payload?.cause === "policy" ? LockCause.LOCKOUT_POLICY : LockCause.ADMIN,
+          cause: PROTO_CAUSE[event.payload?.cause ?? "admin"],
           expiresAt: event.payload?.expiresAt === undefined ? undefined : timestampFromDate(new Date(event.payload.expiresAt)),
           reason: event.payload?.reason ?? "",
         }

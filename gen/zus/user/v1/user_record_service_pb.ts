@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file zus/user/v1/user_record_service.proto.
  */
 export const file_zus_user_v1_user_record_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV6dXMvdXNlci92MS91c2VyX3JlY29yZF9zZXJ2aWNlLnByb3RvEgt6dXMudXNlci52MSKaAQoPTG9ja1VzZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEjAKCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASLQoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IAEIFCgNlbmQiPwoQTG9ja1VzZXJSZXNwb25zZRIrCgdkZXRhaWxzGAEgASgLMhoueml0YWRlbC5vYmplY3QudjIuRGV0YWlscyJPChVMaXN0VXNlckV2ZW50c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJZChZMaXN0VXNlckV2ZW50c1Jlc3BvbnNlEiYKBmV2ZW50cxgBIAMoCzIWLnp1cy51c2VyLnYxLlVzZXJFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisAEKCVVzZXJFdmVudBIMCgR0eXBlGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEjEKDWNyZWF0aW9uX2RhdGUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAQgASgJEhYKDnJlc291cmNlX293bmVyGAUgASgJEiYKBGxvY2sYBiABKAsyGC56dXMudXNlci52MS5Mb2NrRGV0YWlscyJ0CgtMb2NrRGV0YWlscxIlCgVjYXVzZRgBIAEoDjIWLnp1cy51c2VyLnYxLkxvY2tDYXVzZRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YAyABKAkqXAoJTG9ja0NhdXNlEhoKFkxPQ0tfQ0FVU0VfVU5TUEVDSUZJRUQQABIUChBMT0NLX0NBVVNFX0FETUlOEAESHQoZTE9DS19DQVVTRV9MT0NLT1VUX1BPTElDWRACMokCChFVc2VyUmVjb3JkU2VydmljZRJwCghMb2NrVXNlchIcLnp1cy51c2VyLnYxLkxvY2tVc2VyUmVxdWVzdBodLnp1cy51c2VyLnYxLkxvY2tVc2VyUmVzcG9uc2UiJ4LT5JMCIToBKiIcL3p1cy92MS91c2Vycy97dXNlcl9pZH0vbG9jaxKBAQoOTGlzdFVzZXJFdmVudHMSIi56dXMudXNlci52MS5MaXN0VXNlckV2ZW50c1JlcXVlc3QaIy56dXMudXNlci52MS5MaXN0VXNlckV2ZW50c1Jlc3BvbnNlIiaC0+STAiASHi96dXMvdjEvdXNlcnMve3VzZXJfaWR9L2V2ZW50c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_zitadel_object_v2_object]);
+  fileDesc("CiV6dXMvdXNlci92MS91c2VyX3JlY29yZF9zZXJ2aWNlLnByb3RvEgt6dXMudXNlci52MSKaAQoPTG9ja1VzZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEjAKCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASLQoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IAEIFCgNlbmQiPwoQTG9ja1VzZXJSZXNwb25zZRIrCgdkZXRhaWxzGAEgASgLMhoueml0YWRlbC5vYmplY3QudjIuRGV0YWlscyInChRHZXRMb2NrU3RhdHVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIv4BChVHZXRMb2NrU3RhdHVzUmVzcG9uc2USDgoGbG9ja2VkGAEgASgIEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIhCgVhY3RvchgDIAEoCzISLnp1cy51c2VyLnYxLkFjdG9yEiUKBWNhdXNlGAQgASgOMhYuenVzLnVzZXIudjEuTG9ja0NhdXNlEg4KBnJlYXNvbhgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIgChhmYWlsZWRfcGFzc3dvcmRfYXR0ZW1wdHMYByABKA0iIQoFQWN0b3ISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJPChVMaXN0VXNlckV2ZW50c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJZChZMaXN0VXNlckV2ZW50c1Jlc3BvbnNlEiYKBmV2ZW50cxgBIAMoCzIWLnp1cy51c2VyLnYxLlVzZXJFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisAEKCVVzZXJFdmVudBIMCgR0eXBlGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEjEKDWNyZWF0aW9uX2RhdGUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAQgASgJEhYKDnJlc291cmNlX293bmVyGAUgASgJEiYKBGxvY2sYBiABKAsyGC56dXMudXNlci52MS5Mb2NrRGV0YWlscyJ0CgtMb2NrRGV0YWlscxIlCgVjYXVzZRgBIAEoDjIWLnp1cy51c2VyLnYxLkxvY2tDYXVzZRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YAyABKAkqXAoJTG9ja0NhdXNlEhoKFkxPQ0tfQ0FVU0VfVU5TUEVDSUZJRUQQABIUChBMT0NLX0NBVVNFX0FETUlOEAESHQoZTE9DS19DQVVTRV9MT0NLT1VUX1BPTElDWRACMocDChFVc2VyUmVjb3JkU2VydmljZRJwCghMb2NrVXNlchIcLnp1cy51c2VyLnYxLkxvY2tVc2VyUmVxdWVzdBodLnp1cy51c2VyLnYxLkxvY2tVc2VyUmVzcG9uc2UiJ4LT5JMCIToBKiIcL3p1cy92MS91c2Vycy97dXNlcl9pZH0vbG9jaxJ8Cg1HZXRMb2NrU3RhdHVzEiEuenVzLnVzZXIudjEuR2V0TG9ja1N0YXR1c1JlcXVlc3QaIi56dXMudXNlci52MS5HZXRMb2NrU3RhdHVzUmVzcG9uc2UiJILT5JMCHhIcL3p1cy92MS91c2Vycy97dXNlcl9pZH0vbG9jaxKBAQoOTGlzdFVzZXJFdmVudHMSIi56dXMudXNlci52MS5MaXN0VXNlckV2ZW50c1JlcXVlc3QaIy56dXMudXNlci52MS5MaXN0VXNlckV2ZW50c1Jlc3BvbnNlIiaC0+STAiASHi96dXMvdjEvdXNlcnMve3VzZXJfaWR9L2V2ZW50c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_zitadel_object_v2_object]);
 
 /**
  * @generated from message zus.user.v1.LockUserRequest
@@ -82,6 +82,106 @@ export const LockUserResponseSchema: GenMessage<LockUserResponse> = /*@__PURE__*
   messageDesc(file_zus_user_v1_user_record_service, 1);
 
 /**
+ * @generated from message zus.user.v1.GetLockStatusRequest
+ */
+export type GetLockStatusRequest = Message<"zus.user.v1.GetLockStatusRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message zus.user.v1.GetLockStatusRequest.
+ * Use `create(GetLockStatusRequestSchema)` to create a new message.
+ */
+export const GetLockStatusRequestSchema: GenMessage<GetLockStatusRequest> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 2);
+
+/**
+ * @generated from message zus.user.v1.GetLockStatusResponse
+ */
+export type GetLockStatusResponse = Message<"zus.user.v1.GetLockStatusResponse"> & {
+  /**
+   * @generated from field: bool locked = 1;
+   */
+  locked: boolean;
+
+  /**
+   * The rest but failed_password_attempts is set only while the user is locked.
+   * When the lock began.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 2;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * Who locked the user: an administrator, the sign-in client whose wrong password reached the
+   * lockout policy's maximum, or SYSTEM.
+   *
+   * @generated from field: zus.user.v1.Actor actor = 3;
+   */
+  actor?: Actor | undefined;
+
+  /**
+   * @generated from field: zus.user.v1.LockCause cause = 4;
+   */
+  cause: LockCause;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * When the lock ends by itself; unset for a lock that lasts until an administrator unlocks.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Wrong passwords since the last right one or the last unlock.
+   *
+   * @generated from field: uint32 failed_password_attempts = 7;
+   */
+  failedPasswordAttempts: number;
+};
+
+/**
+ * Describes the message zus.user.v1.GetLockStatusResponse.
+ * Use `create(GetLockStatusResponseSchema)` to create a new message.
+ */
+export const GetLockStatusResponseSchema: GenMessage<GetLockStatusResponse> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 3);
+
+/**
+ * @generated from message zus.user.v1.Actor
+ */
+export type Actor = Message<"zus.user.v1.Actor"> & {
+  /**
+   * A user id, or SYSTEM.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * That user's username (empty if it no longer exists), or SYSTEM.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message zus.user.v1.Actor.
+ * Use `create(ActorSchema)` to create a new message.
+ */
+export const ActorSchema: GenMessage<Actor> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 4);
+
+/**
  * @generated from message zus.user.v1.ListUserEventsRequest
  */
 export type ListUserEventsRequest = Message<"zus.user.v1.ListUserEventsRequest"> & {
@@ -110,7 +210,7 @@ export type ListUserEventsRequest = Message<"zus.user.v1.ListUserEventsRequest">
  * Use `create(ListUserEventsRequestSchema)` to create a new message.
  */
 export const ListUserEventsRequestSchema: GenMessage<ListUserEventsRequest> = /*@__PURE__*/
-  messageDesc(file_zus_user_v1_user_record_service, 2);
+  messageDesc(file_zus_user_v1_user_record_service, 5);
 
 /**
  * @generated from message zus.user.v1.ListUserEventsResponse
@@ -134,7 +234,7 @@ export type ListUserEventsResponse = Message<"zus.user.v1.ListUserEventsResponse
  * Use `create(ListUserEventsResponseSchema)` to create a new message.
  */
 export const ListUserEventsResponseSchema: GenMessage<ListUserEventsResponse> = /*@__PURE__*/
-  messageDesc(file_zus_user_v1_user_record_service, 3);
+  messageDesc(file_zus_user_v1_user_record_service, 6);
 
 /**
  * One event of a user, as it was recorded.
@@ -188,7 +288,7 @@ export type UserEvent = Message<"zus.user.v1.UserEvent"> & {
  * Use `create(UserEventSchema)` to create a new message.
  */
 export const UserEventSchema: GenMessage<UserEvent> = /*@__PURE__*/
-  messageDesc(file_zus_user_v1_user_record_service, 4);
+  messageDesc(file_zus_user_v1_user_record_service, 7);
 
 /**
  * @generated from message zus.user.v1.LockDetails
@@ -219,7 +319,7 @@ export type LockDetails = Message<"zus.user.v1.LockDetails"> & {
  * Use `create(LockDetailsSchema)` to create a new message.
  */
 export const LockDetailsSchema: GenMessage<LockDetails> = /*@__PURE__*/
-  messageDesc(file_zus_user_v1_user_record_service, 5);
+  messageDesc(file_zus_user_v1_user_record_service, 8);
 
 /**
  * @generated from enum zus.user.v1.LockCause
@@ -265,6 +365,17 @@ export const UserRecordService: GenService<{
     methodKind: "unary";
     input: typeof LockUserRequestSchema;
     output: typeof LockUserResponseSchema;
+  },
+  /**
+   * Whether the user is locked, since when, by whom, why and until when, and the wrong passwords
+   * counted so far. Permission user.read (or the user itself); for anyone else the user does not exist.
+   *
+   * @generated from rpc zus.user.v1.UserRecordService.GetLockStatus
+   */
+  getLockStatus: {
+    methodKind: "unary";
+    input: typeof GetLockStatusRequestSchema;
+    output: typeof GetLockStatusResponseSchema;
   },
   /**
    * A user's events, newest first, a page at a time. Permission user.read (or the user itself);
