@@ -16,7 +16,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { once, readAll } from "./byte-streams.js";
-import { CALL_REPORT, codeOfName, type StatusCode } from "./call-report.js";
+import { CALL_REPORT, codeOfName, reportCode, type StatusCode } from "./call-report.js";
 import { connectErrorBody, readConnectErrorBody } from "./connect-error-body.js";
 import { malformedProtobuf } from "./errors.js";
 
@@ -31,11 +31,8 @@ export function readConnectEsAnswers(handler: UniversalHandler): UniversalHandle
   const fixMessage = (reason: string) => malformedProtobuf(inputName, reason.replace(PARSE_PREFIX, "")).rawMessage;
   const read = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
     const res = await handler(req);
-    const report = req.contextValues?.get(CALL_REPORT);
-    if (report?.code !== undefined) return res;
-    const onCode = (code: StatusCode) => {
-      if (report) report.code = code;
-    };
+    if (req.contextValues?.get(CALL_REPORT)?.code !== undefined) return res;
+    const onCode = (code: StatusCode) => reportCode(req, code);
     if ((res.status === 405 || res.status === 415) && !res.body && !GRPC_TYPES.test(req.header.get("content-type") ?? "")) {
       const allow = handler.allowedMethods.join(", ");
       const error = res.status === 405 ? notAllowed(req.method, allow) : unsupported(req.header.get("content-type"));

@@ -27,12 +27,6 @@ export interface RestOptions {
 /** Request headers that describe the REST request itself, or set a deadline REST calls do not have, and must not reach the call. */
 const NOT_FORWARDED = new Set(["connect-timeout-ms", "content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "host", "keep-alive", "accept-encoding"]);
 
-class RestError extends Error {
-  constructor(readonly error: GatewayError) {
-    super(error.message);
-  }
-}
-
 export function createRestHandler(options: RestOptions) {
   /** Returns false when no REST route has this path, so the caller can answer 404. */
   return function serveRest(req: NodeRequest, res: NodeResponse, path: string, call: CallRecord): boolean {
@@ -50,8 +44,7 @@ export function createRestHandler(options: RestOptions) {
     const { method } = match.route;
     call.method = `${method.parent.typeName}/${method.name}`;
     transcode(req, res, match.route, match.variables, call).catch((err: unknown) => {
-      const error =
-        err instanceof RestError ? err.error : err instanceof ConnectError ? gatewayError(err) : plainGatewayError(Code.Internal, "internal error");
+      const error = err instanceof ConnectError ? gatewayError(err) : plainGatewayError(Code.Internal, "internal error");
       call.report.code = error.code;
       writeError(res, error);
     });
@@ -95,7 +88,7 @@ export function createRestHandler(options: RestOptions) {
 
   async function requestMessage(req: NodeRequest, route: RestRoute, variables: Map<string, string>) {
     const raw = await readAll(req, options.maxBodyBytes, () =>
-      new RestError(plainGatewayError(Code.ResourceExhausted, `request body larger than ${options.maxBodyBytes} bytes`)),
+      new ConnectError(`request body larger than ${options.maxBodyBytes} bytes`, Code.ResourceExhausted),
     );
     const text = raw.toString("utf8").trim();
     let message: Record<string, unknown> = {};
@@ -166,7 +159,7 @@ function nestedDeeperThan(root: object, limit: number): boolean {
   return false;
 }
 
-const invalid = (message: string) => new RestError(plainGatewayError(Code.InvalidArgument, message));
+const invalid = (message: string) => new ConnectError(message, Code.InvalidArgument);
 
 export function writeError(res: NodeResponse, error: GatewayError, status = httpStatusOf(error.code)): void {
   if (res.headersSent) {

@@ -38,7 +38,7 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import { once } from "../byte-streams.js";
 import { reportCode } from "../call-report.js";
-import { parseBinary } from "./parse.js";
+import { inputParser } from "./parse.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;
@@ -73,6 +73,7 @@ const isByteStream = (body: unknown): body is AsyncIterable<Uint8Array> =>
 
 function unaryPostHandler(opt: HandlerOptions, protocolName: string, spec: UnarySpec) {
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
+  const parse = inputParser(spec.method.input, opt.binaryOptions, serialization.getI(false));
   const invoke = unaryInvoker(spec, opt.interceptors);
   return async function handle(req: UniversalServerRequest, body: AsyncIterable<Uint8Array>): Promise<UniversalServerResponse> {
     const type = parseContentType(req.header.get("content-type"));
@@ -101,7 +102,7 @@ function unaryPostHandler(opt: HandlerOptions, protocolName: string, spec: Unary
       if (timeout.error) throw timeout.error;
       let bytes = await readAllBytes(body, opt.readMaxBytes, req.header.get(headerUnaryContentLength));
       if (compression.request) bytes = await compression.request.decompress(bytes, opt.readMaxBytes);
-      const input = type.binary ? parseBinary(spec.method.input, bytes, opt.binaryOptions) : serialization.getI(false).parse(bytes);
+      const input = parse(type.binary, bytes);
       const output = await invoke(context, input);
       answer = serialization.getO(type.binary).serialize(output);
     } catch (err) {

@@ -53,7 +53,7 @@ import {
 } from "@connectrpc/connect/protocol-grpc-web";
 import { empty, once } from "../byte-streams.js";
 import { reportCode } from "../call-report.js";
-import { decompressEnvelope, parseBinary } from "./parse.js";
+import { decompressEnvelope, inputParser } from "./parse.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 const HEADER_BYTES = 5;
@@ -128,6 +128,7 @@ function handlerFactory(framing: Framing, options: Partial<UniversalHandlerOptio
 
 function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: string, spec: Extract<MethodImplSpec, { kind: "unary" }>) {
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
+  const parse = inputParser(spec.method.input, opt.binaryOptions, serialization.getI(false));
   const invoke = unaryInvoker(spec, opt.interceptors);
   return async function handle(req: UniversalServerRequest): Promise<UniversalServerResponse> {
     assertByteStreamRequest(req);
@@ -159,7 +160,7 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
       const input = await readSingleMessage(
         req.body,
         { input: spec.method.input, skippedFlag: framing.skippedFlag, readMaxBytes: opt.readMaxBytes, compression: compression.request },
-        (data) => (type.binary ? parseBinary(spec.method.input, data, opt.binaryOptions) : serialization.getI(false).parse(data)),
+        (data) => parse(type.binary, data),
       );
       const output = await invoke(context, input);
       const data = serialization.getO(type.binary).serialize(output);

@@ -13,12 +13,19 @@ import { malformedProtobuf } from "../errors.js";
 /** Flag of a compressed envelope (gRPC, gRPC-Web). */
 const COMPRESSED = 0b1;
 
-export function parseBinary<T extends DescMessage>(input: T, data: Uint8Array, options: Partial<BinaryReadOptions> | undefined): MessageShape<T> {
-  try {
-    return fromBinary(input, data, options);
-  } catch (err) {
-    throw malformedProtobuf(input.name, err instanceof Error ? err.message : String(err));
-  }
+/**
+ * The request message from its bytes, binary or JSON: JSON through Connect-ES's serialization
+ * (its errors are InvalidArgument already), binary here.
+ */
+export function inputParser<T extends DescMessage>(input: T, binaryOptions: Partial<BinaryReadOptions> | undefined, json: { parse(data: Uint8Array): unknown }) {
+  return (binary: boolean, data: Uint8Array): MessageShape<T> => {
+    if (!binary) return json.parse(data) as MessageShape<T>;
+    try {
+      return fromBinary(input, data, binaryOptions);
+    } catch (err) {
+      throw malformedProtobuf(input.name, err instanceof Error ? err.message : String(err));
+    }
+  };
 }
 
 export function decompressEnvelope(input: DescMessage, envelope: EnvelopedMessage, compression: Compression | null, readMaxBytes: number): Promise<EnvelopedMessage> {
