@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { LOG_LEVELS } from "./observability/logger.js";
 import type { ConnectionLimits } from "./edge/connection-limits.js";
+import type { RpcPath } from "./rpc/rpc-handlers.js";
 
 export interface Config {
   port: number;
@@ -24,8 +25,8 @@ export interface Config {
   authFailuresPerMinute: number;
   /** BENCH_NOOP=1 serves the benchmark's no-op RPC. */
   benchNoop: boolean;
-  /** RPC_FAST_PATH=off serves every call through Connect-ES's stock handlers instead of the fast path. */
-  rpcFastPath: boolean;
+  /** RPC_FAST_PATH=off ("stock") serves every call through Connect-ES's stock handlers instead of the fast path. */
+  rpcPath: RpcPath;
 }
 
 type Env = NodeJS.ProcessEnv;
@@ -52,11 +53,11 @@ function logLevel(env: Env): string {
   return level;
 }
 
-function onOff(name: string, fallback: boolean, env: Env): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (raw !== "on" && raw !== "off") throw new Error(`${name} must be on or off, got "${raw}"`);
-  return raw === "on";
+function rpcPath(env: Env): RpcPath {
+  const raw = env.RPC_FAST_PATH;
+  if (raw === undefined || raw === "" || raw === "on") return "fast";
+  if (raw === "off") return "stock";
+  throw new Error(`RPC_FAST_PATH must be on or off, got "${raw}"`);
 }
 
 function connectionLimits(env: Env): ConnectionLimits {
@@ -88,6 +89,6 @@ export function loadConfig(env: Env = process.env): Config {
     connectionLimits: connectionLimits(env),
     authFailuresPerMinute: integer("AUTH_FAILURES_PER_MINUTE", 60, env),
     benchNoop: env.BENCH_NOOP === "1",
-    rpcFastPath: onOff("RPC_FAST_PATH", true, env),
+    rpcPath: rpcPath(env),
   };
 }

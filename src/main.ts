@@ -50,7 +50,7 @@ async function main() {
     shutdownSignal: shutdown.signal,
     attemptLimit: new FailureLimiter(config.authFailuresPerMinute),
     benchNoop: config.benchNoop,
-    fastPath: config.rpcFastPath,
+    rpcPath: config.rpcPath,
   });
   const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: config.connectionLimits });
   logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcPath: handler.rpcPath }, "listening");

@@ -43,8 +43,8 @@ export interface DispatchOptions {
   attemptLimit: FailureLimiter;
   /** Serves zus.bench.v1.BenchService/Noop (and POST /bench/noop) for the benchmark's ceiling. */
   benchNoop?: boolean;
-  /** false (RPC_FAST_PATH=off): every call through Connect-ES's stock handlers (rpc/rpc-handlers.ts). */
-  fastPath?: boolean;
+  /** How calls are served (rpc/rpc-handlers.ts); the fast path unless given. */
+  rpcPath?: RpcPath;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -55,7 +55,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler & { r
   const onInternal = (err: unknown) => logInternalError(logger, err);
   // Unknown JSON keys are refused, as unknown binary fields are (SPEC §5).
   const jsonOptions = { ignoreUnknownFields: false };
-  const rpc = createRpcHandlers(options.fastPath === false ? "stock" : "fast", {
+  const rpc = createRpcHandlers(options.rpcPath ?? "fast", {
     readMaxBytes: options.maxBodyBytes,
     jsonOptions,
     shutdownSignal: options.shutdownSignal,
