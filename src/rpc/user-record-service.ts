@@ -1,18 +1,14 @@
 /** zus.user.v1.UserRecordService (EXTENSIONS.md §1): convert the request, call the app, convert the answer. */
-import { create } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
-import { LockCause as ProtoLockCause, UserEventSchema, UserRecordService, type UserEvent as ProtoUserEvent } from "../../gen/zus/user/v1/user_record_service_pb.js";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { invalidArgument } from "../domain/errors.js";
-import type { RecordedUserEvent } from "../domain/events.js";
-import type { LockCause } from "../domain/user.js";
 import type { UserApp } from "../app/user-app.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
 import { changeDetails } from "./to-proto.js";
+import { lockInput, PROTO_CAUSE, toProtoEvent } from "./user-record-proto.js";
 
-const MAX_REASON_LENGTH = 500;
-const PROTO_CAUSE: Record<LockCause, ProtoLockCause> = { admin: ProtoLockCause.ADMIN, policy: ProtoLockCause.LOCKOUT_POLICY };
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 /** A page token names the sequence the next page starts below; opaque to clients. */
@@ -22,15 +18,7 @@ export function userRecordService(app: UserApp): ServiceImpl<typeof UserRecordSe
   return {
     async lockUser(req, ctx) {
       const userId = requireLength(req.userId, "LockUserRequest", "UserId", 1, 200);
-      const reason = requireLength(req.reason, "LockUserRequest", "Reason", 0, MAX_REASON_LENGTH);
-      const { end } = req;
-      const lockEnd =
-        end.case === "expiresAt"
-          ? { at: timestampDate(end.value) }
-          : end.case === "duration"
-            ? { inSeconds: Number(end.value.seconds) + end.value.nanos / 1e9 }
-            : undefined;
-      return { details: changeDetails(await app.lockWithRecord(userId, callerOf(ctx), { reason, end: lockEnd })) };
+      return { details: changeDetails(await app.lockWithRecord(userId, callerOf(ctx), lockInput(req, "LockUserRequest"))) };
     },
 
     async getLockStatus(req, ctx) {
@@ -60,6 +48,17 @@ export function userRecordService(app: UserApp): ServiceImpl<typeof UserRecordSe
         nextPageToken: history.nextBefore === undefined ? "" : pageToken(history.nextBefore),
       };
     },
+
+    // TEMPORARY (this session): filled in by the watch and bulk work.
+    async *watchUserEvents() {
+      throw new ConnectError("not yet", Code.Unimplemented);
+    },
+    async bulkLockUsers() {
+      throw new ConnectError("not yet", Code.Unimplemented);
+    },
+    async bulkUnlockUsers() {
+      throw new ConnectError("not yet", Code.Unimplemented);
+    },
   };
 }
 
@@ -70,23 +69,4 @@ function readPageToken(token: string): number | undefined {
   const before = TOKEN.exec(Buffer.from(token, "base64url").toString("latin1"))?.[1];
   if (before === undefined) throw invalidArgument("invalid ListUserEventsRequest.PageToken: not a page token this server gave");
   return Number(before);
-}
-
-function toProtoEvent(event: RecordedUserEvent, orgId: string): ProtoUserEvent {
-  const lock =
-    event.type === "user.locked"
-      ? {
-          cause: PROTO_CAUSE[event.payload?.cause ?? "admin"],
-          expiresAt: event.payload?.expiresAt === undefined ? undefined : timestampFromDate(new Date(event.payload.expiresAt)),
-          reason: event.payload?.reason ?? "",
-        }
-      : undefined;
-  return create(UserEventSchema, {
-    type: event.type,
-    sequence: BigInt(event.sequence),
-    creationDate: timestampFromDate(event.createdAt),
-    actorId: event.actor,
-    resourceOwner: orgId,
-    lock,
-  });
 }

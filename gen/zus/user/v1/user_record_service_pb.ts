@@ -12,13 +12,15 @@ import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Details } from "../../../zitadel/object/v2/object_pb.js";
 import { file_zitadel_object_v2_object } from "../../../zitadel/object/v2/object_pb.js";
+import type { ListUsersRequest } from "../../../zitadel/user/v2/user_service_pb.js";
+import { file_zitadel_user_v2_user_service } from "../../../zitadel/user/v2/user_service_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file zus/user/v1/user_record_service.proto.
  */
 export const file_zus_user_v1_user_record_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV6dXMvdXNlci92MS91c2VyX3JlY29yZF9zZXJ2aWNlLnByb3RvEgt6dXMudXNlci52MSKaAQoPTG9ja1VzZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEjAKCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASLQoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IAEIFCgNlbmQiPwoQTG9ja1VzZXJSZXNwb25zZRIrCgdkZXRhaWxzGAEgASgLMhoueml0YWRlbC5vYmplY3QudjIuRGV0YWlscyInChRHZXRMb2NrU3RhdHVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIv4BChVHZXRMb2NrU3RhdHVzUmVzcG9uc2USDgoGbG9ja2VkGAEgASgIEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIhCgVhY3RvchgDIAEoCzISLnp1cy51c2VyLnYxLkFjdG9yEiUKBWNhdXNlGAQgASgOMhYuenVzLnVzZXIudjEuTG9ja0NhdXNlEg4KBnJlYXNvbhgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIgChhmYWlsZWRfcGFzc3dvcmRfYXR0ZW1wdHMYByABKA0iIQoFQWN0b3ISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJPChVMaXN0VXNlckV2ZW50c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJZChZMaXN0VXNlckV2ZW50c1Jlc3BvbnNlEiYKBmV2ZW50cxgBIAMoCzIWLnp1cy51c2VyLnYxLlVzZXJFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisAEKCVVzZXJFdmVudBIMCgR0eXBlGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEjEKDWNyZWF0aW9uX2RhdGUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAQgASgJEhYKDnJlc291cmNlX293bmVyGAUgASgJEiYKBGxvY2sYBiABKAsyGC56dXMudXNlci52MS5Mb2NrRGV0YWlscyJ0CgtMb2NrRGV0YWlscxIlCgVjYXVzZRgBIAEoDjIWLnp1cy51c2VyLnYxLkxvY2tDYXVzZRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YAyABKAkqXAoJTG9ja0NhdXNlEhoKFkxPQ0tfQ0FVU0VfVU5TUEVDSUZJRUQQABIUChBMT0NLX0NBVVNFX0FETUlOEAESHQoZTE9DS19DQVVTRV9MT0NLT1VUX1BPTElDWRACMocDChFVc2VyUmVjb3JkU2VydmljZRJwCghMb2NrVXNlchIcLnp1cy51c2VyLnYxLkxvY2tVc2VyUmVxdWVzdBodLnp1cy51c2VyLnYxLkxvY2tVc2VyUmVzcG9uc2UiJ4LT5JMCIToBKiIcL3p1cy92MS91c2Vycy97dXNlcl9pZH0vbG9jaxJ8Cg1HZXRMb2NrU3RhdHVzEiEuenVzLnVzZXIudjEuR2V0TG9ja1N0YXR1c1JlcXVlc3QaIi56dXMudXNlci52MS5HZXRMb2NrU3RhdHVzUmVzcG9uc2UiJILT5JMCHhIcL3p1cy92MS91c2Vycy97dXNlcl9pZH0vbG9jaxKBAQoOTGlzdFVzZXJFdmVudHMSIi56dXMudXNlci52MS5MaXN0VXNlckV2ZW50c1JlcXVlc3QaIy56dXMudXNlci52MS5MaXN0VXNlckV2ZW50c1Jlc3BvbnNlIiaC0+STAiASHi96dXMvdjEvdXNlcnMve3VzZXJfaWR9L2V2ZW50c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_zitadel_object_v2_object]);
+  fileDesc("CiV6dXMvdXNlci92MS91c2VyX3JlY29yZF9zZXJ2aWNlLnByb3RvEgt6dXMudXNlci52MSKaAQoPTG9ja1VzZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEjAKCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASLQoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IAEIFCgNlbmQiPwoQTG9ja1VzZXJSZXNwb25zZRIrCgdkZXRhaWxzGAEgASgLMhoueml0YWRlbC5vYmplY3QudjIuRGV0YWlscyInChRHZXRMb2NrU3RhdHVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIv4BChVHZXRMb2NrU3RhdHVzUmVzcG9uc2USDgoGbG9ja2VkGAEgASgIEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIhCgVhY3RvchgDIAEoCzISLnp1cy51c2VyLnYxLkFjdG9yEiUKBWNhdXNlGAQgASgOMhYuenVzLnVzZXIudjEuTG9ja0NhdXNlEg4KBnJlYXNvbhgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIgChhmYWlsZWRfcGFzc3dvcmRfYXR0ZW1wdHMYByABKA0iIQoFQWN0b3ISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJPChVMaXN0VXNlckV2ZW50c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJrChZMaXN0VXNlckV2ZW50c1Jlc3BvbnNlEiYKBmV2ZW50cxgBIAMoCzIWLnp1cy51c2VyLnYxLlVzZXJFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEAoIcG9zaXRpb24YAyABKAkisAEKCVVzZXJFdmVudBIMCgR0eXBlGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEjEKDWNyZWF0aW9uX2RhdGUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAQgASgJEhYKDnJlc291cmNlX293bmVyGAUgASgJEiYKBGxvY2sYBiABKAsyGC56dXMudXNlci52MS5Mb2NrRGV0YWlscyJ0CgtMb2NrRGV0YWlscxIlCgVjYXVzZRgBIAEoDjIWLnp1cy51c2VyLnYxLkxvY2tDYXVzZRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YAyABKAkiYwoWV2F0Y2hVc2VyRXZlbnRzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRINCgV0eXBlcxgDIAMoCRIQCghwb3NpdGlvbhgEIAEoCSKJAQoXV2F0Y2hVc2VyRXZlbnRzUmVzcG9uc2USEAoIcG9zaXRpb24YASABKAkSJwoFZXZlbnQYAiABKAsyFi56dXMudXNlci52MS5Vc2VyRXZlbnRIABIrCgloZWFydGJlYXQYAyABKAsyFi56dXMudXNlci52MS5IZWFydGJlYXRIAEIGCgRraW5kIgsKCUhlYXJ0YmVhdCIeCgpXYXRjaEVuZGVkEhAKCHBvc2l0aW9uGAEgASgJIuMBChRCdWxrTG9ja1VzZXJzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCRIwCgVxdWVyeRgCIAEoCzIhLnppdGFkZWwudXNlci52Mi5MaXN0VXNlcnNSZXF1ZXN0Eg4KBnJlYXNvbhgDIAEoCRIwCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEi0KCGR1cmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSAASDwoHZHJ5X3J1bhgGIAEoCEIFCgNlbmQibQoWQnVsa1VubG9ja1VzZXJzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCRIwCgVxdWVyeRgCIAEoCzIhLnppdGFkZWwudXNlci52Mi5MaXN0VXNlcnNSZXF1ZXN0Eg8KB2RyeV9ydW4YAyABKAgiRwoXQnVsa0NoYW5nZVVzZXJzUmVzcG9uc2USLAoHcmVzdWx0cxgBIAMoCzIbLnp1cy51c2VyLnYxLkJ1bGtVc2VyUmVzdWx0IogBCg5CdWxrVXNlclJlc3VsdBIPCgd1c2VyX2lkGAEgASgJEi0KB2RldGFpbHMYAiABKAsyGi56aXRhZGVsLm9iamVjdC52Mi5EZXRhaWxzSAASKwoFZXJyb3IYAyABKAsyGi56dXMudXNlci52MS5CdWxrVXNlckVycm9ySABCCQoHb3V0Y29tZSI6Cg1CdWxrVXNlckVycm9yEgwKBGNvZGUYASABKAUSCgoCaWQYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSpcCglMb2NrQ2F1c2USGgoWTE9DS19DQVVTRV9VTlNQRUNJRklFRBAAEhQKEExPQ0tfQ0FVU0VfQURNSU4QARIdChlMT0NLX0NBVVNFX0xPQ0tPVVRfUE9MSUNZEAIy3QUKEVVzZXJSZWNvcmRTZXJ2aWNlEnAKCExvY2tVc2VyEhwuenVzLnVzZXIudjEuTG9ja1VzZXJSZXF1ZXN0Gh0uenVzLnVzZXIudjEuTG9ja1VzZXJSZXNwb25zZSIngtPkkwIhOgEqIhwvenVzL3YxL3VzZXJzL3t1c2VyX2lkfS9sb2NrEnwKDUdldExvY2tTdGF0dXMSIS56dXMudXNlci52MS5HZXRMb2NrU3RhdHVzUmVxdWVzdBoiLnp1cy51c2VyLnYxLkdldExvY2tTdGF0dXNSZXNwb25zZSIkgtPkkwIeEhwvenVzL3YxL3VzZXJzL3t1c2VyX2lkfS9sb2NrEoEBCg5MaXN0VXNlckV2ZW50cxIiLnp1cy51c2VyLnYxLkxpc3RVc2VyRXZlbnRzUmVxdWVzdBojLnp1cy51c2VyLnYxLkxpc3RVc2VyRXZlbnRzUmVzcG9uc2UiJoLT5JMCIBIeL3p1cy92MS91c2Vycy97dXNlcl9pZH0vZXZlbnRzEl4KD1dhdGNoVXNlckV2ZW50cxIjLnp1cy51c2VyLnYxLldhdGNoVXNlckV2ZW50c1JlcXVlc3QaJC56dXMudXNlci52MS5XYXRjaFVzZXJFdmVudHNSZXNwb25zZTABEnYKDUJ1bGtMb2NrVXNlcnMSIS56dXMudXNlci52MS5CdWxrTG9ja1VzZXJzUmVxdWVzdBokLnp1cy51c2VyLnYxLkJ1bGtDaGFuZ2VVc2Vyc1Jlc3BvbnNlIhyC0+STAhY6ASoiES96dXMvdjEvYnVsay9sb2NrEnwKD0J1bGtVbmxvY2tVc2VycxIjLnp1cy51c2VyLnYxLkJ1bGtVbmxvY2tVc2Vyc1JlcXVlc3QaJC56dXMudXNlci52MS5CdWxrQ2hhbmdlVXNlcnNSZXNwb25zZSIegtPkkwIYOgEqIhMvenVzL3YxL2J1bGsvdW5sb2NrYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_zitadel_object_v2_object, file_zitadel_user_v2_user_service]);
 
 /**
  * @generated from message zus.user.v1.LockUserRequest
@@ -227,6 +229,14 @@ export type ListUserEventsResponse = Message<"zus.user.v1.ListUserEventsResponse
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * Where a watch starts to receive every event committed after this page was read (the first
+   * page's position is the one to keep).
+   *
+   * @generated from field: string position = 3;
+   */
+  position: string;
 };
 
 /**
@@ -322,6 +332,289 @@ export const LockDetailsSchema: GenMessage<LockDetails> = /*@__PURE__*/
   messageDesc(file_zus_user_v1_user_record_service, 8);
 
 /**
+ * @generated from message zus.user.v1.WatchUserEventsRequest
+ */
+export type WatchUserEventsRequest = Message<"zus.user.v1.WatchUserEventsRequest"> & {
+  /**
+   * Only events of users in this organization (one the caller may read); empty for all.
+   *
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * Only events of this user; empty for all.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Only events of these types (ZITADEL's event names); empty for all.
+   *
+   * @generated from field: repeated string types = 3;
+   */
+  types: string[];
+
+  /**
+   * Start after this position (from ListUserEventsResponse or WatchUserEventsResponse); empty for now.
+   *
+   * @generated from field: string position = 4;
+   */
+  position: string;
+};
+
+/**
+ * Describes the message zus.user.v1.WatchUserEventsRequest.
+ * Use `create(WatchUserEventsRequestSchema)` to create a new message.
+ */
+export const WatchUserEventsRequestSchema: GenMessage<WatchUserEventsRequest> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 9);
+
+/**
+ * @generated from message zus.user.v1.WatchUserEventsResponse
+ */
+export type WatchUserEventsResponse = Message<"zus.user.v1.WatchUserEventsResponse"> & {
+  /**
+   * Where a new watch resumes to receive everything after this message.
+   *
+   * @generated from field: string position = 1;
+   */
+  position: string;
+
+  /**
+   * @generated from oneof zus.user.v1.WatchUserEventsResponse.kind
+   */
+  kind: {
+    /**
+     * @generated from field: zus.user.v1.UserEvent event = 2;
+     */
+    value: UserEvent;
+    case: "event";
+  } | {
+    /**
+     * Sent when a stream has been idle for a while, so that proxies keep it open.
+     *
+     * @generated from field: zus.user.v1.Heartbeat heartbeat = 3;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message zus.user.v1.WatchUserEventsResponse.
+ * Use `create(WatchUserEventsResponseSchema)` to create a new message.
+ */
+export const WatchUserEventsResponseSchema: GenMessage<WatchUserEventsResponse> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 10);
+
+/**
+ * @generated from message zus.user.v1.Heartbeat
+ */
+export type Heartbeat = Message<"zus.user.v1.Heartbeat"> & {
+};
+
+/**
+ * Describes the message zus.user.v1.Heartbeat.
+ * Use `create(HeartbeatSchema)` to create a new message.
+ */
+export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 11);
+
+/**
+ * Sent as an error detail when a watch ends early (a watcher that fell too far behind, a server
+ * shutting down): the position after the last event delivered.
+ *
+ * @generated from message zus.user.v1.WatchEnded
+ */
+export type WatchEnded = Message<"zus.user.v1.WatchEnded"> & {
+  /**
+   * @generated from field: string position = 1;
+   */
+  position: string;
+};
+
+/**
+ * Describes the message zus.user.v1.WatchEnded.
+ * Use `create(WatchEndedSchema)` to create a new message.
+ */
+export const WatchEndedSchema: GenMessage<WatchEnded> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 12);
+
+/**
+ * @generated from message zus.user.v1.BulkLockUsersRequest
+ */
+export type BulkLockUsersRequest = Message<"zus.user.v1.BulkLockUsersRequest"> & {
+  /**
+   * At most 1000 ids; give either these or a query.
+   *
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+
+  /**
+   * The users ListUsers would answer to this query (its limit at most 1000).
+   *
+   * @generated from field: zitadel.user.v2.ListUsersRequest query = 2;
+   */
+  query?: ListUsersRequest | undefined;
+
+  /**
+   * As in LockUserRequest, the same for every user.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from oneof zus.user.v1.BulkLockUsersRequest.end
+   */
+  end: {
+    /**
+     * @generated from field: google.protobuf.Timestamp expires_at = 4;
+     */
+    value: Timestamp;
+    case: "expiresAt";
+  } | {
+    /**
+     * @generated from field: google.protobuf.Duration duration = 5;
+     */
+    value: Duration;
+    case: "duration";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Answer what would happen, change nothing.
+   *
+   * @generated from field: bool dry_run = 6;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message zus.user.v1.BulkLockUsersRequest.
+ * Use `create(BulkLockUsersRequestSchema)` to create a new message.
+ */
+export const BulkLockUsersRequestSchema: GenMessage<BulkLockUsersRequest> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 13);
+
+/**
+ * @generated from message zus.user.v1.BulkUnlockUsersRequest
+ */
+export type BulkUnlockUsersRequest = Message<"zus.user.v1.BulkUnlockUsersRequest"> & {
+  /**
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+
+  /**
+   * @generated from field: zitadel.user.v2.ListUsersRequest query = 2;
+   */
+  query?: ListUsersRequest | undefined;
+
+  /**
+   * @generated from field: bool dry_run = 3;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message zus.user.v1.BulkUnlockUsersRequest.
+ * Use `create(BulkUnlockUsersRequestSchema)` to create a new message.
+ */
+export const BulkUnlockUsersRequestSchema: GenMessage<BulkUnlockUsersRequest> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 14);
+
+/**
+ * @generated from message zus.user.v1.BulkChangeUsersResponse
+ */
+export type BulkChangeUsersResponse = Message<"zus.user.v1.BulkChangeUsersResponse"> & {
+  /**
+   * One per user, in the order of the ids or of the query's answer.
+   *
+   * @generated from field: repeated zus.user.v1.BulkUserResult results = 1;
+   */
+  results: BulkUserResult[];
+};
+
+/**
+ * Describes the message zus.user.v1.BulkChangeUsersResponse.
+ * Use `create(BulkChangeUsersResponseSchema)` to create a new message.
+ */
+export const BulkChangeUsersResponseSchema: GenMessage<BulkChangeUsersResponse> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 15);
+
+/**
+ * @generated from message zus.user.v1.BulkUserResult
+ */
+export type BulkUserResult = Message<"zus.user.v1.BulkUserResult"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from oneof zus.user.v1.BulkUserResult.outcome
+   */
+  outcome: {
+    /**
+     * The change made; on a dry run, the sequence and organization it would have.
+     *
+     * @generated from field: zitadel.object.v2.Details details = 2;
+     */
+    value: Details;
+    case: "details";
+  } | {
+    /**
+     * What the call for this user alone would have answered.
+     *
+     * @generated from field: zus.user.v1.BulkUserError error = 3;
+     */
+    value: BulkUserError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message zus.user.v1.BulkUserResult.
+ * Use `create(BulkUserResultSchema)` to create a new message.
+ */
+export const BulkUserResultSchema: GenMessage<BulkUserResult> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 16);
+
+/**
+ * @generated from message zus.user.v1.BulkUserError
+ */
+export type BulkUserError = Message<"zus.user.v1.BulkUserError"> & {
+  /**
+   * The gRPC status code (e.g. 9 for FAILED_PRECONDITION).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * ZITADEL's error id, e.g. COMMAND-lgws8wtsqf.
+   *
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message zus.user.v1.BulkUserError.
+ * Use `create(BulkUserErrorSchema)` to create a new message.
+ */
+export const BulkUserErrorSchema: GenMessage<BulkUserError> = /*@__PURE__*/
+  messageDesc(file_zus_user_v1_user_record_service, 17);
+
+/**
  * @generated from enum zus.user.v1.LockCause
  */
 export enum LockCause {
@@ -387,6 +680,38 @@ export const UserRecordService: GenService<{
     methodKind: "unary";
     input: typeof ListUserEventsRequestSchema;
     output: typeof ListUserEventsResponseSchema;
+  },
+  /**
+   * Events as they commit, filtered, from a position (a history page's or an earlier watch's) or
+   * from now: every later event exactly once, in commit order per user, only those of users the
+   * caller may read. Server streaming on gRPC, gRPC-Web and Connect; no REST path.
+   *
+   * @generated from rpc zus.user.v1.UserRecordService.WatchUserEvents
+   */
+  watchUserEvents: {
+    methodKind: "server_streaming";
+    input: typeof WatchUserEventsRequestSchema;
+    output: typeof WatchUserEventsResponseSchema;
+  },
+  /**
+   * Locks many users, each as our LockUser would alone: its own permission check, event and commit.
+   *
+   * @generated from rpc zus.user.v1.UserRecordService.BulkLockUsers
+   */
+  bulkLockUsers: {
+    methodKind: "unary";
+    input: typeof BulkLockUsersRequestSchema;
+    output: typeof BulkChangeUsersResponseSchema;
+  },
+  /**
+   * Unlocks many users, each as UnlockUser would alone.
+   *
+   * @generated from rpc zus.user.v1.UserRecordService.BulkUnlockUsers
+   */
+  bulkUnlockUsers: {
+    methodKind: "unary";
+    input: typeof BulkUnlockUsersRequestSchema;
+    output: typeof BulkChangeUsersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_zus_user_v1_user_record_service, 0);
