@@ -17,6 +17,7 @@ const RPC_SUITE = [
   "test/history.test.ts",
   "test/lock-record.test.ts",
   "test/lock-status.test.ts",
+  "test/watch.test.ts",
   "test/crash-drill.test.ts",
 ];
 

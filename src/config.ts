@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { LOG_LEVELS } from "./observability/logger.js";
 import type { ConnectionLimits } from "./edge/connection-limits.js";
 import type { RpcPath } from "./rpc/rpc-handlers.js";
+import type { WatchSettings } from "./app/watch.js";
 
 export interface Config {
   port: number;
@@ -27,7 +28,10 @@ export interface Config {
   benchNoop: boolean;
   /** RPC_FAST_PATH=off ("stock") serves every call through Connect-ES's stock handlers instead of the fast path. */
   rpcPath: RpcPath;
+  /** Watch streams (EXTENSIONS.md §1): see WatchSettings. */
+  watch: WatchSettings;
 }
+
 
 type Env = NodeJS.ProcessEnv;
 
@@ -90,5 +94,10 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerMinute: integer("AUTH_FAILURES_PER_MINUTE", 60, env),
     benchNoop: env.BENCH_NOOP === "1",
     rpcPath: rpcPath(env),
+    watch: {
+      bufferSize: integer("WATCH_BUFFER_EVENTS", 1000, env) || 1000,
+      heartbeatMs: integer("WATCH_HEARTBEAT_MS", 15_000, env) || 15_000,
+      pollMs: integer("WATCH_POLL_MS", 200, env) || 200,
+    },
   };
 }

@@ -1,6 +1,8 @@
 /** config → store → app → server; SIGTERM and SIGINT drain in-flight calls, then close the store. */
 import { setMaxListeners } from "node:events";
 import { UserApp } from "./app/user-app.js";
+import { EventHub } from "./app/event-hub.js";
+import { Watching } from "./app/watch.js";
 import { initializeOnFirstStart } from "./app/bootstrap.js";
 import { loadConfig } from "./config.js";
 import { createDispatcher } from "./edge/dispatch.js";
@@ -16,12 +18,21 @@ import { openStore } from "./store/open.js";
 /** Locks with an end are ended by the system within a second of it (EXTENSIONS.md §1): swept four times a second. */
 const LOCK_SWEEP_MS = 250;
 
+/** Events the watch hub reads at a time (event-hub.ts). */
+const HUB_BATCH = 1000;
+
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
-  const app = new UserApp(store);
-  const apps = { users: app, signIn: new SignInApp(store, app.events), settings: new SettingsApp(store) };
+  const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
+  const app = new UserApp(store, undefined, () => hub.wake());
+  const apps = {
+    users: app,
+    signIn: new SignInApp(store, app.events),
+    settings: new SettingsApp(store),
+    watching: new Watching(hub, store, config.watch),
+  };
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
     logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");
   }
@@ -66,6 +77,7 @@ async function main() {
     clearInterval(lockSweep);
     readiness.startDraining();
     shutdown.abort();
+    hub.close();
     await server.close(config.shutdownGraceMs);
     await store.close();
     logger.info("stopped");

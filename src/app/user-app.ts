@@ -15,11 +15,13 @@ import { hashToken, newToken } from "../security/tokens.js";
 import {
   ConflictError,
   type CredentialStore,
+  type EventLogStore,
   type Organization,
   type OrganizationStore,
   type UserCommit,
   type UserStore,
 } from "../store/store.js";
+import type { EventPosition } from "../store/event-log.js";
 import { SYSTEM_ACTOR, UserEvents, type ChangeDetails } from "./user-events.js";
 
 export interface ListUsersInput {
@@ -48,6 +50,8 @@ export interface UserHistory {
   events: RecordedUserEvent[];
   /** Where the next page starts (HistoryPage.before); absent on the last page. */
   nextBefore?: number;
+  /** Covers every event committed when the page was read: a watch from here misses and repeats nothing. */
+  position: EventPosition;
 }
 
 export type LockStatus =
@@ -72,10 +76,12 @@ export class UserApp {
   readonly events: UserEvents;
 
   constructor(
-    private readonly store: UserStore & CredentialStore & OrganizationStore,
+    private readonly store: UserStore & EventLogStore & CredentialStore & OrganizationStore,
     now: () => Date = () => new Date(),
+    /** Called after each commit of user events made through this app (the watch hub reads then). */
+    onCommit?: () => void,
   ) {
-    this.events = new UserEvents(store, now);
+    this.events = new UserEvents(store, now, onCommit);
   }
 
   /** Resolves a bearer token to its owner, who must be an active user. */
@@ -163,7 +169,7 @@ export class UserApp {
   /** The event that locked a locked user: its latest user.locked. */
   private async latestLock(userId: string): Promise<Extract<RecordedUserEvent, { type: "user.locked" }>> {
     for (let before: number | undefined; ; ) {
-      const page = await this.store.userEvents(userId, before, LOCK_SEARCH_PAGE);
+      const { events: page } = await this.store.log.userEvents(userId, before, LOCK_SEARCH_PAGE);
       for (const event of page) if (event.type === "user.locked") return event;
       if (page.length < LOCK_SEARCH_PAGE) throw new Error(`user ${userId} is locked without a user.locked event`);
       before = page[page.length - 1]!.sequence;
@@ -177,10 +183,10 @@ export class UserApp {
    */
   async history(userId: string, caller: Principal, page: HistoryPage): Promise<UserHistory> {
     const { orgId } = await this.getUser(userId, caller);
-    const events = await this.store.userEvents(userId, page.before, page.limit + 1);
-    if (events.length <= page.limit) return { orgId, events };
+    const { events, position } = await this.store.log.userEvents(userId, page.before, page.limit + 1);
+    if (events.length <= page.limit) return { orgId, events, position };
     const shown = events.slice(0, page.limit);
-    return { orgId, events: shown, nextBefore: shown[shown.length - 1]!.sequence };
+    return { orgId, events: shown, nextBefore: shown[shown.length - 1]!.sequence, position };
   }
 
   listUsers(input: ListUsersInput, caller: Principal): Promise<{ total: number; users: User[] }> {

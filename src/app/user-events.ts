@@ -23,6 +23,7 @@ export class UserEvents {
   constructor(
     private readonly store: Pick<UserStore, "getUser" | "commitUser">,
     readonly now: () => Date,
+    private readonly onCommit: () => void = () => undefined,
   ) {}
 
   /** The user as it is now: a policy lock whose time is up is ended (and recorded) first. */
@@ -67,6 +68,7 @@ export class UserEvents {
   ): Promise<{ user: User; details: ChangeDetails }> {
     const commit = { ...this.prepare(user, events, actor, extras.newUserId), session: extras.session };
     await this.store.commitUser(commit);
+    this.onCommit();
     const next = commit.user;
     return { user: next, details: { sequence: next.sequence, changeDate: next.changedAt, resourceOwner: next.orgId } };
   }

@@ -16,6 +16,21 @@ export type UserEvent =
   | { type: "user.reactivated" }
   | { type: "user.removed" };
 
+const TYPES: Record<UserEvent["type"], true> = {
+  "user.human.added": true,
+  "user.machine.added": true,
+  "user.locked": true,
+  "user.unlocked": true,
+  "user.human.password.check.failed": true,
+  "user.human.password.check.succeeded": true,
+  "user.deactivated": true,
+  "user.reactivated": true,
+  "user.removed": true,
+};
+
+/** Whether `type` names a user event this server records. */
+export const isUserEventType = (type: string): type is UserEvent["type"] => Object.hasOwn(TYPES, type);
+
 /** An event as stored: who did it, when, and its place in the user's history. */
 export type RecordedUserEvent = UserEvent & {
   userId: string;

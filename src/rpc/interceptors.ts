@@ -12,14 +12,27 @@ import { toConnectError } from "./errors.js";
  */
 export function errorInterceptor(onInternal: (err: unknown) => void): Interceptor {
   return (next) => async (req) => {
-    try {
-      return await next(req);
-    } catch (err) {
+    const convert = (err: unknown) => {
       const client = req.contextValues.get(CALL_REPORT);
       if (client && isCredentialFailure(err)) client.credentialsFailed = true;
-      throw toConnectError(err, onInternal);
+      return toConnectError(err, onInternal);
+    };
+    try {
+      const res = await next(req);
+      // A streaming answer's errors come while its messages are read.
+      return res.stream ? { ...res, message: convertErrors(res.message, convert) } : res;
+    } catch (err) {
+      throw convert(err);
     }
   };
+}
+
+async function* convertErrors<T>(messages: AsyncIterable<T>, convert: (err: unknown) => Error): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    throw convert(err);
+  }
 }
 
 /** An invalid or missing token, or a wrong password (which carries the failed-attempt count). */

@@ -8,6 +8,7 @@ import type { UserApp } from "../app/user-app.js";
 import type { Readiness } from "../app/readiness.js";
 import type { SettingsApp } from "../app/settings.js";
 import type { SignInApp } from "../app/sign-in.js";
+import type { Watching } from "../app/watch.js";
 import { BenchService } from "../../gen/zus/bench/v1/bench_pb.js";
 import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { benchService } from "./bench-service.js";
@@ -26,6 +27,7 @@ export interface Apps {
   users: UserApp;
   signIn: SignInApp;
   settings: SettingsApp;
+  watching: Watching;
 }
 
 export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unknown) => void, options: { benchNoop?: boolean } = {}) {
@@ -35,7 +37,7 @@ export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unkno
     if (options.benchNoop) router.service(BenchService, benchService, { interceptors });
     router.service(SessionService, sessionService(apps.signIn), { interceptors });
     router.service(SettingsService, settingsService(apps.settings), { interceptors });
-    router.service(UserRecordService, userRecordService(apps.users), { interceptors });
+    router.service(UserRecordService, userRecordService(apps.users, apps.watching), { interceptors });
     router.service(Health, healthService(readiness, API_SERVICES.map((s) => s.typeName)), {
       interceptors: [errorInterceptor(onInternal)],
     });

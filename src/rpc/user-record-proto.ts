@@ -39,5 +39,6 @@ export function toProtoEvent(event: RecordedUserEvent, orgId: string): ProtoUser
     actorId: event.actor,
     resourceOwner: orgId,
     lock,
+    userId: event.userId,
   });
 }

@@ -4,17 +4,19 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { UserApp } from "../app/user-app.js";
+import type { Watching } from "../app/watch.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
 import { changeDetails } from "./to-proto.js";
 import { lockInput, PROTO_CAUSE, toProtoEvent } from "./user-record-proto.js";
+import { watchUserEvents } from "./watch-user-events.js";
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 /** A page token names the sequence the next page starts below; opaque to clients. */
 const TOKEN = /^before:([1-9][0-9]{0,14})$/;
 
-export function userRecordService(app: UserApp): ServiceImpl<typeof UserRecordService> {
+export function userRecordService(app: UserApp, watching: Watching): ServiceImpl<typeof UserRecordService> {
   return {
     async lockUser(req, ctx) {
       const userId = requireLength(req.userId, "LockUserRequest", "UserId", 1, 200);
@@ -46,13 +48,13 @@ export function userRecordService(app: UserApp): ServiceImpl<typeof UserRecordSe
       return {
         events: history.events.map((event) => toProtoEvent(event, history.orgId)),
         nextPageToken: history.nextBefore === undefined ? "" : pageToken(history.nextBefore),
+        position: watching.formatPosition(history.position),
       };
     },
 
-    // TEMPORARY (this session): filled in by the watch and bulk work.
-    async *watchUserEvents() {
-      throw new ConnectError("not yet", Code.Unimplemented);
-    },
+    watchUserEvents: (req, ctx) => watchUserEvents(watching, req, ctx),
+
+    // TEMPORARY (this session): filled in by the bulk work.
     async bulkLockUsers() {
       throw new ConnectError("not yet", Code.Unimplemented);
     },

@@ -4,6 +4,7 @@
  * decided once in write-plan.ts; each backend executes that plan its own way.
  */
 import type { RecordedUserEvent } from "../domain/events.js";
+import type { EventLog } from "./event-log.js";
 import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
 import type { Session } from "../domain/sessions.js";
 import type { RoleGrant } from "../domain/permissions.js";
@@ -63,8 +64,11 @@ export interface UserStore {
   userIdsByLoginName(loginName: string): Promise<string[]>;
   /** Users whose lock ended at or before `now`. */
   usersWithExpiredLocks(now: Date, limit: number): Promise<string[]>;
-  /** The user's events, newest first: at most `limit`, each with a sequence below `before` when given. */
-  userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]>;
+}
+
+/** The log of every user event, by position (event-log.ts). */
+export interface EventLogStore {
+  readonly log: EventLog;
 }
 
 /** Access tokens, for authentication. */
@@ -101,7 +105,7 @@ export interface StoreLifecycle {
 }
 
 /** A whole backend, as opened: what main and the CLI hold; each part of the app takes only the parts above it uses. */
-export interface Store extends UserStore, CredentialStore, SessionStore, OrganizationStore, SettingsStore, StoreLifecycle {}
+export interface Store extends UserStore, EventLogStore, CredentialStore, SessionStore, OrganizationStore, SettingsStore, StoreLifecycle {}
 
 /** "sequence": the user changed since it was read; "session": the session did. */
 export type ConflictReason = "sequence" | "session" | "userId" | "username";

@@ -2,7 +2,7 @@
  * PostgreSQL through Drizzle, for installations with several server instances on one
  * database. Works with node-postgres (production) and PGlite (tests) alike.
  */
-import { and, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -12,8 +12,6 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
-import type { RecordedUserEvent } from "../../domain/events.js";
-import { fromEventRow } from "../event-rows.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
@@ -21,6 +19,7 @@ import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type UserColumn, type WritePlan } from "../write-plan.js";
 import * as schema from "./schema.js";
+import { PostgresEventLog } from "./postgres-event-log.js";
 
 
 /**
@@ -69,12 +68,15 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
 
 export class PostgresStore implements Store {
   private readonly reads;
+  readonly log: PostgresEventLog;
 
   constructor(
     private readonly db: PgDb,
     private readonly end: () => Promise<void>,
   ) {
     this.reads = preparedReads(db);
+    // node-postgres and PGlite both answer a raw statement with its rows.
+    this.log = new PostgresEventLog((query) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] }));
   }
 
   getUser(id: string): Promise<User | undefined> {
@@ -179,18 +181,6 @@ export class PostgresStore implements Store {
         .where(and(eq(schema.users.locked, true), lte(schema.users.lockExpiresAt, now)))
         .limit(limit);
       return rows.map((row) => row.id);
-    });
-  }
-
-  userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]> {
-    return guard(async () => {
-      const rows = await this.db
-        .select()
-        .from(schema.events)
-        .where(and(eq(schema.events.aggregateId, userId), before === undefined ? undefined : lt(schema.events.sequence, before)))
-        .orderBy(desc(schema.events.sequence))
-        .limit(limit);
-      return rows.map(fromEventRow);
     });
   }
 

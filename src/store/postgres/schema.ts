@@ -1,7 +1,10 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { boolean, customType, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
+
+/** A 64-bit transaction id; read as text (node-postgres has no parser for it). */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
 
 export const organizations = pgTable("organizations", {
   id: text("id").primaryKey(),
@@ -21,8 +24,10 @@ export const events = pgTable(
     actor: text("actor").notNull(),
     resourceOwner: text("resource_owner").notNull(),
     createdAt: instant("created_at").notNull(),
+    /** The writing transaction: the log's order (snapshot-position.ts). Filled by the default. */
+    txId: xid8("tx_id").notNull().default(sql`pg_current_xact_id()`),
   },
-  (t) => [uniqueIndex("events_aggregate_sequence").on(t.aggregateId, t.sequence)],
+  (t) => [uniqueIndex("events_aggregate_sequence").on(t.aggregateId, t.sequence), index("events_tx_id").on(t.txId, t.id)],
 );
 
 /** Read model of users, updated in the same transaction as the events. */

@@ -11,9 +11,9 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
-import type { RecordedUserEvent } from "../../domain/events.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { fromUserRow, type UserRow } from "../user-rows.js";
+import type { EventLog } from "../event-log.js";
 
 /** A token's owner with the token's expiry, which the cache checks on every use. */
 export interface ExpiringTokenOwner extends TokenOwner {
@@ -52,7 +52,11 @@ export class CachedStore implements Store {
     this.cacheUser(fromUserRow(row));
   };
 
-  constructor(private readonly inner: CacheableStore) {}
+  readonly log: EventLog;
+
+  constructor(private readonly inner: CacheableStore) {
+    this.log = inner.log;
+  }
 
   async getUser(id: string): Promise<User | undefined> {
     let user = this.users.get(id);
@@ -115,9 +119,6 @@ export class CachedStore implements Store {
   }
   usersWithExpiredLocks(now: Date, limit: number): Promise<string[]> {
     return this.inner.usersWithExpiredLocks(now, limit);
-  }
-  userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]> {
-    return this.inner.userEvents(userId, before, limit);
   }
   getSession(id: string): Promise<{ session: Session; tokenHash: string } | undefined> {
     return this.inner.getSession(id);

@@ -2,7 +2,7 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { and, count, desc, eq, getTableColumns, inArray, isNull, lt, lte, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, inArray, isNull, lte, sql } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
@@ -10,8 +10,6 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
-import type { RecordedUserEvent } from "../../domain/events.js";
-import { fromEventRow } from "../event-rows.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type UserCommit } from "../store.js";
@@ -24,6 +22,7 @@ import { startCheckpointer } from "./checkpointer.js";
 import { CountTally } from "./count-tally.js";
 import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
+import { SqliteEventLog } from "./sqlite-event-log.js";
 
 
 type Db = BetterSQLite3Database<typeof schema>;
@@ -81,6 +80,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
 const COUNT_SHARDS = 1;
 
 class SqliteStore implements CacheableStore {
+  readonly log: SqliteEventLog;
   private readonly commits: GroupCommit<Db>;
   private readonly statements: WriteStatements;
   /** What the writes of the running transaction did to user_counts, written before its COMMIT. */
@@ -98,6 +98,7 @@ class SqliteStore implements CacheableStore {
     private readonly closeFiles: () => Promise<void>,
   ) {
     this.statements = writeStatements(db);
+    this.log = new SqliteEventLog(db, async () => this.wal.pending());
     this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() });
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
@@ -218,17 +219,6 @@ class SqliteStore implements CacheableStore {
       .limit(limit)
       .all();
     return rows.map((row) => row.id);
-  }
-
-  async userEvents(userId: string, before: number | undefined, limit: number): Promise<RecordedUserEvent[]> {
-    const rows = this.db
-      .select()
-      .from(schema.events)
-      .where(and(eq(schema.events.aggregateId, userId), before === undefined ? undefined : lt(schema.events.sequence, before)))
-      .orderBy(desc(schema.events.sequence))
-      .limit(limit)
-      .all();
-    return this.onceDurable(rows.map(fromEventRow));
   }
 
   async initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {

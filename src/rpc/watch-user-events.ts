@@ -1,0 +1,59 @@
+/** zus.user.v1 WatchUserEvents: the request checked, each watch item as a message, a watch's early end as a status. */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import {
+  WatchEndedSchema,
+  WatchUserEventsResponseSchema,
+  type WatchUserEventsRequest,
+  type WatchUserEventsResponse,
+} from "../../gen/zus/user/v1/user_record_service_pb.js";
+import { WatchEnded, type WatchEndReason, type Watching } from "../app/watch.js";
+import { DomainError, invalidArgument } from "../domain/errors.js";
+import { isUserEventType } from "../domain/events.js";
+import { callerOf } from "./caller.js";
+import { requireLength } from "./from-proto.js";
+import { toProtoEvent } from "./user-record-proto.js";
+
+const MESSAGE = "WatchUserEventsRequest";
+
+const ENDED: Record<WatchEndReason, { code: Code; message: string }> = {
+  behind: { code: Code.ResourceExhausted, message: "the watch fell too far behind; resume from the position in this error's details" },
+  cancelled: { code: Code.Unavailable, message: "the watch was closed by the server; resume from the position in this error's details" },
+  revoked: { code: Code.Unauthenticated, message: "Token is invalid" },
+};
+
+export async function* watchUserEvents(
+  watching: Watching,
+  req: WatchUserEventsRequest,
+  ctx: HandlerContext,
+): AsyncGenerator<WatchUserEventsResponse> {
+  const caller = callerOf(ctx);
+  const filter = {
+    orgId: req.organizationId === "" ? undefined : requireLength(req.organizationId, MESSAGE, "OrganizationId", 1, 200),
+    userId: req.userId === "" ? undefined : requireLength(req.userId, MESSAGE, "UserId", 1, 200),
+    types: new Set(req.types.map(checkType)),
+  };
+  const from = req.position === "" ? undefined : watching.parsePosition(req.position);
+  if (req.position !== "" && !from) throw invalidArgument(`invalid ${MESSAGE}.Position: not a position this server gave`);
+  const items = await watching.watch(caller, { filter, from, message: MESSAGE }, ctx.signal);
+  try {
+    for await (const item of items) {
+      const position = watching.formatPosition(item.position);
+      yield create(WatchUserEventsResponseSchema, {
+        position,
+        kind: item.kind === "event" ? { case: "event", value: toProtoEvent(item.event.event, item.event.orgId) } : { case: "heartbeat", value: {} },
+      });
+    }
+  } catch (err) {
+    if (!(err instanceof WatchEnded)) throw err;
+    const { code, message } = ENDED[err.reason];
+    if (err.reason === "revoked") throw new DomainError("Unauthenticated", "AUTH-7fs1e", message);
+    const position = watching.formatPosition(err.position);
+    throw new ConnectError(message, code, undefined, [{ desc: WatchEndedSchema, value: { position } }]);
+  }
+}
+
+function checkType(type: string): string {
+  if (!isUserEventType(type)) throw invalidArgument(`invalid ${MESSAGE}.Types: unknown event type ${JSON.stringify(type.slice(0, 100))}`);
+  return type;
+}
