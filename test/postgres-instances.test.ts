@@ -7,11 +7,12 @@
 import { existsSync, readdirSync, symlinkSync } from "node:fs";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../gen/zitadel/message_pb.js";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
-import { userClient, type Protocol, type UserClient } from "./support/clients.js";
+import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
+import { transport, userClient, type Protocol, type UserClient } from "./support/clients.js";
 import { countRows, eventsOf, query, userRow } from "./support/db.js";
 import { addHuman } from "./support/fixtures.js";
 import { createDatabase, POSTGRES_URL } from "./support/postgres.js";
@@ -209,6 +210,26 @@ describe.skipIf(!POSTGRES_URL)("several instances on one PostgreSQL database", (
     await onA.lockUser({ userId });
     expect((await onB.getUserByID({ userId })).user!.state).toBe(UserState.LOCKED);
     expect((await eventsOf(db, userId)).map((e) => e.type)).toEqual(["user.human.added", "user.locked", "user.unlocked", "user.locked"]);
+  });
+
+  it("a watcher on one instance receives a lock made on the other within a second", async () => {
+    const userId = await addHuman(userClient("grpc", a.baseUrl, a.adminToken));
+    const abort = new AbortController();
+    const records = createClient(UserRecordService, transport("grpc", a.baseUrl, a.adminToken));
+    // From the position of the user's history: a lock made before the watch is subscribed is not missed.
+    const { position } = await records.listUserEvents({ userId });
+    const stream = records.watchUserEvents({ userId, position }, { signal: abort.signal });
+    const received = (async () => {
+      for await (const message of stream) if (message.kind.case === "event") return { event: message.kind.value, at: Date.now() };
+      throw new Error("the watch ended without an event");
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const locked = await userClient("connect-json", b.baseUrl, b.adminToken).lockUser({ userId });
+    const acknowledged = Date.now();
+    const { event, at } = await received;
+    abort.abort();
+    expect([event.type, event.userId, event.sequence]).toEqual(["user.locked", userId, locked.details!.sequence]);
+    expect(at - acknowledged).toBeLessThan(1000);
   });
 });
 

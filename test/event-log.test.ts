@@ -1,0 +1,165 @@
+/**
+ * The event log by position (src/store/event-log.ts) on every backend: events after a position
+ * in commit order, each once across reads of any size, positions that travel as text, and on
+ * PostgreSQL the trap of DESIGN.md (Storage): an event whose transaction took its id first but
+ * commits last is neither skipped nor delivered before it commits. Plus the snapshot algebra of
+ * PostgreSQL's positions.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UserApp } from "../src/app/user-app.js";
+import type { Principal } from "../src/domain/permissions.js";
+import type { EventPosition, LoggedEvent } from "../src/store/event-log.js";
+import { below, covers, merge, parseSnapshot, parseSnapshotPosition, snapshotPositionText, union, visible } from "../src/store/postgres/snapshot-position.js";
+import type { Store } from "../src/store/store.js";
+import { createDatabase, POSTGRES_URL } from "./support/postgres.js";
+import { STORE_BACKENDS } from "./support/stores.js";
+import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
+
+/** Reads everything after `from`, `limit` at a time, as the hub and a backlog do. */
+async function readAll(store: Store, from: EventPosition, limit: number): Promise<{ events: LoggedEvent[]; end: EventPosition }> {
+  const events: LoggedEvent[] = [];
+  let position = from;
+  for (;;) {
+    const read = await store.log.eventsAfter(position, limit);
+    events.push(...read.events);
+    position = read.end;
+    if (read.events.length < limit) return { events, end: position };
+  }
+}
+
+const key = (e: LoggedEvent) => `${e.event.userId}#${e.event.sequence}`;
+
+describe.each(STORE_BACKENDS)("the event log on $name", (backend) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  let app: UserApp;
+  let admin: Principal;
+  beforeAll(async () => {
+    ({ store, dispose } = await backend.open());
+    app = new UserApp(store);
+    const org = await app.addOrganization("log");
+    const { userId } = await app.addMachineUser(org.id, "log-admin", "ORG_OWNER");
+    admin = { userId, orgId: org.id, grants: [{ role: "ORG_OWNER", orgId: org.id }] };
+  });
+  afterAll(() => dispose?.());
+
+  const addUser = async () =>
+    (await app.addHuman({ orgId: admin.orgId, username: `u-${Math.random()}`, profile: { givenName: "A", familyName: "B" }, email: "a@b.c", emailVerified: true, passwordChangeRequired: false }, admin)).userId;
+
+  it("gives what committed after a position, each event once, in each user's order, whatever the read size", async () => {
+    const start = await store.log.head();
+    const ids = [await addUser(), await addUser(), await addUser()];
+    for (let i = 0; i < 4; i++) {
+      for (const id of ids) await app.changeState(i % 2 ? "unlock" : "lock", id, admin);
+    }
+    const expected = ids.flatMap((id) => [1, 2, 3, 4, 5].map((s) => `${id}#${s}`));
+    for (const limit of [1, 2, 7, 1000]) {
+      const { events } = await readAll(store, start, limit);
+      expect(events.map(key).sort()).toEqual([...expected].sort());
+      for (const id of ids) expect(events.filter((e) => e.event.userId === id).map((e) => e.event.sequence)).toEqual([1, 2, 3, 4, 5]);
+      for (const e of events) expect(e.orgId).toBe(admin.orgId);
+    }
+  });
+
+  it("covers with each event's position that event and those before it, and nothing after", async () => {
+    const start = await store.log.head();
+    const id = await addUser();
+    await app.changeState("lock", id, admin);
+    const { events, end } = await readAll(store, start, 1);
+    const { positions } = store.log;
+    expect(events).toHaveLength(2);
+    expect(positions.covers(start, events[0]!.mark)).toBe(false);
+    expect(positions.covers(events[0]!.after, events[0]!.mark)).toBe(true);
+    expect(positions.covers(events[0]!.after, events[1]!.mark)).toBe(false);
+    expect(positions.covers(end, events[1]!.mark)).toBe(true);
+    expect(positions.merge(start, events[0]!.after)).toEqual(events[0]!.after);
+    // A position survives its trip through text.
+    const text = positions.format(events[0]!.after);
+    expect(text).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(positions.parse(text)).toEqual(events[0]!.after);
+    expect((await store.log.eventsAfter(positions.parse(text)!, 10)).events.map(key)).toEqual([key(events[1]!)]);
+    expect(positions.parse("%%%")).toBeUndefined();
+    expect(positions.parse(Buffer.from("not:a:position:at:all").toString("base64url"))).toBeUndefined();
+  });
+
+  it("gives with a history page the position that covers exactly what was committed when it was read", async () => {
+    const id = await addUser();
+    const page = await store.log.userEvents(id, undefined, 10);
+    expect(page.events.map((e) => e.sequence)).toEqual([1]);
+    await app.changeState("lock", id, admin);
+    const { events } = await readAll(store, page.position, 100);
+    expect(events.filter((e) => e.event.userId === id).map((e) => e.event.type)).toEqual(["user.locked"]);
+  });
+});
+
+describe.skipIf(!POSTGRES_URL)("PostgreSQL positions and transactions that commit out of order", () => {
+  it("holds back an event behind an older transaction still running, then gives both, the older first", async () => {
+    const database = await createDatabase();
+    const store = await openPostgresStore(database.url, { poolSize: 3, onIdleError: () => undefined });
+    const other = new pg.Client({ connectionString: database.url });
+    try {
+      await other.connect();
+      const start = await store.log.head();
+      // The slow writer takes its transaction id first and commits last.
+      await other.query("begin");
+      await other.query(
+        `insert into events (aggregate_id, sequence, type, payload, actor, resource_owner, created_at)
+         values ('slow', 1, 'user.unlocked', null, 'test', 'org', now())`,
+      );
+      await store.log.head();
+      const app = new UserApp(store);
+      const org = await app.addOrganization("ooo");
+      await app.addMachineUser(org.id, "fast", "ORG_OWNER");
+
+      const during = await store.log.eventsAfter(start, 100);
+      expect(during.events).toEqual([]);
+      await other.query("commit");
+      const after = await store.log.eventsAfter(during.end, 100);
+      expect(after.events.map((e) => e.event.userId)).toHaveLength(2);
+      expect(after.events[0]!.event.userId).toBe("slow");
+      expect(after.events.map((e) => e.event.type)).toEqual(["user.unlocked", "user.machine.added"]);
+    } finally {
+      await other.end();
+      await store.close();
+      await database.drop();
+    }
+  });
+});
+
+describe("PostgreSQL snapshot positions", () => {
+  const s = (text: string) => parseSnapshot(text)!;
+
+  it("reads PostgreSQL's snapshot text and refuses what is not one", () => {
+    expect(s("10:20:12,15")).toEqual({ xmin: 10n, xmax: 20n, xip: [12n, 15n] });
+    expect(s("20:20:")).toEqual({ xmin: 20n, xmax: 20n, xip: [] });
+    for (const bad of ["", "1:2", "20:10:", "10:20:25", "10:20:15,12", "10:20:12,12", "a:b:", "10:20:12:"]) expect(parseSnapshot(bad)).toBeUndefined();
+    expect(parseSnapshotPosition("10:20:12;12.7")).toEqual({ snapshot: s("10:20:12"), partial: { tx: 12n, id: 7 } });
+    // A partial read of a transaction the snapshot already shows is not a position we give.
+    expect(parseSnapshotPosition("10:20:12;11.7")).toBeUndefined();
+    expect(snapshotPositionText({ snapshot: s("10:20:12,15"), partial: { tx: 15n, id: 3 } })).toBe("10:20:12,15;15.3");
+  });
+
+  it("sees a transaction as committed below xmin, and between xmin and xmax unless it was running", () => {
+    const snapshot = s("10:20:12,15");
+    expect([9n, 10n, 11n, 12n, 15n, 19n, 20n].map((x) => visible(x, snapshot))).toEqual([true, true, true, false, false, true, false]);
+  });
+
+  it("joins snapshots to what either shows, and horizons to everything below them", () => {
+    expect(union(s("10:20:12,15"), s("14:18:14,16"))).toEqual(s("20:20:"));
+    expect(union(s("10:20:12,15"), s("10:14:12"))).toEqual(s("12:20:12,15"));
+    expect(union(s("10:20:12,15"), s("13:16:13,15"))).toEqual(s("15:20:15"));
+    expect(union(s("10:20:12,15"), below(13n))).toEqual(s("15:20:15"));
+    expect(union(s("10:20:12,15"), below(25n))).toEqual(s("25:25:"));
+    expect(union(below(5n), s("10:20:12,15"))).toEqual(s("12:20:12,15"));
+  });
+
+  it("covers a partly read transaction up to its row, and merges such reads", () => {
+    const position = { snapshot: s("12:20:12,15"), partial: { tx: 12n, id: 40 } };
+    expect(covers(position, { tx: 12n, id: 40 })).toBe(true);
+    expect(covers(position, { tx: 12n, id: 41 })).toBe(false);
+    expect(covers(position, { tx: 15n, id: 1 })).toBe(false);
+    expect(merge(position, { snapshot: s("12:20:12,15"), partial: { tx: 12n, id: 44 } })).toEqual({ snapshot: s("12:20:12,15"), partial: { tx: 12n, id: 44 } });
+    expect(merge(position, { snapshot: below(13n) })).toEqual({ snapshot: s("15:20:15") });
+  });
+});
