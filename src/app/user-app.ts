@@ -6,7 +6,7 @@ import { checkAddHuman, humanAdded, organizationNotFound, type NewHuman } from "
 import { DomainError } from "../domain/errors.js";
 import type { RecordedUserEvent, UserEvent } from "../domain/events.js";
 import { canRead, isInstanceRole, readableOrgs, type Principal, type Role } from "../domain/permissions.js";
-import { decideLock, decideStateChange, lockEndsAt, type LockEnd, type StateCommand } from "../domain/state-commands.js";
+import { decideLock, decideStateChange, lockEndsAt, type LockEnd, type LockRecord, type StateCommand } from "../domain/state-commands.js";
 import { userState, type LockCause, type User } from "../domain/user.js";
 import type { UserFilter, UserSortField } from "../domain/user-query.js";
 import { newId } from "../security/ids.js";
@@ -22,7 +22,7 @@ import {
   type UserStore,
 } from "../store/store.js";
 import type { EventPosition } from "../store/event-log.js";
-import { SYSTEM_ACTOR, UserEvents, type ChangeDetails } from "./user-events.js";
+import { SYSTEM_ACTOR, UserEvents, type ChangeDetails, type DryRun } from "./user-events.js";
 
 export interface ListUsersInput {
   filters: UserFilter[];
@@ -97,22 +97,31 @@ export class UserApp {
   }
 
   /** Lock, unlock, deactivate, reactivate or delete; retried when another change to the user won a race. */
-  changeState(command: StateCommand, userId: string, caller: Principal): Promise<ChangeDetails> {
-    return this.events.retryOnConflict(async () => {
-      const user = await this.events.load(userId);
-      const event = decideStateChange(command, user, caller);
-      return (await this.events.commit(user, [event], caller.userId)).details;
-    });
+  changeState(command: StateCommand, userId: string, caller: Principal, options: DryRun = {}): Promise<ChangeDetails> {
+    return this.decideAndCommit(userId, caller, (user) => decideStateChange(command, user, caller), options);
   }
 
   /** Our own lock call: LockUser's rules, with a reason and an optional end (EXTENSIONS.md §1). */
   lockWithRecord(userId: string, caller: Principal, input: { reason: string; end?: LockEnd }): Promise<ChangeDetails> {
     // The end is input: checked before the user is looked at, as every request field is.
     const expiresAt = input.end && lockEndsAt(input.end, this.events.now());
+    return this.lockUntil(userId, caller, { reason: input.reason, expiresAt });
+  }
+
+  /** lockWithRecord with the end already worked out (a bulk lock works it out once for all its users). */
+  lockUntil(userId: string, caller: Principal, record: LockRecord, options: DryRun = {}): Promise<ChangeDetails> {
+    return this.decideAndCommit(userId, caller, (user) => decideLock(user, caller, record), options);
+  }
+
+  /**
+   * Load → decide → commit, decided again on the user as it then is when another change won the
+   * race. A dry run decides the same way and answers what the commit would, recording nothing.
+   */
+  private decideAndCommit(userId: string, caller: Principal, decide: (user: User | undefined) => UserEvent, options: DryRun): Promise<ChangeDetails> {
     return this.events.retryOnConflict(async () => {
-      const user = await this.events.load(userId);
-      const event = decideLock(user, caller, { reason: input.reason, expiresAt });
-      return (await this.events.commit(user, [event], caller.userId)).details;
+      const user = await this.events.load(userId, options);
+      const event = decide(user);
+      return (await this.events.commit(user, [event], caller.userId, options)).details;
     });
   }
 

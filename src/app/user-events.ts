@@ -14,6 +14,11 @@ export interface ChangeDetails {
   resourceOwner: string;
 }
 
+/** A change decided as it would be, and recorded only when `dryRun` is not set. */
+export interface DryRun {
+  dryRun?: boolean;
+}
+
 /** The id of the system itself as the actor of events it records on its own. */
 export const SYSTEM_ACTOR = "SYSTEM";
 
@@ -26,12 +31,12 @@ export class UserEvents {
     private readonly onCommit: () => void = () => undefined,
   ) {}
 
-  /** The user as it is now: a policy lock whose time is up is ended (and recorded) first. */
-  async load(userId: string): Promise<User | undefined> {
+  /** The user as it is now: a lock whose time is up is ended (and recorded, but on a dry run) first. */
+  async load(userId: string, options: DryRun = {}): Promise<User | undefined> {
     return this.retryOnConflict(async () => {
       const user = await this.store.getUser(userId);
       if (!user || !lockHasExpired(user, this.now())) return user;
-      return (await this.commit(user, [{ type: "user.unlocked" }], SYSTEM_ACTOR)).user;
+      return (await this.commit(user, [{ type: "user.unlocked" }], SYSTEM_ACTOR, options)).user;
     });
   }
 
@@ -60,15 +65,18 @@ export class UserEvents {
     return { previous: user, events: recorded, user: next, endSessions: state !== "active" && state !== "initial" };
   }
 
+  /** Prepares and commits; a dry run stops short of the store, with the same user and details. */
   async commit(
     user: User | undefined,
     events: UserEvent[],
     actor: string,
-    extras: Pick<UserCommit, "session"> & { newUserId?: string } = {},
+    extras: Pick<UserCommit, "session"> & { newUserId?: string } & DryRun = {},
   ): Promise<{ user: User; details: ChangeDetails }> {
     const commit = { ...this.prepare(user, events, actor, extras.newUserId), session: extras.session };
-    await this.store.commitUser(commit);
-    this.onCommit();
+    if (!extras.dryRun) {
+      await this.store.commitUser(commit);
+      this.onCommit();
+    }
     const next = commit.user;
     return { user: next, details: { sequence: next.sequence, changeDate: next.changedAt, resourceOwner: next.orgId } };
   }

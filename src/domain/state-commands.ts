@@ -87,11 +87,11 @@ export type LockEnd = { at: Date } | { inSeconds: number };
 
 const MAX_LOCK_SECONDS = 365 * 24 * 60 * 60;
 
-/** The time a lock given `end` ends, checked: after now, at most a year ahead. */
-export function lockEndsAt(end: LockEnd, now: Date): Date {
+/** The time a lock given `end` ends, checked: after now, at most a year ahead (`request` names the message in errors). */
+export function lockEndsAt(end: LockEnd, now: Date, request = "LockUserRequest"): Date {
   const [field, seconds] = "at" in end ? ["ExpiresAt", (end.at.getTime() - now.getTime()) / 1000] : ["Duration", end.inSeconds];
-  if (!(seconds > 0)) throw invalidArgument(`invalid LockUserRequest.${field}: the lock must end in the future`);
-  if (seconds > MAX_LOCK_SECONDS) throw invalidArgument(`invalid LockUserRequest.${field}: the lock must end within a year`);
+  if (!(seconds > 0)) throw invalidArgument(`invalid ${request}.${field}: the lock must end in the future`);
+  if (seconds > MAX_LOCK_SECONDS) throw invalidArgument(`invalid ${request}.${field}: the lock must end within a year`);
   return "at" in end ? end.at : new Date(now.getTime() + seconds * 1000);
 }
 
