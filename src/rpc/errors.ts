@@ -17,6 +17,9 @@ const CODE_OF: Record<ErrorKind, Code> = {
   Internal: Code.Internal,
 };
 
+/** The status code a domain error is answered with (also each failed user's code in a bulk answer). */
+export const codeOf = (kind: ErrorKind): Code => CODE_OF[kind];
+
 /** Like ZITADEL: a failed password check carries a CredentialsCheckError, every other error an ErrorDetail. */
 function detailsOf(err: DomainError) {
   if (!err.id) return [];
@@ -34,7 +37,7 @@ function detailsOf(err: DomainError) {
  */
 export function toConnectError(err: unknown, onInternal: (err: unknown) => void): ConnectError {
   if (err instanceof ConnectError) return err;
-  if (err instanceof DomainError) return new ConnectError(err.message, CODE_OF[err.kind], undefined, detailsOf(err));
+  if (err instanceof DomainError) return new ConnectError(err.message, codeOf(err.kind), undefined, detailsOf(err));
   onInternal(err);
   return new ConnectError("internal error", Code.Internal);
 }

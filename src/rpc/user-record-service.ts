@@ -1,10 +1,11 @@
 /** zus.user.v1.UserRecordService (EXTENSIONS.md §1): convert the request, call the app, convert the answer. */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { UserApp } from "../app/user-app.js";
 import type { Watching } from "../app/watch.js";
+import { bulkMethods } from "./bulk-service.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
 import { changeDetails } from "./to-proto.js";
@@ -54,13 +55,7 @@ export function userRecordService(app: UserApp, watching: Watching): ServiceImpl
 
     watchUserEvents: (req, ctx) => watchUserEvents(watching, req, ctx),
 
-    // TEMPORARY (this session): filled in by the bulk work.
-    async bulkLockUsers() {
-      throw new ConnectError("not yet", Code.Unimplemented);
-    },
-    async bulkUnlockUsers() {
-      throw new ConnectError("not yet", Code.Unimplemented);
-    },
+    ...bulkMethods(app),
   };
 }
 
