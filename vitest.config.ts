@@ -18,6 +18,7 @@ const RPC_SUITE = [
   "test/lock-record.test.ts",
   "test/lock-status.test.ts",
   "test/watch.test.ts",
+  "test/bulk.test.ts",
   "test/crash-drill.test.ts",
 ];
 
