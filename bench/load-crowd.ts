@@ -5,7 +5,8 @@
  * state; LockUser allows it), so scrypt does not dominate. Run as its own process
  * (`taskset -c 1 node --import tsx bench/load-crowd.ts CONFIG_JSON`); prints one JSON line.
  */
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
+import { postJson } from "./post-json.js";
 
 interface Config {
   url: string;
@@ -17,20 +18,7 @@ interface Config {
 
 const cfg = JSON.parse(process.argv[2]!) as Config;
 const agent = new Agent({ keepAlive: true, maxSockets: cfg.connections, maxFreeSockets: cfg.connections });
-const headers = { "content-type": "application/json", authorization: `Bearer ${cfg.token}` };
-
-function post(path: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((done) => {
-    const req = request(new URL(`/zitadel.user.v2.UserService/${path}`, cfg.url), { method: "POST", headers, agent }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (text += c));
-      res.on("end", () => done({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("error", (err) => done({ status: 0, body: String(err) }));
-    req.end(body);
-  });
-}
+const post = (path: string, body: string) => postJson(agent, new URL(`/zitadel.user.v2.UserService/${path}`, cfg.url), cfg.token, body);
 
 const lat: Record<"create" | "lock" | "delete", number[]> = { create: [], lock: [], delete: [] };
 const errors: Record<string, number> = {};
