@@ -1,8 +1,9 @@
 /**
  * The benchmark (issue 6): `npm run bench -- [options]`
  *
- *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|all  (comma-separated; default ceiling,lockunlock,latency;
- *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options)
+ *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|all  (comma-separated; default ceiling,lockunlock,latency;
+ *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options;
+ *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls)
  *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
  *   --users N          seeded users (default 1000; scale: the large size, e.g. 1000000)
  *   --duration S       seconds per measurement (default 10)
@@ -29,13 +30,14 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { bulk } from "./bulk.js";
 import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadResult } from "./load.js";
 import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, freePort, freshDatabase, memoryMiB, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 
-const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin"] as const;
+const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
 const RPC_PATHS = ["fast", "stock"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -113,7 +115,8 @@ const HARD_DEADLINE_S =
     (protocols.length * perProtocol * 2 +
       (has("scale") ? 120 + USERS / 10_000 + protocols.length * 2 * (DURATION + 30) + 3 * (DURATION + 30) : 0) +
       (has("crowd") ? DURATION + 120 : 0) +
-      (has("signin") ? 300 : 0));
+      (has("signin") ? 300 : 0) +
+      (has("bulk") ? 120 + ROUNDS * 60 : 0));
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();
@@ -611,6 +614,9 @@ try {
   for (const path of paths) if (has("scale")) await scale(path);
   for (const path of paths) if (has("crowd")) await crowd(path);
   for (const path of paths) if (has("signin")) await signIn(path);
+  for (const path of paths)
+    if (has("bulk"))
+      await bulk({ backend: BACKEND, rounds: ROUNDS, connections: CONNECTIONS, env: { RPC_FAST_PATH: RPC_FAST_PATH[path] }, name: `${BACKEND}${variant([path])}`, command: COMMAND, log, print });
   const pinned = scenarios.some((s) => s !== "signin") ? "; server on core 0, load on core 1" : "";
   console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}${pinned}`);
 } catch (err) {
