@@ -4,7 +4,7 @@
  * answer its single call would have had (app/bulk.ts).
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { ListUsersRequest } from "../../gen/zitadel/user/v2/user_service_pb.js";
 import type { BulkChangeUsersResponseSchema, UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { BulkChanges, type BulkOutcome, type BulkSelection } from "../app/bulk.js";
@@ -21,13 +21,13 @@ const MAX_USER_IDS = 1000;
 export function bulkMethods(app: UserApp): Pick<ServiceImpl<typeof UserRecordService>, "bulkLockUsers" | "bulkUnlockUsers"> {
   const bulk = new BulkChanges(app);
   return {
-    async bulkLockUsers(req, ctx: HandlerContext) {
+    async bulkLockUsers(req, ctx) {
       const selection = bulkSelection(req, "BulkLockUsersRequest");
       const outcomes = await bulk.lock(selection, callerOf(ctx), lockInput(req, "BulkLockUsersRequest"), { dryRun: req.dryRun });
       return bulkResponse(outcomes, req.dryRun);
     },
 
-    async bulkUnlockUsers(req, ctx: HandlerContext) {
+    async bulkUnlockUsers(req, ctx) {
       const selection = bulkSelection(req, "BulkUnlockUsersRequest");
       return bulkResponse(await bulk.unlock(selection, callerOf(ctx), { dryRun: req.dryRun }), req.dryRun);
     },
