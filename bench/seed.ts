@@ -198,7 +198,8 @@ export async function seedPostgres(url: string, instance: Instance, n: number): 
   const passwordHash = await hashPassword(SEED_PASSWORD);
   const build = makeBuilder(instance, passwordHash, Date.now() - n - 1000);
   const userCols = columnsOf(pgSchema.users);
-  const eventCols = columnsOf(pgSchema.events, ["id"]);
+  // id and tx_id (the writing transaction, for the log's order) are filled by their defaults.
+  const eventCols = columnsOf(pgSchema.events, ["id", "txId"]);
   const insertSql = (table: string, cols: Cols, rows: number) => {
     const parts: string[] = [];
     let p = 1;
