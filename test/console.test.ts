@@ -4,28 +4,15 @@
  * playwright-core) calling the server over gRPC-Web.
  * CONSOLE_SCREENSHOT=1 also writes the user list to docs/console-users.png for docs/api.md.
  */
-import { existsSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { userClient, type UserClient } from "./support/clients.js";
+import { ConsoleBrowser, focused } from "./support/console-browser.js";
 import { addOrg } from "./support/fixtures.js";
 import { ROOT, startServer, type TestServer } from "./support/server.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-// Without the background-networking flags Chromium keeps calling out, which this closed network answers with nothing but delay.
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let server: TestServer;
 let admin: UserClient;
@@ -159,40 +146,14 @@ describe("static files", () => {
 });
 
 describe("in Chromium", () => {
-  let browser: Browser | undefined;
-
-  afterAll(async () => {
-    await browser?.close();
+  let browser: ConsoleBrowser;
+  beforeAll(() => {
+    browser = new ConsoleBrowser(server);
   });
+  afterAll(() => browser.close());
 
-  /** Launched by the first test that needs it, so that a missing Chromium fails each test (a failing hook would only skip them). */
-  async function launched(): Promise<Browser> {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as npm test's pretest step does as root`);
-    }
-    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    return browser;
-  }
-
-  /** A fresh tab that collects the page's errors (a refused script or style would show there). */
-  async function openConsole(): Promise<{ page: Page; errors: string[] }> {
-    const page = await (await launched()).newPage({ viewport: { width: 1100, height: 600 } });
-    const errors: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error") errors.push(message.text());
-    });
-    page.on("pageerror", (error) => errors.push(error.message));
-    await page.goto(`${server.baseUrl}/console/`);
-    return { page, errors };
-  }
-
-  async function signIn(page: Page): Promise<void> {
-    await page.getByLabel("Access token").fill(server.adminToken);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
-  }
-
-  const focused = (page: Page) => page.evaluate("document.activeElement?.id || document.activeElement?.textContent");
+  const openConsole = () => browser.open();
+  const signIn = (page: Page) => browser.signIn(page);
   const listedNames = (page: Page) => page.locator("tbody td:first-child").allTextContents();
   const stateBadge = (page: Page, label: string) => page.locator(".details .badge").filter({ hasText: new RegExp(`^${label}$`) });
 

@@ -1,12 +1,27 @@
-/** The UserService client of the page: gRPC-Web (binary) to the server that served the page. */
+/**
+ * The page's clients of the server that served it: unary calls over gRPC-Web (binary), whose
+ * errors arrive with HTTP 200, so a refused call leaves no network error in the browser's
+ * console; the watch over the Connect protocol, whose server streams run over plain HTTP/1.1 fetch.
+ */
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
+import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 
 export type UserClient = Client<typeof UserService>;
+export type RecordClient = Client<typeof UserRecordService>;
+
+export interface Clients {
+  /** ZITADEL's UserService. */
+  users: UserClient;
+  /** Our zus.user.v1.UserRecordService: lock with a record, lock status, history, bulk. */
+  records: RecordClient;
+  /** The same service over the Connect protocol, for WatchUserEvents. */
+  watch: RecordClient;
+}
 
 /** `onUnauthenticated` runs when the server refuses the token (revoked, or its owner locked). */
-export function userClient(token: string, onUnauthenticated?: () => void): UserClient {
+export function clients(token: string, onUnauthenticated?: () => void): Clients {
   const bearer: Interceptor = (next) => async (req) => {
     req.header.set("authorization", `Bearer ${token}`);
     try {
@@ -16,5 +31,11 @@ export function userClient(token: string, onUnauthenticated?: () => void): UserC
       throw err;
     }
   };
-  return createClient(UserService, createGrpcWebTransport({ baseUrl: location.origin, interceptors: [bearer] }));
+  const grpcWeb = createGrpcWebTransport({ baseUrl: location.origin, interceptors: [bearer] });
+  const connect = createConnectTransport({ baseUrl: location.origin, useBinaryFormat: true, interceptors: [bearer] });
+  return {
+    users: createClient(UserService, grpcWeb),
+    records: createClient(UserRecordService, grpcWeb),
+    watch: createClient(UserRecordService, connect),
+  };
 }

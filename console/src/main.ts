@@ -1,6 +1,6 @@
 /** The console's shell: the token, the status line, the sign-out button, and which screen the URL shows. */
 import "./styles.css";
-import { userClient } from "./api.js";
+import { clients } from "./api.js";
 import { routeOf, SIGN_IN_HREF, usersHref, type Route } from "./routes.js";
 import { clearToken, readToken, saveToken } from "./token.js";
 import { signInView } from "./views/sign-in.js";
@@ -41,8 +41,8 @@ function signIn(token: string): void {
 
 function screenFor(route: Route, token: string | null): View {
   if (token === null || route.name === "sign-in") return signInView(signIn);
-  const client = userClient(token, () => signOut("The server refused the token. Sign in again."));
-  return route.name === "user" ? userView(client, nav, route.userId, listHref) : userListView(client, nav, route);
+  const api = clients(token, () => signOut("The server refused the token. Sign in again."));
+  return route.name === "user" ? userView(api, nav, route.userId, listHref) : userListView(api.users, nav, route);
 }
 
 function render(): void {

@@ -1,5 +1,5 @@
 /** Sign in with an access token; it is checked with one ListUsers call before it is kept. */
-import { userClient } from "../api.js";
+import { clients } from "../api.js";
 import { h, labelled } from "../dom.js";
 import { ErrorBox } from "../server-error.js";
 import type { View } from "./view.js";
@@ -21,8 +21,8 @@ export function signInView(onSignedIn: (token: string) => void): View {
     const candidate = token.value.trim();
     submit.disabled = true;
     error.clear();
-    userClient(candidate)
-      .listUsers({ query: { limit: 1 } })
+    clients(candidate)
+      .users.listUsers({ query: { limit: 1 } })
       .then(
         () => onSignedIn(candidate),
         (err: unknown) => {

@@ -1,7 +1,13 @@
-/** One user: its details and the state changes, each confirmed, each showing the server's error when it fails. */
+/**
+ * One user: its details, its lock status and history, and the state changes, each confirmed,
+ * each showing the server's error when it fails.
+ */
 import type { User } from "../../../gen/zitadel/user/v2/user_pb.js";
-import type { UserClient } from "../api.js";
+import { ActorNames } from "../actors.js";
+import type { Clients } from "../api.js";
 import { h } from "../dom.js";
+import { HistoryPanel } from "../history.js";
+import { LockStatusPanel } from "../lock-status.js";
 import { ErrorBox } from "../server-error.js";
 import { USER_ACTIONS, type UserAction } from "../user-actions.js";
 import { displayName, formatTime, userType } from "../user-fields.js";
@@ -10,7 +16,8 @@ import { confirm } from "./confirm.js";
 import type { Navigator, View } from "./view.js";
 
 /** `listHref` is where "All users" leads: the list as it was last filtered. */
-export function userView(client: UserClient, nav: Navigator, userId: string, listHref: string): View {
+export function userView(clients: Clients, nav: Navigator, userId: string, listHref: string): View {
+  const client = clients.users;
   let user: User | undefined;
   const heading = h("h1", { tabIndex: -1 }, "User");
   const details = h("dl", { className: "details" });
@@ -42,9 +49,14 @@ export function userView(client: UserClient, nav: Navigator, userId: string, lis
     for (const { action, button } of buttons) button.disabled = !action.allowedFrom.includes(loaded.state);
   }
 
+  const lockStatus = new LockStatusPanel(clients.records, userId);
+  const history = new HistoryPanel(clients.records, new ActorNames(client), userId);
+
+  /** The user, then its lock status and newest events; only the user's failure is thrown (the panels show their own). */
   const refresh = async () => {
     const answer = await client.getUserByID({ userId });
     if (answer.user) showUser(answer.user);
+    await Promise.all([lockStatus.load(), history.loadNewest().catch(() => undefined)]);
   };
 
   async function perform(action: UserAction): Promise<void> {
@@ -99,6 +111,8 @@ export function userView(client: UserClient, nav: Navigator, userId: string, lis
         h("div", { className: "buttons" }, ...buttons.map(({ button }) => button)),
         error.element,
       ),
+      lockStatus.element,
+      history.element,
     ),
     // Focus moves to the heading once the user is loaded, so it is read with the username.
     enter: () => undefined,
