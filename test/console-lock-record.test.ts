@@ -7,9 +7,10 @@ import { createClient } from "@connectrpc/connect";
 import { durationFromMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
 import { transport, userClient, type UserClient } from "./support/clients.js";
-import { ConsoleBrowser } from "./support/console-browser.js";
+import { ConsoleBrowser, focused } from "./support/console-browser.js";
 import { addHuman } from "./support/fixtures.js";
 import { startServer, type TestServer } from "./support/server.js";
 
@@ -105,5 +106,60 @@ describe("a user's page", () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
-});
 
+  it("locks with a reason and an end through the dialog, by keyboard; input the server refuses is shown in the dialog", async () => {
+    const userId = await addHuman(users);
+    const { page, errors } = await openUser(userId);
+    await lockStatus(page).getByText("Failed password attempts").waitFor();
+    expect((await definitions(lockStatus(page).locator("dl"))).Locked).toBe("No");
+
+    await page.getByRole("button", { name: "Lock", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: /^Lock user-/ });
+    await dialog.waitFor();
+    expect(await focused(page)).toBe("lock-reason");
+    expect(await dialog.getByLabel("Reason (optional)").getAttribute("maxlength")).toBe("500");
+    await page.keyboard.type("phished, see ticket 7");
+    await dialog.getByText("21 of 500 characters").waitFor();
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("lock-duration");
+    await page.keyboard.type("400");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("ArrowDown"); // hours → days
+    expect(await dialog.getByLabel("Unit").inputValue()).toBe("days");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("Lock user");
+    await page.keyboard.press("Enter");
+
+    // Over a year: the server's InvalidArgument shows in the dialog, which stays open; nothing changed.
+    const alert = dialog.getByRole("alert");
+    await alert.getByText("invalid LockUserRequest.Duration: the lock must end within a year").waitFor();
+    expect(await alert.innerText()).toContain("InvalidArgument");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("role"))).toBe("alert");
+    expect((await users.getUserByID({ userId })).user!.state).toBe(UserState.ACTIVE);
+
+    await dialog.getByLabel("Lock for").fill("2");
+    await dialog.getByLabel("Unit").selectOption("hours");
+    await dialog.getByLabel("Lock for").press("Enter");
+    await dialog.waitFor({ state: "detached" });
+    await page.getByRole("status").getByText(/^User user-.* locked\.$/).waitFor();
+    await lockStatus(page).getByText("phished, see ticket 7").waitFor();
+
+    const status = await records.getLockStatus({ userId });
+    expect(status.reason).toBe("phished, see ticket 7");
+    const lasts = timestampDate(status.expiresAt!).getTime() - timestampDate(status.since!).getTime();
+    expect(Math.abs(lasts - 2 * 3_600_000)).toBeLessThan(1000);
+    const ends = timestampDate(status.expiresAt!).toISOString();
+    expect(await times(lockStatus(page))).toEqual([timestampDate(status.since!).toISOString(), ends]);
+    expect((await definitions(lockStatus(page).locator("dl"))).Locked).toBe("Yes");
+
+    const newest = historyRows(page).first();
+    await newest.getByText("phished, see ticket 7").waitFor();
+    expect(await newest.locator("td").first().innerText()).toBe("2");
+    expect(await times(newest.locator("td").last())).toEqual([ends]);
+    expect(await historyRows(page).count()).toBe(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+});

@@ -189,9 +189,9 @@ describe("in Chromium", () => {
       const unlock = page.getByRole("button", { name: "Unlock", exact: true });
       expect(await unlock.isDisabled()).toBe(true);
 
-      // The confirmation starts on Cancel; Escape declines and gives focus back to the button.
+      // The lock dialog starts on the reason; Escape declines and gives focus back to the button.
       await lock.click();
-      expect(await focused(page)).toBe("Cancel");
+      expect(await focused(page)).toBe("lock-reason");
       await page.keyboard.press("Escape");
       await page.getByRole("dialog").waitFor({ state: "detached" });
       expect(await focused(page)).toBe("Lock");

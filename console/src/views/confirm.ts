@@ -1,5 +1,6 @@
 /** A modal confirmation (<dialog>): Escape or Cancel declines; focus starts on Cancel and returns to the opener. */
 import { h } from "../dom.js";
+import { showModal } from "./modal.js";
 
 export interface Confirmation {
   title: string;
@@ -8,8 +9,7 @@ export interface Confirmation {
   destructive: boolean;
 }
 
-export function confirm({ title, text, confirmLabel, destructive }: Confirmation): Promise<boolean> {
-  const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+export async function confirm({ title, text, confirmLabel, destructive }: Confirmation): Promise<boolean> {
   const cancel = h("button", { type: "button", className: "secondary", autofocus: true }, "Cancel");
   const accept = h("button", { type: "button", className: destructive ? "danger" : "" }, confirmLabel);
   const dialog = h(
@@ -23,13 +23,6 @@ export function confirm({ title, text, confirmLabel, destructive }: Confirmation
   dialog.setAttribute("aria-describedby", "confirm-text");
   cancel.onclick = () => dialog.close("cancel");
   accept.onclick = () => dialog.close("confirm");
-  document.body.append(dialog);
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      opener?.focus();
-      resolve(dialog.returnValue === "confirm");
-    });
-  });
+  await showModal(dialog);
+  return dialog.returnValue === "confirm";
 }

@@ -12,7 +12,9 @@ import { ErrorBox } from "../server-error.js";
 import { USER_ACTIONS, type UserAction } from "../user-actions.js";
 import { displayName, formatTime, userType } from "../user-fields.js";
 import { stateBadge } from "../user-state.js";
-import { confirm } from "./confirm.js";
+import { confirm, type Confirmation } from "./confirm.js";
+import { lockDialog } from "./lock-dialog.js";
+import { settle, type Outcome } from "./outcome.js";
 import type { Navigator, View } from "./view.js";
 
 /** `listHref` is where "All users" leads: the list as it was last filtered. */
@@ -59,22 +61,29 @@ export function userView(clients: Clients, nav: Navigator, userId: string, listH
     await Promise.all([lockStatus.load(), history.loadNewest().catch(() => undefined)]);
   };
 
+  /** Confirms, then runs the action with the page's buttons disabled. */
+  async function confirmThenRun(dialog: Confirmation, action: UserAction): Promise<Outcome<unknown>> {
+    if (!(await confirm(dialog))) return { kind: "cancelled" };
+    for (const { button } of buttons) button.disabled = true;
+    return settle(action.run(clients, userId));
+  }
+
   async function perform(action: UserAction): Promise<void> {
     if (!user) return;
     const { username } = user;
-    const confirmed = await confirm({
+    const dialog = {
       title: `${action.label} ${username}?`,
       text: action.consequence,
       confirmLabel: `${action.label} user`,
       destructive: action.removesUser,
-    });
-    if (!confirmed) return;
+    };
+    const outcome = action.takesLockInput
+      ? await lockDialog(dialog, (lock) => action.run(clients, userId, lock))
+      : await confirmThenRun(dialog, action);
+    if (outcome.kind === "cancelled") return;
     error.clear();
-    for (const { button } of buttons) button.disabled = true;
-    try {
-      await action.run(client, userId);
-    } catch (err) {
-      error.show(`Could not ${action.label.toLowerCase()} ${username}`, err);
+    if (outcome.kind === "failed") {
+      error.show(`Could not ${action.label.toLowerCase()} ${username}`, outcome.error);
       // The state may have changed meanwhile: show the one the server has now. The action's error is the one to show.
       await refresh().catch(() => undefined);
       error.element.focus();
