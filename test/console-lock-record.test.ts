@@ -11,7 +11,7 @@ import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
 import { transport, userClient, type UserClient } from "./support/clients.js";
 import { ConsoleBrowser, focused } from "./support/console-browser.js";
-import { addHuman } from "./support/fixtures.js";
+import { addHuman, addOrg } from "./support/fixtures.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -40,6 +40,17 @@ async function openUser(userId: string) {
   await tab.page.getByRole("heading", { level: 1, name: user!.username }).waitFor();
   return tab;
 }
+
+/** A signed-in tab on the list of an organization's users. */
+async function browserOnList(orgId: string) {
+  const tab = await browser.open();
+  await browser.signIn(tab.page);
+  await tab.page.goto(`${server.baseUrl}/console/#/users?org=${orgId}`);
+  await tab.page.getByText(/^\d+ users?, page 1 of 1$/).waitFor();
+  return tab;
+}
+
+const rowOf = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("rowheader", { name: username }) });
 
 /** A <dl>'s terms and values (a value's text as shown). */
 const definitions = (list: Locator): Promise<Record<string, string>> =>
@@ -159,6 +170,109 @@ describe("a user's page", () => {
     expect(await newest.locator("td").first().innerText()).toBe("2");
     expect(await times(newest.locator("td").last())).toEqual([ends]);
     expect(await historyRows(page).count()).toBe(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
+
+describe("the user list", () => {
+  /** Users of a new organization, by username: three active, one locked. */
+  async function team() {
+    const orgId = await addOrg(server);
+    const ids = await Promise.all([0, 1, 2, 3].map(() => addHuman(users, { orgId })));
+    await users.lockUser({ userId: ids[3]! });
+    const names = await Promise.all(ids.map(async (userId) => (await users.getUserByID({ userId })).user!.username));
+    return { orgId, ids, names };
+  }
+
+  const sequences = (ids: string[]) => Promise.all(ids.map(async (userId) => (await users.getUserByID({ userId })).details!.sequence));
+  const states = (ids: string[]) => Promise.all(ids.map(async (userId) => (await users.getUserByID({ userId })).user!.state));
+  const outcomeRows = (dialog: Locator) =>
+    dialog.locator("tbody tr").evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => (cell as HTMLElement).innerText)));
+
+  it("locks the selected users in bulk, by keyboard: the dry run first, then the results; unlocks them the same way", async () => {
+    const { orgId, ids, names } = await team();
+    const [a, b, c, d] = names as [string, string, string, string];
+    const { page, errors } = await browserOnList(orgId);
+    const lockSelected = page.getByRole("button", { name: "Lock selected…", exact: true });
+    expect(await lockSelected.isDisabled()).toBe(true);
+
+    // Select all on the page with the keyboard, then leave c out.
+    await page.getByLabel("Select all users on this page").focus();
+    await page.keyboard.press("Space");
+    await page.getByText("4 users selected").waitFor();
+    await page.getByLabel(`Select ${c}`).uncheck();
+    await page.getByText("3 users selected").waitFor();
+    expect(await page.getByLabel("Select all users on this page").evaluate((box: HTMLInputElement) => box.indeterminate)).toBe(true);
+
+    await lockSelected.focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: "Lock 3 users?" });
+    await dialog.waitFor();
+    expect(await focused(page)).toBe("lock-reason");
+    await page.keyboard.type("credential stuffing, ticket 99");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("3");
+    await page.keyboard.press("Tab"); // the unit: hours
+    await page.keyboard.press("Tab"); // Cancel
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("Preview");
+    const before = await sequences(ids);
+    await page.keyboard.press("Enter");
+
+    await dialog.getByRole("heading", { name: "Dry run: nothing changed yet" }).waitFor();
+    expect(await focused(page)).toBe("bulk-outcome-title");
+    await dialog.getByText("2 users would be locked, 1 would fail.").waitFor();
+    expect(await outcomeRows(dialog)).toEqual(
+      expect.arrayContaining([
+        [a, "Would be locked", ""],
+        [b, "Would be locked", ""],
+        [d, "Would fail: FailedPrecondition, User is not active or initial", "COMMAND-lgws8wtsqf"],
+      ]),
+    );
+    expect(await outcomeRows(dialog)).toHaveLength(3);
+    expect(await sequences(ids)).toEqual(before);
+    expect(await dialog.getByLabel("Reason (optional)").isDisabled()).toBe(true);
+
+    await page.keyboard.press("Tab"); // Cancel
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("Lock 2 users");
+    await page.keyboard.press("Enter");
+    await dialog.getByRole("heading", { name: "Results" }).waitFor();
+    expect(await focused(page)).toBe("bulk-outcome-title");
+    await dialog.getByText("2 users locked, 1 failed.").waitFor();
+    expect(await outcomeRows(dialog)).toEqual(
+      expect.arrayContaining([
+        [a, "Locked", ""],
+        [b, "Locked", ""],
+        [d, "Failed: FailedPrecondition, User is not active or initial", "COMMAND-lgws8wtsqf"],
+      ]),
+    );
+    expect(await states(ids)).toEqual([UserState.LOCKED, UserState.LOCKED, UserState.ACTIVE, UserState.LOCKED]);
+    for (const userId of ids.slice(0, 2)) {
+      const status = await records.getLockStatus({ userId });
+      expect(status.reason).toBe("credential stuffing, ticket 99");
+      expect(timestampDate(status.expiresAt!).getTime() - timestampDate(status.since!).getTime()).toBeCloseTo(3 * 3_600_000, -3);
+    }
+
+    // Closing shows the list as it is now; the selection stays, for an unlock of the same users.
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    expect(await focused(page)).toBe("Lock selected…");
+    await rowOf(page, b).getByText("Locked").waitFor();
+    await rowOf(page, a).getByText("Locked").waitFor();
+    await page.getByText("3 users selected").waitFor();
+
+    await page.getByLabel(`Select ${d}`).uncheck();
+    await page.getByRole("button", { name: "Unlock selected…" }).click();
+    const unlock = page.getByRole("dialog", { name: "Unlock 2 users?" });
+    await unlock.getByText("2 users would be unlocked.").waitFor();
+    await unlock.getByRole("button", { name: "Unlock 2 users" }).click();
+    await unlock.getByText("2 users unlocked.").waitFor();
+    expect(await outcomeRows(unlock)).toEqual(expect.arrayContaining([[a, "Unlocked", ""], [b, "Unlocked", ""]]));
+    await unlock.getByRole("button", { name: "Close" }).click();
+    await rowOf(page, a).getByText("Active").waitFor();
+    expect(await states(ids)).toEqual([UserState.ACTIVE, UserState.ACTIVE, UserState.ACTIVE, UserState.LOCKED]);
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

@@ -154,7 +154,7 @@ describe("in Chromium", () => {
 
   const openConsole = () => browser.open();
   const signIn = (page: Page) => browser.signIn(page);
-  const listedNames = (page: Page) => page.locator("tbody td:first-child").allTextContents();
+  const listedNames = (page: Page) => page.locator("tbody th").allTextContents();
   const stateBadge = (page: Page, label: string) => page.locator(".details .badge").filter({ hasText: new RegExp(`^${label}$`) });
 
   async function confirmInDialog(page: Page, title: string, button: string): Promise<void> {
@@ -253,7 +253,7 @@ describe("in Chromium", () => {
     expect(await byUsername.getAttribute("aria-sort")).toBe("ascending");
     expect((await listedNames(page)).slice(0, 2)).toEqual(["user.00", "user.01"]);
     await byUsername.getByRole("button").click();
-    await page.locator("tbody tr:first-child td:first-child", { hasText: "user.22" }).waitFor();
+    await page.locator("tbody tr:first-child th", { hasText: "user.22" }).waitFor();
     expect(await byUsername.getAttribute("aria-sort")).toBe("descending");
     expect((await listedNames(page)).slice(0, 2)).toEqual(["user.22", "user.21"]);
 

@@ -55,6 +55,11 @@ export class LockFields {
     );
   }
 
+  /** Fixed once a bulk dry run was made with these values, so that the real run uses the same. */
+  set disabled(disabled: boolean) {
+    for (const control of [this.reason, this.amount, this.unit]) control.disabled = disabled;
+  }
+
   read(): LockInput {
     const reason = this.reason.value.trim();
     if (this.amount.value === "") return { reason };

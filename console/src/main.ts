@@ -42,7 +42,7 @@ function signIn(token: string): void {
 function screenFor(route: Route, token: string | null): View {
   if (token === null || route.name === "sign-in") return signInView(signIn);
   const api = clients(token, () => signOut("The server refused the token. Sign in again."));
-  return route.name === "user" ? userView(api, nav, route.userId, listHref) : userListView(api.users, nav, route);
+  return route.name === "user" ? userView(api, nav, route.userId, listHref) : userListView(api, nav, route);
 }
 
 function render(): void {

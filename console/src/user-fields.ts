@@ -10,6 +10,9 @@ export function displayName(user: User): string {
   return profile.displayName || `${profile.givenName} ${profile.familyName}`.trim();
 }
 
+/** "1 user", "3 users". */
+export const countUsers = (count: number): string => `${count} ${count === 1 ? "user" : "users"}`;
+
 export const userType = (user: User): string => (user.type.case === "machine" ? "Machine" : "Human");
 
 const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });

@@ -1,12 +1,18 @@
-/** The user list: search by username, filters by state and organization, sortable columns, pages. */
+/**
+ * The user list: search by username, filters by state and organization, sortable columns, pages,
+ * and a selection of the page's users to lock or unlock in bulk.
+ */
 import type { User } from "../../../gen/zitadel/user/v2/user_pb.js";
-import type { UserClient } from "../api.js";
+import type { Clients } from "../api.js";
+import { BULK_LOCK, BULK_UNLOCK, type BulkKind } from "../bulk.js";
 import { h, labelled } from "../dom.js";
 import { filtersFrom, listRequest, PAGE_SIZE, queryOf, SORT_COLUMNS, type ListFilters, type SortColumn } from "../list-filters.js";
 import { userHref, usersHref, type Route } from "../routes.js";
+import { PageSelection } from "../selection.js";
 import { ErrorBox } from "../server-error.js";
-import { displayName, formatTime, userType } from "../user-fields.js";
+import { countUsers, displayName, formatTime, userType } from "../user-fields.js";
 import { FILTERABLE_STATES, stateBadge, stateFromParam, stateLabel, stateParam } from "../user-state.js";
+import { bulkDialog } from "./bulk-dialog.js";
 import type { Navigator, View } from "./view.js";
 
 const COLUMNS: { title: string; sort?: SortColumn }[] = [
@@ -18,7 +24,8 @@ const COLUMNS: { title: string; sort?: SortColumn }[] = [
   { title: "Created", sort: "created" },
 ];
 
-export function userListView(client: UserClient, nav: Navigator, route: Extract<Route, { name: "users" }>): View {
+export function userListView(clients: Clients, nav: Navigator, route: Extract<Route, { name: "users" }>): View {
+  const client = clients.users;
   let filters = filtersFrom(route.query);
   /** Only the newest request's answer is shown when filters change faster than the server answers. */
   let latest = 0;
@@ -67,6 +74,29 @@ export function userListView(client: UserClient, nav: Navigator, route: Extract<
   next.onclick = () => show({ ...filters, page: filters.page + 1 });
   const heading = h("h1", { tabIndex: -1 }, "Users");
 
+  const selectedCount = h("span", { id: "selection-count" }, "No users selected");
+  const bulkButtons = [BULK_LOCK, BULK_UNLOCK].map((kind) => {
+    const button = h("button", { type: "button", className: "secondary", disabled: true }, `${kind.verb} selected…`);
+    button.setAttribute("aria-describedby", "selection-count");
+    button.onclick = () => void bulk(kind);
+    return button;
+  });
+  const selection = new PageSelection(() => {
+    const count = selection.selected().length;
+    selectedCount.textContent = count === 0 ? "No users selected" : `${countUsers(count)} selected`;
+    for (const button of bulkButtons) button.disabled = count === 0;
+  });
+
+  /**
+   * The selection stays (focus returns to its button, and the same users can be unlocked again);
+   * the list is reloaded also after a failed or cancelled run, as a call that failed on the way
+   * may have changed some users.
+   */
+  async function bulk(kind: BulkKind): Promise<void> {
+    await bulkDialog(clients.records, kind, selection.selected());
+    await load();
+  }
+
   /** Header cells are made once (a click keeps its focus); `aria-sort` follows the filters. */
   const headers = COLUMNS.map(({ title, sort }) => {
     if (!sort) return { cell: h("th", { scope: "col" }, title) };
@@ -75,15 +105,17 @@ export function userListView(client: UserClient, nav: Navigator, route: Extract<
       show({ ...filters, sort, ascending: filters.sort === sort ? !filters.ascending : true, page: 1 });
     return { cell: h("th", { scope: "col" }, button), sort };
   });
-  const table = h("table", { className: "users" }, h("thead", {}, h("tr", {}, ...headers.map(({ cell }) => cell))), body);
+  const selectAll = h("th", { scope: "col" }, selection.all);
+  const table = h("table", { className: "users" }, h("thead", {}, h("tr", {}, selectAll, ...headers.map(({ cell }) => cell))), body);
   table.setAttribute("aria-describedby", "list-summary");
 
-  function row(user: User): HTMLTableRowElement {
+  function row(user: User, checkbox: HTMLInputElement): HTMLTableRowElement {
     const owner = user.details?.resourceOwner ?? "";
     return h(
       "tr",
       {},
-      h("td", {}, h("a", { href: userHref(user.userId) }, user.username)),
+      h("td", {}, checkbox),
+      h("th", { scope: "row" }, h("a", { href: userHref(user.userId) }, user.username)),
       h("td", {}, displayName(user)),
       h("td", {}, userType(user)),
       h("td", {}, h("code", {}, owner)),
@@ -111,12 +143,13 @@ export function userListView(client: UserClient, nav: Navigator, route: Extract<
       if (request !== latest) return;
       const total = Number(answer.details?.totalResult ?? 0n);
       const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+      const checkboxes = selection.show(answer.result);
       body.replaceChildren(
         ...(answer.result.length > 0
-          ? answer.result.map(row)
-          : [h("tr", {}, h("td", { colSpan: COLUMNS.length, className: "empty" }, "No users match."))]),
+          ? answer.result.map((user) => row(user, checkboxes.get(user.userId)!))
+          : [h("tr", {}, h("td", { colSpan: COLUMNS.length + 1, className: "empty" }, "No users match."))]),
       );
-      summary.textContent = `${total} ${total === 1 ? "user" : "users"}, page ${filters.page} of ${pages}`;
+      summary.textContent = `${countUsers(total)}, page ${filters.page} of ${pages}`;
       pageLabel.textContent = `Page ${filters.page} of ${pages}`;
       previous.disabled = filters.page <= 1;
       next.disabled = filters.page >= pages;
@@ -126,6 +159,7 @@ export function userListView(client: UserClient, nav: Navigator, route: Extract<
       if (request !== latest) return;
       error.show("Could not list the users", err);
       body.replaceChildren();
+      selection.show([]);
       summary.textContent = "";
     } finally {
       if (request === latest) table.ariaBusy = "false";
@@ -142,6 +176,7 @@ export function userListView(client: UserClient, nav: Navigator, route: Extract<
       form,
       error.element,
       summary,
+      h("div", { className: "bulk-bar", role: "group", ariaLabel: "Selected users" }, selectedCount, ...bulkButtons),
       h("div", { className: "table-scroll" }, table),
       h("nav", { className: "pager", ariaLabel: "Pages" }, previous, pageLabel, next),
     ),
