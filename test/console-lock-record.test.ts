@@ -173,6 +173,35 @@ describe("a user's page", () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it("shows a lock made through the API within a second, without a reload, and announces it", async () => {
+    const userId = await addHuman(users);
+    const { user } = await users.getUserByID({ userId });
+    const { page, errors } = await openUser(userId);
+    await historyRows(page).first().waitFor();
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+    await records.lockUser({ userId, reason: "seen from afar", end: { case: "duration", value: durationFromMs(3_600_000) } });
+    const shown = { timeout: 1000 };
+    await Promise.all([
+      page.locator(".details .badge", { hasText: /^Locked$/ }).waitFor(shown),
+      lockStatus(page).getByText("seen from afar").waitFor(shown),
+      historyRows(page).first().getByText("Reason: seen from afar").waitFor(shown),
+      page.getByRole("status").getByText(`Live update for ${user!.username}: Locked.`).waitFor(shown),
+    ]);
+    expect(await historyRows(page).locator("td:first-child").allInnerTexts()).toEqual(["2", "1"]);
+    expect((await definitions(lockStatus(page).locator("dl"))).Locked).toBe("Yes");
+
+    await users.unlockUser({ userId });
+    await Promise.all([
+      page.locator(".details .badge", { hasText: /^Active$/ }).waitFor(shown),
+      historyRows(page).first().getByText("Unlocked").waitFor(shown),
+    ]);
+    expect((await definitions(lockStatus(page).locator("dl"))).Locked).toBe("No");
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
 
 describe("the user list", () => {
@@ -274,6 +303,60 @@ describe("the user list", () => {
     await rowOf(page, a).getByText("Active").waitFor();
     expect(await states(ids)).toEqual([UserState.ACTIVE, UserState.ACTIVE, UserState.ACTIVE, UserState.LOCKED]);
     expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("shows locks made through the API within a second, keeping the focus, and announces them", async () => {
+    const { orgId, ids, names } = await team();
+    const { page, errors } = await browserOnList(orgId);
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+    // The list follows from the moment its watch starts: a first lock shows once it runs.
+    await following(page, ids[0]!, names[0]!);
+
+    await page.getByLabel(`Select ${names[2]}`).focus();
+    await users.lockUser({ userId: ids[1]! });
+    const shown = { timeout: 1000 };
+    await Promise.all([
+      rowOf(page, names[1]!).locator(".badge", { hasText: /^Locked$/ }).waitFor(shown),
+      page.getByRole("status").getByText(`Live update: ${names[1]} is now Locked.`).waitFor(shown),
+    ]);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(`Select ${names[2]}`);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
+
+/** Locks the user until the list shows it locked (unlocking between tries): then the list's watch runs. */
+async function following(page: Page, userId: string, username: string): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    await users.lockUser({ userId });
+    const seen = await rowOf(page, username)
+      .locator(".badge", { hasText: /^Locked$/ })
+      .waitFor({ timeout: 1000 })
+      .then(() => true, () => false);
+    if (seen) return;
+    await users.unlockUser({ userId });
+  }
+  throw new Error("the list did not follow the watch");
+}
+
+describe("across a server restart", () => {
+  it("the user page resumes its watch from where it was and misses nothing committed meanwhile", async () => {
+    const userId = await addHuman(users);
+    const { page, errors } = await openUser(userId);
+    await historyRows(page).first().waitFor();
+
+    await server.restart(500);
+    // At once, probably before the page has come back: the watch resumes from its last position.
+    await records.lockUser({ userId, reason: "while you were away" });
+    await Promise.all([
+      lockStatus(page).getByText("while you were away").waitFor({ timeout: 10_000 }),
+      historyRows(page).first().getByText("Reason: while you were away").waitFor({ timeout: 10_000 }),
+    ]);
+    // Tries while the server was down fail as network errors, which Chromium logs; nothing else may.
+    expect(errors.filter((error) => !error.includes("net::ERR_CONNECTION_REFUSED"))).toEqual([]);
     await page.close();
   }, 60_000);
 });

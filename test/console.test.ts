@@ -209,9 +209,9 @@ describe("in Chromium", () => {
       await stateBadge(page, "Active").waitFor();
       expect((await admin.getUserByID({ userId: ids.get("grace.hopper")! })).user?.state).toBe(UserState.ACTIVE);
 
-      // Locked through the API behind the page's back: the page still offers Lock, the server refuses it.
-      await admin.lockUser({ userId: ids.get("grace.hopper")! });
+      // Locked through the API while the page's lock dialog is open: the server refuses the page's lock.
       await lock.click();
+      await admin.lockUser({ userId: ids.get("grace.hopper")! });
       await confirmInDialog(page, "Lock grace.hopper?", "Lock user");
       const alert = page.getByRole("alert");
       await alert.getByText("COMMAND-lgws8wtsqf").waitFor();

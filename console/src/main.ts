@@ -58,6 +58,7 @@ function render(): void {
 
   const titles: Record<Route["name"], string> = { "sign-in": "Sign in", users: "Users", user: "User" };
   document.title = `${titles[route.name]} · Admin console`;
+  shown?.view.leave?.();
   const view = screenFor(route, token);
   shown = { name: route.name, view };
   main.replaceChildren(view.element);

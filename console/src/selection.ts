@@ -27,25 +27,36 @@ export class PageSelection {
     });
   }
 
-  /** The users of the page about to be shown, each with its checkbox (checked if it stays selected). */
-  show(users: readonly User[]): Map<string, HTMLInputElement> {
+  /** The users of the page about to be shown; those shown before keep their checkbox (and its focus). */
+  show(users: readonly User[]): void {
+    const before = new Map(this.rows);
     this.rows.clear();
     for (const user of users) {
-      const box = h("input", { type: "checkbox", checked: this.chosen.has(user.userId), ariaLabel: `Select ${user.username}` });
-      box.addEventListener("change", () => {
-        if (box.checked) this.chosen.add(user.userId);
-        else this.chosen.delete(user.userId);
-        this.changed();
-      });
+      const box = before.get(user.userId)?.box ?? this.checkbox(user.userId);
+      box.ariaLabel = `Select ${user.username}`;
       this.rows.set(user.userId, { box, username: user.username });
     }
     for (const id of this.chosen) if (!this.rows.has(id)) this.chosen.delete(id);
     this.changed();
-    return new Map([...this.rows].map(([id, { box }]) => [id, box]));
+  }
+
+  /** The checkbox of a user given to `show`. */
+  checkboxOf(userId: string): HTMLInputElement {
+    return this.rows.get(userId)!.box;
   }
 
   selected(): SelectedUser[] {
     return [...this.chosen].map((id) => ({ id, username: this.rows.get(id)!.username }));
+  }
+
+  private checkbox(userId: string): HTMLInputElement {
+    const box = h("input", { type: "checkbox", checked: this.chosen.has(userId) });
+    box.addEventListener("change", () => {
+      if (box.checked) this.chosen.add(userId);
+      else this.chosen.delete(userId);
+      this.changed();
+    });
+    return box;
   }
 
   private changed(): void {

@@ -1,19 +1,35 @@
 /**
  * The user list: search by username, filters by state and organization, sortable columns, pages,
- * and a selection of the page's users to lock or unlock in bulk.
+ * and a selection of the page's users to lock or unlock in bulk. It follows the events that add,
+ * remove or change the state of users live (of the organization filtered by, if any): a burst of
+ * them that touches the page reloads it and announces the states that changed.
  */
-import type { User } from "../../../gen/zitadel/user/v2/user_pb.js";
 import type { Clients } from "../api.js";
 import { BULK_LOCK, BULK_UNLOCK, type BulkKind } from "../bulk.js";
 import { h, labelled } from "../dom.js";
-import { filtersFrom, listRequest, PAGE_SIZE, queryOf, SORT_COLUMNS, type ListFilters, type SortColumn } from "../list-filters.js";
-import { userHref, usersHref, type Route } from "../routes.js";
+import { coalesced, follow } from "../live.js";
+import { filtersFrom, listRequest, PAGE_SIZE, queryOf, type ListFilters, type SortColumn } from "../list-filters.js";
+import { usersHref, type Route } from "../routes.js";
 import { PageSelection } from "../selection.js";
 import { ErrorBox } from "../server-error.js";
-import { countUsers, displayName, formatTime, userType } from "../user-fields.js";
-import { FILTERABLE_STATES, stateBadge, stateFromParam, stateLabel, stateParam } from "../user-state.js";
+import { countUsers } from "../user-fields.js";
+import { UserRows, type StateChange } from "../user-rows.js";
+import { FILTERABLE_STATES, stateFromParam, stateLabel, stateParam } from "../user-state.js";
 import { bulkDialog } from "./bulk-dialog.js";
 import type { Navigator, View } from "./view.js";
+
+/** What changes a row or the list's length; password checks, the most frequent events, do neither. */
+const LIST_EVENT_TYPES = [
+  "user.human.added",
+  "user.machine.added",
+  "user.locked",
+  "user.unlocked",
+  "user.deactivated",
+  "user.reactivated",
+  "user.removed",
+];
+/** More changes than this at once are announced as a count. */
+const NAMED_CHANGES = 3;
 
 const COLUMNS: { title: string; sort?: SortColumn }[] = [
   { title: "Username", sort: "username" },
@@ -66,7 +82,7 @@ export function userListView(clients: Clients, nav: Navigator, route: Extract<Ro
 
   const error = new ErrorBox();
   const summary = h("p", { className: "summary", id: "list-summary", ariaLive: "polite" });
-  const body = h("tbody");
+  const rows = new UserRows(COLUMNS.length + 1);
   const previous = h("button", { type: "button", className: "secondary" }, "Previous page");
   const next = h("button", { type: "button", className: "secondary" }, "Next page");
   const pageLabel = h("span");
@@ -93,7 +109,12 @@ export function userListView(clients: Clients, nav: Navigator, route: Extract<Ro
    * may have changed some users.
    */
   async function bulk(kind: BulkKind): Promise<void> {
-    await bulkDialog(clients.records, kind, selection.selected());
+    inBulk = true;
+    try {
+      await bulkDialog(clients.records, kind, selection.selected());
+    } finally {
+      inBulk = false;
+    }
     await load();
   }
 
@@ -106,23 +127,8 @@ export function userListView(clients: Clients, nav: Navigator, route: Extract<Ro
     return { cell: h("th", { scope: "col" }, button), sort };
   });
   const selectAll = h("th", { scope: "col" }, selection.all);
-  const table = h("table", { className: "users" }, h("thead", {}, h("tr", {}, selectAll, ...headers.map(({ cell }) => cell))), body);
+  const table = h("table", { className: "users" }, h("thead", {}, h("tr", {}, selectAll, ...headers.map(({ cell }) => cell))), rows.body);
   table.setAttribute("aria-describedby", "list-summary");
-
-  function row(user: User, checkbox: HTMLInputElement): HTMLTableRowElement {
-    const owner = user.details?.resourceOwner ?? "";
-    return h(
-      "tr",
-      {},
-      h("td", {}, checkbox),
-      h("th", { scope: "row" }, h("a", { href: userHref(user.userId) }, user.username)),
-      h("td", {}, displayName(user)),
-      h("td", {}, userType(user)),
-      h("td", {}, h("code", {}, owner)),
-      h("td", {}, stateBadge(user.state)),
-      h("td", {}, formatTime(user.details?.creationDate)),
-    );
-  }
 
   function syncControls(): void {
     username.value = filters.username;
@@ -134,40 +140,65 @@ export function userListView(clients: Clients, nav: Navigator, route: Extract<Ro
     }
   }
 
-  async function load(): Promise<void> {
+  /** Shows the page the filters name; answers the states that changed in rows shown before. */
+  async function load(): Promise<StateChange[]> {
     const request = ++latest;
     table.ariaBusy = "true";
     error.clear();
     try {
       const answer = await client.listUsers(listRequest(filters));
-      if (request !== latest) return;
+      if (request !== latest) return [];
       const total = Number(answer.details?.totalResult ?? 0n);
       const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-      const checkboxes = selection.show(answer.result);
-      body.replaceChildren(
-        ...(answer.result.length > 0
-          ? answer.result.map((user) => row(user, checkboxes.get(user.userId)!))
-          : [h("tr", {}, h("td", { colSpan: COLUMNS.length + 1, className: "empty" }, "No users match."))]),
-      );
+      selection.show(answer.result);
+      const changes = rows.show(answer.result, (userId) => selection.checkboxOf(userId));
       summary.textContent = `${countUsers(total)}, page ${filters.page} of ${pages}`;
       pageLabel.textContent = `Page ${filters.page} of ${pages}`;
       previous.disabled = filters.page <= 1;
       next.disabled = filters.page >= pages;
       for (const user of answer.result) if (user.details) organizations.add(user.details.resourceOwner);
       knownOrganizations.replaceChildren(...[...organizations].map((id) => h("option", { value: id })));
+      return changes;
     } catch (err) {
-      if (request !== latest) return;
+      if (request !== latest) return [];
       error.show("Could not list the users", err);
-      body.replaceChildren();
+      rows.clear();
       selection.show([]);
       summary.textContent = "";
+      return [];
     } finally {
       if (request === latest) table.ariaBusy = "false";
     }
   }
 
+  /** While the bulk dialog is open it reports each user's result itself: live changes are not announced too. */
+  let inBulk = false;
+  const reloadForEvent = coalesced(async () => {
+    const changes = await load();
+    if (changes.length === 0 || inBulk) return;
+    const said =
+      changes.length > NAMED_CHANGES
+        ? `${countUsers(changes.length)} changed state`
+        : changes.map(({ username, state }) => `${username} is now ${stateLabel(state)}`).join("; ");
+    nav.announce(`Live update: ${said}.`);
+  });
+  let stopFollowing: (() => void) | undefined;
+  let followedOrganization: string | undefined;
+  /** (Re)starts following when the organization filtered by changed. */
+  function followFiltered(): void {
+    if (followedOrganization === filters.organizationId) return;
+    stopFollowing?.();
+    followedOrganization = filters.organizationId;
+    const filter = { organizationId: filters.organizationId, types: LIST_EVENT_TYPES };
+    stopFollowing = follow(clients.watch, filter, "", (event) => {
+      // A new user may belong on this page; any other event matters only to a user shown.
+      if (event.type.endsWith(".added") || rows.shows(event.userId)) reloadForEvent();
+    });
+  }
+
   syncControls();
   void load();
+  followFiltered();
   return {
     element: h(
       "section",
@@ -186,6 +217,8 @@ export function userListView(clients: Clients, nav: Navigator, route: Extract<Ro
       filters = filtersFrom(changed.query);
       syncControls();
       void load();
+      followFiltered();
     },
+    leave: () => stopFollowing?.(),
   };
 }

@@ -1,13 +1,19 @@
 /**
  * One user: its details, its lock status and history, and the state changes, each confirmed,
- * each showing the server's error when it fails.
+ * each showing the server's error when it fails. The page follows the user's events live: each
+ * joins the history, reloads the details and the lock status, and is announced, unless this
+ * page caused it (its own message said so already).
  */
+import type { Details } from "../../../gen/zitadel/object/v2/object_pb.js";
 import type { User } from "../../../gen/zitadel/user/v2/user_pb.js";
+import type { UserEvent } from "../../../gen/zus/user/v1/user_record_service_pb.js";
 import { ActorNames } from "../actors.js";
 import type { Clients } from "../api.js";
 import { h } from "../dom.js";
 import { HistoryPanel } from "../history.js";
+import { coalesced, follow } from "../live.js";
 import { LockStatusPanel } from "../lock-status.js";
+import { eventLabel } from "../record-labels.js";
 import { ErrorBox } from "../server-error.js";
 import { USER_ACTIONS, type UserAction } from "../user-actions.js";
 import { displayName, formatTime, userType } from "../user-fields.js";
@@ -54,15 +60,35 @@ export function userView(clients: Clients, nav: Navigator, userId: string, listH
   const lockStatus = new LockStatusPanel(clients.records, userId);
   const history = new HistoryPanel(clients.records, new ActorNames(client), userId);
 
+  /** Only the newest answer is shown when live updates ask faster than the server answers. */
+  let latestUser = 0;
+  const loadUser = async () => {
+    const request = ++latestUser;
+    const answer = await client.getUserByID({ userId });
+    if (answer.user && request === latestUser) showUser(answer.user);
+  };
+
   /** The user, then its lock status and newest events; only the user's failure is thrown (the panels show their own). */
   const refresh = async () => {
-    const answer = await client.getUserByID({ userId });
-    if (answer.user) showUser(answer.user);
+    await loadUser();
     await Promise.all([lockStatus.load(), history.loadNewest().catch(() => undefined)]);
   };
 
+  /** The newest event this page caused itself. */
+  let ownUpTo = 0n;
+  let stopFollowing: (() => void) | undefined;
+  let left = false;
+  const reloadForEvent = coalesced(async () => {
+    await Promise.all([loadUser().catch((err: unknown) => error.show("Could not reload the user", err)), lockStatus.load()]);
+  });
+  function onEvent(event: UserEvent): void {
+    const isNew = history.add(event);
+    reloadForEvent();
+    if (isNew && event.sequence > ownUpTo) nav.announce(`Live update for ${user?.username ?? userId}: ${eventLabel(event.type)}.`);
+  }
+
   /** Confirms, then runs the action with the page's buttons disabled. */
-  async function confirmThenRun(dialog: Confirmation, action: UserAction): Promise<Outcome<unknown>> {
+  async function confirmThenRun(dialog: Confirmation, action: UserAction): Promise<Outcome<{ details?: Details }>> {
     if (!(await confirm(dialog))) return { kind: "cancelled" };
     for (const { button } of buttons) button.disabled = true;
     return settle(action.run(clients, userId));
@@ -89,6 +115,8 @@ export function userView(clients: Clients, nav: Navigator, userId: string, listH
       error.element.focus();
       return;
     }
+    const sequence = outcome.value.details?.sequence ?? 0n;
+    if (sequence > ownUpTo) ownUpTo = sequence;
     const message = `User ${username} ${action.done}.`;
     if (action.removesUser) return nav.go(listHref, message);
     nav.announce(message);
@@ -97,7 +125,11 @@ export function userView(clients: Clients, nav: Navigator, userId: string, listH
   }
 
   refresh().then(
-    () => heading.focus(),
+    () => {
+      heading.focus();
+      // From the history's position: nothing committed since the first page was read is missed.
+      if (!left) stopFollowing = follow(clients.watch, { userId }, history.position, onEvent);
+    },
     (err: unknown) => {
       heading.textContent = "User not available";
       error.show("Could not load the user", err);
@@ -125,5 +157,9 @@ export function userView(clients: Clients, nav: Navigator, userId: string, listH
     ),
     // Focus moves to the heading once the user is loaded, so it is read with the username.
     enter: () => undefined,
+    leave() {
+      left = true;
+      stopFollowing?.();
+    },
   };
 }

@@ -7,6 +7,8 @@ export interface View {
   enter(): void;
   /** The route changed within the same screen (the list's filters): update in place, keeping focus. */
   update?(route: Route): void;
+  /** Runs when another screen replaces this one: stops what it follows (its live updates). */
+  leave?(): void;
 }
 
 export interface Navigator {
