@@ -3,21 +3,39 @@ import { parseArgs } from "node:util";
 import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
 import { isRole, ROLES, type Role } from "../domain/permissions.js";
 
+export const DEFAULT_SERVER = "http://localhost:8080";
+
 export const USAGE = `usage:
   npm run --silent cli -- help | --help | -h
   npm run --silent cli -- org add --name NAME
   npm run --silent cli -- machine add --org ORG_ID --username NAME --role ROLE
   npm run --silent cli -- lockout set [--org ORG_ID] --max-password-attempts N [--max-otp-attempts N] [--lock-duration DURATION]
+  npm run --silent cli -- user lock USER_ID... [--reason TEXT] [--for DURATION] [--server URL]
+  npm run --silent cli -- user unlock USER_ID... [--server URL]
+  npm run --silent cli -- user history USER_ID [--server URL]
+  npm run --silent cli -- events watch [--org ORG_ID] [--user USER_ID] [--type TYPE]... [--from POSITION] [--server URL]
 roles: ${ROLES.join(", ")}
-DURATION: like 90s, 15m, 1h30m; without it a lockout lasts until an administrator unlocks`;
+DURATION: like 90s, 15m, 1h30m; without it a lockout or lock lasts until an administrator unlocks
+org, machine and lockout write the database of DATABASE_URL; user and events call the server at
+--server (default ${DEFAULT_SERVER}) with the token in ZUS_TOKEN, else the admin token the
+server wrote on its first start (ADMIN_TOKEN_FILE, default ./data/admin.pat)
+events watch prints events until Ctrl-C, then the position to resume from with --from`;
 
 export class UsageError extends Error {}
+
+/** The commands that are clients of the running server's API. */
+export type ApiCommand =
+  | { kind: "lock"; server: URL; userIds: string[]; reason: string; forSeconds?: number }
+  | { kind: "unlock"; server: URL; userIds: string[] }
+  | { kind: "history"; server: URL; userId: string }
+  | { kind: "watch"; server: URL; orgId: string; userId: string; types: string[]; from: string };
 
 export type Command =
   | { kind: "help" }
   | { kind: "org"; name: string }
   | { kind: "machine"; orgId: string; username: string; role: Role }
-  | { kind: "lockout"; scope: PolicyScope; policy: LockoutPolicy };
+  | { kind: "lockout"; scope: PolicyScope; policy: LockoutPolicy }
+  | ApiCommand;
 
 const OPTIONS = {
   name: { type: "string" },
@@ -27,15 +45,25 @@ const OPTIONS = {
   "max-password-attempts": { type: "string" },
   "max-otp-attempts": { type: "string" },
   "lock-duration": { type: "string" },
+  reason: { type: "string" },
+  for: { type: "string" },
+  server: { type: "string" },
+  user: { type: "string" },
+  type: { type: "string", multiple: true },
+  from: { type: "string" },
 } as const;
 
-type Values = Partial<Record<keyof typeof OPTIONS, string>>;
+type Option = keyof typeof OPTIONS;
 
-/** Which options each command takes; any other is a usage error. */
-const ALLOWED: Record<string, (keyof typeof OPTIONS)[]> = {
-  "org add": ["name"],
-  "machine add": ["org", "username", "role"],
-  "lockout set": ["org", "max-password-attempts", "max-otp-attempts", "lock-duration"],
+/** Which options each command takes (any other is a usage error) and how many user ids follow it. */
+const COMMANDS: Record<string, { options: Option[]; ids: "none" | "one" | "some" }> = {
+  "org add": { options: ["name"], ids: "none" },
+  "machine add": { options: ["org", "username", "role"], ids: "none" },
+  "lockout set": { options: ["org", "max-password-attempts", "max-otp-attempts", "lock-duration"], ids: "none" },
+  "user lock": { options: ["reason", "for", "server"], ids: "some" },
+  "user unlock": { options: ["server"], ids: "some" },
+  "user history": { options: ["server"], ids: "one" },
+  "events watch": { options: ["org", "user", "type", "from", "server"], ids: "none" },
 };
 
 /** `help` as the command, or `--help`/`-h` anywhere before a `--`, whatever else is given. */
@@ -45,24 +73,36 @@ function asksForHelp(argv: string[]): boolean {
   return argv[0] === "help" || (end === -1 ? argv : argv.slice(0, end)).some((arg) => HELP_FLAGS.has(arg));
 }
 
-export function parseCommand(argv: string[]): Command {
-  if (asksForHelp(argv)) return { kind: "help" };
-  let positionals: string[];
-  let values: Values;
+function parse(argv: string[]) {
   try {
-    ({ positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS }));
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const command = positionals.join(" ");
-  const allowed = ALLOWED[command];
-  if (!allowed) throw new UsageError(command ? `unknown command: ${command}` : "no command given");
-  const extra = Object.keys(values).find((option) => !allowed.includes(option as keyof typeof OPTIONS));
-  if (extra) throw new UsageError(`${command} does not take --${extra}`);
+}
 
-  const required = (option: keyof typeof OPTIONS) => {
+export function parseCommand(argv: string[]): Command {
+  if (asksForHelp(argv)) return { kind: "help" };
+  const { positionals, values } = parse(argv);
+  const [group, verb, ...ids] = positionals;
+  const command = [group, verb].filter((word) => word !== undefined).join(" ");
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(command ? `unknown command: ${command}` : "no command given");
+  const extra = Object.keys(values).find((option) => !spec.options.includes(option as Option));
+  if (extra) throw new UsageError(`${command} does not take --${extra}`);
+  if (spec.ids === "none" && ids.length > 0) throw new UsageError(`${command} takes no arguments, got "${ids[0]}"`);
+  if (spec.ids === "one" && ids.length !== 1) throw new UsageError(`${command} takes one user id`);
+  if (spec.ids === "some" && ids.length === 0) throw new UsageError(`${command} needs at least one user id`);
+
+  const required = (option: "name" | "org" | "username" | "role" | "max-password-attempts") => {
     const value = values[option]?.trim();
     if (!value) throw new UsageError(`${command} needs --${option}`);
+    return value;
+  };
+  /** An option that may be left out, but not given empty. */
+  const optional = (option: "org" | "user" | "from") => {
+    const value = values[option]?.trim();
+    if (values[option] !== undefined && !value) throw new UsageError(`--${option} needs a value`);
     return value;
   };
   switch (command) {
@@ -73,9 +113,8 @@ export function parseCommand(argv: string[]): Command {
       if (!isRole(role)) throw new UsageError(`unknown role "${role}"`);
       return { kind: "machine", orgId: required("org"), username: required("username"), role };
     }
-    default: {
-      const org = values.org?.trim();
-      if (values.org !== undefined && !org) throw new UsageError("--org needs a value");
+    case "lockout set": {
+      const org = optional("org");
       const duration = values["lock-duration"];
       return {
         kind: "lockout",
@@ -83,9 +122,23 @@ export function parseCommand(argv: string[]): Command {
         policy: {
           maxPasswordAttempts: count("max-password-attempts", required("max-password-attempts")),
           maxOtpAttempts: values["max-otp-attempts"] === undefined ? 0 : count("max-otp-attempts", values["max-otp-attempts"]),
-          lockDurationSeconds: duration === undefined ? undefined : seconds(duration),
+          lockDurationSeconds: duration === undefined ? undefined : seconds("lock-duration", duration),
         },
       };
+    }
+  }
+  const server = serverUrl(values.server ?? DEFAULT_SERVER);
+  switch (command) {
+    case "user lock":
+      return { kind: "lock", server, userIds: ids, reason: values.reason ?? "", forSeconds: values.for === undefined ? undefined : seconds("for", values.for) };
+    case "user unlock":
+      return { kind: "unlock", server, userIds: ids };
+    case "user history":
+      return { kind: "history", server, userId: ids[0]! };
+    default: {
+      const types = values.type ?? [];
+      if (types.some((type) => !type.trim())) throw new UsageError("--type needs a value");
+      return { kind: "watch", server, orgId: optional("org") ?? "", userId: optional("user") ?? "", types, from: optional("from") ?? "" };
     }
   }
 }
@@ -96,9 +149,15 @@ function count(option: string, raw: string): number {
 }
 
 /** "1h30m", "15m", "90s": hours, minutes and seconds, in that order, each at most once. */
-function seconds(raw: string): number {
+function seconds(option: string, raw: string): number {
   const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(raw);
   const total = match ? Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0) : 0;
-  if (!match || total <= 0 || total > 2 ** 31 - 1) throw new UsageError(`--lock-duration "${raw}" is not a duration like 90s, 15m or 1h30m`);
+  if (!match || total <= 0 || total > 2 ** 31 - 1) throw new UsageError(`--${option} "${raw}" is not a duration like 90s, 15m or 1h30m`);
   return total;
+}
+
+function serverUrl(raw: string): URL {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (url?.protocol !== "http:" && url?.protocol !== "https:") throw new UsageError(`--server "${raw}" is not an http:// or https:// URL`);
+  return url;
 }

@@ -1,6 +1,7 @@
 /**
- * Admin command line for what the API does not cover yet (SPEC §7 and the lockout policy);
- * see USAGE. Uses the same DATABASE_URL as the server and works while it runs.
+ * Admin command line; see USAGE. For what the API does not cover (SPEC §7 and the lockout policy)
+ * it uses the same DATABASE_URL as the server and works while it runs; `user` and `events` go
+ * through the running server's API (user-commands.ts).
  */
 import { UserApp } from "../app/user-app.js";
 import { loadConfig } from "../config.js";
@@ -8,9 +9,15 @@ import { DomainError } from "../domain/errors.js";
 import { createLogger, logInternalError } from "../observability/logger.js";
 import { SettingsApp } from "../app/settings.js";
 import { openStore } from "../store/open.js";
-import { parseCommand, USAGE, UsageError, type Command } from "./commands.js";
+import { CliFailure } from "./api-client.js";
+import { parseCommand, USAGE, UsageError, type ApiCommand, type Command } from "./commands.js";
+import { runApiCommand } from "./user-commands.js";
 
-async function run(command: Exclude<Command, { kind: "help" }>): Promise<string> {
+type DatabaseCommand = Exclude<Command, { kind: "help" } | ApiCommand>;
+/** The API's commands are the ones that name a server. */
+const isApiCommand = (command: Command): command is ApiCommand => "server" in command;
+
+async function run(command: DatabaseCommand): Promise<string> {
   const config = loadConfig();
   const store = await openStore(config.databaseUrl, { poolSize: 1, logger: createLogger("error", 2) });
   try {
@@ -45,10 +52,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    if (isApiCommand(command)) return await runApiCommand(command);
     process.stdout.write(`${await run(command)}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof DomainError) process.stderr.write(`error: ${err.message}\n`);
+    if (err instanceof DomainError || err instanceof CliFailure) process.stderr.write(`error: ${err.message}\n`);
     else logInternalError(createLogger("error", 2), err);
     return 1;
   }
