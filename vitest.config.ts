@@ -13,6 +13,7 @@ const RPC_SUITE = [
   "test/buf-curl.test.ts",
   "test/grpc-web-text.test.ts",
   "test/cli.test.ts",
+  "test/cli-user.test.ts",
   "test/sessions.test.ts",
   "test/history.test.ts",
   "test/lock-record.test.ts",
