@@ -158,7 +158,11 @@ describe("mistakes", () => {
 
 /** `events watch` as a child process, read line by line while it runs. */
 function watchCli(...args: string[]) {
-  const child = spawn(CLI_COMMAND[0]!, [...CLI_COMMAND.slice(1), "events", "watch", ...args, "--server", server.baseUrl], { cwd: ROOT, env: server.env });
+  return watchCliOf(server, ...args);
+}
+
+function watchCliOf(target: TestServer, ...args: string[]) {
+  const child = spawn(CLI_COMMAND[0]!, [...CLI_COMMAND.slice(1), "events", "watch", ...args, "--server", target.baseUrl], { cwd: ROOT, env: target.env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -172,10 +176,14 @@ function watchCli(...args: string[]) {
       }
       return lines(stdout).slice(0, count);
     },
+    /** Its exit code and everything it printed, once it has exited. */
+    async exit() {
+      return { code: await exited, stdout, stderr };
+    },
     /** Ctrl-C. */
     async interrupt() {
       child.kill("SIGINT");
-      return { code: await exited, stdout, stderr };
+      return this.exit();
     },
   };
 }
@@ -204,5 +212,43 @@ describe("events watch", () => {
     const [line] = await resumed.lines(1);
     expect(line).toMatch(/ {2}#3 {2}user\.unlocked {2}/);
     expect((await resumed.interrupt()).code).toBe(0);
+  });
+
+  it("prints only the events of --org and the --type asked for", async () => {
+    const [orgId, otherOrg] = [await addOrg(server), await addOrg(server)];
+    const [first, second, stranger] = [await addHuman(users(), { orgId }), await addHuman(users(), { orgId }), await addHuman(users(), { orgId: otherOrg })];
+    const { position } = await records().listUserEvents({ userId: first, pageSize: 1 });
+    const watcher = watchCli("--org", orgId, "--type", "user.unlocked", "--from", position);
+    // Locks (not the type), an unlock in another organization, and three unlocks the watch wants.
+    for (const userId of [first, stranger, second, second]) {
+      await records().lockUser({ userId });
+      await users().unlockUser({ userId });
+    }
+    const unlock = (sequence: number) => new RegExp(`^\\S+Z {2}#${sequence} {2}user\\.unlocked {2}by \\d{18}  org=${orgId}$`);
+    expect(await watcher.lines(3)).toEqual([expect.stringMatching(unlock(3)), expect.stringMatching(unlock(3)), expect.stringMatching(unlock(5))]);
+    const stopped = await watcher.interrupt();
+    expect(stopped.code).toBe(0);
+    expect(lines(stopped.stdout)).toHaveLength(3);
+  });
+
+  it("ends with exit 1 and the position to resume from when the server ends the watch", async () => {
+    const own = await startServer();
+    let running = true;
+    try {
+      const userId = await addHuman(userClient("connect-json", own.baseUrl, own.adminToken));
+      const ownRecords = createClient(UserRecordService, transport("connect-json", own.baseUrl, own.adminToken));
+      const { position } = await ownRecords.listUserEvents({ userId, pageSize: 1 });
+      const watcher = watchCliOf(own, "--user", userId, "--from", position);
+      await ownRecords.lockUser({ userId });
+      await watcher.lines(1);
+      await own.stop();
+      running = false;
+      const ended = await watcher.exit();
+      expect(ended.code).toBe(1);
+      expect(lines(ended.stdout)).toHaveLength(1);
+      expect(lines(ended.stderr)).toEqual([expect.stringMatching(/^error: Unavailable \S/), expect.stringMatching(/^resume with --from \S+$/)]);
+    } finally {
+      if (running) await own.stop();
+    }
   });
 });
