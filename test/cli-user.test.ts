@@ -198,7 +198,7 @@ describe("events watch", () => {
     await records().lockUser({ userId, reason: "watched" });
     const [lock] = (await records().listUserEvents({ userId, pageSize: 1 })).events;
     expect(await watcher.lines(1)).toEqual([
-      `${iso(lock!.creationDate)}  #2  user.locked  by ${lock!.actorId}  cause=ADMIN reason="watched"  org=${lock!.resourceOwner}`,
+      `${iso(lock!.creationDate)}  #2  user.locked  by ${lock!.actorId}  cause=ADMIN reason="watched"  user=${userId} org=${lock!.resourceOwner}`,
     ]);
     const stopped = await watcher.interrupt();
     expect(stopped.code).toBe(0);
@@ -224,8 +224,13 @@ describe("events watch", () => {
       await records().lockUser({ userId });
       await users().unlockUser({ userId });
     }
-    const unlock = (sequence: number) => new RegExp(`^\\S+Z {2}#${sequence} {2}user\\.unlocked {2}by \\d{18}  org=${orgId}$`);
-    expect(await watcher.lines(3)).toEqual([expect.stringMatching(unlock(3)), expect.stringMatching(unlock(3)), expect.stringMatching(unlock(5))]);
+    const unlock = (userId: string, sequence: number) =>
+      new RegExp(`^\\S+Z {2}#${sequence} {2}user\\.unlocked {2}by \\d{18} {2}user=${userId} org=${orgId}$`);
+    expect(await watcher.lines(3)).toEqual([
+      expect.stringMatching(unlock(first, 3)),
+      expect.stringMatching(unlock(second, 3)),
+      expect.stringMatching(unlock(second, 5)),
+    ]);
     const stopped = await watcher.interrupt();
     expect(stopped.code).toBe(0);
     expect(lines(stopped.stdout)).toHaveLength(3);

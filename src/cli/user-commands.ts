@@ -94,8 +94,8 @@ async function watch(clients: ApiClients, command: Extract<ApiCommand, { kind: "
       // Heartbeats are not printed, but their position is the latest to resume from.
       position = message.position || position;
       const { kind } = message;
-      // The event names no user: its organization tells a watch of several users apart.
-      if (kind.case === "event") print(`${eventLine(kind.value)}  org=${kind.value.resourceOwner}`);
+      // A watch may follow many users: each line says whose event it is.
+      if (kind.case === "event") print(`${eventLine(kind.value)}  user=${kind.value.userId} org=${kind.value.resourceOwner}`);
     }
     warn("error: the server ended the watch");
   } catch (err) {
