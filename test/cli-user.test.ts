@@ -27,6 +27,17 @@ const HOUR_MS = 3_600_000;
 /** A user id no user has. */
 const UNKNOWN = "999999999999999999";
 
+/** The protocols of the server's calls to `method` so far, from its log (a line per call). */
+function callsTo(method: string): string[] {
+  return server
+    .output()
+    .split("\n")
+    .filter((line) => line.includes(`"msg":"call"`))
+    .map((line) => JSON.parse(line) as { method: string; protocol: string })
+    .filter((call) => call.method === method)
+    .map((call) => call.protocol);
+}
+
 describe("user lock, history and unlock", () => {
   it("locks two users with a reason and an end, shows it in the history, and unlocks them", async () => {
     const [first, second] = [await addHuman(users()), await addHuman(users())];
@@ -60,29 +71,67 @@ describe("user lock, history and unlock", () => {
     expect(newest).toMatch(/^\S+Z {2}#3 {2}user\.unlocked {2}by \d{18}$/);
   });
 
-  it("reports each user's failure on its own line and exits 1, changing the others", async () => {
+  it("locks or unlocks one user with the single call, its failure on the user's line, exit 1", async () => {
     const userId = await addHuman(users());
-    const locked = await run("user", "lock", UNKNOWN, userId, userId);
-    expect(locked.code).toBe(1);
-    expect(lines(locked.stdout)).toEqual([
-      `${UNKNOWN}: NotFound COMMAND-450yxuqrh1 User could not be found`,
-      `${userId} locked (sequence 2)`,
-      `${userId}: FailedPrecondition COMMAND-lgws8wtsqf User is not active or initial`,
-    ]);
-    expect(locked.stderr).toBe("");
-    expect((await records().getLockStatus({ userId })).locked).toBe(true);
-
-    const unlocked = await run("user", "unlock", userId, userId);
-    expect(unlocked.code).toBe(1);
-    expect(lines(unlocked.stdout)).toEqual([`${userId} unlocked (sequence 3)`, `${userId}: FailedPrecondition COMMAND-olb9vb0oca User is not locked`]);
+    const before = callsTo("zus.user.v1.UserRecordService/LockUser").length;
+    expect(await run("user", "lock", UNKNOWN)).toEqual({ code: 1, stdout: `${UNKNOWN}: NotFound COMMAND-450yxuqrh1 User could not be found\n`, stderr: "" });
+    // An id given twice counts once.
+    expect(await run("user", "lock", userId, userId)).toEqual({ code: 0, stdout: `${userId} locked (sequence 2)\n`, stderr: "" });
+    await expect.poll(() => callsTo("zus.user.v1.UserRecordService/LockUser").slice(before)).toEqual(["connect", "connect"]);
+    expect(await run("user", "unlock", userId)).toEqual({ code: 0, stdout: `${userId} unlocked (sequence 3)\n`, stderr: "" });
+    expect(await run("user", "unlock", userId)).toEqual({ code: 1, stdout: `${userId}: FailedPrecondition COMMAND-olb9vb0oca User is not locked\n`, stderr: "" });
   });
 
-  it("passes the server's InvalidArgument on in one line", async () => {
-    const userId = await addHuman(users());
-    const result = await run("user", "lock", userId, "--reason", "x".repeat(501));
+  it("locks or unlocks several users in one bulk call, each failure on its user's line, the others changed, exit 1", async () => {
+    const [locked, fresh] = [await addHuman(users()), await addHuman(users())];
+    await records().lockUser({ userId: locked });
+    const before = callsTo("zus.user.v1.UserRecordService/BulkLockUsers").length;
+    const result = await run("user", "lock", UNKNOWN, locked, fresh, fresh);
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe(`${userId}: InvalidArgument invalid LockUserRequest.Reason: value length must be between 0 and 500 runes, inclusive\n`);
-    expect((await records().getLockStatus({ userId })).locked).toBe(false);
+    expect(lines(result.stdout)).toEqual([
+      `${UNKNOWN}: NotFound COMMAND-450yxuqrh1 User could not be found`,
+      `${locked}: FailedPrecondition COMMAND-lgws8wtsqf User is not active or initial`,
+      `${fresh} locked (sequence 2)`,
+    ]);
+    expect(result.stderr).toBe("");
+    await expect.poll(() => callsTo("zus.user.v1.UserRecordService/BulkLockUsers").slice(before)).toEqual(["connect"]);
+    expect((await records().getLockStatus({ userId: fresh })).locked).toBe(true);
+
+    const never = await addHuman(users());
+    const unlocked = await run("user", "unlock", fresh, never, locked);
+    expect(unlocked.code).toBe(1);
+    expect(lines(unlocked.stdout)).toEqual([
+      `${fresh} unlocked (sequence 3)`,
+      `${never}: FailedPrecondition COMMAND-olb9vb0oca User is not locked`,
+      `${locked} unlocked (sequence 3)`,
+    ]);
+  });
+
+  it("sends more than 1,000 ids in bulk calls of 1,000, every user answered in order", async () => {
+    const userId = await addHuman(users());
+    const unknown = Array.from({ length: 1000 }, (_, i) => String(900_000_000_000_000_000n + BigInt(i)));
+    const before = callsTo("zus.user.v1.UserRecordService/BulkLockUsers").length;
+    const result = await run("user", "lock", ...unknown, userId);
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toEqual([...unknown.map((id) => `${id}: NotFound COMMAND-450yxuqrh1 User could not be found`), `${userId} locked (sequence 2)`]);
+    await expect.poll(() => callsTo("zus.user.v1.UserRecordService/BulkLockUsers").slice(before)).toEqual(["connect", "connect"]);
+  });
+
+  it("passes the server's InvalidArgument on in one line: the user's for a single call, the command's for a bulk", async () => {
+    const [first, second] = [await addHuman(users()), await addHuman(users())];
+    const single = await run("user", "lock", first, "--reason", "x".repeat(501));
+    expect(single).toEqual({
+      code: 1,
+      stdout: `${first}: InvalidArgument invalid LockUserRequest.Reason: value length must be between 0 and 500 runes, inclusive\n`,
+      stderr: "",
+    });
+    const bulk = await run("user", "lock", first, second, "--reason", "x".repeat(501));
+    expect(bulk).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "error: InvalidArgument invalid BulkLockUsersRequest.Reason: value length must be between 0 and 500 runes, inclusive\n",
+    });
+    for (const userId of [first, second]) expect((await records().getLockStatus({ userId })).locked).toBe(false);
   });
 
   it("prints every page of a long history, newest first", async () => {
@@ -144,6 +193,7 @@ describe("mistakes", () => {
 
   it.each([
     ["user lock", ["user", "lock", UNKNOWN]],
+    ["user unlock of several users", ["user", "unlock", UNKNOWN, "1"]],
     ["user history", ["user", "history", UNKNOWN]],
     ["events watch", ["events", "watch"]],
   ])("%s with no server listening: one clear line, exit 1", async (_, args) => {

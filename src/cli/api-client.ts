@@ -46,15 +46,17 @@ export function apiClients(server: URL, token: string): ApiClients {
   return { records: createClient(UserRecordService, transport), users: createClient(UserService, transport) };
 }
 
-/**
- * An error as one line: the server's answer (the code, ZITADEL's error id when there is one, the
- * message), or that no server answered.
- */
+/** The server's answer as one line: the code, ZITADEL's error id when there is one, the message. */
+export function answerLine(code: Code, id: string, message: string): string {
+  return [Code[code], id, message].filter(Boolean).join(" ");
+}
+
+/** An error as one line: the server's answer, or that no server answered. */
 export function errorLine(err: unknown, server: URL): string {
   const connectErr = ConnectError.from(err);
   if (isUnreachable(connectErr)) return `cannot reach the server at ${server.origin}: ${connectErr.rawMessage}`;
   const [detail] = connectErr.findDetails(ErrorDetailSchema);
-  return `${Code[connectErr.code]} ${detail ? `${detail.id} ${detail.message}` : connectErr.rawMessage}`;
+  return detail ? answerLine(connectErr.code, detail.id, detail.message) : answerLine(connectErr.code, "", connectErr.rawMessage);
 }
 
 /** No server answered (refused, unknown host, reset): Node's own network errors carry a syscall, the server's answers do not. */
