@@ -26,7 +26,7 @@ async function main() {
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
   const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
-  const app = new UserApp(store, undefined, () => hub.wake());
+  const app = new UserApp(store, undefined, { committed: () => hub.wake() });
   const apps = {
     users: app,
     signIn: new SignInApp(store, app.events),

@@ -22,7 +22,7 @@ import {
   type UserStore,
 } from "../store/store.js";
 import type { EventPosition } from "../store/event-log.js";
-import { SYSTEM_ACTOR, UserEvents, type ChangeDetails, type DryRun } from "./user-events.js";
+import { SYSTEM_ACTOR, UserEvents, type ChangeDetails, type CommitHooks, type DryRun } from "./user-events.js";
 
 export interface ListUsersInput {
   filters: UserFilter[];
@@ -78,10 +78,9 @@ export class UserApp {
   constructor(
     private readonly store: UserStore & EventLogStore & CredentialStore & OrganizationStore,
     now: () => Date = () => new Date(),
-    /** Called after each commit of user events made through this app (the watch hub reads then). */
-    onCommit?: () => void,
+    hooks: CommitHooks = {},
   ) {
-    this.events = new UserEvents(store, now, onCommit);
+    this.events = new UserEvents(store, now, hooks);
   }
 
   /** Resolves a bearer token to its owner, who must be an active user. */

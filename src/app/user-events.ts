@@ -19,6 +19,18 @@ export interface DryRun {
   dryRun?: boolean;
 }
 
+/** Where each event type is to be delivered (EXTENSIONS.md §2): destinations as the outbox names them. */
+export interface DeliveryRoutes {
+  destinationsFor(eventType: string): readonly string[];
+}
+
+export interface CommitHooks {
+  /** Called after each commit (the watch hub and the dispatcher look then). */
+  committed?: () => void;
+  /** Deliveries to write with each commit's events. */
+  routes?: DeliveryRoutes;
+}
+
 /** The id of the system itself as the actor of events it records on its own. */
 export const SYSTEM_ACTOR = "SYSTEM";
 
@@ -28,7 +40,7 @@ export class UserEvents {
   constructor(
     private readonly store: Pick<UserStore, "getUser" | "commitUser">,
     readonly now: () => Date,
-    private readonly onCommit: () => void = () => undefined,
+    private readonly hooks: CommitHooks = {},
   ) {}
 
   /** The user as it is now: a lock whose time is up is ended (and recorded, but on a dry run) first. */
@@ -62,7 +74,12 @@ export class UserEvents {
     const recorded: RecordedUserEvent[] = events.map((event, i) => ({ ...event, userId, sequence: base + i + 1, actor, createdAt }));
     const next = recorded.reduce<User | undefined>(applyEvent, user)!;
     const state = userState(next.flags);
-    return { previous: user, events: recorded, user: next, endSessions: state !== "active" && state !== "initial" };
+    // One cause per commit: its deliveries share the id of its first event.
+    const txn = `${userId}:${base + 1}`;
+    const deliveries = recorded.flatMap((event) =>
+      (this.hooks.routes?.destinationsFor(event.type) ?? []).map((destination) => ({ destination, sequence: event.sequence, txn })),
+    );
+    return { previous: user, events: recorded, user: next, endSessions: state !== "active" && state !== "initial", deliveries };
   }
 
   /** Prepares and commits; a dry run stops short of the store, with the same user and details. */
@@ -75,7 +92,7 @@ export class UserEvents {
     const commit = { ...this.prepare(user, events, actor, extras.newUserId), session: extras.session };
     if (!extras.dryRun) {
       await this.store.commitUser(commit);
-      this.onCommit();
+      this.hooks.committed?.();
     }
     const next = commit.user;
     return { user: next, details: { sequence: next.sequence, changeDate: next.changedAt, resourceOwner: next.orgId } };

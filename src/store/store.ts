@@ -5,6 +5,7 @@
  */
 import type { RecordedUserEvent } from "../domain/events.js";
 import type { EventLog } from "./event-log.js";
+import type { DeliveryWrite, OutboxStore } from "./outbox.js";
 import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
 import type { Session } from "../domain/sessions.js";
 import type { RoleGrant } from "../domain/permissions.js";
@@ -34,6 +35,8 @@ export interface UserCommit {
   session?: SessionWrite;
   /** Ends every session of the user (it was locked, deactivated or deleted). */
   endSessions?: boolean;
+  /** Deliveries of the commit's events (EXTENSIONS.md §2), written in the same transaction. */
+  deliveries?: DeliveryWrite[];
 }
 
 /** A session as it should be stored; `expectedSequence` 0 creates it. */
@@ -105,7 +108,12 @@ export interface StoreLifecycle {
 }
 
 /** A whole backend, as opened: what main and the CLI hold; each part of the app takes only the parts above it uses. */
-export interface Store extends UserStore, EventLogStore, CredentialStore, SessionStore, OrganizationStore, SettingsStore, StoreLifecycle {}
+/** The deliveries waiting to be sent (outbox.ts). */
+export interface OutboxHolder {
+  readonly outbox: OutboxStore;
+}
+
+export interface Store extends UserStore, EventLogStore, OutboxHolder, CredentialStore, SessionStore, OrganizationStore, SettingsStore, StoreLifecycle {}
 
 /** "sequence": the user changed since it was read; "session": the session did. */
 export type ConflictReason = "sequence" | "session" | "userId" | "username";

@@ -62,7 +62,17 @@ export interface WritePlan {
   session?: SessionWrite;
   /** Ends every session of this user that is not ended yet. */
   endSessionsOf?: string;
+  outbox: OutboxRow[];
   counts: CountChange[];
+}
+
+export interface OutboxRow {
+  destination: string;
+  userId: string;
+  sequence: number;
+  txn: string;
+  dueAt: Date;
+  createdAt: Date;
 }
 
 /**
@@ -92,6 +102,8 @@ export function planUserCommit(commit: UserCommit, countShards: number): WritePl
     token: commit.tokenHash ? { hash: commit.tokenHash, userId: user.id, createdAt: user.createdAt } : undefined,
     session: commit.session,
     endSessionsOf: commit.endSessions ? user.id : undefined,
+    // Due at once: written with the event, sent after the commit.
+    outbox: (commit.deliveries ?? []).map((d) => ({ ...d, userId: user.id, dueAt: user.changedAt, createdAt: user.changedAt })),
     counts: countChanges(previousRow?.state, row, countShards),
   };
 }

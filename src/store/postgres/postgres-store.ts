@@ -2,7 +2,7 @@
  * PostgreSQL through Drizzle, for installations with several server instances on one
  * database. Works with node-postgres (production) and PGlite (tests) alike.
  */
-import { and, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -20,6 +20,7 @@ import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type UserColumn, type WritePlan } from "../write-plan.js";
 import * as schema from "./schema.js";
 import { PostgresEventLog } from "./postgres-event-log.js";
+import { PostgresOutbox } from "./postgres-outbox.js";
 
 
 /**
@@ -69,6 +70,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
 export class PostgresStore implements Store {
   private readonly reads;
   readonly log: PostgresEventLog;
+  readonly outbox: PostgresOutbox;
 
   constructor(
     private readonly db: PgDb,
@@ -76,7 +78,9 @@ export class PostgresStore implements Store {
   ) {
     this.reads = preparedReads(db);
     // node-postgres and PGlite both answer a raw statement with its rows.
-    this.log = new PostgresEventLog((query) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] }));
+    const execute = (query: SQL) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] });
+    this.log = new PostgresEventLog(execute);
+    this.outbox = new PostgresOutbox(db, execute, guard);
   }
 
   getUser(id: string): Promise<User | undefined> {
@@ -253,6 +257,7 @@ async function writePlan(tx: Tx, plan: WritePlan): Promise<void> {
     await tx.insert(schema.users).values(user);
   }
   await tx.insert(schema.events).values(plan.events);
+  if (plan.outbox.length) await tx.insert(schema.outbox).values(plan.outbox);
   if (plan.grants.length) await tx.insert(schema.roleGrants).values(plan.grants);
   if (plan.token) await tx.insert(schema.tokens).values(plan.token);
   if (plan.session) await writeSession(tx, plan.session);

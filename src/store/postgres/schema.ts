@@ -144,3 +144,22 @@ export const userCounts = pgTable(
   },
   (t) => [primaryKey({ columns: [t.orgId, t.state, t.type, t.shard] })],
 );
+
+/** Deliveries to send: see the SQLite schema. */
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: serial("id").primaryKey(),
+    destination: text("destination").notNull(),
+    userId: text("user_id").notNull(),
+    sequence: integer("sequence").notNull(),
+    txn: text("txn").notNull(),
+    parked: boolean("parked").notNull().default(false),
+    attempts: integer("attempts").notNull().default(0),
+    dueAt: instant("due_at").notNull(),
+    leaseUntil: instant("lease_until"),
+    lastError: text("last_error"),
+    createdAt: instant("created_at").notNull(),
+  },
+  (t) => [index("outbox_queue").on(t.destination, t.userId, t.id), index("outbox_due").on(t.parked, t.dueAt)],
+);

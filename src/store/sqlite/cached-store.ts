@@ -14,6 +14,7 @@ import type { Session } from "../../domain/sessions.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { fromUserRow, type UserRow } from "../user-rows.js";
 import type { EventLog } from "../event-log.js";
+import type { OutboxStore } from "../outbox.js";
 
 /** A token's owner with the token's expiry, which the cache checks on every use. */
 export interface ExpiringTokenOwner extends TokenOwner {
@@ -53,9 +54,11 @@ export class CachedStore implements Store {
   };
 
   readonly log: EventLog;
+  readonly outbox: OutboxStore;
 
   constructor(private readonly inner: CacheableStore) {
     this.log = inner.log;
+    this.outbox = inner.outbox;
   }
 
   async getUser(id: string): Promise<User | undefined> {

@@ -138,3 +138,27 @@ export const userCounts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.orgId, t.state, t.type, t.shard] })],
 );
+
+/**
+ * Deliveries to send (EXTENSIONS.md §2), written in the transaction of the event that causes
+ * them and deleted once sent: one row per (destination, event). A destination's rows of one
+ * user go out one at a time in id order; a parked row waits for an administrator.
+ */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    destination: text("destination").notNull(),
+    userId: text("user_id").notNull(),
+    sequence: integer("sequence").notNull(),
+    /** The commit that caused it: deliveries of one cause share it. */
+    txn: text("txn").notNull(),
+    parked: integer("parked", { mode: "boolean" }).notNull().default(false),
+    attempts: integer("attempts").notNull().default(0),
+    dueAt: integer("due_at", { mode: "timestamp_ms" }).notNull(),
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    lastError: text("last_error"),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("outbox_queue").on(t.destination, t.userId, t.id), index("outbox_due").on(t.parked, t.dueAt)],
+);

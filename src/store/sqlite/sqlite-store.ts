@@ -23,6 +23,7 @@ import { CountTally } from "./count-tally.js";
 import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
 import { SqliteEventLog } from "./sqlite-event-log.js";
+import { SqliteOutbox } from "./sqlite-outbox.js";
 
 
 type Db = BetterSQLite3Database<typeof schema>;
@@ -81,6 +82,7 @@ const COUNT_SHARDS = 1;
 
 class SqliteStore implements CacheableStore {
   readonly log: SqliteEventLog;
+  readonly outbox: SqliteOutbox;
   private readonly commits: GroupCommit<Db>;
   private readonly statements: WriteStatements;
   /** What the writes of the running transaction did to user_counts, written before its COMMIT. */
@@ -99,6 +101,7 @@ class SqliteStore implements CacheableStore {
   ) {
     this.statements = writeStatements(db);
     this.log = new SqliteEventLog(db, async () => this.wal.pending());
+    this.outbox = new SqliteOutbox(sqlite, db);
     this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() });
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
@@ -303,6 +306,7 @@ function writeStatements(db: Db) {
       .prepare(),
     insertEvent: db.insert(schema.events).values(rowPlaceholders(schema.events)).prepare(),
     insertUser: db.insert(schema.users).values(rowPlaceholders(schema.users)).prepare(),
+    insertOutbox: db.insert(schema.outbox).values(rowPlaceholders(schema.outbox)).prepare(),
     updateUser: userUpdates(db),
     bumpCount: db
       .insert(schema.userCounts)
@@ -359,6 +363,7 @@ function writePlan(db: Db, statements: WriteStatements, counts: CountTally, plan
     statements.insertUser.run(driverValues(schema.users, user));
   }
   for (const event of plan.events) statements.insertEvent.run(driverValues(schema.events, event));
+  for (const row of plan.outbox) statements.insertOutbox.run(driverValues(schema.outbox, { ...row, parked: false, attempts: 0 }));
   if (plan.grants.length) db.insert(schema.roleGrants).values(plan.grants).run();
   if (plan.token) db.insert(schema.tokens).values(plan.token).run();
   if (plan.session) writeSession(db, plan.session);

@@ -1,0 +1,61 @@
+/**
+ * Sending an event to a ZITADEL Actions v2 target (EXTENSIONS.md §3): ZITADEL's event payload
+ * as JSON, signed in the `ZITADEL-Signature` header as ZITADEL signs it, so that a receiver
+ * written for ZITADEL (e.g. one checking it as zitadel-go's actions.ValidatePayload does) works
+ * unchanged. Any 2xx is success.
+ */
+import { createHmac } from "node:crypto";
+import type { LeasedDelivery } from "../store/outbox.js";
+import type { Sender } from "./dispatcher.js";
+
+export interface ActionTarget {
+  endpoint: string;
+  signingKey: string;
+  timeoutMs: number;
+}
+
+/** ZITADEL's user aggregate: its type and version as its events carry them. */
+const AGGREGATE = { type: "user", version: "v2" };
+
+/** The body ZITADEL posts for an event; ours adds what the lock record holds to `event_payload`. */
+export function actionsEventBody(delivery: LeasedDelivery, instanceId: string): string {
+  const { event } = delivery;
+  return JSON.stringify({
+    aggregateID: event.userId,
+    aggregateType: AGGREGATE.type,
+    resourceOwner: delivery.orgId,
+    instanceID: instanceId,
+    version: AGGREGATE.version,
+    sequence: event.sequence,
+    event_type: event.type,
+    created_at: event.createdAt.toISOString(),
+    userID: event.actor,
+    event_payload: "payload" in event && event.payload !== undefined ? event.payload : null,
+  });
+}
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>`. */
+export function zitadelSignature(signingKey: string, body: string, at: Date): string {
+  const t = Math.floor(at.getTime() / 1000);
+  const v1 = createHmac("sha256", signingKey).update(`${t}.${body}`).digest("hex");
+  return `t=${t},v1=${v1}`;
+}
+
+export function actionsSender(target: ActionTarget, instanceId: string, now: () => Date = () => new Date()): Sender {
+  return {
+    timeoutMs: target.timeoutMs,
+    async send(delivery, signal) {
+      const body = actionsEventBody(delivery, instanceId);
+      const res = await fetch(target.endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", "zitadel-signature": zitadelSignature(target.signingKey, body, now()) },
+        body,
+        signal,
+        // A redirect could lead past the allow-list the endpoint was checked against.
+        redirect: "manual",
+      });
+      await res.body?.cancel();
+      if (res.status < 200 || res.status > 299) throw new Error(`the target answered ${res.status}`);
+    },
+  };
+}

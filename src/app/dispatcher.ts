@@ -1,0 +1,162 @@
+/**
+ * Sends the outbox's deliveries (EXTENSIONS.md §2): at least once, a destination's deliveries of
+ * one user one at a time in commit order (the outbox leases only the first of each), at most
+ * `concurrency` requests at once and `perDestination` to one destination (so a slow receiver holds
+ * up only its own queue), each within its timeout. A failure is tried again after an exponential
+ * backoff with jitter; one still failing `giveUpAfterMs` after it was written, or refused for
+ * good, is parked for an administrator.
+ */
+import type { LeasedDelivery, OutboxStore } from "../store/outbox.js";
+
+/** A delivery the receiver refused for good (e.g. an SSF receiver's 400): parked at once. */
+export class PermanentDeliveryError extends Error {}
+
+export interface Sender {
+  /** Resolves once the receiver took it; throws otherwise. `signal` aborts at the timeout. */
+  send(delivery: LeasedDelivery, signal: AbortSignal): Promise<void>;
+  /** How long one request may take. */
+  timeoutMs: number;
+}
+
+export type Outcome = "delivered" | "retry" | "parked" | "dropped";
+
+export interface DispatcherOptions {
+  concurrency: number;
+  perDestination: number;
+  pollMs: number;
+  /** First retry after about this long; doubled on each failure up to `maxBackoffMs`. */
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  giveUpAfterMs: number;
+  now?: () => Date;
+  onOutcome?(outcome: Outcome): void;
+  /** Reading or writing the outbox failed; the dispatcher goes on. */
+  onError(err: unknown): void;
+}
+
+export class Dispatcher {
+  private readonly inFlight = new Map<string, number>();
+  private total = 0;
+  private running = false;
+  private loop?: Promise<void>;
+  private wakeUp?: () => void;
+  private woken = false;
+
+  constructor(
+    private readonly outbox: OutboxStore,
+    /** The sender for a destination, or undefined for one that no longer exists (its deliveries are dropped). */
+    private readonly senderFor: (destination: string) => Promise<Sender | undefined>,
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop ??= this.run();
+  }
+
+  /** Something was committed: look now rather than at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops leasing; sends under way finish (or time out). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+    while (this.total > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.woken = false;
+      let leased: LeasedDelivery[] = [];
+      const free = this.options.concurrency - this.total;
+      if (free > 0) {
+        try {
+          const now = this.now();
+          // The lease outlasts the longest send; one whose instance died is taken again after it.
+          const busy = [...this.inFlight].filter(([, n]) => n >= this.options.perDestination).map(([destination]) => destination);
+          leased = await this.outbox.leaseDue(now, new Date(now.getTime() + LEASE_MS), free, busy);
+        } catch (err) {
+          this.options.onError(err);
+        }
+      }
+      for (const delivery of leased) void this.deliver(delivery);
+      if (leased.length === 0 || this.total >= this.options.concurrency) await this.pause();
+    }
+  }
+
+  private async deliver(delivery: LeasedDelivery): Promise<void> {
+    const destination = delivery.destination;
+    this.total++;
+    this.inFlight.set(destination, (this.inFlight.get(destination) ?? 0) + 1);
+    try {
+      await this.settle(delivery);
+    } catch (err) {
+      this.options.onError(err);
+    } finally {
+      this.total--;
+      this.inFlight.set(destination, this.inFlight.get(destination)! - 1);
+      this.wake();
+    }
+  }
+
+  private async settle(delivery: LeasedDelivery): Promise<void> {
+    const sender = await this.senderFor(delivery.destination);
+    if (!sender) {
+      await this.outbox.delivered(delivery.id);
+      this.options.onOutcome?.("dropped");
+      return;
+    }
+    try {
+      await sender.send(delivery, AbortSignal.timeout(sender.timeoutMs));
+      await this.outbox.delivered(delivery.id);
+      this.options.onOutcome?.("delivered");
+    } catch (err) {
+      const error = describe(err);
+      const now = this.now();
+      const exhausted = now.getTime() - delivery.createdAt.getTime() >= this.options.giveUpAfterMs;
+      if (err instanceof PermanentDeliveryError || exhausted) {
+        await this.outbox.failed(delivery.id, { error });
+        this.options.onOutcome?.("parked");
+      } else {
+        await this.outbox.failed(delivery.id, { error, dueAt: new Date(now.getTime() + this.backoff(delivery.attempts)) });
+        this.options.onOutcome?.("retry");
+      }
+    }
+  }
+
+  /** Exponential in the attempts made, at most maxBackoffMs, with full jitter over its upper half. */
+  private backoff(attempts: number): number {
+    const ceiling = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** attempts);
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  private pause(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.pollMs);
+      this.wakeUp = done;
+      if (this.woken || !this.running) done();
+    });
+  }
+}
+
+/** Longest a lease lasts: above every sender's timeout. */
+const LEASE_MS = 60_000;
+
+/** What went wrong, for the outbox's last_error: no stack, bounded. */
+function describe(err: unknown): string {
+  const text = err instanceof Error ? (err.name === "TimeoutError" ? "timed out" : err.message) : String(err);
+  return text.slice(0, 500);
+}

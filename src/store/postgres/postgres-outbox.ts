@@ -1,0 +1,95 @@
+/**
+ * The outbox on PostgreSQL, shared by every instance: a delivery is leased by one instance at a
+ * time (FOR UPDATE SKIP LOCKED, then a lease time), and one whose instance died while sending
+ * becomes due again when its lease runs out.
+ */
+import { and, asc, count, eq, inArray, min, sql, type SQL } from "drizzle-orm";
+import type { RecordedUserEvent } from "../../domain/events.js";
+import { fromEventRow } from "../event-rows.js";
+import { failureChanges, outboxStatsOf, type LeasedDelivery, type OutboxStats, type OutboxStore, type ParkedDelivery } from "../outbox.js";
+import type { EventRow } from "../write-plan.js";
+import type { PgDb } from "./postgres-store.js";
+import { outbox } from "./schema.js";
+
+type Row = Omit<EventRow, "createdAt"> & { id: number; destination: string; txn: string; attempts: number; createdAtMs: string; eventAtMs: string };
+
+export class PostgresOutbox implements OutboxStore {
+  constructor(
+    private readonly db: PgDb,
+    private readonly execute: (query: SQL) => Promise<{ rows: unknown[] }>,
+    private readonly guard: <T>(work: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  async leaseDue(now: Date, leaseUntil: Date, limit: number, skip: string[]): Promise<LeasedDelivery[]> {
+    // The first waiting delivery of each destination and user; rows another instance is leasing
+    // right now are skipped, and the ones behind them are not the first.
+    const { rows } = await this.execute(sql`
+      with due as (
+        select o.id from outbox o
+         where not o.parked and o.due_at <= ${now.toISOString()} and (o.lease_until is null or o.lease_until <= ${now.toISOString()})
+           and o.destination not in (select jsonb_array_elements_text(${JSON.stringify(skip)}::jsonb))
+           and not exists (select 1 from outbox p
+                            where p.destination = o.destination and p.user_id = o.user_id and p.id < o.id and not p.parked)
+         order by o.id limit ${limit}
+         for update skip locked),
+      leased as (
+        update outbox set lease_until = ${leaseUntil.toISOString()} from due where outbox.id = due.id
+        returning outbox.id, outbox.destination, outbox.txn, outbox.attempts, outbox.user_id, outbox.sequence, outbox.created_at)
+      select l.id, l.destination, l.txn, l.attempts,
+             (extract(epoch from l.created_at) * 1000)::bigint::text as "createdAtMs",
+             e.aggregate_id as "aggregateId", e.sequence, e.type, e.payload, e.actor, e.resource_owner as "resourceOwner",
+             (extract(epoch from e.created_at) * 1000)::bigint::text as "eventAtMs"
+        from leased l join events e on e.aggregate_id = l.user_id and e.sequence = l.sequence
+       order by l.id`);
+    return (rows as Row[]).map((row) => ({
+      id: row.id,
+      destination: row.destination,
+      txn: row.txn,
+      attempts: row.attempts,
+      createdAt: new Date(Number(row.createdAtMs)),
+      event: fromEventRow({ ...row, createdAt: new Date(Number(row.eventAtMs)) }) as RecordedUserEvent,
+      orgId: row.resourceOwner,
+    }));
+  }
+
+  delivered(id: number): Promise<void> {
+    return this.guard(async () => {
+      await this.db.delete(outbox).where(eq(outbox.id, id));
+    });
+  }
+
+  failed(id: number, failure: { error: string; dueAt?: Date }): Promise<void> {
+    return this.guard(async () => {
+      await this.db
+        .update(outbox)
+        .set({ attempts: sql`${outbox.attempts} + 1`, ...failureChanges(failure) })
+        .where(eq(outbox.id, id));
+    });
+  }
+
+  parkedDeliveries(limit: number): Promise<ParkedDelivery[]> {
+    return this.guard(async () => {
+      const rows = await this.db.select().from(outbox).where(eq(outbox.parked, true)).orderBy(asc(outbox.id)).limit(limit);
+      return rows.map((row) => ({ ...row, lastError: row.lastError ?? "" }));
+    });
+  }
+
+  retryParked(ids: number[], now: Date): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.guard(async () => {
+      const updated = await this.db
+        .update(outbox)
+        .set({ parked: false, dueAt: now, leaseUntil: null })
+        .where(and(inArray(outbox.id, ids), eq(outbox.parked, true)))
+        .returning({ id: outbox.id });
+      return updated.length;
+    });
+  }
+
+  outboxStats(): Promise<OutboxStats> {
+    return this.guard(async () => {
+      const rows = await this.db.select({ parked: outbox.parked, n: count(), oldest: min(outbox.createdAt) }).from(outbox).groupBy(outbox.parked);
+      return outboxStatsOf(rows);
+    });
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The outbox on SQLite. One process owns the file, so a lease only guards against sending a
+ * delivery twice from this process; the writes here need no wait for fdatasync: one lost in a
+ * crash means a delivery sent again, which the outbox allows (at least once).
+ */
+import type Database from "better-sqlite3";
+import { and, asc, count, eq, inArray, min, sql } from "drizzle-orm";
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { fromEventRow } from "../event-rows.js";
+import { failureChanges, outboxStatsOf, type LeasedDelivery, type OutboxStats, type OutboxStore, type ParkedDelivery } from "../outbox.js";
+import * as schema from "./schema.js";
+
+type Db = BetterSQLite3Database<typeof schema>;
+const { outbox, events } = schema;
+
+export class SqliteOutbox implements OutboxStore {
+  private readonly due;
+
+  constructor(
+    private readonly sqlite: Database.Database,
+    private readonly db: Db,
+  ) {
+    // The first waiting delivery of each destination and user that is due and not leased.
+    this.due = sqlite.prepare<{ now: number; limit: number; skip: string }, { id: number }>(`
+      select o.id from outbox o
+       where o.parked = 0 and o.due_at <= :now and (o.lease_until is null or o.lease_until <= :now)
+         and o.destination not in (select value from json_each(:skip))
+         and not exists (select 1 from outbox p
+                          where p.destination = o.destination and p.user_id = o.user_id and p.id < o.id and p.parked = 0)
+       order by o.id limit :limit`);
+  }
+
+  async leaseDue(now: Date, leaseUntil: Date, limit: number, skip: string[]): Promise<LeasedDelivery[]> {
+    const leased = this.sqlite.transaction(() => {
+      const ids = this.due.all({ now: now.getTime(), limit, skip: JSON.stringify(skip) }).map((row) => row.id);
+      if (ids.length === 0) return [];
+      this.db.update(outbox).set({ leaseUntil }).where(inArray(outbox.id, ids)).run();
+      return this.db
+        .select({ delivery: outbox, event: events })
+        .from(outbox)
+        .innerJoin(events, and(eq(events.aggregateId, outbox.userId), eq(events.sequence, outbox.sequence)))
+        .where(inArray(outbox.id, ids))
+        .orderBy(asc(outbox.id))
+        .all();
+    })();
+    return leased.map(({ delivery, event }) => ({
+      id: delivery.id,
+      destination: delivery.destination,
+      txn: delivery.txn,
+      attempts: delivery.attempts,
+      createdAt: delivery.createdAt,
+      event: fromEventRow(event),
+      orgId: event.resourceOwner,
+    }));
+  }
+
+  async delivered(id: number): Promise<void> {
+    this.db.delete(outbox).where(eq(outbox.id, id)).run();
+  }
+
+  async failed(id: number, failure: { error: string; dueAt?: Date }): Promise<void> {
+    this.db
+      .update(outbox)
+      .set({ attempts: sql`${outbox.attempts} + 1`, ...failureChanges(failure) })
+      .where(eq(outbox.id, id))
+      .run();
+  }
+
+  async parkedDeliveries(limit: number): Promise<ParkedDelivery[]> {
+    const rows = this.db.select().from(outbox).where(eq(outbox.parked, true)).orderBy(asc(outbox.id)).limit(limit).all();
+    return rows.map((row) => ({ ...row, lastError: row.lastError ?? "" }));
+  }
+
+  async retryParked(ids: number[], now: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    const { changes } = this.db
+      .update(outbox)
+      .set({ parked: false, dueAt: now, leaseUntil: null })
+      .where(and(inArray(outbox.id, ids), eq(outbox.parked, true)))
+      .run();
+    return changes;
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    const rows = this.db
+      .select({ parked: outbox.parked, n: count(), oldest: min(outbox.createdAt) })
+      .from(outbox)
+      .groupBy(outbox.parked)
+      .all();
+    return outboxStatsOf(rows);
+  }
+}
