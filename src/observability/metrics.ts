@@ -1,9 +1,16 @@
-/** Prometheus metrics (prom-client): calls by method, protocol and code, latency by method, process metrics. */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+/**
+ * Prometheus metrics (prom-client): calls by method, protocol and code, latency by method,
+ * deliveries by outcome and the outbox's depth and oldest waiting age, process metrics.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface Metrics {
   registry: Registry;
   observeCall(method: string, protocol: string, code: string, seconds: number): void;
+  /** A delivery attempt's outcome: delivered, retry, parked or dropped. */
+  observeDelivery(outcome: string): void;
+  /** Read at each scrape: the outbox's waiting and parked deliveries and the oldest waiting one's creation. */
+  watchOutbox(stats: () => Promise<{ pending: number; parked: number; oldestPendingAt?: Date }>): void;
 }
 
 export function createMetrics(): Metrics {
@@ -22,11 +29,42 @@ export function createMetrics(): Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  const deliveries = new Counter({
+    name: "outbox_deliveries_total",
+    help: "Delivery attempts by outcome: delivered, retry (failed, to be tried again), parked, dropped (destination gone).",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
   return {
     registry,
     observeCall(method, protocol, code, seconds) {
       calls.inc({ method, protocol, code });
       duration.observe({ method }, seconds);
+    },
+    observeDelivery(outcome) {
+      deliveries.inc({ outcome });
+    },
+    watchOutbox(stats) {
+      new Gauge({
+        name: "outbox_deliveries_waiting",
+        help: "Deliveries in the outbox by state: pending (to be sent) or parked (waiting for an administrator).",
+        labelNames: ["state"],
+        registers: [registry],
+        async collect() {
+          const { pending, parked } = await stats();
+          this.set({ state: "pending" }, pending);
+          this.set({ state: "parked" }, parked);
+        },
+      });
+      new Gauge({
+        name: "outbox_oldest_pending_age_seconds",
+        help: "Age of the oldest delivery still to be sent; 0 when none waits.",
+        registers: [registry],
+        async collect() {
+          const { oldestPendingAt } = await stats();
+          this.set(oldestPendingAt ? Math.max(0, (Date.now() - oldestPendingAt.getTime()) / 1000) : 0);
+        },
+      });
     },
   };
 }
