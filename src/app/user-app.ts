@@ -4,7 +4,7 @@
  */
 import { checkAddHuman, humanAdded, organizationNotFound, type NewHuman } from "../domain/add-human.js";
 import { DomainError } from "../domain/errors.js";
-import type { RecordedUserEvent, UserEvent } from "../domain/events.js";
+import { SYSTEM_ACTOR, type RecordedUserEvent, type UserEvent } from "../domain/events.js";
 import { canRead, isInstanceRole, readableOrgs, type Principal, type Role } from "../domain/permissions.js";
 import { decideLock, decideStateChange, lockEndsAt, type LockEnd, type LockRecord, type StateCommand } from "../domain/state-commands.js";
 import { userState, type LockCause, type User } from "../domain/user.js";
@@ -22,7 +22,7 @@ import {
   type UserStore,
 } from "../store/store.js";
 import type { EventPosition } from "../store/event-log.js";
-import { SYSTEM_ACTOR, UserEvents, type ChangeDetails, type CommitHooks, type DryRun } from "./user-events.js";
+import { UserEvents, type ChangeDetails, type CommitHooks, type DryRun } from "./user-events.js";
 
 export interface ListUsersInput {
   filters: UserFilter[];

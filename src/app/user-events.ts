@@ -2,7 +2,7 @@
  * Reading and writing users as events, shared by the user, sign-in and settings parts of
  * the app: load (ending a policy lock whose time is up), record, fold, commit.
  */
-import { applyEvent, type RecordedUserEvent, type UserEvent } from "../domain/events.js";
+import { applyEvent, SYSTEM_ACTOR, type RecordedUserEvent, type UserEvent } from "../domain/events.js";
 import { lockHasExpired } from "../domain/lockout.js";
 import { userState, type User } from "../domain/user.js";
 import { ConflictError, type UserCommit, type UserStore } from "../store/store.js";
@@ -30,9 +30,6 @@ export interface CommitHooks {
   /** Deliveries to write with each commit's events. */
   routes?: DeliveryRoutes;
 }
-
-/** The id of the system itself as the actor of events it records on its own. */
-export const SYSTEM_ACTOR = "SYSTEM";
 
 const MAX_ATTEMPTS = 20;
 

@@ -31,6 +31,9 @@ const TYPES: Record<UserEvent["type"], true> = {
 /** Whether `type` names a user event this server records. */
 export const isUserEventType = (type: string): type is UserEvent["type"] => Object.hasOwn(TYPES, type);
 
+/** The id of the system itself as the actor of events it records on its own (a lock's end). */
+export const SYSTEM_ACTOR = "SYSTEM";
+
 /** An event as stored: who did it, when, and its place in the user's history. */
 export type RecordedUserEvent = UserEvent & {
   userId: string;

@@ -13,13 +13,13 @@ import { randomBytes, scryptSync } from "node:crypto";
 import { expect, onTestFinished } from "vitest";
 import { UserApp } from "../../src/app/user-app.js";
 import { DomainError, type ErrorKind } from "../../src/domain/errors.js";
-import type { UserEvent } from "../../src/domain/events.js";
+import { SYSTEM_ACTOR, type UserEvent } from "../../src/domain/events.js";
 import type { Principal } from "../../src/domain/permissions.js";
 import { SettingsApp } from "../../src/app/settings.js";
 import { SignInApp, type SessionChecks } from "../../src/app/sign-in.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store, UserCommit } from "../../src/store/store.js";
-import { SYSTEM_ACTOR, UserEvents } from "../../src/app/user-events.js";
+import { UserEvents } from "../../src/app/user-events.js";
 
 export const ORG = "100000000000000001";
 export const OTHER_ORG = "100000000000000002";
