@@ -1,22 +1,34 @@
 /** Roles, the permissions they grant, and who may see or change which user. */
 
-export const ROLES = ["IAM_OWNER", "IAM_LOGIN_CLIENT", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"] as const;
+/**
+ * ZITADEL's roles, and two of our own for the OpenID Shared Signals transmitter (EXTENSIONS.md
+ * §4): SSF_RECEIVER for a receiver that manages its stream, SSF_READER for reading every stream.
+ */
+export const ROLES = ["IAM_OWNER", "IAM_LOGIN_CLIENT", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER", "SSF_RECEIVER", "SSF_READER"] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Permission = "user.read" | "user.write" | "user.delete" | "session.read" | "session.write" | "session.delete";
+/**
+ * `ssf.manage`: create a stream (one per caller) and read and change the caller's own;
+ * `ssf.read`: read every stream. The names are the CAEP interoperability profile's scopes.
+ */
+export type Permission = "user.read" | "user.write" | "user.delete" | "session.read" | "session.write" | "session.delete" | "ssf.read" | "ssf.manage";
 
 const SESSION_PERMISSIONS: Permission[] = ["session.read", "session.write", "session.delete"];
 
 const PERMISSIONS_OF: Record<Role, readonly Permission[]> = {
-  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS],
+  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS, "ssf.read", "ssf.manage"],
   IAM_LOGIN_CLIENT: SESSION_PERMISSIONS,
   ORG_OWNER: ["user.read", "user.write", "user.delete"],
   ORG_USER_MANAGER: ["user.read", "user.write"],
   ORG_OWNER_VIEWER: ["user.read"],
+  SSF_RECEIVER: ["ssf.manage"],
+  SSF_READER: ["ssf.read"],
 };
 
-/** IAM_* roles hold their permissions on every organization; the others on one. */
-export const isInstanceRole = (role: Role) => role.startsWith("IAM_");
+const INSTANCE_ROLES: ReadonlySet<Role> = new Set<Role>(["IAM_OWNER", "IAM_LOGIN_CLIENT", "SSF_RECEIVER", "SSF_READER"]);
+
+/** IAM_* and SSF_* roles hold their permissions on every organization; the others on one. */
+export const isInstanceRole = (role: Role) => INSTANCE_ROLES.has(role);
 
 export interface RoleGrant {
   role: Role;
@@ -39,6 +51,11 @@ export function hasPermission(principal: Principal, permission: Permission, orgI
   return principal.grants.some(
     (grant) => (grant.orgId === null || grant.orgId === orgId) && PERMISSIONS_OF[grant.role].includes(permission),
   );
+}
+
+/** A permission held instance-wide, as the transmitter's (which belong to no organization) are. */
+export function hasInstancePermission(principal: Principal, permission: Permission): boolean {
+  return principal.grants.some((grant) => grant.orgId === null && PERMISSIONS_OF[grant.role].includes(permission));
 }
 
 /** The organizations whose users the caller may read: every one, or a list. */
