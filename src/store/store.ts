@@ -6,6 +6,7 @@
 import type { RecordedUserEvent } from "../domain/events.js";
 import type { EventLog } from "./event-log.js";
 import type { DeliveryWrite, OutboxStore } from "./outbox.js";
+import type { SsfStore } from "./ssf-store.js";
 import type { LockoutPolicy, PolicyScope } from "../domain/lockout.js";
 import type { Session } from "../domain/sessions.js";
 import type { RoleGrant } from "../domain/permissions.js";
@@ -101,6 +102,11 @@ export interface SettingsStore {
   setLockoutPolicy(scope: PolicyScope, policy: LockoutPolicy, at: Date): Promise<void>;
 }
 
+/** The Shared Signals transmitter's keys, streams and verification requests (ssf-store.ts). */
+export interface SsfStoreAccess {
+  readonly ssf: SsfStore;
+}
+
 export interface StoreLifecycle {
   /** Resolves when the database answers. */
   ping(): Promise<void>;
@@ -113,10 +119,19 @@ export interface OutboxHolder {
   readonly outbox: OutboxStore;
 }
 
-export interface Store extends UserStore, EventLogStore, OutboxHolder, CredentialStore, SessionStore, OrganizationStore, SettingsStore, StoreLifecycle {}
+export interface Store
+  extends UserStore,
+    EventLogStore,
+    OutboxHolder,
+    CredentialStore,
+    SessionStore,
+    OrganizationStore,
+    SettingsStore,
+    SsfStoreAccess,
+    StoreLifecycle {}
 
-/** "sequence": the user changed since it was read; "session": the session did. */
-export type ConflictReason = "sequence" | "session" | "userId" | "username";
+/** "sequence": the user changed since it was read; "session": the session did; "receiver": it has a stream already. */
+export type ConflictReason = "sequence" | "session" | "userId" | "username" | "receiver";
 
 export class ConflictError extends Error {
   constructor(readonly reason: ConflictReason) {

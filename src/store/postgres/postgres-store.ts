@@ -7,7 +7,6 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
-import { DomainError } from "../../domain/errors.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
@@ -21,6 +20,8 @@ import { planUserCommit, sessionRowToStore, type UserColumn, type WritePlan } fr
 import * as schema from "./schema.js";
 import { PostgresEventLog } from "./postgres-event-log.js";
 import { PostgresOutbox } from "./postgres-outbox.js";
+import { PostgresSsfStore } from "./postgres-ssf-store.js";
+import { guard } from "./guard.js";
 
 
 /**
@@ -71,6 +72,7 @@ export class PostgresStore implements Store {
   private readonly reads;
   readonly log: PostgresEventLog;
   readonly outbox: PostgresOutbox;
+  readonly ssf: PostgresSsfStore;
 
   constructor(
     private readonly db: PgDb,
@@ -81,6 +83,7 @@ export class PostgresStore implements Store {
     const execute = (query: SQL) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] });
     this.log = new PostgresEventLog(execute);
     this.outbox = new PostgresOutbox(db, execute, guard);
+    this.ssf = new PostgresSsfStore(db);
   }
 
   getUser(id: string): Promise<User | undefined> {
@@ -301,36 +304,4 @@ async function writeSession(tx: Tx, write: SessionWrite): Promise<void> {
     .where(eq(schema.sessions.id, write.session.id))
     .for("update");
   await tx.update(schema.sessions).set(sessionRowToStore(write, stored)).where(eq(schema.sessions.id, write.session.id));
-}
-
-const UNIQUE_VIOLATION = "23505";
-const CONFLICTS: Record<string, ConflictError["reason"]> = {
-  users_pkey: "userId",
-  sessions_pkey: "session",
-  users_org_username: "username",
-  events_aggregate_sequence: "sequence",
-};
-
-/** Connection failures: class 08, shutdowns (57P0x), and the driver's own socket errors. */
-const UNAVAILABLE_CODES = /^(08|57P0)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/;
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
-
-/** Turns driver errors into the store's vocabulary: conflicts, or an unavailable database. */
-async function guard<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof ConflictError || err instanceof DomainError) throw err;
-    const cause = (err instanceof Error && err.cause instanceof Error ? err.cause : err) as {
-      code?: string;
-      constraint?: string;
-      message?: string;
-    };
-    const conflict = cause.code === UNIQUE_VIOLATION && cause.constraint ? CONFLICTS[cause.constraint] : undefined;
-    if (conflict) throw new ConflictError(conflict);
-    if (UNAVAILABLE_CODES.test(cause.code ?? "") || UNAVAILABLE_MESSAGES.test(cause.message ?? "")) {
-      throw new DomainError("Unavailable", undefined, "The database is unavailable; try again");
-    }
-    throw err;
-  }
 }

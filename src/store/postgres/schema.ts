@@ -163,3 +163,68 @@ export const outbox = pgTable(
   },
   (t) => [index("outbox_queue").on(t.destination, t.userId, t.id), index("outbox_due").on(t.parked, t.dueAt)],
 );
+
+/**
+ * The Shared Signals transmitter's signing keys: the one that signs (`current`) and those rotated
+ * out but still published until retired (then deleted). At most one current key, also when
+ * several instances start on an empty table.
+ */
+export const ssfKeys = pgTable(
+  "ssf_keys",
+  {
+    kid: text("kid").primaryKey(),
+    privateKeyPem: text("private_key_pem").notNull(),
+    publicJwk: jsonb("public_jwk").notNull().$type<Record<string, unknown>>(),
+    current: boolean("current").notNull(),
+    createdAt: instant("created_at").notNull(),
+    rotatedAt: instant("rotated_at"),
+  },
+  (t) => [uniqueIndex("ssf_keys_one_current").on(t.current).where(sql`${t.current} = true`)],
+);
+
+/** The receivers' event streams, one per receiver (the user that created it). */
+export const ssfStreams = pgTable(
+  "ssf_streams",
+  {
+    id: text("id").primaryKey(),
+    receiverId: text("receiver_id").notNull(),
+    aud: text("aud").notNull(),
+    deliveryMethod: text("delivery_method").notNull(),
+    endpointUrl: text("endpoint_url"),
+    authorizationHeader: text("authorization_header"),
+    eventsRequested: jsonb("events_requested").$type<string[]>(),
+    eventsDelivered: jsonb("events_delivered").notNull().$type<string[]>(),
+    description: text("description"),
+    format: text("format").notNull(),
+    defaultSubjects: text("default_subjects").notNull(),
+    status: text("status").notNull(),
+    statusReason: text("status_reason"),
+    lastVerificationAt: instant("last_verification_at"),
+    createdAt: instant("created_at").notNull(),
+    updatedAt: instant("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("ssf_streams_receiver").on(t.receiverId)],
+);
+
+/** Subjects a receiver added to (included) or removed from (excluded) its stream. */
+export const ssfSubjects = pgTable(
+  "ssf_subjects",
+  {
+    streamId: text("stream_id").notNull(),
+    subjectKey: text("subject_key").notNull(),
+    included: boolean("included").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.subjectKey] })],
+);
+
+/** Verification events receivers asked for, until the delivery side takes them. */
+export const ssfVerifications = pgTable(
+  "ssf_verifications",
+  {
+    id: serial("id").primaryKey(),
+    streamId: text("stream_id").notNull(),
+    state: text("state"),
+    requestedAt: instant("requested_at").notNull(),
+  },
+  (t) => [index("ssf_verifications_stream").on(t.streamId)],
+);

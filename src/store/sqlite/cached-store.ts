@@ -15,6 +15,7 @@ import { ConflictError, type Organization, type SessionWrite, type Store, type S
 import { fromUserRow, type UserRow } from "../user-rows.js";
 import type { EventLog } from "../event-log.js";
 import type { OutboxStore } from "../outbox.js";
+import type { SsfStore } from "../ssf-store.js";
 
 /** A token's owner with the token's expiry, which the cache checks on every use. */
 export interface ExpiringTokenOwner extends TokenOwner {
@@ -55,10 +56,13 @@ export class CachedStore implements Store {
 
   readonly log: EventLog;
   readonly outbox: OutboxStore;
+  /** Not cached: read on each use. */
+  readonly ssf: SsfStore;
 
   constructor(private readonly inner: CacheableStore) {
     this.log = inner.log;
     this.outbox = inner.outbox;
+    this.ssf = inner.ssf;
   }
 
   async getUser(id: string): Promise<User | undefined> {

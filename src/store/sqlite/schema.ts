@@ -162,3 +162,68 @@ export const outbox = sqliteTable(
   },
   (t) => [index("outbox_queue").on(t.destination, t.userId, t.id), index("outbox_due").on(t.parked, t.dueAt)],
 );
+
+/**
+ * The Shared Signals transmitter's signing keys: the one that signs (`current`) and those rotated
+ * out but still published until retired (then deleted). At most one current key, also when
+ * several processes start on an empty table.
+ */
+export const ssfKeys = sqliteTable(
+  "ssf_keys",
+  {
+    kid: text("kid").primaryKey(),
+    privateKeyPem: text("private_key_pem").notNull(),
+    publicJwk: text("public_jwk", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    current: integer("current", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    rotatedAt: integer("rotated_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [uniqueIndex("ssf_keys_one_current").on(t.current).where(sql`${t.current} = 1`)],
+);
+
+/** The receivers' event streams, one per receiver (the user that created it). */
+export const ssfStreams = sqliteTable(
+  "ssf_streams",
+  {
+    id: text("id").primaryKey(),
+    receiverId: text("receiver_id").notNull(),
+    aud: text("aud").notNull(),
+    deliveryMethod: text("delivery_method").notNull(),
+    endpointUrl: text("endpoint_url"),
+    authorizationHeader: text("authorization_header"),
+    eventsRequested: text("events_requested", { mode: "json" }).$type<string[]>(),
+    eventsDelivered: text("events_delivered", { mode: "json" }).notNull().$type<string[]>(),
+    description: text("description"),
+    format: text("format").notNull(),
+    defaultSubjects: text("default_subjects").notNull(),
+    status: text("status").notNull(),
+    statusReason: text("status_reason"),
+    lastVerificationAt: integer("last_verification_at", { mode: "timestamp_ms" }),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("ssf_streams_receiver").on(t.receiverId)],
+);
+
+/** Subjects a receiver added to (included) or removed from (excluded) its stream. */
+export const ssfSubjects = sqliteTable(
+  "ssf_subjects",
+  {
+    streamId: text("stream_id").notNull(),
+    subjectKey: text("subject_key").notNull(),
+    included: integer("included", { mode: "boolean" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.subjectKey] })],
+);
+
+/** Verification events receivers asked for, until the delivery side takes them. */
+export const ssfVerifications = sqliteTable(
+  "ssf_verifications",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    streamId: text("stream_id").notNull(),
+    state: text("state"),
+    requestedAt: integer("requested_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("ssf_verifications_stream").on(t.streamId)],
+);

@@ -24,6 +24,7 @@ import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
 import { SqliteEventLog } from "./sqlite-event-log.js";
 import { SqliteOutbox } from "./sqlite-outbox.js";
+import { SqliteSsfStore } from "./sqlite-ssf-store.js";
 
 
 type Db = BetterSQLite3Database<typeof schema>;
@@ -83,6 +84,7 @@ const COUNT_SHARDS = 1;
 class SqliteStore implements CacheableStore {
   readonly log: SqliteEventLog;
   readonly outbox: SqliteOutbox;
+  readonly ssf: SqliteSsfStore;
   private readonly commits: GroupCommit<Db>;
   private readonly statements: WriteStatements;
   /** What the writes of the running transaction did to user_counts, written before its COMMIT. */
@@ -102,6 +104,7 @@ class SqliteStore implements CacheableStore {
     this.statements = writeStatements(db);
     this.log = new SqliteEventLog(db, async () => this.wal.pending());
     this.outbox = new SqliteOutbox(sqlite, db);
+    this.ssf = new SqliteSsfStore(sqlite, db, wal);
     this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() });
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db

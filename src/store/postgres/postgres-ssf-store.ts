@@ -1,0 +1,152 @@
+/** The transmitter's tables on PostgreSQL, shared by every instance. */
+import { and, asc, eq, inArray } from "drizzle-orm";
+import type { ReceiverConfig, SsfStream, StreamStatus } from "../../domain/ssf/stream.js";
+import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
+import type { PendingVerification, SsfStore, StoredSigningKey } from "../ssf-store.js";
+import { guard } from "./guard.js";
+import type { PgDb } from "./postgres-store.js";
+import * as schema from "./schema.js";
+
+export class PostgresSsfStore implements SsfStore {
+  constructor(private readonly db: PgDb) {}
+
+  publishedKeys(): Promise<StoredSigningKey[]> {
+    return guard(async () => (await this.db.select().from(schema.ssfKeys)).sort(publishedOrder).map(fromKeyRow));
+  }
+
+  addFirstKey(key: StoredSigningKey): Promise<boolean> {
+    // The partial unique index lets one current key in: instances starting together on an empty
+    // table race here, and the others' keys are ignored.
+    return guard(async () => {
+      const inserted = await this.db.insert(schema.ssfKeys).values(toKeyRow(key, true)).onConflictDoNothing().returning({ kid: schema.ssfKeys.kid });
+      return inserted.length > 0;
+    });
+  }
+
+  rotateKey(key: StoredSigningKey, at: Date): Promise<void> {
+    return guard(() =>
+      this.db.transaction(async (tx) => {
+        await tx.update(schema.ssfKeys).set({ current: false, rotatedAt: at }).where(eq(schema.ssfKeys.current, true));
+        await tx.insert(schema.ssfKeys).values(toKeyRow(key, true));
+      }),
+    );
+  }
+
+  retireKey(kid: string): Promise<"retired" | "current" | "unknown"> {
+    return guard(async () => {
+      const [deleted] = await this.db
+        .delete(schema.ssfKeys)
+        .where(and(eq(schema.ssfKeys.kid, kid), eq(schema.ssfKeys.current, false)))
+        .returning({ kid: schema.ssfKeys.kid });
+      if (deleted) return "retired";
+      const [current] = await this.db.select({ kid: schema.ssfKeys.kid }).from(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid));
+      return current ? "current" : "unknown";
+    });
+  }
+
+  insertStream(stream: SsfStream): Promise<void> {
+    return guard(async () => {
+      await this.db.insert(schema.ssfStreams).values(toStreamRow(stream));
+    });
+  }
+
+  getStream(id: string): Promise<SsfStream | undefined> {
+    return guard(async () => {
+      const [row] = await this.db.select().from(schema.ssfStreams).where(eq(schema.ssfStreams.id, id));
+      return row && fromStreamRow(row);
+    });
+  }
+
+  listStreams(receiverId?: string): Promise<SsfStream[]> {
+    return guard(async () => {
+      const rows = await this.db
+        .select()
+        .from(schema.ssfStreams)
+        .where(receiverId === undefined ? undefined : eq(schema.ssfStreams.receiverId, receiverId))
+        .orderBy(asc(schema.ssfStreams.createdAt), asc(schema.ssfStreams.id));
+      return rows.map(fromStreamRow);
+    });
+  }
+
+  updateStreamConfig(id: string, config: ReceiverConfig & { eventsDelivered: string[] }, at: Date): Promise<boolean> {
+    return guard(async () => {
+      const updated = await this.db
+        .update(schema.ssfStreams)
+        .set({ ...configColumns(config), updatedAt: at })
+        .where(eq(schema.ssfStreams.id, id))
+        .returning({ id: schema.ssfStreams.id });
+      return updated.length > 0;
+    });
+  }
+
+  setStreamStatus(id: string, status: StreamStatus, reason: string | undefined, at: Date): Promise<boolean> {
+    return guard(async () => {
+      const updated = await this.db
+        .update(schema.ssfStreams)
+        .set({ status, statusReason: reason ?? null, updatedAt: at })
+        .where(eq(schema.ssfStreams.id, id))
+        .returning({ id: schema.ssfStreams.id });
+      return updated.length > 0;
+    });
+  }
+
+  deleteStream(id: string): Promise<boolean> {
+    return guard(() =>
+      this.db.transaction(async (tx) => {
+        await tx.delete(schema.ssfSubjects).where(eq(schema.ssfSubjects.streamId, id));
+        await tx.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.streamId, id));
+        const deleted = await tx.delete(schema.ssfStreams).where(eq(schema.ssfStreams.id, id)).returning({ id: schema.ssfStreams.id });
+        return deleted.length > 0;
+      }),
+    );
+  }
+
+  setSubject(streamId: string, subjectKey: string, included: boolean): Promise<void> {
+    return guard(async () => {
+      await this.db
+        .insert(schema.ssfSubjects)
+        .values({ streamId, subjectKey, included })
+        .onConflictDoUpdate({ target: [schema.ssfSubjects.streamId, schema.ssfSubjects.subjectKey], set: { included } });
+    });
+  }
+
+  subjectEntries(streamId: string, subjectKeys: readonly string[]): Promise<Map<string, boolean>> {
+    if (!subjectKeys.length) return Promise.resolve(new Map());
+    return guard(async () => {
+      const rows = await this.db
+        .select({ key: schema.ssfSubjects.subjectKey, included: schema.ssfSubjects.included })
+        .from(schema.ssfSubjects)
+        .where(and(eq(schema.ssfSubjects.streamId, streamId), inArray(schema.ssfSubjects.subjectKey, [...subjectKeys])));
+      return new Map(rows.map((row) => [row.key, row.included]));
+    });
+  }
+
+  requestVerification(streamId: string, state: string | undefined, at: Date, notAfter: Date): Promise<boolean> {
+    return guard(() =>
+      this.db.transaction(async (tx) => {
+        // The row lock of the UPDATE makes a racing request wait and then find the new time.
+        const updated = await tx
+          .update(schema.ssfStreams)
+          .set({ lastVerificationAt: at })
+          .where(verificationDue(schema.ssfStreams, streamId, notAfter))
+          .returning({ id: schema.ssfStreams.id });
+        if (updated.length === 0) return false;
+        await tx.insert(schema.ssfVerifications).values({ streamId, state: state ?? null, requestedAt: at });
+        return true;
+      }),
+    );
+  }
+
+  pendingVerifications(limit: number): Promise<PendingVerification[]> {
+    return guard(async () => {
+      const rows = await this.db.select().from(schema.ssfVerifications).orderBy(asc(schema.ssfVerifications.id)).limit(limit);
+      return rows.map(({ state, ...row }) => (state === null ? row : { ...row, state }));
+    });
+  }
+
+  deleteVerification(id: number): Promise<void> {
+    return guard(async () => {
+      await this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.id, id));
+    });
+  }
+}

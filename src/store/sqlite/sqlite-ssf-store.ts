@@ -1,0 +1,167 @@
+/**
+ * The transmitter's tables on SQLite. Its writes are rare (a receiver changing its stream, a key
+ * rotation) and short, so each runs in a transaction of its own, outside the group commit, and
+ * is answered once the -wal file is flushed past it, as every write here is (wal-sync.ts).
+ */
+import type Database from "better-sqlite3";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import type { ReceiverConfig, SsfStream, StreamStatus } from "../../domain/ssf/stream.js";
+import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
+import type { PendingVerification, SsfStore, StoredSigningKey } from "../ssf-store.js";
+import { ConflictError } from "../store.js";
+import * as schema from "./schema.js";
+import type { WalSync } from "./wal-sync.js";
+
+type Db = BetterSQLite3Database<typeof schema>;
+
+/** Whether a write failed on this unique column (Drizzle wraps the driver's error in its own). */
+function isUniqueViolation(err: unknown, column: string): boolean {
+  const cause = (err instanceof Error && err.cause instanceof Error ? err.cause : err) as { code?: string; message?: string };
+  return cause.code === "SQLITE_CONSTRAINT_UNIQUE" && (cause.message ?? "").includes(column);
+}
+
+export class SqliteSsfStore implements SsfStore {
+  constructor(
+    private readonly sqlite: Database.Database,
+    private readonly db: Db,
+    private readonly wal: WalSync,
+  ) {}
+
+  /** Answers only with what is on stable storage (see SqliteStore). */
+  private async durable<T>(value: T): Promise<T> {
+    await this.wal.pending();
+    return value;
+  }
+
+  private async written<T>(value: T): Promise<T> {
+    await this.wal.durable();
+    return value;
+  }
+
+  async publishedKeys(): Promise<StoredSigningKey[]> {
+    const rows = this.db.select().from(schema.ssfKeys).all();
+    return this.durable(rows.sort(publishedOrder).map(fromKeyRow));
+  }
+
+  async addFirstKey(key: StoredSigningKey): Promise<boolean> {
+    // The partial unique index lets one current key in; another is ignored.
+    const { changes } = this.db.insert(schema.ssfKeys).values(toKeyRow(key, true)).onConflictDoNothing().run();
+    return changes > 0 ? this.written(true) : this.durable(false);
+  }
+
+  async rotateKey(key: StoredSigningKey, at: Date): Promise<void> {
+    this.sqlite.transaction(() => {
+      this.db.update(schema.ssfKeys).set({ current: false, rotatedAt: at }).where(eq(schema.ssfKeys.current, true)).run();
+      this.db.insert(schema.ssfKeys).values(toKeyRow(key, true)).run();
+    }).immediate();
+    await this.wal.durable();
+  }
+
+  async retireKey(kid: string): Promise<"retired" | "current" | "unknown"> {
+    const outcome = this.sqlite.transaction(() => {
+      const row = this.db.select({ current: schema.ssfKeys.current }).from(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid)).get();
+      if (!row) return "unknown" as const;
+      if (row.current) return "current" as const;
+      this.db.delete(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid)).run();
+      return "retired" as const;
+    }).immediate();
+    return outcome === "retired" ? this.written(outcome) : this.durable(outcome);
+  }
+
+  async insertStream(stream: SsfStream): Promise<void> {
+    try {
+      this.db.insert(schema.ssfStreams).values(toStreamRow(stream)).run();
+    } catch (err) {
+      if (isUniqueViolation(err, "ssf_streams.receiver_id")) throw new ConflictError("receiver");
+      throw err;
+    }
+    await this.wal.durable();
+  }
+
+  async getStream(id: string): Promise<SsfStream | undefined> {
+    const row = this.db.select().from(schema.ssfStreams).where(eq(schema.ssfStreams.id, id)).get();
+    return this.durable(row && fromStreamRow(row));
+  }
+
+  async listStreams(receiverId?: string): Promise<SsfStream[]> {
+    const rows = this.db
+      .select()
+      .from(schema.ssfStreams)
+      .where(receiverId === undefined ? undefined : eq(schema.ssfStreams.receiverId, receiverId))
+      .orderBy(asc(schema.ssfStreams.createdAt), asc(schema.ssfStreams.id))
+      .all();
+    return this.durable(rows.map(fromStreamRow));
+  }
+
+  async updateStreamConfig(id: string, config: ReceiverConfig & { eventsDelivered: string[] }, at: Date): Promise<boolean> {
+    const { changes } = this.db
+      .update(schema.ssfStreams)
+      .set({ ...configColumns(config), updatedAt: at })
+      .where(eq(schema.ssfStreams.id, id))
+      .run();
+    return this.written(changes > 0);
+  }
+
+  async setStreamStatus(id: string, status: StreamStatus, reason: string | undefined, at: Date): Promise<boolean> {
+    const { changes } = this.db
+      .update(schema.ssfStreams)
+      .set({ status, statusReason: reason ?? null, updatedAt: at })
+      .where(eq(schema.ssfStreams.id, id))
+      .run();
+    return this.written(changes > 0);
+  }
+
+  async deleteStream(id: string): Promise<boolean> {
+    const deleted = this.sqlite.transaction(() => {
+      this.db.delete(schema.ssfSubjects).where(eq(schema.ssfSubjects.streamId, id)).run();
+      this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.streamId, id)).run();
+      return this.db.delete(schema.ssfStreams).where(eq(schema.ssfStreams.id, id)).run().changes > 0;
+    }).immediate();
+    return this.written(deleted);
+  }
+
+  async setSubject(streamId: string, subjectKey: string, included: boolean): Promise<void> {
+    this.db
+      .insert(schema.ssfSubjects)
+      .values({ streamId, subjectKey, included })
+      .onConflictDoUpdate({ target: [schema.ssfSubjects.streamId, schema.ssfSubjects.subjectKey], set: { included } })
+      .run();
+    await this.wal.durable();
+  }
+
+  async subjectEntries(streamId: string, subjectKeys: readonly string[]): Promise<Map<string, boolean>> {
+    const rows = subjectKeys.length
+      ? this.db
+          .select({ key: schema.ssfSubjects.subjectKey, included: schema.ssfSubjects.included })
+          .from(schema.ssfSubjects)
+          .where(and(eq(schema.ssfSubjects.streamId, streamId), inArray(schema.ssfSubjects.subjectKey, [...subjectKeys])))
+          .all()
+      : [];
+    return this.durable(new Map(rows.map((row) => [row.key, row.included])));
+  }
+
+  async requestVerification(streamId: string, state: string | undefined, at: Date, notAfter: Date): Promise<boolean> {
+    const recorded = this.sqlite.transaction(() => {
+      const { changes } = this.db
+        .update(schema.ssfStreams)
+        .set({ lastVerificationAt: at })
+        .where(verificationDue(schema.ssfStreams, streamId, notAfter))
+        .run();
+      if (changes === 0) return false;
+      this.db.insert(schema.ssfVerifications).values({ streamId, state: state ?? null, requestedAt: at }).run();
+      return true;
+    }).immediate();
+    return recorded ? this.written(true) : this.durable(false);
+  }
+
+  async pendingVerifications(limit: number): Promise<PendingVerification[]> {
+    const rows = this.db.select().from(schema.ssfVerifications).orderBy(asc(schema.ssfVerifications.id)).limit(limit).all();
+    return this.durable(rows.map(({ state, ...row }) => (state === null ? row : { ...row, state })));
+  }
+
+  async deleteVerification(id: number): Promise<void> {
+    this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.id, id)).run();
+    await this.wal.durable();
+  }
+}
