@@ -1,4 +1,4 @@
-import { randomInt } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
 
 const EPOCH_MS = Date.UTC(2024, 0, 1);
 const LOW_BITS = 22;
@@ -21,4 +21,12 @@ export function newId(now = Date.now()): string {
   const low = nextLow;
   nextLow = (nextLow + 1) % LOW_VALUES;
   return ((BigInt(now - EPOCH_MS) << BigInt(LOW_BITS)) | BigInt(low)).toString();
+}
+
+/**
+ * An id that is the same each time it is derived from the same parts (128 bits of their SHA-256,
+ * base64url): a SET sent again keeps its `jti`, and the SETs of one cause share their `txn`.
+ */
+export function derivedId(...parts: (string | number)[]): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest().subarray(0, 16).toString("base64url");
 }

@@ -1,0 +1,78 @@
+/**
+ * Security Event Tokens (RFC 8417 as SSF 1.0 §4 profiles it) for one stream: the SETs of a user
+ * event, and a verification event. Each carries exactly one event, `iss`, `aud` (the stream's),
+ * `iat`, `jti`, `txn` and `sub_id`, never `sub` or `exp`, and is signed RS256 with `typ`
+ * secevent+jwt and the key's `kid`.
+ *
+ * `jti` is derived from the stream, the user event (user id and sequence) and the event type, so
+ * a SET made again for a redelivery is the same SET to its receiver; `txn` is derived from the
+ * commit that recorded the user event, so the SETs of one cause (the account-disabled and the
+ * session-revoked of a lock, and every SET of that commit) share it, on every stream.
+ */
+import type { RecordedUserEvent } from "../../domain/events.js";
+import { VERIFICATION } from "../../domain/ssf/event-types.js";
+import type { SsfStream } from "../../domain/ssf/stream.js";
+import { signalsOf } from "../../domain/ssf/user-signals.js";
+import { derivedId } from "../../security/ids.js";
+import { signSet, type SigningKey } from "../../security/set-signing.js";
+import type { PendingVerification } from "../../store/ssf-store.js";
+
+/** A user event as the delivery side hands it over. */
+export interface UserEventSource {
+  event: RecordedUserEvent;
+  /** The sequence of the first event of the commit that recorded `event` (its txn). */
+  commitSequence: number;
+  /** The user's email address, if any: streams whose `format` is "email" name the user by it. */
+  email?: string;
+}
+
+export interface SignedSet {
+  jti: string;
+  /** The URI of its one event. */
+  type: string;
+  /** The compact JWS. */
+  set: string;
+}
+
+type StreamAddress = Pick<SsfStream, "id" | "aud" | "format" | "eventsDelivered">;
+
+/** The SETs the user event causes on this stream, in order: those of its signals the stream delivers. */
+export async function userEventSets(source: UserEventSource, stream: StreamAddress, key: SigningKey, issuer: string, now: Date): Promise<SignedSet[]> {
+  const { event } = source;
+  const subId = stream.format === "email" && source.email ? { format: "email", email: source.email } : { format: "iss_sub", iss: issuer, sub: event.userId };
+  const txn = derivedId("txn", event.userId, source.commitSequence);
+  const sets: SignedSet[] = [];
+  for (const signal of signalsOf(event)) {
+    if (!stream.eventsDelivered.includes(signal.type)) continue;
+    const jti = derivedId("jti", stream.id, event.userId, event.sequence, signal.type);
+    const claims = { iss: issuer, jti, iat: seconds(now), aud: stream.aud, txn, sub_id: subId, events: { [signal.type]: signal.members } };
+    sets.push({ jti, type: signal.type, set: await signSet(claims, key) });
+  }
+  return sets;
+}
+
+/**
+ * SSF §8.1.4.1: the verification event a receiver asked for, with its `state`; `sub_id` is the
+ * stream itself (format opaque). Its jti and txn come from the request.
+ */
+export async function verificationSet(
+  request: Pick<PendingVerification, "id" | "state">,
+  stream: Pick<SsfStream, "id" | "aud">,
+  key: SigningKey,
+  issuer: string,
+  now: Date,
+): Promise<SignedSet> {
+  const jti = derivedId("jti", stream.id, "verification", request.id);
+  const claims = {
+    iss: issuer,
+    jti,
+    iat: seconds(now),
+    aud: stream.aud,
+    txn: derivedId("txn", stream.id, "verification", request.id),
+    sub_id: { format: "opaque", id: stream.id },
+    events: { [VERIFICATION]: request.state === undefined ? {} : { state: request.state } },
+  };
+  return { jti, type: VERIFICATION, set: await signSet(claims, key) };
+}
+
+const seconds = (at: Date) => Math.floor(at.getTime() / 1000);
