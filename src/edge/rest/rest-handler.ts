@@ -14,6 +14,7 @@ import type { CallRecord } from "../call-record.js";
 import { CallRequest, webHeaders, type NodeRequest, type NodeResponse } from "../universal-request.js";
 import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
 import { matchPath, type RestRoute } from "./http-rules.js";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "../json-depth.js";
 
 export interface RestOptions {
   routes: RestRoute[];
@@ -142,21 +143,6 @@ function addQueryParameters(message: Record<string, unknown>, route: RestRoute, 
 
 function successStatus(method: DescMethod): number {
   return hasOption(method, zitadelOptions) ? getOption(method, zitadelOptions).httpResponse?.successCode || 200 : 200;
-}
-
-/** Far deeper than any request of the API; reading the body into a message recurses, which would overflow. */
-const MAX_JSON_DEPTH = 100;
-
-/** Without recursion, so that the check itself cannot overflow the stack. */
-function nestedDeeperThan(root: object, limit: number): boolean {
-  const pending: [unknown, number][] = [[root, 1]];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [value, depth] = next;
-    if (value === null || typeof value !== "object") continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(value)) pending.push([child, depth + 1]);
-  }
-  return false;
 }
 
 const invalid = (message: string) => new ConnectError(message, Code.InvalidArgument);
