@@ -5,6 +5,7 @@ import { LOG_LEVELS } from "./observability/logger.js";
 import type { ConnectionLimits } from "./edge/connection-limits.js";
 import type { RpcPath } from "./rpc/rpc-handlers.js";
 import type { WatchSettings } from "./app/watch.js";
+import type { TransmitterSettings } from "./app/ssf/streams.js";
 
 export interface Config {
   port: number;
@@ -30,6 +31,11 @@ export interface Config {
   rpcPath: RpcPath;
   /** Watch streams (EXTENSIONS.md §1): see WatchSettings. */
   watch: WatchSettings;
+  /** The OpenID Shared Signals transmitter (EXTENSIONS.md §4). */
+  ssf: TransmitterSettings & {
+    /** How long a poll without returnImmediately waits for a SET. */
+    longPollMs: number;
+  };
 }
 
 
@@ -78,16 +84,38 @@ function connectionLimits(env: Env): ConnectionLimits {
   return limits;
 }
 
+/**
+ * SSF_ISSUER, else this server's own base URL: SSF §7.1 wants an https URL without query or
+ * fragment, and the receivers compare it exactly, so it is kept without a trailing slash.
+ */
+function ssfIssuer(env: Env, port: number, tls: boolean): string {
+  const raw = env.SSF_ISSUER;
+  if (raw === undefined || raw === "") return `${tls ? "https" : "http"}://localhost:${port}`;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if ((url?.protocol !== "https:" && url?.protocol !== "http:") || url.search || url.hash || url.username || url.password) {
+    throw new Error(`SSF_ISSUER must be an https:// (or http://) URL without query or fragment, got "${raw}"`);
+  }
+  return url.href.replace(/\/$/, "");
+}
+
+function defaultSubjects(env: Env): TransmitterSettings["defaultSubjects"] {
+  const raw = env.SSF_DEFAULT_SUBJECTS || "ALL";
+  if (raw !== "ALL" && raw !== "NONE") throw new Error(`SSF_DEFAULT_SUBJECTS must be ALL or NONE, got "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
+  const port = integer("PORT", 8080, env);
+  const tlsFiles = tls(env);
   return {
-    port: integer("PORT", 8080, env),
+    port,
     host: env.HOST || "0.0.0.0",
     databaseUrl: env.DATABASE_URL || resolve("data", "zitadel.db"),
     databasePoolSize: integer("DATABASE_POOL_SIZE", 10, env) || 10,
     adminTokenFile: env.ADMIN_TOKEN_FILE || resolve("data", "admin.pat"),
     maxBodyBytes: integer("MAX_BODY_BYTES", 1024 * 1024, env),
     corsOrigins: new Set((env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean)),
-    tls: tls(env),
+    tls: tlsFiles,
     shutdownGraceMs: integer("SHUTDOWN_GRACE_MS", 10_000, env),
     logLevel: logLevel(env),
     connectionLimits: connectionLimits(env),
@@ -98,6 +126,12 @@ export function loadConfig(env: Env = process.env): Config {
       bufferSize: integer("WATCH_BUFFER_EVENTS", 1000, env) || 1000,
       heartbeatMs: integer("WATCH_HEARTBEAT_MS", 15_000, env) || 15_000,
       pollMs: integer("WATCH_POLL_MS", 200, env) || 200,
+    },
+    ssf: {
+      issuer: ssfIssuer(env, port, Boolean(tlsFiles)),
+      defaultSubjects: defaultSubjects(env),
+      minVerificationIntervalS: integer("SSF_MIN_VERIFICATION_INTERVAL_S", 10, env),
+      longPollMs: integer("SSF_LONG_POLL_MS", 20_000, env),
     },
   };
 }

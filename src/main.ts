@@ -14,6 +14,9 @@ import { listen } from "./edge/server.js";
 import { SettingsApp } from "./app/settings.js";
 import { SignInApp } from "./app/sign-in.js";
 import { openStore } from "./store/open.js";
+import { SigningKeys } from "./app/ssf/signing-keys.js";
+import { SsfStreams } from "./app/ssf/streams.js";
+import { httpsOnly } from "./app/ssf/outbound.js";
 
 /** Locks with an end are ended by the system within a second of it (EXTENSIONS.md §1): swept four times a second. */
 const LOCK_SWEEP_MS = 250;
@@ -36,6 +39,11 @@ async function main() {
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
     logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");
   }
+  const signingKeys = new SigningKeys(store.ssf);
+  const firstKid = await signingKeys.ensure();
+  if (firstKid) logger.info({ kid: firstKid }, "first start: created the Shared Signals transmitter's signing key");
+  const { longPollMs, ...transmitter } = config.ssf;
+  const ssfStreams = new SsfStreams(store.ssf, transmitter, httpsOnly);
   // A lock whose end has come also ends when its user is next loaded; the sweep ends it without
   // that. Before the first call is served, every lock that fell due while the server was down ends.
   const sweep = async (): Promise<number> => {
@@ -62,6 +70,7 @@ async function main() {
     attemptLimit: new FailureLimiter(config.authFailuresPerMinute),
     benchNoop: config.benchNoop,
     rpcPath: config.rpcPath,
+    ssf: { streams: ssfStreams, keys: signingKeys, longPollMs },
   });
   const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: config.connectionLimits });
   logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcPath: handler.rpcPath }, "listening");

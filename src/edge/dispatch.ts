@@ -1,7 +1,8 @@
 /**
  * The single request handler behind every protocol on the port. In order: request id,
  * CORS, `/` (to the console), probes (/healthz, /readyz, /metrics), the admin console
- * (/console/), the attempt limit's verdict for the client address, the RPC handlers (Connect,
+ * (/console/), the attempt limit's verdict for the client address, the Shared Signals
+ * transmitter's endpoints (/.well-known/ssf-configuration, /ssf/...), the RPC handlers (Connect,
  * gRPC, gRPC-Web, plus gRPC-Web text; fast or stock, see rpc/rpc-handlers.ts), REST
  * transcoding, else 404. Each call is logged and counted once its answer is sent, with the
  * status the call reported into its CallReport.
@@ -24,6 +25,7 @@ import { applyCors } from "./cors.js";
 import { answerFailedCall } from "./failed-call.js";
 import { isGrpcWebText, serveGrpcWebText } from "./grpc-web-text.js";
 import { serveProbe } from "./probes.js";
+import { createSsfHandler, type SsfHttpOptions } from "./ssf/ssf-http.js";
 import { plainGatewayError } from "./rest/gateway-errors.js";
 import { restRoutes } from "./rest/http-rules.js";
 import { createRestHandler, writeError } from "./rest/rest-handler.js";
@@ -45,6 +47,8 @@ export interface DispatchOptions {
   benchNoop?: boolean;
   /** How calls are served (rpc/rpc-handlers.ts); the fast path unless given. */
   rpcPath?: RpcPath;
+  /** The OpenID Shared Signals transmitter (edge/ssf/ssf-http.ts). */
+  ssf: Pick<SsfHttpOptions, "streams" | "keys" | "pollQueue" | "longPollMs">;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -67,6 +71,13 @@ export function createDispatcher(options: DispatchOptions): RequestHandler & { r
     maxBodyBytes: options.maxBodyBytes,
     jsonOptions,
     unary: rpc.unary,
+  });
+  const serveSsf = createSsfHandler({
+    ...options.ssf,
+    authenticate: (authorization) => options.apps.users.authenticate(authorization),
+    maxBodyBytes: options.maxBodyBytes,
+    shutdownSignal: options.shutdownSignal,
+    onInternal,
   });
 
   const dispatch: RequestHandler = (req, res) => {
@@ -97,6 +108,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler & { r
       finishCall(call, Number(process.hrtime.bigint() - started) / 1e9, logger, metrics);
     });
 
+    if (serveSsf(req, res, path, call)) return;
     const handler = byPath.get(path);
     if (!handler) {
       call.protocol = "rest";
