@@ -14,12 +14,15 @@ export const USAGE = `usage:
   npm run --silent cli -- user unlock USER_ID... [--server URL]
   npm run --silent cli -- user history USER_ID [--server URL]
   npm run --silent cli -- events watch [--org ORG_ID] [--user USER_ID] [--type TYPE]... [--from POSITION] [--server URL]
+  npm run --silent cli -- ssf keys | ssf rotate-key | ssf retire-key KID
 roles: ${ROLES.join(", ")}
 DURATION: like 90s, 15m, 1h30m; without it a lockout or lock lasts until an administrator unlocks
-org, machine and lockout write the database of DATABASE_URL; user and events call the server at
+org, machine, lockout and ssf use the database of DATABASE_URL; user and events call the server at
 --server (default ${DEFAULT_SERVER}) with the token in ZUS_TOKEN, else the admin token the
 server wrote on its first start (ADMIN_TOKEN_FILE, default ./data/admin.pat)
-events watch prints events until Ctrl-C, then the position to resume from with --from`;
+events watch prints events until Ctrl-C, then the position to resume from with --from
+ssf keys lists the Shared Signals signing keys (the signing one first); rotate-key makes a new
+signing key, the old one stays published until retire-key removes it`;
 
 export class UsageError extends Error {}
 
@@ -30,8 +33,12 @@ export type ApiCommand =
   | { kind: "history"; server: URL; userId: string }
   | { kind: "watch"; server: URL; orgId: string; userId: string; types: string[]; from: string };
 
+/** The Shared Signals transmitter's signing keys (app/ssf/signing-keys.ts). */
+export type KeyCommand = { kind: "keys" } | { kind: "rotate-key" } | { kind: "retire-key"; kid: string };
+
 export type Command =
   | { kind: "help" }
+  | KeyCommand
   | { kind: "org"; name: string }
   | { kind: "machine"; orgId: string; username: string; role: Role }
   | { kind: "lockout"; scope: PolicyScope; policy: LockoutPolicy }
@@ -55,8 +62,8 @@ const OPTIONS = {
 
 type Option = keyof typeof OPTIONS;
 
-/** Which options each command takes (any other is a usage error) and how many user ids follow it. */
-const COMMANDS: Record<string, { options: Option[]; ids: "none" | "one" | "some" }> = {
+/** Which options each command takes (any other is a usage error) and how many ids (user ids, else `idName`) follow it. */
+const COMMANDS: Record<string, { options: Option[]; ids: "none" | "one" | "some"; idName?: string }> = {
   "org add": { options: ["name"], ids: "none" },
   "machine add": { options: ["org", "username", "role"], ids: "none" },
   "lockout set": { options: ["org", "max-password-attempts", "max-otp-attempts", "lock-duration"], ids: "none" },
@@ -64,6 +71,9 @@ const COMMANDS: Record<string, { options: Option[]; ids: "none" | "one" | "some"
   "user unlock": { options: ["server"], ids: "some" },
   "user history": { options: ["server"], ids: "one" },
   "events watch": { options: ["org", "user", "type", "from", "server"], ids: "none" },
+  "ssf keys": { options: [], ids: "none" },
+  "ssf rotate-key": { options: [], ids: "none" },
+  "ssf retire-key": { options: [], ids: "one", idName: "key id (kid)" },
 };
 
 /** `help` as the command, or `--help`/`-h` anywhere before a `--`, whatever else is given. */
@@ -91,7 +101,7 @@ export function parseCommand(argv: string[]): Command {
   const extra = Object.keys(values).find((option) => !spec.options.includes(option as Option));
   if (extra) throw new UsageError(`${command} does not take --${extra}`);
   if (spec.ids === "none" && ids.length > 0) throw new UsageError(`${command} takes no arguments, got "${ids[0]}"`);
-  if (spec.ids === "one" && ids.length !== 1) throw new UsageError(`${command} takes one user id`);
+  if (spec.ids === "one" && ids.length !== 1) throw new UsageError(`${command} takes one ${spec.idName ?? "user id"}`);
   if (spec.ids === "some" && ids.length === 0) throw new UsageError(`${command} needs at least one user id`);
 
   const required = (option: "name" | "org" | "username" | "role" | "max-password-attempts") => {
@@ -113,6 +123,12 @@ export function parseCommand(argv: string[]): Command {
       if (!isRole(role)) throw new UsageError(`unknown role "${role}"`);
       return { kind: "machine", orgId: required("org"), username: required("username"), role };
     }
+    case "ssf keys":
+      return { kind: "keys" };
+    case "ssf rotate-key":
+      return { kind: "rotate-key" };
+    case "ssf retire-key":
+      return { kind: "retire-key", kid: ids[0]! };
     case "lockout set": {
       const org = optional("org");
       const duration = values["lock-duration"];

@@ -8,6 +8,7 @@ import { loadConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 import { createLogger, logInternalError } from "../observability/logger.js";
 import { SettingsApp } from "../app/settings.js";
+import { SigningKeys } from "../app/ssf/signing-keys.js";
 import { openStore } from "../store/open.js";
 import { CliFailure } from "./api-client.js";
 import { parseCommand, USAGE, UsageError, type ApiCommand, type Command } from "./commands.js";
@@ -32,6 +33,15 @@ async function run(command: DatabaseCommand): Promise<string> {
       case "lockout":
         await new SettingsApp(store).setLockout(command.scope, command.policy);
         return command.scope === "instance" ? "instance" : command.scope.org;
+      case "keys":
+        return (await new SigningKeys(store.ssf).list())
+          .map(({ kid, createdAt, rotatedAt }) => `${kid} ${rotatedAt ? `rotated-out ${rotatedAt.toISOString()}` : "signing"} created ${createdAt.toISOString()}`)
+          .join("\n");
+      case "rotate-key":
+        return (await new SigningKeys(store.ssf).rotate()).kid;
+      case "retire-key":
+        await new SigningKeys(store.ssf).retire(command.kid);
+        return command.kid;
     }
   } finally {
     await store.close();
