@@ -21,6 +21,7 @@ const RPC_SUITE = [
   "test/watch.test.ts",
   "test/bulk.test.ts",
   "test/crash-drill.test.ts",
+  "test/ssf/management.test.ts",
 ];
 
 /** The suites that run again with every server serving calls through Connect-ES's stock handlers (RPC_FAST_PATH=off). */
