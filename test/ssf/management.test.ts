@@ -60,6 +60,20 @@ describe("discovery and the JWKS, without a token", () => {
     expect((await call("POST", "/.well-known/ssf-configuration")).status).toBe(405);
   });
 
+  it("with an issuer that has a path (SSF_ISSUER), the document is also at the well-known path followed by it", async () => {
+    const behindProxy = await startServer({ env: { SSF_ISSUER: "https://idp.example.com/tenant-a/" } });
+    try {
+      for (const path of ["/.well-known/ssf-configuration/tenant-a", "/.well-known/ssf-configuration"]) {
+        const answer = await ssfCall(behindProxy, "GET", path);
+        expect(answer.status, path).toBe(200);
+        expect(answer.json).toMatchObject({ issuer: "https://idp.example.com/tenant-a", configuration_endpoint: "https://idp.example.com/tenant-a/ssf/streams" });
+      }
+      expect((await ssfCall(behindProxy, "GET", "/.well-known/ssf-configuration/tenant-b")).status).toBe(404);
+    } finally {
+      await behindProxy.stop();
+    }
+  });
+
   it("GET /ssf/jwks: the public RSA signing key of 2048 bits, and nothing private", async () => {
     const answer = await call("GET", "/ssf/jwks");
     expect(answer.status).toBe(200);
@@ -154,6 +168,12 @@ describe("a stream's life", () => {
     expect(all.status).toBe(200);
     expect(all.json).toEqual([stream]);
     expect((await call("GET", "/ssf/streams", { token: (await receiver()).token })).json).toEqual([]);
+  });
+
+  it("a description longer than 500 characters is cut to 500 (SSF §8.1.1 lets the transmitter truncate it)", async () => {
+    const { token } = await receiver();
+    const stream = await createStream(token, { description: "d".repeat(600) });
+    expect(stream.description).toBe("d".repeat(500));
   });
 
   it("update (PATCH, 200): what is given changes, what is left out stays", async () => {
