@@ -5,9 +5,10 @@
  * secevent+jwt and the key's `kid`.
  *
  * `jti` is derived from the stream, the user event (user id and sequence) and the event type, so
- * a SET made again for a redelivery is the same SET to its receiver; `txn` is derived from the
- * commit that recorded the user event, so the SETs of one cause (the account-disabled and the
- * session-revoked of a lock, and every SET of that commit) share it, on every stream.
+ * a SET made again for a redelivery is the same SET to its receiver; `txn` is the outbox's cause
+ * of the delivery (one per commit, app/user-events.ts), so the SETs of one cause (the
+ * account-disabled and the session-revoked of a lock, and every SET of that commit) share it, on
+ * every stream.
  */
 import type { RecordedUserEvent } from "../../domain/events.js";
 import { VERIFICATION } from "../../domain/ssf/event-types.js";
@@ -20,8 +21,8 @@ import type { PendingVerification } from "../../store/ssf-store.js";
 /** A user event as the delivery side hands it over. */
 export interface UserEventSource {
   event: RecordedUserEvent;
-  /** The sequence of the first event of the commit that recorded `event` (its txn). */
-  commitSequence: number;
+  /** The delivery's cause (store/outbox.ts, LeasedDelivery.txn): the SETs' `txn`. */
+  txn: string;
   /** The user's email address, if any: streams whose `format` is "email" name the user by it. */
   email?: string;
 }
@@ -40,12 +41,11 @@ type StreamAddress = Pick<SsfStream, "id" | "aud" | "format" | "eventsDelivered"
 export async function userEventSets(source: UserEventSource, stream: StreamAddress, key: SigningKey, issuer: string, now: Date): Promise<SignedSet[]> {
   const { event } = source;
   const subId = stream.format === "email" && source.email ? { format: "email", email: source.email } : { format: "iss_sub", iss: issuer, sub: event.userId };
-  const txn = derivedId("txn", event.userId, source.commitSequence);
   const sets: SignedSet[] = [];
   for (const signal of signalsOf(event)) {
     if (!stream.eventsDelivered.includes(signal.type)) continue;
     const jti = derivedId("jti", stream.id, event.userId, event.sequence, signal.type);
-    const claims = { iss: issuer, jti, iat: seconds(now), aud: stream.aud, txn, sub_id: subId, events: { [signal.type]: signal.members } };
+    const claims = { iss: issuer, jti, iat: seconds(now), aud: stream.aud, txn: source.txn, sub_id: subId, events: { [signal.type]: signal.members } };
     sets.push({ jti, type: signal.type, set: await signSet(claims, key) });
   }
   return sets;
