@@ -24,7 +24,7 @@ const MAX_EXECUTION_TARGETS = 1000;
 export const requireTargetId = (id: string, message: string) => requireLength(id, message, "Id", 1, 200);
 export const requireTargetName = (name: string, message: string) => requireLength(name, message, "Name", 1, MAX_NAME_LENGTH);
 
-const notServed = (field: string, what: string) => invalidArgument(`invalid ${field}: ${what} is not supported by this server`);
+const notServed = (field: string, what: string, served: string) => invalidArgument(`invalid ${field}: ${what} not supported by this server, only ${served}`);
 const undefinedEnum = (field: string) => invalidArgument(`invalid ${field}: value must be one of the defined enum values`);
 
 type ProtoTargetType =
@@ -42,7 +42,7 @@ export function targetKind(targetType: ProtoTargetType, message: string): Target
       return { type: "rest_async", interruptOnError: false };
     case "restCall":
       // Its answer is mapped into a request, which only request and response conditions have.
-      throw notServed(`${message}.RestCall`, "the target type rest_call (only rest_webhook and rest_async are)");
+      throw notServed(`${message}.RestCall`, "rest_call targets are", "rest_webhook and rest_async");
     case undefined:
       return undefined;
   }
@@ -57,7 +57,7 @@ export function payloadType(value: ProtoPayloadType, message: string): PayloadTy
       return "json";
     case ProtoPayloadType.JWT:
     case ProtoPayloadType.JWE:
-      throw notServed(`${message}.PayloadType`, `PAYLOAD_TYPE_${ProtoPayloadType[value]} (only PAYLOAD_TYPE_JSON is)`);
+      throw notServed(`${message}.PayloadType`, `PAYLOAD_TYPE_${ProtoPayloadType[value]} is`, "PAYLOAD_TYPE_JSON");
     default:
       throw undefinedEnum(`${message}.PayloadType`);
   }
@@ -131,11 +131,11 @@ export function conditionInFilter(condition: Condition): EventCondition {
     case "event":
       return eventExecution(conditionType.value);
     case "request":
-      throw notServed("Condition.Request", "a request condition (only event conditions are)");
+      throw notServed("Condition.Request", "request conditions are", "event conditions");
     case "response":
-      throw notServed("Condition.Response", "a response condition (only event conditions are)");
+      throw notServed("Condition.Response", "response conditions are", "event conditions");
     case "function":
-      throw notServed("Condition.Function", "a function condition (only event conditions are)");
+      throw notServed("Condition.Function", "function conditions are", "event conditions");
     case undefined:
       throw invalidArgument("invalid Condition.ConditionType: value is required");
   }
