@@ -315,6 +315,7 @@ describe.each(WAYS)("over %s", (way) => {
     await invalid(client.createTarget(webhook({ name: "" })), "invalid CreateTargetRequest.Name: value length must be between 1 and 1000 runes, inclusive");
     await invalid(client.createTarget(webhook({ timeout: undefined })), "Target has no timeout (COMMAND-39f35d8uri)");
     await invalid(client.createTarget(webhook({ timeout: durationFromMs(270_001) })), "invalid CreateTargetRequest.Timeout: value must be less than or equal to 4m30s");
+    await invalid(client.createTarget(webhook({ timeout: durationFromMs(-1000) })), "invalid CreateTargetRequest.Timeout: value must be greater than or equal to 0s");
     await invalid(client.updateTarget({ id: target.id, timeout: durationFromMs(0) }), "Target has no timeout (COMMAND-08b39vdi57)");
     await invalid(client.updateTarget({ id: target.id, expirationSigningKey: durationFromMs(5000) }), "invalid UpdateTargetRequest.ExpirationSigningKey: value must equal 0s");
     await invalid(client.getTarget({ id: "1".repeat(201) }), "invalid GetTargetRequest.Id: value length must be between 1 and 200 runes, inclusive");

@@ -86,7 +86,7 @@ export function rotatesSigningKey(expiration: Duration | undefined): boolean {
 
 function durationMs({ seconds, nanos }: Duration, field: string): number {
   const valid =
-    seconds >= -315_576_000_000n && seconds <= 315_576_000_000n && nanos > -1e9 && nanos < 1e9 && (seconds === 0n || nanos === 0 || seconds > 0n === nanos > 0);
+    seconds >= -315_576_000_000n && seconds <= 315_576_000_000n && nanos > -1e9 && nanos < 1e9 && (seconds === 0n || nanos === 0 || (seconds > 0n) === (nanos > 0));
   if (!valid) throw invalidArgument(`invalid ${field}: value is not a valid duration`);
   return Number(seconds) * 1000 + nanos / 1e6;
 }
