@@ -20,6 +20,7 @@ const RPC_SUITE = [
   "test/lock-status.test.ts",
   "test/watch.test.ts",
   "test/bulk.test.ts",
+  "test/actions.test.ts",
   "test/crash-drill.test.ts",
 ];
 

@@ -5,6 +5,7 @@ import { LOG_LEVELS } from "./observability/logger.js";
 import type { ConnectionLimits } from "./edge/connection-limits.js";
 import type { RpcPath } from "./rpc/rpc-handlers.js";
 import type { WatchSettings } from "./app/watch.js";
+import { parseOutboundAllow, type OutboundPolicy } from "./security/outbound-urls.js";
 
 export interface Config {
   port: number;
@@ -30,6 +31,8 @@ export interface Config {
   rpcPath: RpcPath;
   /** Watch streams (EXTENSIONS.md §1): see WatchSettings. */
   watch: WatchSettings;
+  /** Where outbound requests (Actions v2 targets) may go: OUTBOUND_URL_ALLOW, see security/outbound-urls.ts. */
+  outbound: OutboundPolicy;
 }
 
 
@@ -99,5 +102,6 @@ export function loadConfig(env: Env = process.env): Config {
       heartbeatMs: integer("WATCH_HEARTBEAT_MS", 15_000, env) || 15_000,
       pollMs: integer("WATCH_POLL_MS", 200, env) || 200,
     },
+    outbound: parseOutboundAllow(env.OUTBOUND_URL_ALLOW),
   };
 }

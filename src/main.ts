@@ -1,5 +1,6 @@
 /** config → store → app → server; SIGTERM and SIGINT drain in-flight calls, then close the store. */
 import { setMaxListeners } from "node:events";
+import { ActionsApp } from "./app/actions.js";
 import { UserApp } from "./app/user-app.js";
 import { EventHub } from "./app/event-hub.js";
 import { Watching } from "./app/watch.js";
@@ -32,6 +33,7 @@ async function main() {
     signIn: new SignInApp(store, app.events),
     settings: new SettingsApp(store),
     watching: new Watching(hub, store, config.watch),
+    actions: new ActionsApp(store.actions, config.outbound),
   };
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
     logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");

@@ -3,12 +3,25 @@
 export const ROLES = ["IAM_OWNER", "IAM_LOGIN_CLIENT", "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER"] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Permission = "user.read" | "user.write" | "user.delete" | "session.read" | "session.write" | "session.delete";
+export type Permission =
+  | "user.read"
+  | "user.write"
+  | "user.delete"
+  | "session.read"
+  | "session.write"
+  | "session.delete"
+  | "action.target.read"
+  | "action.target.write"
+  | "action.target.delete"
+  | "action.execution.read"
+  | "action.execution.write";
 
 const SESSION_PERMISSIONS: Permission[] = ["session.read", "session.write", "session.delete"];
+/** Actions v2 (EXTENSIONS.md §3): instance-wide, as ZITADEL's targets and executions are. */
+const ACTION_PERMISSIONS: Permission[] = ["action.target.read", "action.target.write", "action.target.delete", "action.execution.read", "action.execution.write"];
 
 const PERMISSIONS_OF: Record<Role, readonly Permission[]> = {
-  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS],
+  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS, ...ACTION_PERMISSIONS],
   IAM_LOGIN_CLIENT: SESSION_PERMISSIONS,
   ORG_OWNER: ["user.read", "user.write", "user.delete"],
   ORG_USER_MANAGER: ["user.read", "user.write"],
@@ -39,6 +52,11 @@ export function hasPermission(principal: Principal, permission: Permission, orgI
   return principal.grants.some(
     (grant) => (grant.orgId === null || grant.orgId === orgId) && PERMISSIONS_OF[grant.role].includes(permission),
   );
+}
+
+/** For what belongs to the instance, not to an organization: only an instance-wide grant counts. */
+export function hasInstancePermission(principal: Principal, permission: Permission): boolean {
+  return principal.grants.some((grant) => grant.orgId === null && PERMISSIONS_OF[grant.role].includes(permission));
 }
 
 /** The organizations whose users the caller may read: every one, or a list. */

@@ -7,7 +7,6 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
-import { DomainError } from "../../domain/errors.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
@@ -19,8 +18,11 @@ import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type UserColumn, type WritePlan } from "../write-plan.js";
 import * as schema from "./schema.js";
+import { guard } from "./guard.js";
 import { PostgresEventLog } from "./postgres-event-log.js";
 import { PostgresOutbox } from "./postgres-outbox.js";
+import { PostgresActions } from "./postgres-actions.js";
+import { POSTGRES_TEXT } from "./postgres-text.js";
 
 
 /**
@@ -36,11 +38,7 @@ const MIGRATION_LOCK = 7_242_001;
 export type PgDb = PgDatabase<PgQueryResultHKT, typeof schema>;
 type Tx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
 
-const userQuery = userQuerySql(schema.users, schema.userCounts, {
-  startsWith: (column, text) => sql`strpos(${column}, ${text}) = 1`,
-  contains: (column, text) => sql`strpos(${column}, ${text}) > 0`,
-  endsWith: (column, text) => sql`right(${column}, length(${text})) = ${text}`,
-});
+const userQuery = userQuerySql(schema.users, schema.userCounts, POSTGRES_TEXT);
 
 export interface PostgresOptions {
   poolSize: number;
@@ -71,12 +69,14 @@ export class PostgresStore implements Store {
   private readonly reads;
   readonly log: PostgresEventLog;
   readonly outbox: PostgresOutbox;
+  readonly actions: PostgresActions;
 
   constructor(
     private readonly db: PgDb,
     private readonly end: () => Promise<void>,
   ) {
     this.reads = preparedReads(db);
+    this.actions = new PostgresActions(db);
     // node-postgres and PGlite both answer a raw statement with its rows.
     const execute = (query: SQL) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] });
     this.log = new PostgresEventLog(execute);
@@ -301,36 +301,4 @@ async function writeSession(tx: Tx, write: SessionWrite): Promise<void> {
     .where(eq(schema.sessions.id, write.session.id))
     .for("update");
   await tx.update(schema.sessions).set(sessionRowToStore(write, stored)).where(eq(schema.sessions.id, write.session.id));
-}
-
-const UNIQUE_VIOLATION = "23505";
-const CONFLICTS: Record<string, ConflictError["reason"]> = {
-  users_pkey: "userId",
-  sessions_pkey: "session",
-  users_org_username: "username",
-  events_aggregate_sequence: "sequence",
-};
-
-/** Connection failures: class 08, shutdowns (57P0x), and the driver's own socket errors. */
-const UNAVAILABLE_CODES = /^(08|57P0)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/;
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
-
-/** Turns driver errors into the store's vocabulary: conflicts, or an unavailable database. */
-async function guard<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof ConflictError || err instanceof DomainError) throw err;
-    const cause = (err instanceof Error && err.cause instanceof Error ? err.cause : err) as {
-      code?: string;
-      constraint?: string;
-      message?: string;
-    };
-    const conflict = cause.code === UNIQUE_VIOLATION && cause.constraint ? CONFLICTS[cause.constraint] : undefined;
-    if (conflict) throw new ConflictError(conflict);
-    if (UNAVAILABLE_CODES.test(cause.code ?? "") || UNAVAILABLE_MESSAGES.test(cause.message ?? "")) {
-      throw new DomainError("Unavailable", undefined, "The database is unavailable; try again");
-    }
-    throw err;
-  }
 }
