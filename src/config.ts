@@ -33,6 +33,10 @@ export interface Config {
   watch: WatchSettings;
   /** Where outbound requests (Actions v2 targets) may go: OUTBOUND_URL_ALLOW, see security/outbound-urls.ts. */
   outbound: OutboundPolicy;
+  /** Sent as `instanceID` in Actions v2 payloads (ZITADEL's instance; this server has one). */
+  instanceId: string;
+  /** Outbox deliveries (EXTENSIONS.md §2), see app/dispatcher.ts. */
+  delivery: { concurrency: number; perDestination: number; giveUpAfterMs: number; maxBackoffMs: number };
 }
 
 
@@ -103,5 +107,12 @@ export function loadConfig(env: Env = process.env): Config {
       pollMs: integer("WATCH_POLL_MS", 200, env) || 200,
     },
     outbound: parseOutboundAllow(env.OUTBOUND_URL_ALLOW),
+    instanceId: env.INSTANCE_ID || "zitadel-user-state",
+    delivery: {
+      concurrency: integer("DELIVERY_CONCURRENCY", 64, env) || 64,
+      perDestination: integer("DELIVERY_PER_DESTINATION", 8, env) || 8,
+      giveUpAfterMs: integer("DELIVERY_GIVE_UP_MS", 24 * 60 * 60 * 1000, env) || 24 * 60 * 60 * 1000,
+      maxBackoffMs: integer("DELIVERY_MAX_BACKOFF_MS", 60 * 60 * 1000, env) || 60 * 60 * 1000,
+    },
   };
 }
