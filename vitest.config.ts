@@ -19,7 +19,9 @@ const RPC_SUITE = [
   "test/lock-record.test.ts",
   "test/lock-status.test.ts",
   "test/watch.test.ts",
+  "test/actions-delivery.test.ts",
   "test/bulk.test.ts",
+  "test/actions.test.ts",
   "test/crash-drill.test.ts",
   "test/ssf/management.test.ts",
 ];

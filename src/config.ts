@@ -6,6 +6,7 @@ import type { ConnectionLimits } from "./edge/connection-limits.js";
 import type { RpcPath } from "./rpc/rpc-handlers.js";
 import type { WatchSettings } from "./app/watch.js";
 import type { TransmitterSettings } from "./app/ssf/streams.js";
+import { parseOutboundAllow, type OutboundPolicy } from "./security/outbound-urls.js";
 
 export interface Config {
   port: number;
@@ -36,6 +37,12 @@ export interface Config {
     /** How long a poll without returnImmediately waits for a SET. */
     longPollMs: number;
   };
+  /** Where outbound requests (Actions v2 targets) may go: OUTBOUND_URL_ALLOW, see security/outbound-urls.ts. */
+  outbound: OutboundPolicy;
+  /** Sent as `instanceID` in Actions v2 payloads (ZITADEL's instance; this server has one). */
+  instanceId: string;
+  /** Outbox deliveries (EXTENSIONS.md §2), see app/dispatcher.ts. */
+  delivery: { concurrency: number; perDestination: number; giveUpAfterMs: number; maxBackoffMs: number };
 }
 
 
@@ -132,6 +139,14 @@ export function loadConfig(env: Env = process.env): Config {
       defaultSubjects: defaultSubjects(env),
       minVerificationIntervalS: integer("SSF_MIN_VERIFICATION_INTERVAL_S", 10, env),
       longPollMs: integer("SSF_LONG_POLL_MS", 20_000, env),
+    },
+    outbound: parseOutboundAllow(env.OUTBOUND_URL_ALLOW),
+    instanceId: env.INSTANCE_ID || "zitadel-user-state",
+    delivery: {
+      concurrency: integer("DELIVERY_CONCURRENCY", 64, env) || 64,
+      perDestination: integer("DELIVERY_PER_DESTINATION", 8, env) || 8,
+      giveUpAfterMs: integer("DELIVERY_GIVE_UP_MS", 24 * 60 * 60 * 1000, env) || 24 * 60 * 60 * 1000,
+      maxBackoffMs: integer("DELIVERY_MAX_BACKOFF_MS", 60 * 60 * 1000, env) || 60 * 60 * 1000,
     },
   };
 }

@@ -1,8 +1,11 @@
 /** config → store → app → server; SIGTERM and SIGINT drain in-flight calls, then close the store. */
 import { setMaxListeners } from "node:events";
+import { ActionsApp } from "./app/actions.js";
 import { UserApp } from "./app/user-app.js";
 import { EventHub } from "./app/event-hub.js";
 import { Watching } from "./app/watch.js";
+import { ActionRoutes, senderLookup } from "./app/delivery-routes.js";
+import { Dispatcher } from "./app/dispatcher.js";
 import { initializeOnFirstStart } from "./app/bootstrap.js";
 import { loadConfig } from "./config.js";
 import { createDispatcher } from "./edge/dispatch.js";
@@ -16,7 +19,6 @@ import { SignInApp } from "./app/sign-in.js";
 import { openStore } from "./store/open.js";
 import { SigningKeys } from "./app/ssf/signing-keys.js";
 import { SsfStreams } from "./app/ssf/streams.js";
-import { httpsOnly } from "./app/ssf/outbound.js";
 
 /** Locks with an end are ended by the system within a second of it (EXTENSIONS.md §1): swept four times a second. */
 const LOCK_SWEEP_MS = 250;
@@ -24,17 +26,45 @@ const LOCK_SWEEP_MS = 250;
 /** Events the watch hub reads at a time (event-hub.ts). */
 const HUB_BATCH = 1000;
 
+/** The outbox is read after each commit here, and this often for commits of other instances and retries. */
+const DELIVERY_POLL_MS = 200;
+const DELIVERY_FIRST_RETRY_MS = 1000;
+/** After the calls have drained, sends under way get this long to finish at shutdown. */
+const DELIVERY_STOP_GRACE_MS = 1000;
+/** Executions set on another instance take effect here within this. */
+const ROUTES_REFRESH_MS = 1000;
+
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
   const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
-  const app = new UserApp(store, undefined, { committed: () => hub.wake() });
+  const metrics = createMetrics();
+  const onError = (err: unknown) => logInternalError(logger, err);
+  const actions = new ActionsApp(store.actions, config.outbound);
+  const routes = new ActionRoutes(actions);
+  await routes.refresh();
+  const delivery = new Dispatcher(store.outbox, senderLookup(store.actions, config), {
+    ...config.delivery,
+    pollMs: DELIVERY_POLL_MS,
+    baseBackoffMs: DELIVERY_FIRST_RETRY_MS,
+    onOutcome: (outcome) => metrics.observeDelivery(outcome),
+    onError,
+  });
+  metrics.watchOutbox(() => store.outbox.outboxStats());
+  const app = new UserApp(store, undefined, {
+    committed: () => {
+      hub.wake();
+      delivery.wake();
+    },
+    routes,
+  });
   const apps = {
     users: app,
     signIn: new SignInApp(store, app.events),
     settings: new SettingsApp(store),
     watching: new Watching(hub, store, config.watch),
+    actions,
   };
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
     logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");
@@ -43,7 +73,7 @@ async function main() {
   const firstKid = await signingKeys.ensure();
   if (firstKid) logger.info({ kid: firstKid }, "first start: created the Shared Signals transmitter's signing key");
   const { longPollMs, ...transmitter } = config.ssf;
-  const ssfStreams = new SsfStreams(store.ssf, transmitter, httpsOnly);
+  const ssfStreams = new SsfStreams(store.ssf, transmitter, config.outbound);
   // A lock whose end has come also ends when its user is next loaded; the sweep ends it without
   // that. Before the first call is served, every lock that fell due while the server was down ends.
   const sweep = async (): Promise<number> => {
@@ -63,7 +93,7 @@ async function main() {
     apps,
     readiness,
     logger,
-    metrics: createMetrics(),
+    metrics,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     shutdownSignal: shutdown.signal,
@@ -77,6 +107,9 @@ async function main() {
 
   const lockSweep = setInterval(() => void sweep(), LOCK_SWEEP_MS);
   lockSweep.unref();
+  delivery.start();
+  const routeRefresh = setInterval(() => void routes.refresh().catch(onError), ROUTES_REFRESH_MS);
+  routeRefresh.unref();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -84,10 +117,12 @@ async function main() {
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
     clearInterval(lockSweep);
+    clearInterval(routeRefresh);
     readiness.startDraining();
     shutdown.abort();
     hub.close();
     await server.close(config.shutdownGraceMs);
+    await delivery.stop(DELIVERY_STOP_GRACE_MS);
     await store.close();
     logger.info("stopped");
     process.exit(0);

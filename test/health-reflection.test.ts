@@ -52,6 +52,14 @@ describe.each(["grpc-v1", "grpc-v1alpha"])("reflection %s through buf curl, with
     expect(services).toContain(HEALTH);
   });
 
+  it("lists the action service's seven methods (EXTENSIONS.md §3)", async () => {
+    const methods = lines(await bufCurl(...reflect, "--list-methods", server.baseUrl));
+    const ACTION_SERVICE = "zitadel.action.v2.ActionService";
+    expect(methods.filter((m) => m.startsWith(`${ACTION_SERVICE}/`)).sort()).toEqual(
+      ["CreateTarget", "DeleteTarget", "GetTarget", "ListExecutions", "ListTargets", "SetExecution", "UpdateTarget"].map((m) => `${ACTION_SERVICE}/${m}`),
+    );
+  });
+
   it("lists LockUser and UnlockUser among the user service's methods", async () => {
     // With reflection, --list-methods takes the base URL and lists every service's methods.
     const methods = lines(await bufCurl(...reflect, "--list-methods", server.baseUrl));

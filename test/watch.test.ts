@@ -15,6 +15,8 @@ import { addHuman, addMachine, addOrg } from "./support/fixtures.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 const BUFFER = 50;
+/** Lock/unlock pairs per user in the slow watcher's test. */
+const PAIRS = 60;
 let server: TestServer;
 let orgId: string;
 let owner: { userId: string; token: string };
@@ -210,7 +212,7 @@ describe("from a history page's position", () => {
 });
 
 describe("a watcher that stops reading", () => {
-  it("ends with ResourceExhausted and the position after the last event it got; resuming there misses and repeats nothing", async () => {
+  it("ends with ResourceExhausted and the position after the last event it got; resuming there misses and repeats nothing", { timeout: 90_000 }, async () => {
     const org = await addOrg(server);
     const admin = await addMachine(server, org, "ORG_OWNER");
     const users = userClient("grpc", server.baseUrl, admin.token);
@@ -221,11 +223,13 @@ describe("a watcher that stops reading", () => {
     expect(first.value?.kind.case).toBe("heartbeat");
     const rssBefore = await serverRssMiB();
 
-    // Far more than the buffer and the transport's windows hold, while the client reads nothing.
+    // Far more than the buffer and the transport's windows hold, while the client reads nothing:
+    // locks with the longest reason make each message large, so fewer calls fill the windows.
+    const reason = "r".repeat(500);
     await Promise.all(
       ids.map(async (userId) => {
-        for (let i = 0; i < 150; i++) {
-          await users.lockUser({ userId });
+        for (let i = 0; i < PAIRS; i++) {
+          await client.lockUser({ userId, reason });
           await users.unlockUser({ userId });
         }
       }),
@@ -241,17 +245,17 @@ describe("a watcher that stops reading", () => {
     expect(ended?.code).toBe(Code.ResourceExhausted);
     const [detail] = ended!.findDetails(WatchEndedSchema);
     const events = received.flatMap((m) => (m.kind.case === "event" ? [m.kind.value] : []));
-    expect(events.length).toBeLessThan(ids.length * 300);
+    expect(events.length).toBeLessThan(ids.length * PAIRS * 2);
     expect(detail?.position).toBe(received[received.length - 1]?.position ?? first.value!.position);
     expect(rssAfter - rssBefore).toBeLessThan(64);
 
     const resumed = new Watcher(client, { organizationId: org, position: detail!.position });
-    await resumed.until((w) => events.length + w.events.length >= ids.length * 300, 20_000);
+    await resumed.until((w) => events.length + w.events.length >= ids.length * PAIRS * 2, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const all = [...events, ...resumed.events];
-    expect(all).toHaveLength(ids.length * 300);
+    expect(all).toHaveLength(ids.length * PAIRS * 2);
     for (const userId of ids) {
-      expect(all.filter((e) => e.userId === userId).map((e) => Number(e.sequence))).toEqual(Array.from({ length: 300 }, (_, i) => i + 2));
+      expect(all.filter((e) => e.userId === userId).map((e) => Number(e.sequence))).toEqual(Array.from({ length: PAIRS * 2 }, (_, i) => i + 2));
     }
     await resumed.close();
   });

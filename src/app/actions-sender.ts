@@ -2,11 +2,16 @@
  * Sending an event to a ZITADEL Actions v2 target (EXTENSIONS.md §3): ZITADEL's event payload
  * as JSON, signed in the `ZITADEL-Signature` header as ZITADEL signs it, so that a receiver
  * written for ZITADEL (e.g. one checking it as zitadel-go's actions.ValidatePayload does) works
- * unchanged. Any 2xx is success.
+ * unchanged. Any 2xx is success. The endpoint is judged against the allow-list before every
+ * send (it may have changed since the target was saved), and names allowed by the default rule
+ * are judged again by the addresses they resolve to (security/outbound-urls.ts).
  */
 import { createHmac } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { checkOutboundUrl, guardedLookup, type OutboundPolicy } from "../security/outbound-urls.js";
 import type { LeasedDelivery } from "../store/outbox.js";
-import type { Sender } from "./dispatcher.js";
+import { PermanentDeliveryError, type Sender } from "./dispatcher.js";
 
 export interface ActionTarget {
   endpoint: string;
@@ -41,21 +46,36 @@ export function zitadelSignature(signingKey: string, body: string, at: Date): st
   return `t=${t},v1=${v1}`;
 }
 
-export function actionsSender(target: ActionTarget, instanceId: string, now: () => Date = () => new Date()): Sender {
+export function actionsSender(target: ActionTarget, options: { instanceId: string; outbound: OutboundPolicy; now?: () => Date }): Sender {
   return {
     timeoutMs: target.timeoutMs,
     async send(delivery, signal) {
-      const body = actionsEventBody(delivery, instanceId);
-      const res = await fetch(target.endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/json", "zitadel-signature": zitadelSignature(target.signingKey, body, now()) },
-        body,
-        signal,
-        // A redirect could lead past the allow-list the endpoint was checked against.
-        redirect: "manual",
-      });
-      await res.body?.cancel();
-      if (res.status < 200 || res.status > 299) throw new Error(`the target answered ${res.status}`);
+      const verdict = checkOutboundUrl(target.endpoint, options.outbound);
+      if (!verdict.allowed) throw new PermanentDeliveryError(`the endpoint is not allowed: ${verdict.reason}`);
+      const body = actionsEventBody(delivery, options.instanceId);
+      const signature = zitadelSignature(target.signingKey, body, options.now?.() ?? new Date());
+      const status = await post(verdict.url, body, signature, { signal, guarded: !verdict.byPrefix });
+      if (status < 200 || status > 299) throw new Error(`the target answered ${status}`);
     },
   };
+}
+
+/** POSTs the body and resolves with the status; redirects are not followed (they could lead past the allow-list). */
+function post(url: URL, body: string, signature: string, options: { signal: AbortSignal; guarded: boolean }): Promise<number> {
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "zitadel-signature": signature },
+      signal: options.signal,
+      ...(options.guarded ? { lookup: guardedLookup() } : {}),
+    });
+    req.once("error", reject);
+    req.once("response", (res) => {
+      res.resume();
+      res.once("end", () => resolve(res.statusCode ?? 0));
+      res.once("error", reject);
+    });
+    req.end(body);
+  });
 }

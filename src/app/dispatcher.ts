@@ -60,12 +60,16 @@ export class Dispatcher {
     this.wakeUp?.();
   }
 
-  /** Stops leasing; sends under way finish (or time out). */
-  async stop(): Promise<void> {
+  /**
+   * Stops leasing and waits up to `graceMs` for the sends under way (a target may take minutes):
+   * one not settled by then is sent again after the next start.
+   */
+  async stop(graceMs: number): Promise<void> {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
-    while (this.total > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const deadline = Date.now() + graceMs;
+    while (this.total > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   private now(): Date {
@@ -152,8 +156,12 @@ export class Dispatcher {
   }
 }
 
-/** Longest a lease lasts: above every sender's timeout. */
-const LEASE_MS = 60_000;
+/**
+ * How long a lease lasts: above the longest timeout a target may have (ZITADEL's 270 s), so a
+ * slow send is not taken by another sender meanwhile. An instance that dies leaves its leases to
+ * run out on PostgreSQL; SQLite's one process drops them at start (sqlite-outbox.ts).
+ */
+const LEASE_MS = 300_000;
 
 /** What went wrong, for the outbox's last_error: no stack, bounded. */
 function describe(err: unknown): string {

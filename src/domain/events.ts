@@ -28,6 +28,9 @@ const TYPES: Record<UserEvent["type"], true> = {
   "user.removed": true,
 };
 
+/** Every user event type this server records. */
+export const USER_EVENT_TYPES = Object.keys(TYPES) as UserEvent["type"][];
+
 /** Whether `type` names a user event this server records. */
 export const isUserEventType = (type: string): type is UserEvent["type"] => Object.hasOwn(TYPES, type);
 

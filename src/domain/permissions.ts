@@ -11,12 +11,27 @@ export type Role = (typeof ROLES)[number];
  * `ssf.manage`: create a stream (one per caller) and read and change the caller's own;
  * `ssf.read`: read every stream. The names are the CAEP interoperability profile's scopes.
  */
-export type Permission = "user.read" | "user.write" | "user.delete" | "session.read" | "session.write" | "session.delete" | "ssf.read" | "ssf.manage";
+export type Permission =
+  | "user.read"
+  | "user.write"
+  | "user.delete"
+  | "session.read"
+  | "session.write"
+  | "session.delete"
+  | "action.target.read"
+  | "action.target.write"
+  | "action.target.delete"
+  | "action.execution.read"
+  | "action.execution.write"
+  | "ssf.read"
+  | "ssf.manage";
 
 const SESSION_PERMISSIONS: Permission[] = ["session.read", "session.write", "session.delete"];
+/** Actions v2 (EXTENSIONS.md §3): instance-wide, as ZITADEL's targets and executions are. */
+const ACTION_PERMISSIONS: Permission[] = ["action.target.read", "action.target.write", "action.target.delete", "action.execution.read", "action.execution.write"];
 
 const PERMISSIONS_OF: Record<Role, readonly Permission[]> = {
-  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS, "ssf.read", "ssf.manage"],
+  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS, ...ACTION_PERMISSIONS, "ssf.read", "ssf.manage"],
   IAM_LOGIN_CLIENT: SESSION_PERMISSIONS,
   ORG_OWNER: ["user.read", "user.write", "user.delete"],
   ORG_USER_MANAGER: ["user.read", "user.write"],
@@ -53,7 +68,7 @@ export function hasPermission(principal: Principal, permission: Permission, orgI
   );
 }
 
-/** A permission held instance-wide, as the transmitter's (which belong to no organization) are. */
+/** For what belongs to the instance, not to an organization: only an instance-wide grant counts. */
 export function hasInstancePermission(principal: Principal, permission: Permission): boolean {
   return principal.grants.some((grant) => grant.orgId === null && PERMISSIONS_OF[grant.role].includes(permission));
 }

@@ -2,7 +2,8 @@
  * Protobuf requests → domain input, with the request validation ZITADEL does before
  * any business rule. Fields this server declares but does not implement are refused.
  */
-import { TextQueryMethod, type ListQuery } from "../../gen/zitadel/object/v2/object_pb.js";
+import type { TextFilterMethod } from "../../gen/zitadel/filter/v2/filter_pb.js";
+import type { TextQueryMethod, ListQuery } from "../../gen/zitadel/object/v2/object_pb.js";
 import { Type, UserFieldName, type SearchQuery } from "../../gen/zitadel/user/v2/query_pb.js";
 import { Gender as ProtoGender, UserState as ProtoUserState } from "../../gen/zitadel/user/v2/user_pb.js";
 import type { AddHumanUserRequest } from "../../gen/zitadel/user/v2/user_service_pb.js";
@@ -88,16 +89,22 @@ export function addHumanInput(req: AddHumanUserRequest, caller: Principal): AddH
   };
 }
 
-const TEXT_MATCH: Record<TextQueryMethod, TextMatch> = {
-  [TextQueryMethod.EQUALS]: "equals",
-  [TextQueryMethod.EQUALS_IGNORE_CASE]: "equalsIgnoreCase",
-  [TextQueryMethod.STARTS_WITH]: "startsWith",
-  [TextQueryMethod.STARTS_WITH_IGNORE_CASE]: "startsWithIgnoreCase",
-  [TextQueryMethod.CONTAINS]: "contains",
-  [TextQueryMethod.CONTAINS_IGNORE_CASE]: "containsIgnoreCase",
-  [TextQueryMethod.ENDS_WITH]: "endsWith",
-  [TextQueryMethod.ENDS_WITH_IGNORE_CASE]: "endsWithIgnoreCase",
-};
+/**
+ * ZITADEL's text methods, numbered alike in zitadel.object.v2.TextQueryMethod (ListUsers) and
+ * zitadel.filter.v2.TextFilterMethod (the action service's filters); undefined for other numbers.
+ */
+export const textMatchOf = (method: TextQueryMethod | TextFilterMethod): TextMatch | undefined => TEXT_MATCHES[method];
+
+const TEXT_MATCHES: readonly TextMatch[] = [
+  "equals",
+  "equalsIgnoreCase",
+  "startsWith",
+  "startsWithIgnoreCase",
+  "contains",
+  "containsIgnoreCase",
+  "endsWith",
+  "endsWithIgnoreCase",
+];
 
 const DOMAIN_STATE = new Map<ProtoUserState, UserState>(
   Object.entries(PROTO_STATE).map(([state, proto]) => [proto, state as UserState]),
@@ -128,7 +135,7 @@ function toFilter(query: SearchQuery, depth: number, seen: { count: number }): U
   const q = query.query;
   switch (q.case) {
     case "userNameQuery": {
-      const match = TEXT_MATCH[q.value.method];
+      const match = textMatchOf(q.value.method);
       if (!match) throw invalidArgument("invalid UserNameQuery.Method: value must be one of the defined enum values");
       return { kind: "userName", value: requireLength(q.value.userName, "UserNameQuery", "UserName", 1, 200), match };
     }

@@ -3,6 +3,8 @@
  * uses; async so that SQLite and PostgreSQL can both implement it. What a commit writes is
  * decided once in write-plan.ts; each backend executes that plan its own way.
  */
+import type { Execution, Target } from "../domain/actions.js";
+import type { ExecutionListQuery, TargetListQuery } from "../domain/action-query.js";
 import type { RecordedUserEvent } from "../domain/events.js";
 import type { EventLog } from "./event-log.js";
 import type { DeliveryWrite, OutboxStore } from "./outbox.js";
@@ -107,6 +109,27 @@ export interface SsfStoreAccess {
   readonly ssf: SsfStore;
 }
 
+/** Actions v2 targets and executions (EXTENSIONS.md §3). */
+export interface ActionStore {
+  /** Throws ConflictError("targetName") when another target has this name. */
+  addTarget(target: Target): Promise<void>;
+  /** Writes the target over the stored one with its id; false when there is none. Throws ConflictError("targetName"). */
+  updateTarget(target: Target): Promise<boolean>;
+  /** Deletes the target and takes it out of every execution (one left without targets is gone); false when there was none. */
+  deleteTarget(id: string): Promise<boolean>;
+  getTarget(id: string): Promise<Target | undefined>;
+  listTargets(query: TargetListQuery): Promise<{ total: number; targets: Target[] }>;
+  /**
+   * Gives the execution of this condition these targets, in this order (a new one is created at
+   * `at`, an existing one keeps its creation date), or removes it when there are none. False, with
+   * nothing changed, when one of the targets does not exist.
+   */
+  setExecution(conditionId: string, targetIds: string[], at: Date): Promise<boolean>;
+  listExecutions(query: ExecutionListQuery): Promise<{ total: number; executions: Execution[] }>;
+  /** For each of these conditions that has an execution, its targets in call order. */
+  executionTargets(conditionIds: string[]): Promise<{ conditionId: string; targets: Target[] }[]>;
+}
+
 export interface StoreLifecycle {
   /** Resolves when the database answers. */
   ping(): Promise<void>;
@@ -119,10 +142,16 @@ export interface OutboxHolder {
   readonly outbox: OutboxStore;
 }
 
+/** Actions v2 targets and executions. */
+export interface ActionHolder {
+  readonly actions: ActionStore;
+}
+
 export interface Store
   extends UserStore,
     EventLogStore,
     OutboxHolder,
+    ActionHolder,
     CredentialStore,
     SessionStore,
     OrganizationStore,
@@ -130,8 +159,11 @@ export interface Store
     SsfStoreAccess,
     StoreLifecycle {}
 
-/** "sequence": the user changed since it was read; "session": the session did; "receiver": it has a stream already. */
-export type ConflictReason = "sequence" | "session" | "userId" | "username" | "receiver";
+/**
+ * "sequence": the user changed since it was read; "session": the session did; "targetName": another
+ * target has the name; "receiver": it has a stream already.
+ */
+export type ConflictReason = "sequence" | "session" | "userId" | "username" | "targetName" | "receiver";
 
 export class ConflictError extends Error {
   constructor(readonly reason: ConflictReason) {

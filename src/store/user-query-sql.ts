@@ -1,46 +1,20 @@
 /** Translates ListUsers filters and sorting into SQL conditions, for either dialect. */
 import { and, eq, inArray, ne, not, or, sql, type Column, type SQL } from "drizzle-orm";
-import type { TextMatch, UserFilter, UserListQuery, UserSortField } from "../domain/user-query.js";
+import type { UserFilter, UserListQuery, UserSortField } from "../domain/user-query.js";
+import { textCondition, type TextFunctions } from "./text-match-sql.js";
 import type { UserRow } from "./user-rows.js";
 
 type UserColumns = { [K in keyof UserRow]: Column };
 type CountColumns = { orgId: Column; state: Column; type: Column };
 
-/** Exact substring tests: LIKE would need escaping and folds case by its own rules. */
-export interface TextFunctions {
-  startsWith(column: SQL, text: string): SQL;
-  contains(column: SQL, text: string): SQL;
-  endsWith(column: SQL, text: string): SQL;
-}
-
 export function userQuerySql(users: UserColumns, counts: CountColumns, text: TextFunctions) {
-  function textCondition(value: string, match: TextMatch): SQL {
-    const ignoreCase = match.endsWith("IgnoreCase");
-    const column = sql`${ignoreCase ? users.usernameLower : users.username}`;
-    const needle = ignoreCase ? value.toLowerCase() : value;
-    switch (match) {
-      case "equals":
-      case "equalsIgnoreCase":
-        return sql`${column} = ${needle}`;
-      case "startsWith":
-      case "startsWithIgnoreCase":
-        return text.startsWith(column, needle);
-      case "contains":
-      case "containsIgnoreCase":
-        return text.contains(column, needle);
-      case "endsWith":
-      case "endsWithIgnoreCase":
-        return text.endsWith(column, needle);
-    }
-  }
-
   const ALWAYS_FALSE = sql`1 = 0`;
   const ALWAYS_TRUE = sql`1 = 1`;
 
   function filterCondition(filter: UserFilter): SQL {
     switch (filter.kind) {
       case "userName":
-        return textCondition(filter.value, filter.match);
+        return textCondition(text, users.username, users.usernameLower, filter.value, filter.match);
       case "state":
         return eq(users.state, filter.state);
       case "type":

@@ -320,11 +320,19 @@ describe("errors, as SSF §8 and the conformance plan want them", () => {
     expect((await call("GET", "/ssf/streams", { token })).json).toEqual([]);
   });
 
-  it("a push endpoint outside the outbound allow-list is refused (400): by default https only", async () => {
+  it("a push endpoint outside the outbound allow-list (OUTBOUND_URL_ALLOW) is refused (400)", async () => {
     const { token } = await receiver();
-    const answer = await call("POST", "/ssf/streams", { token, body: { delivery: { method: PUSH, endpoint_url: "http://127.0.0.1:9/events" } } });
-    expect(answer.status).toBe(400);
-    expect(answer.json.description).toMatch(/^invalid stream configuration: delivery\.endpoint_url: /);
+    const cases: [string, string][] = [
+      ["http://hooks.example.com/events", "only https:// URLs are allowed (see OUTBOUND_URL_ALLOW)"],
+      ["https://127.0.0.1:9/events", "127.0.0.1 is a loopback address, not allowed (see OUTBOUND_URL_ALLOW)"],
+      ["https://10.20.30.40/events", "10.20.30.40 is a private address, not allowed (see OUTBOUND_URL_ALLOW)"],
+    ];
+    for (const [endpoint_url, reason] of cases) {
+      const answer = await call("POST", "/ssf/streams", { token, body: { delivery: { method: PUSH, endpoint_url } } });
+      expect(answer.status, endpoint_url).toBe(400);
+      expect(answer.json).toEqual({ err: "invalid_request", description: `invalid stream configuration: delivery.endpoint_url: ${reason}` });
+    }
+    expect((await call("GET", "/ssf/streams", { token })).json).toEqual([]);
   });
 
   it("an unknown stream: 404 on every operation", async () => {

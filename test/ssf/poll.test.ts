@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JSONWebKeySet } from "jose";
+import { ActionsApp } from "../../src/app/actions.js";
 import { EventHub } from "../../src/app/event-hub.js";
 import { Readiness } from "../../src/app/readiness.js";
 import { SettingsApp } from "../../src/app/settings.js";
 import { SignInApp } from "../../src/app/sign-in.js";
-import { httpsOnly } from "../../src/app/ssf/outbound.js";
 import type { PollQueue, SetError } from "../../src/app/ssf/poll-queue.js";
 import { verificationSet } from "../../src/app/ssf/sets.js";
 import { SigningKeys } from "../../src/app/ssf/signing-keys.js";
@@ -102,7 +102,13 @@ beforeAll(async () => {
   const config = loadConfig({});
   const hub = new EventHub(store.log, { pollMs: 1000, batchSize: 100, onError: () => undefined });
   const handler = createDispatcher({
-    apps: { users, signIn: new SignInApp(store, users.events), settings: new SettingsApp(store), watching: new Watching(hub, store, config.watch) },
+    apps: {
+      users,
+      signIn: new SignInApp(store, users.events),
+      settings: new SettingsApp(store),
+      watching: new Watching(hub, store, config.watch),
+      actions: new ActionsApp(store.actions, config.outbound),
+    },
     readiness: new Readiness(store),
     logger: createLogger("silent"),
     metrics: createMetrics(),
@@ -111,7 +117,7 @@ beforeAll(async () => {
     shutdownSignal: shutdown.signal,
     attemptLimit: new FailureLimiter(0),
     ssf: {
-      streams: new SsfStreams(store.ssf, { issuer: ISSUER, defaultSubjects: "ALL", minVerificationIntervalS: 10 }, httpsOnly),
+      streams: new SsfStreams(store.ssf, { issuer: ISSUER, defaultSubjects: "ALL", minVerificationIntervalS: 10 }, config.outbound),
       keys,
       pollQueue: queue,
       longPollMs: LONG_POLL_MS,

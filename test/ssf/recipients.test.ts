@@ -4,10 +4,10 @@
  * and the minimum interval between verification requests. SQLite in memory, a clock of its own.
  */
 import { describe, expect, it } from "vitest";
-import { httpsOnly } from "../../src/app/ssf/outbound.js";
 import { RetryLater, SsfStreams } from "../../src/app/ssf/streams.js";
 import type { Principal } from "../../src/domain/permissions.js";
 import type { DefaultSubjects, SubjectId } from "../../src/domain/ssf/subjects.js";
+import { parseOutboundAllow } from "../../src/security/outbound-urls.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 
 const ISSUER = "https://transmitter.example.com";
@@ -19,7 +19,7 @@ const receiver = (): Principal => ({ userId: `9000000000000000${String(++receive
 
 function transmitter(defaultSubjects: DefaultSubjects) {
   let now = Date.parse("2030-01-01T00:00:00Z");
-  const streams = new SsfStreams(openSqliteStore(":memory:").ssf, { issuer: ISSUER, defaultSubjects, minVerificationIntervalS: 10 }, httpsOnly, () => new Date(now));
+  const streams = new SsfStreams(openSqliteStore(":memory:").ssf, { issuer: ISSUER, defaultSubjects, minVerificationIntervalS: 10 }, parseOutboundAllow(undefined), () => new Date(now));
   const stream = async () => {
     const caller = receiver();
     return { caller, id: (await streams.create(caller, { delivery: { method: "urn:ietf:rfc:8936" }, format: "iss_sub" })).id };

@@ -10,9 +10,9 @@ import { PUSH } from "../../domain/ssf/event-types.js";
 import { eventsDeliveredFor, type ReceiverConfig, type SsfStream, type StreamStatus } from "../../domain/ssf/stream.js";
 import { includesUser, subjectKey, userSubjects, type DefaultSubjects, type SubjectId } from "../../domain/ssf/subjects.js";
 import { newId } from "../../security/ids.js";
+import { checkOutboundUrl, type OutboundPolicy } from "../../security/outbound-urls.js";
 import { ConflictError } from "../../store/store.js";
 import type { PendingVerification, SsfStore } from "../../store/ssf-store.js";
-import type { OutboundUrlCheck } from "./outbound.js";
 
 export interface TransmitterSettings {
   /** The `iss` of every SET and of the discovery document (SSF_ISSUER). */
@@ -37,7 +37,8 @@ export class SsfStreams {
   constructor(
     private readonly store: SsfStore,
     readonly settings: TransmitterSettings,
-    private readonly checkOutbound: OutboundUrlCheck,
+    /** Where push endpoints may point (OUTBOUND_URL_ALLOW), checked when a stream is created or changed. */
+    private readonly outbound: OutboundPolicy,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -172,8 +173,8 @@ export class SsfStreams {
 
   private checkDelivery(config: ReceiverConfig): void {
     if (config.delivery.method !== PUSH) return;
-    const refused = this.checkOutbound(new URL(config.delivery.endpointUrl));
-    if (refused) throw new DomainError("InvalidArgument", undefined, `invalid stream configuration: delivery.endpoint_url: ${refused}`);
+    const verdict = checkOutboundUrl(config.delivery.endpointUrl, this.outbound);
+    if (!verdict.allowed) throw new DomainError("InvalidArgument", undefined, `invalid stream configuration: delivery.endpoint_url: ${verdict.reason}`);
   }
 }
 

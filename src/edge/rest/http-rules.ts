@@ -28,7 +28,10 @@ export function restRoutes(services: DescService[]): RestRoute[] {
       routes.push({ verb: verb.toUpperCase(), template, segments: parseTemplate(template, method), method, body: rule.body });
     }
   }
-  return routes;
+  // A path fits the first route it matches: literal segments before variables, so that
+  // POST /v2/actions/targets/search is ListTargets and not UpdateTarget with the id "search".
+  const variables = (route: RestRoute) => route.segments.filter((segment) => "variable" in segment).length;
+  return routes.sort((a, b) => variables(a) - variables(b));
 }
 
 function parseTemplate(template: string, method: DescMethod): Segment[] {

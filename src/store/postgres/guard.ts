@@ -1,4 +1,4 @@
-/** Driver errors in the store's vocabulary. */
+/** Driver errors in the store's vocabulary, for every PostgreSQL store. */
 import { DomainError } from "../../domain/errors.js";
 import { ConflictError } from "../store.js";
 
@@ -9,6 +9,7 @@ const CONFLICTS: Record<string, ConflictError["reason"]> = {
   users_org_username: "username",
   events_aggregate_sequence: "sequence",
   ssf_streams_receiver: "receiver",
+  action_targets_name: "targetName",
 };
 
 /** Connection failures: class 08, shutdowns (57P0x), and the driver's own socket errors. */

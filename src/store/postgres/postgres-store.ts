@@ -18,10 +18,12 @@ import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type UserColumn, type WritePlan } from "../write-plan.js";
 import * as schema from "./schema.js";
+import { guard } from "./guard.js";
 import { PostgresEventLog } from "./postgres-event-log.js";
 import { PostgresOutbox } from "./postgres-outbox.js";
 import { PostgresSsfStore } from "./postgres-ssf-store.js";
-import { guard } from "./guard.js";
+import { PostgresActions } from "./postgres-actions.js";
+import { POSTGRES_TEXT } from "./postgres-text.js";
 
 
 /**
@@ -37,11 +39,7 @@ const MIGRATION_LOCK = 7_242_001;
 export type PgDb = PgDatabase<PgQueryResultHKT, typeof schema>;
 type Tx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
 
-const userQuery = userQuerySql(schema.users, schema.userCounts, {
-  startsWith: (column, text) => sql`strpos(${column}, ${text}) = 1`,
-  contains: (column, text) => sql`strpos(${column}, ${text}) > 0`,
-  endsWith: (column, text) => sql`right(${column}, length(${text})) = ${text}`,
-});
+const userQuery = userQuerySql(schema.users, schema.userCounts, POSTGRES_TEXT);
 
 export interface PostgresOptions {
   poolSize: number;
@@ -73,12 +71,14 @@ export class PostgresStore implements Store {
   readonly log: PostgresEventLog;
   readonly outbox: PostgresOutbox;
   readonly ssf: PostgresSsfStore;
+  readonly actions: PostgresActions;
 
   constructor(
     private readonly db: PgDb,
     private readonly end: () => Promise<void>,
   ) {
     this.reads = preparedReads(db);
+    this.actions = new PostgresActions(db);
     // node-postgres and PGlite both answer a raw statement with its rows.
     const execute = (query: SQL) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] });
     this.log = new PostgresEventLog(execute);

@@ -228,3 +228,37 @@ export const ssfVerifications = pgTable(
   },
   (t) => [index("ssf_verifications_stream").on(t.streamId)],
 );
+
+/** Actions v2 targets (EXTENSIONS.md §3). The signing key is kept as it is: every request is signed with it. */
+export const actionTargets = pgTable(
+  "action_targets",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    nameLower: text("name_lower").notNull(),
+    type: text("type", { enum: ["rest_webhook", "rest_async"] }).notNull(),
+    interruptOnError: boolean("interrupt_on_error").notNull(),
+    endpoint: text("endpoint").notNull(),
+    timeoutMs: integer("timeout_ms").notNull(),
+    payloadType: text("payload_type", { enum: ["unspecified", "json"] }).notNull(),
+    signingKey: text("signing_key").notNull(),
+    createdAt: instant("created_at").notNull(),
+    changedAt: instant("changed_at").notNull(),
+  },
+  (t) => [uniqueIndex("action_targets_name").on(t.name), index("action_targets_created").on(t.createdAt)],
+);
+
+/** Actions v2 executions: one row per target of an execution, in call order; deleting a target deletes its rows. */
+export const actionExecutions = pgTable(
+  "action_executions",
+  {
+    conditionId: text("condition_id").notNull(),
+    position: integer("position").notNull(),
+    targetId: text("target_id")
+      .notNull()
+      .references(() => actionTargets.id, { onDelete: "cascade" }),
+    createdAt: instant("created_at").notNull(),
+    changedAt: instant("changed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.conditionId, t.position] }), index("action_executions_target").on(t.targetId)],
+);

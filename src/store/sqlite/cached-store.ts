@@ -11,7 +11,7 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
-import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
+import { ConflictError, type ActionStore, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { fromUserRow, type UserRow } from "../user-rows.js";
 import type { EventLog } from "../event-log.js";
 import type { OutboxStore } from "../outbox.js";
@@ -58,11 +58,14 @@ export class CachedStore implements Store {
   readonly outbox: OutboxStore;
   /** Not cached: read on each use. */
   readonly ssf: SsfStore;
+  /** Actions v2 targets and executions: not cached, passed through. */
+  readonly actions: ActionStore;
 
   constructor(private readonly inner: CacheableStore) {
     this.log = inner.log;
     this.outbox = inner.outbox;
     this.ssf = inner.ssf;
+    this.actions = inner.actions;
   }
 
   async getUser(id: string): Promise<User | undefined> {

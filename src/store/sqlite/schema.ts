@@ -227,3 +227,41 @@ export const ssfVerifications = sqliteTable(
   },
   (t) => [index("ssf_verifications_stream").on(t.streamId)],
 );
+
+/** Actions v2 targets (EXTENSIONS.md §3). The signing key is kept as it is: every request is signed with it. */
+export const actionTargets = sqliteTable(
+  "action_targets",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    /** Unicode lower case of the name, for ignore-case filters (SQLite's lower() folds ASCII only). */
+    nameLower: text("name_lower").notNull(),
+    type: text("type", { enum: ["rest_webhook", "rest_async"] }).notNull(),
+    interruptOnError: integer("interrupt_on_error", { mode: "boolean" }).notNull(),
+    endpoint: text("endpoint").notNull(),
+    timeoutMs: integer("timeout_ms").notNull(),
+    payloadType: text("payload_type", { enum: ["unspecified", "json"] }).notNull(),
+    signingKey: text("signing_key").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    changedAt: integer("changed_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("action_targets_name").on(t.name), index("action_targets_created").on(t.createdAt)],
+);
+
+/**
+ * Actions v2 executions: one row per target of an execution, in call order; an execution is the
+ * rows of its condition. Deleting a target deletes its rows (the connection enables foreign keys).
+ */
+export const actionExecutions = sqliteTable(
+  "action_executions",
+  {
+    conditionId: text("condition_id").notNull(),
+    position: integer("position").notNull(),
+    targetId: text("target_id")
+      .notNull()
+      .references(() => actionTargets.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    changedAt: integer("changed_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.conditionId, t.position] }), index("action_executions_target").on(t.targetId)],
+);

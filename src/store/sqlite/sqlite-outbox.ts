@@ -20,6 +20,8 @@ export class SqliteOutbox implements OutboxStore {
     private readonly sqlite: Database.Database,
     private readonly db: Db,
   ) {
+    // Leases are this process's own (it owns the file): any left are from one that died.
+    db.update(outbox).set({ leaseUntil: null }).run();
     // The first waiting delivery of each destination and user that is due and not leased.
     this.due = sqlite.prepare<{ now: number; limit: number; skip: string }, { id: number }>(`
       select o.id from outbox o

@@ -25,16 +25,13 @@ import { walFlusher, WalSync } from "./wal-sync.js";
 import { SqliteEventLog } from "./sqlite-event-log.js";
 import { SqliteOutbox } from "./sqlite-outbox.js";
 import { SqliteSsfStore } from "./sqlite-ssf-store.js";
+import { SqliteActions } from "./sqlite-actions.js";
+import { SQLITE_TEXT } from "./sqlite-text.js";
 
 
 type Db = BetterSQLite3Database<typeof schema>;
 
-// instr and substr compare exactly; SQLite's LIKE folds ASCII case and needs escaping.
-const userQuery = userQuerySql(schema.users, schema.userCounts, {
-  startsWith: (column, text) => sql`instr(${column}, ${text}) = 1`,
-  contains: (column, text) => sql`instr(${column}, ${text}) > 0`,
-  endsWith: (column, text) => sql`substr(${column}, -length(${text})) = ${text}`,
-});
+const userQuery = userQuerySql(schema.users, schema.userCounts, SQLITE_TEXT);
 
 export interface SqliteOptions {
   /** Flushes the -wal file to stable storage; tests replace it to watch the ordering. */
@@ -58,6 +55,8 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
   // 32 MiB of page cache (the default is 2 MiB): at a million users the hot pages of the
   // indexes no longer fit the default, and every miss is a read.
   sqlite.pragma("cache_size = -32768");
+  // Off by default in SQLite: deleting an Actions v2 target takes it out of its executions by cascade.
+  sqlite.pragma("foreign_keys = ON");
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS.sqlite });
   const flusher = !wal
@@ -85,6 +84,7 @@ class SqliteStore implements CacheableStore {
   readonly log: SqliteEventLog;
   readonly outbox: SqliteOutbox;
   readonly ssf: SqliteSsfStore;
+  readonly actions: SqliteActions;
   private readonly commits: GroupCommit<Db>;
   private readonly statements: WriteStatements;
   /** What the writes of the running transaction did to user_counts, written before its COMMIT. */
@@ -106,6 +106,7 @@ class SqliteStore implements CacheableStore {
     this.outbox = new SqliteOutbox(sqlite, db);
     this.ssf = new SqliteSsfStore(sqlite, db, wal);
     this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() });
+    this.actions = new SqliteActions(db, this.commits, async () => this.wal.pending());
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
       .select({ user: schema.users, expiresAt: schema.tokens.expiresAt })
