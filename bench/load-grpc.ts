@@ -11,8 +11,13 @@
  * lockunlock, rate: windows of users locked then unlocked (bench/open-loop.ts). A slot stops
  * only after an unlock, and anything still locked at the end is unlocked (not measured), so
  * the next run starts clean.
+ * With `record`, every lock/unlock that succeeded (the clean-up's too) is kept with the sequence
+ * it answered and when it was sent and answered: what the watchers scenario checks deliveries
+ * against (bench/watchers.ts).
  */
+import { fromBinary } from "@bufbuild/protobuf";
 import { connect, constants, type ClientHttp2Session } from "node:http2";
+import { LockUserResponseSchema, UnlockUserResponseSchema } from "../gen/zitadel/user/v2/user_service_pb.js";
 import { readUserIds } from "./ids.js";
 import { atFixedRate, cpuCores, lockUnlockAt } from "./open-loop.js";
 
@@ -26,6 +31,7 @@ interface Config {
   connections: number;
   rate?: number;
   durationS: number;
+  record?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2]!) as Config;
@@ -65,8 +71,8 @@ let rr = 0;
 const errorsByStatus: Record<string, number> = {};
 let firstError: string | undefined;
 
-/** One unary gRPC call; resolves with the grpc-status (or "transport" on a stream error). */
-function call(path: string, user: number): Promise<string> {
+/** One unary gRPC call; resolves with the grpc-status (or "transport" on a stream error); the answer's bytes go to `body` if given. */
+function call(path: string, user: number, body?: Buffer[]): Promise<string> {
   return new Promise((done) => {
     const session = sessions[rr++ % sessions.length]!;
     const req = session.request({
@@ -88,7 +94,7 @@ function call(path: string, user: number): Promise<string> {
       status = String(t["grpc-status"]);
       message = t["grpc-message"] as string | undefined;
     });
-    req.on("data", () => undefined);
+    req.on("data", body ? (chunk: Buffer) => body.push(chunk) : () => undefined);
     req.on("close", () => {
       const s = status ?? "transport";
       if (s !== "0") {
@@ -108,9 +114,9 @@ let lateMsMax = 0;
 let loopDelayP99Ms: number | undefined;
 const locked = new Set<number>();
 
-async function timed(path: string, user: number): Promise<string> {
+async function timed(path: string, user: number, body?: Buffer[]): Promise<string> {
   const t = performance.now();
-  const s = await call(path, user);
+  const s = await call(path, user, body);
   if (s === "0") {
     ok++;
     latencies.push(performance.now() - t);
@@ -118,9 +124,23 @@ async function timed(path: string, user: number): Promise<string> {
   return s;
 }
 
+/** With `record`: per acknowledged lock/unlock, user, 1 for an unlock, sequence, sent and answered (ms since the epoch). */
+const calls: number[] = [];
+
+/** Keeps a lock/unlock that succeeded, with the sequence its answer (one gRPC message) carries. */
+function acknowledged(unlock: boolean, user: number, body: Buffer[], sentAt: number) {
+  const message = Buffer.concat(body).subarray(5);
+  const details = (unlock ? fromBinary(UnlockUserResponseSchema, message) : fromBinary(LockUserResponseSchema, message)).details;
+  calls.push(user, unlock ? 1 : 0, Number(details?.sequence ?? -1), performance.timeOrigin + sentAt, performance.timeOrigin + performance.now());
+}
+
 async function lockOrUnlock(unlock: boolean, user: number) {
-  const s = await timed(unlock ? PATHS.unlock : PATHS.lock, user);
-  if (s === "0") unlock ? locked.delete(user) : locked.add(user);
+  const body = cfg.record ? [] : undefined;
+  const sentAt = performance.now();
+  const s = await timed(unlock ? PATHS.unlock : PATHS.lock, user, body);
+  if (s !== "0") return;
+  unlock ? locked.delete(user) : locked.add(user);
+  if (body) acknowledged(unlock, user, body, sentAt);
 }
 
 const start = performance.now();
@@ -154,12 +174,17 @@ const elapsedS = (performance.now() - start) / 1000;
 
 // Clean up: nothing stays locked for the next run.
 const left = [...locked];
-for (let i = 0; i < left.length; i += 32) await Promise.all(left.slice(i, i + 32).map((u) => call(PATHS.unlock, u)));
+const cleanUp = async (user: number) => {
+  const body = cfg.record ? [] : undefined;
+  const sentAt = performance.now();
+  if ((await call(PATHS.unlock, user, body)) === "0" && body) acknowledged(true, user, body, sentAt);
+};
+for (let i = 0; i < left.length; i += 32) await Promise.all(left.slice(i, i + 32).map(cleanUp));
 
 for (const s of sessions) s.close();
 const errors = Object.values(errorsByStatus).reduce((a, b) => a + b, 0);
 // Exit only once the (large) line is flushed to the pipe.
 process.stdout.write(
-  `${JSON.stringify({ ok, errors, errorsByStatus, firstError, elapsedS, rps: ok / elapsedS, cpuCores: cpuCores(cpuAtStart, elapsedS), lateMsMax, loopDelayP99Ms, latencies, unlockedAfter: left.length })}\n`,
+  `${JSON.stringify({ ok, errors, errorsByStatus, firstError, elapsedS, rps: ok / elapsedS, cpuCores: cpuCores(cpuAtStart, elapsedS), lateMsMax, loopDelayP99Ms, latencies, unlockedAfter: left.length, calls: cfg.record ? calls : undefined })}\n`,
   () => process.exit(0),
 );

@@ -1,9 +1,10 @@
 /**
  * The benchmark (issue 6): `npm run bench -- [options]`
  *
- *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|all  (comma-separated; default ceiling,lockunlock,latency;
+ *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|watchers|all  (comma-separated; default ceiling,lockunlock,latency;
  *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options;
- *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls)
+ *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls;
+ *                      watchers is bench/watchers.ts: lock/unlock over gRPC with and without watchers)
  *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
  *   --users N          seeded users (default 1000; scale: the large size, e.g. 1000000)
  *   --duration S       seconds per measurement (default 10)
@@ -18,6 +19,8 @@
  *                      (the order alternating), reported side by side with the ratio stock/fast; scale, crowd
  *                      and signin run once per path. Results of anything but fast alone go to files named
  *                      with the paths: bench/results/ceiling-sqlite-fast-stock.json, scale-sqlite-stock.json.
+ *   --watchers N       watchers scenario: watchers of one user each (default 1000)
+ *   --org-watchers N   watchers scenario: watchers of the whole organization too (default 0: each gets every event)
  *
  * Starts the server itself (`taskset -c 0 node dist/server.mjs`, BENCH_NOOP=1) on a
  * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
@@ -36,8 +39,9 @@ import { machine, pass, summarize, table, writeResult, type Latency } from "./re
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, freePort, freshDatabase, memoryMiB, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
+import { watchers } from "./watchers.js";
 
-const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk"] as const;
+const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
 const RPC_PATHS = ["fast", "stock"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -47,7 +51,7 @@ type RpcPath = (typeof RPC_PATHS)[number];
 const RPC_FAST_PATH: Record<RpcPath, string> = { fast: "on", stock: "off" };
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R] [--rpc-path fast|stock|all]`);
+  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R] [--rpc-path fast|stock|all] [--watchers N] [--org-watchers N]`);
   process.exit(2);
 }
 
@@ -66,6 +70,8 @@ try {
       warmup: { type: "string", default: "2" },
       rounds: { type: "string", default: "3" },
       "rpc-path": { type: "string", default: "fast" },
+      watchers: { type: "string", default: "1000" },
+      "org-watchers": { type: "string", default: "0" },
     },
   }).values;
 } catch (err) {
@@ -96,6 +102,8 @@ const DURATION = num("duration", parsed.duration!, 1, 600);
 const CONNECTIONS = Math.floor(num("connections", parsed.connections!, 1, 10_000));
 const WARMUP = num("warmup", parsed.warmup!, 0, 60);
 const ROUNDS = Math.floor(num("rounds", parsed.rounds!, 1, 20));
+const WATCHERS = Math.floor(num("watchers", parsed.watchers!, 1, 100_000));
+const ORG_WATCHERS = Math.floor(num("org-watchers", parsed["org-watchers"]!, 0, 1_000));
 if (parsed.backend !== "sqlite" && parsed.backend !== "postgres") usage(`--backend must be sqlite or postgres`);
 const BACKEND = parsed.backend as Backend;
 const ARGS = process.argv.slice(2);
@@ -116,7 +124,8 @@ const HARD_DEADLINE_S =
       (has("scale") ? 120 + USERS / 10_000 + protocols.length * 2 * (DURATION + 30) + 3 * (DURATION + 30) : 0) +
       (has("crowd") ? DURATION + 120 : 0) +
       (has("signin") ? 300 : 0) +
-      (has("bulk") ? 120 + ROUNDS * 60 : 0));
+      (has("bulk") ? 120 + ROUNDS * 60 : 0) +
+      (has("watchers") ? ROUNDS * (5 * (DURATION + 120) + 2 * WARMUP + 90) : 0));
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();
@@ -617,6 +626,25 @@ try {
   for (const path of paths)
     if (has("bulk"))
       await bulk({ backend: BACKEND, rounds: ROUNDS, connections: CONNECTIONS, env: { RPC_FAST_PATH: RPC_FAST_PATH[path] }, name: `${BACKEND}${variant([path])}`, command: COMMAND, log, print });
+  for (const path of paths) {
+    if (!has("watchers")) continue;
+    await watchers({
+      users: USERS,
+      durationS: DURATION,
+      warmupS: WARMUP,
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      watchers: WATCHERS,
+      orgWatchers: ORG_WATCHERS,
+      open: () => openSession(USERS, path),
+      close: (s) => closeSession(s as Session),
+      log,
+      print,
+      header,
+      tag: tag(path),
+      resultName: `${BACKEND}${variant([path])}`,
+    });
+  }
   const pinned = scenarios.some((s) => s !== "signin") ? "; server on core 0, load on core 1" : "";
   console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}${pinned}`);
 } catch (err) {
