@@ -8,7 +8,7 @@
  * Listeners are indexed by what they named, so that an event costs its own watchers, not every
  * watcher: with 1,000 watchers of one user each, handing every batch to all of them (each to
  * filter it, and wake to move its position) cost the server more than the deliveries did
- * (bench/FINDINGS.md, round of 2026-12-05, "Watchers").
+ * (bench/FINDINGS.md, round "2026-12-05, watchers").
  */
 import type { EventLog, EventPosition, LoggedEvent } from "../store/event-log.js";
 
