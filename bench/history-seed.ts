@@ -1,6 +1,6 @@
 /**
  * The history benchmark's data (issue 21): users with ten events each, written straight into a
- * stopped server's SQLite file. Every event is decided by the domain's own functions on the user
+ * stopped server's database (SQLite or PostgreSQL). Every event is decided by the domain's own functions on the user
  * as the commit before left it (humanAdded, decidePasswordCheck under a lockout policy, the
  * system's unlock at a lock's end, decideLock with a reason and an end, decideStateChange),
  * recorded by UserEvents.prepare, and turned into rows by the stores' one write plan
@@ -18,9 +18,10 @@ import type { User } from "../src/domain/user.js";
 import { SYSTEM_ACTOR, UserEvents } from "../src/app/user-events.js";
 import { hashPassword } from "../src/security/passwords.js";
 import type { Store, UserCommit } from "../src/store/store.js";
+import * as pgSchema from "../src/store/postgres/schema.js";
 import * as sqliteSchema from "../src/store/sqlite/schema.js";
 import { planUserCommit } from "../src/store/write-plan.js";
-import { columnsOf, humanAddedCommit, pushValues, SEED_PASSWORD, seeded, sqliteBulk, type Instance, type SeedResult } from "./seed.js";
+import { columnsOf, humanAddedCommit, pgBulk, pushValues, SEED_PASSWORD, seeded, sqliteBulk, type Cols, type Instance, type SeedResult } from "./seed.js";
 
 export const EVENTS_PER_USER = 10;
 
@@ -68,12 +69,34 @@ function historyOf(i: number, instance: Instance, passwordHash: string, addedAt:
   return { user, commits };
 }
 
+/** What the seed needs of a backend's bulk connection (seed.ts: sqliteBulk, pgBulk). */
+interface Bulk {
+  rowsPerInsert: number;
+  exec(sql: string): unknown;
+  insert(table: string, cols: Cols, rows: number, values: unknown[]): unknown;
+  finish(): unknown;
+}
+
+const BACKENDS = {
+  sqlite: {
+    schema: sqliteSchema,
+    open: async (url: string): Promise<Bulk> => sqliteBulk(url),
+    method: "better-sqlite3, journal_mode=OFF + synchronous=OFF while seeding, then WAL + ANALYZE",
+  },
+  postgres: {
+    schema: pgSchema,
+    open: (url: string): Promise<Bulk> => pgBulk(url),
+    method: "node-postgres, named INSERTs, synchronous_commit=off for the seeding session, then ANALYZE",
+  },
+};
+
 /**
- * Seeds `n` users with EVENTS_PER_USER events each into the SQLite file of a stopped server
- * whose first start made `instance`; returns how long it took and the users' ids, in order.
+ * Seeds `n` users with EVENTS_PER_USER events each into the database of a stopped server whose
+ * first start made `instance`; returns how long it took and the users' ids, in order.
  */
-export async function seedHistorySqlite(file: string, instance: Instance, n: number): Promise<SeedResult> {
+export async function seedHistory(backend: keyof typeof BACKENDS, url: string, instance: Instance, n: number): Promise<SeedResult> {
   const t0 = performance.now();
+  const { schema, open, method } = BACKENDS[backend];
   // Each wrong password is decided with its error to answer, a DomainError: capturing a stack
   // for each of three million of them took a tenth of the seeding's time.
   const stackTraceLimit = Error.stackTraceLimit;
@@ -82,19 +105,21 @@ export async function seedHistorySqlite(file: string, instance: Instance, n: num
   // Users added a millisecond apart, the last of them two days ago: every end in their histories
   // passed long ago (or was cancelled), and none falls due while the benchmark runs.
   const firstAddedAt = Date.now() - n - 2 * DAY;
-  const userCols = columnsOf(sqliteSchema.users);
-  const eventCols = columnsOf(sqliteSchema.events, ["id"]);
-  const bulk = sqliteBulk(file);
+  const userCols = columnsOf(schema.users);
+  // id (and on PostgreSQL tx_id, the writing transaction, for the log's order) are filled by their defaults.
+  const eventCols = columnsOf(schema.events, ["id", "txId"]);
+  const bulk = await open(url);
   const ids: string[] = new Array(n);
-  /** Inserts `rows` rows of one table, `values` holding them in order, in statements of bulk.rowsPerInsert rows. */
-  const insertAll = (table: string, cols: typeof userCols, values: unknown[]) => {
+  /** Inserts the rows of one table, `values` holding them in order, in statements of bulk.rowsPerInsert rows. */
+  const insertAll = async (table: string, cols: Cols, values: unknown[]) => {
     const per = bulk.rowsPerInsert * cols.length;
     for (let from = 0; from < values.length; from += per) {
       const part = values.slice(from, from + per);
-      bulk.insert(table, cols, part.length / cols.length, part);
+      await bulk.insert(table, cols, part.length / cols.length, part);
     }
   };
-  const chunk = bulk.db.transaction((from: number, to: number) => {
+  /** Users [from, to) in one transaction: their rows, then each sequence's events of all of them. */
+  const chunk = async (from: number, to: number) => {
     const users: unknown[] = [];
     // bySequence[s - 1]: the driver values of every event with sequence s of these users.
     const bySequence: unknown[][] = Array.from({ length: EVENTS_PER_USER }, () => []);
@@ -109,14 +134,16 @@ export async function seedHistorySqlite(file: string, instance: Instance, n: num
       }
       pushValues(users, userCols, row); // the read model as the last commit left it
     }
-    insertAll("users", userCols, users);
-    for (const values of bySequence) insertAll("events", eventCols, values);
-  });
+    await bulk.exec("begin");
+    await insertAll("users", userCols, users);
+    for (const values of bySequence) await insertAll("events", eventCols, values);
+    await bulk.exec("commit");
+  };
   try {
-    for (let from = 0; from < n; from += CHUNK_USERS) chunk(from, Math.min(n, from + CHUNK_USERS));
+    for (let from = 0; from < n; from += CHUNK_USERS) await chunk(from, Math.min(n, from + CHUNK_USERS));
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
-  bulk.finish();
-  return seeded(t0, ids, `${EVENTS_PER_USER} events a user decided by the domain and planned by planUserCommit; better-sqlite3: ${bulk.rowsPerInsert}-row prepared INSERTs, ${CHUNK_USERS} users per transaction with their events interleaved, journal_mode=OFF + synchronous=OFF while seeding, then WAL + ANALYZE`);
+  await bulk.finish();
+  return seeded(t0, ids, `${EVENTS_PER_USER} events a user decided by the domain and planned by planUserCommit; ${bulk.rowsPerInsert}-row prepared INSERTs, ${CHUNK_USERS} users per transaction with their events interleaved; ${method}`);
 }

@@ -1,11 +1,12 @@
 /**
  * Scenario "history" (issue 21: history p99 ≤ 20 ms with 1,000,000 users and 10 events each).
  *
- * The data: bench/history-seed.ts into a SQLite file, made once and kept between runs in
- * BENCH_CACHE_DIR (default $TMPDIR/zus-bench-cache), named by the users and a hash of everything
- * that decides its rows (migrations, schema, domain, write plan, the seeding code): seeding a
- * million users takes minutes, and the measurement only reads. A new hash seeds anew and removes
- * the older files.
+ * The data: bench/history-seed.ts into a SQLite file or a PostgreSQL database, made once and kept
+ * between runs (SQLite's file and the seed's ids and admin token in BENCH_CACHE_DIR, default
+ * $TMPDIR/zus-bench-cache; PostgreSQL's database on the benchmark's server), named by the
+ * backend, the users and a hash of everything that decides its rows (migrations, schema, domain,
+ * write plan, the seeding code): seeding a million users takes minutes, and the measurement only
+ * reads. A new hash seeds anew and removes the older data of that size.
  *
  * The measurement, over each protocol, random users, a fixed number of connections, first in a
  * closed loop and then at a fixed rate (measureHistory): the first page of ListUserEvents (page
@@ -19,11 +20,11 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EVENTS_PER_USER, seedHistorySqlite } from "./history-seed.js";
+import { EVENTS_PER_USER, seedHistory } from "./history-seed.js";
 import type { HistoryOp } from "./history-calls.js";
 import { pass, table, writeResult, type Latency } from "./report.js";
 import { readInstance, type Instance, type SeedResult } from "./seed.js";
-import { freePort, ROOT, startServer, type Database } from "./server.js";
+import { freePort, onPostgres, postgresUrl, ROOT, startServer, type Backend, type Database } from "./server.js";
 
 export type HistoryMeasure = "get" | HistoryOp;
 const MEASURES: HistoryMeasure[] = ["get", "history", "historyNext"];
@@ -54,19 +55,19 @@ export interface HistoryData {
   idsFile: string;
 }
 
-/** Files and folders whose content decides the seeded rows. */
-const ROW_SOURCES = [
-  "drizzle/sqlite",
+/** Files and folders whose content decides the seeded rows of `backend`. */
+const rowSources = (backend: Backend) => [
+  `drizzle/${backend}`,
   "src/domain",
   "src/app/user-events.ts",
   "src/store/write-plan.ts",
   "src/store/user-rows.ts",
-  "src/store/sqlite/schema.ts",
+  `src/store/${backend}/schema.ts`,
   "bench/seed.ts",
   "bench/history-seed.ts",
 ];
 
-function sourcesHash(): string {
+function sourcesHash(backend: Backend): string {
   const hash = createHash("sha256");
   const add = (path: string) => {
     if (statSync(join(ROOT, path)).isDirectory()) {
@@ -75,47 +76,68 @@ function sourcesHash(): string {
     }
     hash.update(`${path}\0`).update(readFileSync(join(ROOT, path))).update("\0");
   };
-  for (const path of ROW_SOURCES) add(path);
+  for (const path of rowSources(backend)) add(path);
   return hash.digest("hex").slice(0, 16);
 }
 
 const cacheDir = () => process.env.BENCH_CACHE_DIR || join(tmpdir(), "zus-bench-cache");
-/** The cached database's files, kept as they are: nothing drops them after a run. */
-const cachedDatabase = (dir: string): Database => ({ backend: "sqlite", url: join(dir, "zitadel.db"), dataDir: dir, drop: async () => undefined });
+
+/**
+ * Where the data named `name` lives: SQLite's file in its folder; PostgreSQL's database of the
+ * same name, the folder keeping the rest (admin token, ids, seed.json). Kept as they are: nothing
+ * drops them after a run.
+ */
+function cachedDatabase(backend: Backend, dir: string, name: string): Database {
+  const url = backend === "sqlite" ? join(dir, "zitadel.db") : postgresUrl(name);
+  return { backend, url, dataDir: dir, drop: async () => undefined };
+}
+
+/** Names of the PostgreSQL databases of earlier history seeds whose names start with `prefix`. */
+async function pgDatabases(prefix: string): Promise<string[]> {
+  const rows = await onPostgres("select datname from pg_database where starts_with(datname, $1)", [prefix]);
+  return rows.map((row) => String(row.datname));
+}
 
 /**
  * The database of `users` seeded users: the cached one if its hash is current, else a new one
  * (first start of the server for migrations, organization and admin; then the seed), which
- * replaces the older ones.
+ * replaces the older ones of that size.
  */
-export async function historyData(users: number, log: (msg: string) => void): Promise<HistoryData> {
+export async function historyData(backend: Backend, users: number, log: (msg: string) => void): Promise<HistoryData> {
   const root = cacheDir();
-  const name = `history-sqlite-${users}-${sourcesHash()}`;
+  const prefix = `history_${backend}_${users}_`;
+  const name = `${prefix}${sourcesHash(backend)}`;
   const dir = join(root, name);
-  const seededNow = !existsSync(join(dir, "seed.json"));
-  if (seededNow) {
+  const present = existsSync(join(dir, "seed.json")) && (backend === "sqlite" || (await pgDatabases(name)).includes(name));
+  if (!present) {
     const building = `${dir}.partial`;
     rmSync(building, { recursive: true, force: true });
     mkdirSync(building, { recursive: true });
-    const db = cachedDatabase(building);
+    const db = cachedDatabase(backend, building, name);
+    if (backend === "postgres") {
+      await onPostgres(`drop database if exists ${name} with (force)`);
+      await onPostgres(`create database ${name}`);
+    }
     const first = await startServer(db, await freePort());
     await first.stop();
-    const instance = await readInstance("sqlite", db.url);
+    const instance = await readInstance(backend, db.url);
     log(`history: seeding ${users} users with ${EVENTS_PER_USER} events each into ${db.url}`);
-    const seed = await seedHistorySqlite(db.url, instance, users);
+    const seed = await seedHistory(backend, db.url, instance, users);
     log(`history: seeded in ${seed.seconds.toFixed(1)} s (${Math.round(seed.usersPerS)} users/s)`);
     writeFileSync(join(building, "ids.txt"), `${seed.ids.join("\n")}\n`);
     writeFileSync(join(building, "seed.json"), `${JSON.stringify({ ...seed, ids: undefined, instance, seededAt: new Date().toISOString() }, null, 2)}\n`);
     // The same size seeded from older sources: of no more use.
-    const older = (entry: string) => entry.startsWith(`history-sqlite-${users}-`) && entry !== `${name}.partial`;
+    const older = (entry: string) => entry.startsWith(prefix) && entry !== name && entry !== `${name}.partial`;
     for (const entry of readdirSync(root)) if (older(entry)) rmSync(join(root, entry), { recursive: true, force: true });
+    if (backend === "postgres") for (const old of (await pgDatabases(prefix)).filter(older)) await onPostgres(`drop database if exists ${old} with (force)`);
+    rmSync(dir, { recursive: true, force: true });
     renameSync(building, dir);
   } else {
-    log(`history: the seeded database of ${users} users is cached in ${dir}`);
+    log(`history: the seeded database of ${users} users is cached: ${cachedDatabase(backend, dir, name).url}`);
   }
   const { instance, seededAt, ...seed } = JSON.parse(readFileSync(join(dir, "seed.json"), "utf8")) as SeedResult & { instance: Instance; seededAt: string };
   const idsFile = join(dir, "ids.txt");
-  return { db: cachedDatabase(dir), instance, seed: { ...seed, ids: [], cached: !seededNow, seededAt }, idsFile };
+  return { db: cachedDatabase(backend, dir, name), instance, seed: { ...seed, ids: [], cached: present, seededAt }, idsFile };
 }
 
 export interface HistoryRun<P extends string> {
@@ -166,7 +188,7 @@ function summary(rounds: Rounds, op: HistoryMeasure) {
  * Per protocol: the rounds in a closed loop (each connection sends its next call when the last
  * one answered: the server at its maximum, each call queued behind the others), then at a fixed
  * FIXED_RATE (a call's own latency on a server that is not saturated, as the scale table's
- * GetUserByID is measured). Prints the table, writes bench/results/history-sqlite*.json.
+ * GetUserByID is measured). Prints the table, writes bench/results/history-<backend>*.json.
  */
 export async function measureHistory<P extends string>(run: HistoryRun<P>): Promise<void> {
   const results = [];
@@ -189,13 +211,13 @@ export async function measureHistory<P extends string>(run: HistoryRun<P>): Prom
   );
   const { seed } = run.data;
   run.print(
-    `History (sqlite, ${run.users} users × ${EVENTS_PER_USER} events, random users, ${run.connections} connections: closed loop, then ${FIXED_RATE} calls/s; the round with the median p99 of ${run.rounds})${run.tag}, ms`,
+    `History (${run.data.db.backend}, ${run.users} users × ${EVENTS_PER_USER} events, random users, ${run.connections} connections: closed loop, then ${FIXED_RATE} calls/s; the round with the median p99 of ${run.rounds})${run.tag}, ms`,
     `${table(["protocol", "load", "call", "req/s", "p50", "p95", "p99", "p99 each round", "p99 ÷ GetUserByID's (each round)", `p99 ≤ ${TARGET_P99_MS}`, "server cores", "errors"], rows)}\n\n` +
       `seeded ${seed.users} users in ${seed.seconds.toFixed(1)} s on ${seed.seededAt} (${seed.cached ? `cached in ${run.data.db.dataDir}` : "this run"})`,
   );
   const detail = (rounds: Rounds) => Object.fromEntries(MEASURES.map((op) => [op, { ...summary(rounds, op), rounds: rounds[op] }]));
   run.log(
-    `wrote ${writeResult("history", `sqlite${run.fileSuffix}`, {
+    `wrote ${writeResult("history", `${run.data.db.backend}${run.fileSuffix}`, {
       ...run.header(),
       how: {
         data: `bench/history-seed.ts: ${seed.method}`,

@@ -4,7 +4,7 @@
  *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|history|all  (comma-separated; default ceiling,lockunlock,latency;
  *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options;
  *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls;
- *                      history is bench/history.ts: SQLite only, 1,000,000 users and 16 connections unless given)
+ *                      history is bench/history.ts, with 1,000,000 users and 16 connections unless given)
  *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
  *   --users N          seeded users (default 1000, history 1000000; scale: the large size, e.g. 1000000)
  *   --duration S       seconds per measurement (default 10)
@@ -106,7 +106,6 @@ const BACKEND = parsed.backend as Backend;
 const ARGS = process.argv.slice(2);
 const COMMAND = ["npm", "run", "bench", ...(ARGS.length ? ["--", ...ARGS] : [])].join(" ");
 const has = (s: Scenario) => scenarios.includes(s);
-if (has("history") && BACKEND !== "sqlite") usage("--scenario history seeds SQLite only");
 
 if (protocols.includes("grpc") && (has("ceiling") || has("lockunlock")) && !h2loadPath()) {
   console.error(`bench: ${H2LOAD_HINT}`);
@@ -599,7 +598,7 @@ async function crowd(path: RpcPath) {
 
 /** bench/history.ts on the cached (or newly seeded) database of HISTORY_USERS users. */
 async function history(path: RpcPath) {
-  const data = await historyData(HISTORY_USERS, log);
+  const data = await historyData(BACKEND, HISTORY_USERS, log);
   const server = await startServer(data.db, await freePort(), { RPC_FAST_PATH: RPC_FAST_PATH[path] });
   const s: Session = { path, ...data, server, firstStartMs: NaN };
   sessions.add(s);

@@ -167,6 +167,7 @@ export function sqliteBulk(file: string) {
   return {
     db,
     rowsPerInsert: SQLITE_ROWS_PER_INSERT,
+    exec: (sql: string) => db.exec(sql),
     /** Inserts `rows` rows whose driver values are `values`, flat, in the order of `cols`. */
     insert: (table: string, cols: Cols, rows: number, values: unknown[]) => stmt(table, cols, rows).run(values),
     finish() {
@@ -207,6 +208,43 @@ export async function seedSqlite(file: string, instance: Instance, n: number): P
 const PG_ROWS_PER_INSERT = 2000; // 28 × 2000 = 56,000 parameters (limit 65,535)
 const PG_ROWS_PER_TX = 50_000;
 
+/**
+ * A PostgreSQL connection for a bulk load: synchronous_commit off for this session, rows written
+ * by `insert` as multi-row INSERTs, named and so prepared once per row count. `finish` recounts
+ * user_counts, gathers the planner's statistics and closes.
+ */
+export async function pgBulk(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const insertSql = (table: string, cols: Cols, rows: number) => {
+    const parts: string[] = [];
+    let p = 1;
+    for (let r = 0; r < rows; r++) parts.push(`(${cols.map(() => `$${p++}`).join(",")})`);
+    return `insert into "${table}" (${cols.map((c) => `"${c.name}"`).join(",")}) values ${parts.join(",")}`;
+  };
+  try {
+    await client.query("set synchronous_commit = off");
+  } catch (err) {
+    await client.end();
+    throw err;
+  }
+  return {
+    rowsPerInsert: PG_ROWS_PER_INSERT,
+    exec: (sql: string) => client.query(sql),
+    /** Inserts `rows` rows whose driver values are `values`, flat, in the order of `cols`. */
+    insert: (table: string, cols: Cols, rows: number, values: unknown[]) =>
+      client.query({ name: `seed_${table}_${rows}`, text: insertSql(table, cols, rows), values }),
+    async finish() {
+      await client.query(RECOUNT); // the server keeps user_counts with every change; a bulk load recounts once
+      await client.query("analyze users");
+      await client.query("analyze events");
+      await client.end();
+    },
+    /** Closes without finishing, after a failure. */
+    abandon: () => client.end(),
+  };
+}
+
 export async function seedPostgres(url: string, instance: Instance, n: number): Promise<SeedResult> {
   const t0 = performance.now();
   const passwordHash = await hashPassword(SEED_PASSWORD);
@@ -214,36 +252,25 @@ export async function seedPostgres(url: string, instance: Instance, n: number): 
   const userCols = columnsOf(pgSchema.users);
   // id and tx_id (the writing transaction, for the log's order) are filled by their defaults.
   const eventCols = columnsOf(pgSchema.events, ["id", "txId"]);
-  const insertSql = (table: string, cols: Cols, rows: number) => {
-    const parts: string[] = [];
-    let p = 1;
-    for (let r = 0; r < rows; r++) parts.push(`(${cols.map(() => `$${p++}`).join(",")})`);
-    return `insert into "${table}" (${cols.map((c) => `"${c.name}"`).join(",")}) values ${parts.join(",")}`;
-  };
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  const bulk = await pgBulk(url);
   const ids: string[] = new Array(n);
   const batch = batchBuilder(build, ids, userCols, eventCols);
   try {
-    await client.query("set synchronous_commit = off"); // this session only
     for (let from = 0; from < n; from += PG_ROWS_PER_TX) {
       const to = Math.min(n, from + PG_ROWS_PER_TX);
-      await client.query("begin");
+      await bulk.exec("begin");
       for (let start = from; start < to; start += PG_ROWS_PER_INSERT) {
         const end = Math.min(to, start + PG_ROWS_PER_INSERT);
         const { u, e } = batch(start, end);
-        const rows = end - start;
-        // Named statements are prepared once per connection and reused.
-        await client.query({ name: `seed_users_${rows}`, text: insertSql("users", userCols, rows), values: u });
-        await client.query({ name: `seed_events_${rows}`, text: insertSql("events", eventCols, rows), values: e });
+        await bulk.insert("users", userCols, end - start, u);
+        await bulk.insert("events", eventCols, end - start, e);
       }
-      await client.query("commit");
+      await bulk.exec("commit");
     }
-    await client.query(RECOUNT); // the server keeps user_counts with every change; a bulk load recounts once
-    await client.query("analyze users");
-    await client.query("analyze events");
-  } finally {
-    await client.end();
+  } catch (err) {
+    await bulk.abandon();
+    throw err;
   }
+  await bulk.finish();
   return seeded(t0, ids, `node-postgres: ${PG_ROWS_PER_INSERT}-row named prepared INSERTs, ${PG_ROWS_PER_TX} rows per transaction, synchronous_commit=off for the seeding session, then ANALYZE`);
 }
