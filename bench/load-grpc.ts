@@ -6,7 +6,8 @@
  *
  * Modes: "closed" (each of `concurrency` slots sends its next call when the last one answered)
  * or "rate" (open loop: bench/open-loop.ts).
- * Ops: "noop" (BenchService/Noop), "lockunlock" (LockUser/UnlockUser), "get" (GetUserByID).
+ * Ops: "noop" (BenchService/Noop), "lockunlock" (LockUser/UnlockUser), "get" (GetUserByID),
+ * "history" and "historyNext" (ListUserEvents, bench/history-calls.ts); get and history pick users at random.
  * lockunlock, closed: slot s walks its own slice of users: lock u, unlock u, lock u+1, …
  * lockunlock, rate: windows of users locked then unlocked (bench/open-loop.ts). A slot stops
  * only after an unlock, and anything still locked at the end is unlocked (not measured), so
@@ -18,6 +19,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { connect, constants, type ClientHttp2Session } from "node:http2";
 import { LockUserResponseSchema, UnlockUserResponseSchema } from "../gen/zitadel/user/v2/user_service_pb.js";
+import { historyRequest, LIST_USER_EVENTS, type HistoryOp } from "./history-calls.js";
 import { readUserIds } from "./ids.js";
 import { atFixedRate, cpuCores, lockUnlockAt } from "./open-loop.js";
 
@@ -25,7 +27,7 @@ interface Config {
   url: string;
   token: string;
   idsFile: string;
-  op: "noop" | "lockunlock" | "get";
+  op: "noop" | "lockunlock" | "get" | HistoryOp;
   mode: "closed" | "rate";
   concurrency: number;
   connections: number;
@@ -38,24 +40,36 @@ const cfg = JSON.parse(process.argv[2]!) as Config;
 const ids = readUserIds(cfg.idsFile);
 const N = ids.count;
 const ID_LEN = ids.length;
-const FRAME = 5 + 2 + ID_LEN; // gRPC frame header + field 1 (tag, length) + the id
+const isHistory = cfg.op === "history" || cfg.op === "historyNext";
+/** What follows field 1 in every request: ListUserEvents' page_size (2) and page_token (3). */
+const rest = isHistory ? pageFields(await historyRequest(cfg.op as HistoryOp, cfg.url, cfg.token, ids.at(0))) : Buffer.alloc(0);
+const FRAME = 5 + 2 + ID_LEN + rest.length; // gRPC frame header + field 1 (tag, length) + the id + the rest
 // All ids have the same length, so frame i is at i * FRAME.
 const frames = Buffer.alloc(N * FRAME);
 for (let i = 0; i < N; i++) {
   const o = i * FRAME;
   frames[o] = 0; // not compressed
-  frames.writeUInt32BE(2 + ID_LEN, o + 1);
+  frames.writeUInt32BE(FRAME - 5, o + 1);
   frames[o + 5] = 0x0a; // field 1 (user_id), wire type 2
   frames[o + 6] = ID_LEN;
   ids.buffer.copy(frames, o + 7, i * ID_LEN, (i + 1) * ID_LEN);
+  rest.copy(frames, o + 7 + ID_LEN);
 }
 const frameOf = (i: number) => frames.subarray(i * FRAME, (i + 1) * FRAME);
+
+/** page_size (field 2, varint) and, when there is one, page_token (field 3); sizes and tokens are under 128. */
+function pageFields({ pageSize, pageToken }: { pageSize: number; pageToken: string }): Buffer {
+  const token = Buffer.from(pageToken, "latin1");
+  if (pageSize > 127 || token.length > 127) throw new Error("page size and token must each fit one byte of length");
+  return Buffer.concat([Buffer.from([0x10, pageSize]), token.length ? Buffer.from([0x1a, token.length]) : Buffer.alloc(0), token]);
+}
 
 const PATHS = {
   noop: "/zus.bench.v1.BenchService/Noop",
   lock: "/zitadel.user.v2.UserService/LockUser",
   unlock: "/zitadel.user.v2.UserService/UnlockUser",
   get: "/zitadel.user.v2.UserService/GetUserByID",
+  history: LIST_USER_EVENTS,
 };
 
 const sessions: ClientHttp2Session[] = [];
@@ -158,6 +172,7 @@ if (cfg.mode === "closed") {
         const user = (base + (Math.floor(j / 2) % slice)) % N;
         if (cfg.op === "noop") await timed(PATHS.noop, user);
         else if (cfg.op === "get") await timed(PATHS.get, Math.floor(Math.random() * N));
+        else if (isHistory) await timed(PATHS.history, Math.floor(Math.random() * N));
         else await lockOrUnlock(j % 2 === 1, user);
       }
     }),
@@ -166,6 +181,7 @@ if (cfg.mode === "closed") {
   ({ lateMsMax, loopDelayP99Ms } = await atFixedRate(cfg.rate!, cfg.durationS, (k) => {
     if (cfg.op === "noop") return timed(PATHS.noop, k % N);
     if (cfg.op === "get") return timed(PATHS.get, Math.floor(Math.random() * N));
+    if (isHistory) return timed(PATHS.history, Math.floor(Math.random() * N));
     const { unlock, user } = lockUnlockAt(k, N);
     return lockOrUnlock(unlock, user);
   }));

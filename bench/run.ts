@@ -1,14 +1,15 @@
 /**
  * The benchmark (issue 6): `npm run bench -- [options]`
  *
- *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|watchers|all  (comma-separated; default ceiling,lockunlock,latency;
+ *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|watchers|history|all  (comma-separated; default ceiling,lockunlock,latency;
  *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options;
  *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls;
- *                      watchers is bench/watchers.ts: lock/unlock over gRPC with and without watchers)
+ *                      watchers is bench/watchers.ts: lock/unlock over gRPC with and without watchers;
+ *                      history is bench/history.ts, with 1,000,000 users and 16 connections unless given)
  *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
- *   --users N          seeded users (default 1000; scale: the large size, e.g. 1000000)
+ *   --users N          seeded users (default 1000, history 1000000; scale: the large size, e.g. 1000000)
  *   --duration S       seconds per measurement (default 10)
- *   --connections C    concurrent connections (HTTP/1.1) / streams (gRPC) (default 64)
+ *   --connections C    concurrent connections (HTTP/1.1) / streams (gRPC) (default 64, history 16)
  *   --backend sqlite|postgres   (postgres: TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test, fresh database)
  *   --warmup S         seconds of unmeasured load before each measurement series (default 2)
  *   --rounds R         ceiling and lock/unlock: R alternating measurements of each per protocol,
@@ -36,12 +37,13 @@ import { parseArgs } from "node:util";
 import { bulk } from "./bulk.js";
 import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadResult } from "./load.js";
 import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
+import { historyData, measureHistory, type HistoryMeasure } from "./history.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, freePort, freshDatabase, memoryMiB, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 import { watchers } from "./watchers.js";
 
-const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers"] as const;
+const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers", "history"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
 const RPC_PATHS = ["fast", "stock"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -63,9 +65,9 @@ try {
     options: {
       scenario: { type: "string", default: "ceiling,lockunlock,latency" },
       protocol: { type: "string", default: "all" },
-      users: { type: "string", default: "1000" },
+      users: { type: "string" },
       duration: { type: "string", default: "10" },
-      connections: { type: "string", default: "64" },
+      connections: { type: "string" },
       backend: { type: "string", default: "sqlite" },
       warmup: { type: "string", default: "2" },
       rounds: { type: "string", default: "3" },
@@ -97,9 +99,12 @@ const SHOW_PATH = namesPaths(paths);
 const tag = (path: RpcPath) => (SHOW_PATH ? ` [${path}]` : "");
 /** The suffix of a results file that holds the measurements of `among`. */
 const variant = (among: readonly RpcPath[]) => (namesPaths(among) ? `-${among.join("-")}` : "");
-const USERS = Math.floor(num("users", parsed.users!, 1, 10_000_000));
+const USERS = Math.floor(num("users", parsed.users ?? "1000", 1, 10_000_000));
 const DURATION = num("duration", parsed.duration!, 1, 600);
-const CONNECTIONS = Math.floor(num("connections", parsed.connections!, 1, 10_000));
+const CONNECTIONS = Math.floor(num("connections", parsed.connections ?? "64", 1, 10_000));
+/** The history scenario's own defaults: the size and the moderate concurrency issue 21 names. */
+const HISTORY_USERS = parsed.users === undefined ? 1_000_000 : USERS;
+const HISTORY_CONNECTIONS = parsed.connections === undefined ? 16 : CONNECTIONS;
 const WARMUP = num("warmup", parsed.warmup!, 0, 60);
 const ROUNDS = Math.floor(num("rounds", parsed.rounds!, 1, 20));
 const WATCHERS = Math.floor(num("watchers", parsed.watchers!, 1, 100_000));
@@ -125,7 +130,8 @@ const HARD_DEADLINE_S =
       (has("crowd") ? DURATION + 120 : 0) +
       (has("signin") ? 300 : 0) +
       (has("bulk") ? 120 + ROUNDS * 60 : 0) +
-      (has("watchers") ? ROUNDS * (5 * (DURATION + 120) + 2 * WARMUP + 90) : 0));
+      (has("watchers") ? ROUNDS * (5 * (DURATION + 120) + 2 * WARMUP + 90) : 0) +
+      (has("history") ? 120 + HISTORY_USERS / 1_000 + protocols.length * ROUNDS * 6 * (DURATION + WARMUP + 30) : 0));
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();
@@ -228,7 +234,7 @@ interface Measured {
   detail?: Record<string, unknown>;
 }
 
-type Op = "noop" | "lockunlock" | "get" | "list";
+type Op = "noop" | "lockunlock" | "get" | "list" | HistoryMeasure;
 
 /** Runs the load generator of `protocol` against `url`: a closed loop, or `rate` calls a second. */
 function runLoad(url: string, s: Session, protocol: Protocol, op: Op, seconds: number, rate: number | undefined, connections: number): Promise<LoadOut> {
@@ -597,6 +603,35 @@ async function crowd(path: RpcPath) {
   );
 }
 
+// ---------------------------------------------------------------- scenario: history
+
+/** bench/history.ts on the cached (or newly seeded) database of HISTORY_USERS users. */
+async function history(path: RpcPath) {
+  const data = await historyData(BACKEND, HISTORY_USERS, log);
+  const server = await startServer(data.db, await freePort(), { RPC_FAST_PATH: RPC_FAST_PATH[path] });
+  const s: Session = { path, ...data, server, firstStartMs: NaN };
+  sessions.add(s);
+  log(`history${tag(path)}: server pid ${server.pid} on ${server.baseUrl}, first served call ${server.startToFirstCallMs.toFixed(0)} ms after spawn`);
+  await measureHistory({
+    users: HISTORY_USERS,
+    protocols,
+    rounds: ROUNDS,
+    connections: HISTORY_CONNECTIONS,
+    data,
+    measure: async (p, op, rate) => {
+      if (WARMUP > 0) await load(s, p, op, WARMUP, rate, HISTORY_CONNECTIONS);
+      return load(s, p, op, DURATION, rate, HISTORY_CONNECTIONS);
+    },
+    log,
+    print,
+    header: () => header({ users: HISTORY_USERS, connections: HISTORY_CONNECTIONS }),
+    tag: tag(path),
+    fileSuffix: variant([path]),
+  });
+  await server.stop();
+  sessions.delete(s);
+}
+
 /** Sign-in throughput and the other calls' latency meanwhile: bench/sign-in.ts, run as it is but for the RPC path. */
 function signIn(path: RpcPath): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -645,6 +680,7 @@ try {
       resultName: `${BACKEND}${variant([path])}`,
     });
   }
+  for (const path of paths) if (has("history")) await history(path);
   const pinned = scenarios.some((s) => s !== "signin") ? "; server on core 0, load on core 1" : "";
   console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}${pinned}`);
 } catch (err) {
