@@ -14,6 +14,7 @@
  * Latencies are every answer's own time (autocannon's per-response times in the closed loop),
  * kept whole: autocannon's percentile summary has no p95.
  */
+import { historyRequest, LIST_USER_EVENTS, type HistoryOp } from "./history-calls.js";
 import { readUserIds } from "./ids.js";
 import { Agent, request } from "node:http";
 import autocannon from "autocannon";
@@ -24,7 +25,7 @@ interface Config {
   token: string;
   idsFile: string;
   protocol: "connect" | "rest";
-  op: "noop" | "lockunlock" | "get" | "list";
+  op: "noop" | "lockunlock" | "get" | "list" | HistoryOp;
   connections: number;
   durationS: number;
   overallRate?: number;
@@ -52,6 +53,16 @@ function target(op: "noop" | "lock" | "unlock" | "get", id: string): Req {
   return { method: "POST", path: `/v2/users/${id}/${op}`, body: "{}", headers: json };
 }
 
+const isHistory = cfg.op === "history" || cfg.op === "historyNext";
+const page = isHistory ? await historyRequest(cfg.op as HistoryOp, cfg.url, cfg.token, ids.at(0)) : undefined;
+/** A ListUserEvents call on user `id`: Connect JSON's POST, or REST's GET with the page in the query. */
+function historyTarget(id: string): Req {
+  const { pageSize, pageToken } = page!;
+  if (cfg.protocol === "connect") return { method: "POST", path: LIST_USER_EVENTS, body: JSON.stringify({ userId: id, pageSize, pageToken }), headers: json };
+  const query = `pageSize=${pageSize}${pageToken ? `&pageToken=${pageToken}` : ""}`;
+  return { method: "GET", path: `/zus/v1/users/${id}/events?${query}`, headers: { authorization: json.authorization } };
+}
+
 const LIST_BODY = JSON.stringify({ query: { limit: 100 }, queries: [{ stateQuery: { state: "USER_STATE_ACTIVE" } }] });
 const listTarget = (): Req => ({
   method: "POST",
@@ -62,8 +73,10 @@ const listTarget = (): Req => ({
 
 const locked = new Set<string>();
 
-/** The user of call k for the ops that need no order: GetUserByID picks at random. */
-const userOf = (op: "noop" | "get", k: number) => ids.at(op === "get" ? Math.floor(Math.random() * N) : k % N);
+/** The user of call k for the ops that need no order: GetUserByID and the history pick at random. */
+const userOf = (op: "noop" | "get" | HistoryOp, k: number) => ids.at(op === "noop" ? k % N : Math.floor(Math.random() * N));
+/** Call k of a noop, get or history load. */
+const callOf = (op: "noop" | "get" | HistoryOp, k: number) => (op === "noop" || op === "get" ? target(op, userOf(op, k)) : historyTarget(userOf(op, k)));
 
 /** What each autocannon connection sends in the closed loop. */
 function closedLoopRequests(): autocannon.Request[] {
@@ -91,7 +104,7 @@ function closedLoopRequests(): autocannon.Request[] {
   const op = cfg.op;
   return [
     {
-      setupRequest: (req: Req) => ({ ...req, ...target(op, userOf(op, noopNext++)) }),
+      setupRequest: (req: Req) => ({ ...req, ...callOf(op, noopNext++) }),
     },
   ] as unknown as autocannon.Request[];
 }
@@ -128,7 +141,7 @@ let autocannonSummary: object | undefined;
 let transportErrors = 0;
 if (cfg.overallRate) {
   ({ elapsedS, loopDelayP99Ms } = await atFixedRate(cfg.overallRate, cfg.durationS, async (k) => {
-    if (cfg.op !== "lockunlock") return timed(cfg.op === "list" ? listTarget() : target(cfg.op, userOf(cfg.op, k)));
+    if (cfg.op !== "lockunlock") return timed(cfg.op === "list" ? listTarget() : callOf(cfg.op, k));
     const { unlock, user } = lockUnlockAt(k, N);
     const id = ids.at(user);
     if (!unlock) locked.add(id); // until its unlock answers

@@ -1,13 +1,15 @@
 /**
  * The benchmark (issue 6): `npm run bench -- [options]`
  *
- *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|all  (comma-separated; default ceiling,lockunlock,latency;
+ *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|watchers|history|all  (comma-separated; default ceiling,lockunlock,latency;
  *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options;
- *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls)
+ *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls;
+ *                      watchers is bench/watchers.ts: lock/unlock over gRPC with and without watchers;
+ *                      history is bench/history.ts, with 1,000,000 users and 16 connections unless given)
  *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
- *   --users N          seeded users (default 1000; scale: the large size, e.g. 1000000)
+ *   --users N          seeded users (default 1000, history 1000000; scale: the large size, e.g. 1000000)
  *   --duration S       seconds per measurement (default 10)
- *   --connections C    concurrent connections (HTTP/1.1) / streams (gRPC) (default 64)
+ *   --connections C    concurrent connections (HTTP/1.1) / streams (gRPC) (default 64, history 16)
  *   --backend sqlite|postgres   (postgres: TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test, fresh database)
  *   --warmup S         seconds of unmeasured load before each measurement series (default 2)
  *   --rounds R         ceiling and lock/unlock: R alternating measurements of each per protocol,
@@ -18,6 +20,8 @@
  *                      (the order alternating), reported side by side with the ratio stock/fast; scale, crowd
  *                      and signin run once per path. Results of anything but fast alone go to files named
  *                      with the paths: bench/results/ceiling-sqlite-fast-stock.json, scale-sqlite-stock.json.
+ *   --watchers N       watchers scenario: watchers of one user each (default 1000)
+ *   --org-watchers N   watchers scenario: watchers of the whole organization too (default 0: each gets every event)
  *
  * Starts the server itself (`taskset -c 0 node dist/server.mjs`, BENCH_NOOP=1) on a
  * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
@@ -33,11 +37,13 @@ import { parseArgs } from "node:util";
 import { bulk } from "./bulk.js";
 import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadResult } from "./load.js";
 import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
+import { historyData, measureHistory, type HistoryMeasure } from "./history.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, freePort, freshDatabase, memoryMiB, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
+import { watchers } from "./watchers.js";
 
-const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk"] as const;
+const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers", "history"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
 const RPC_PATHS = ["fast", "stock"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -47,7 +53,7 @@ type RpcPath = (typeof RPC_PATHS)[number];
 const RPC_FAST_PATH: Record<RpcPath, string> = { fast: "on", stock: "off" };
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R] [--rpc-path fast|stock|all]`);
+  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R] [--rpc-path fast|stock|all] [--watchers N] [--org-watchers N]`);
   process.exit(2);
 }
 
@@ -59,13 +65,15 @@ try {
     options: {
       scenario: { type: "string", default: "ceiling,lockunlock,latency" },
       protocol: { type: "string", default: "all" },
-      users: { type: "string", default: "1000" },
+      users: { type: "string" },
       duration: { type: "string", default: "10" },
-      connections: { type: "string", default: "64" },
+      connections: { type: "string" },
       backend: { type: "string", default: "sqlite" },
       warmup: { type: "string", default: "2" },
       rounds: { type: "string", default: "3" },
       "rpc-path": { type: "string", default: "fast" },
+      watchers: { type: "string", default: "1000" },
+      "org-watchers": { type: "string", default: "0" },
     },
   }).values;
 } catch (err) {
@@ -91,11 +99,16 @@ const SHOW_PATH = namesPaths(paths);
 const tag = (path: RpcPath) => (SHOW_PATH ? ` [${path}]` : "");
 /** The suffix of a results file that holds the measurements of `among`. */
 const variant = (among: readonly RpcPath[]) => (namesPaths(among) ? `-${among.join("-")}` : "");
-const USERS = Math.floor(num("users", parsed.users!, 1, 10_000_000));
+const USERS = Math.floor(num("users", parsed.users ?? "1000", 1, 10_000_000));
 const DURATION = num("duration", parsed.duration!, 1, 600);
-const CONNECTIONS = Math.floor(num("connections", parsed.connections!, 1, 10_000));
+const CONNECTIONS = Math.floor(num("connections", parsed.connections ?? "64", 1, 10_000));
+/** The history scenario's own defaults: the size and the moderate concurrency issue 21 names. */
+const HISTORY_USERS = parsed.users === undefined ? 1_000_000 : USERS;
+const HISTORY_CONNECTIONS = parsed.connections === undefined ? 16 : CONNECTIONS;
 const WARMUP = num("warmup", parsed.warmup!, 0, 60);
 const ROUNDS = Math.floor(num("rounds", parsed.rounds!, 1, 20));
+const WATCHERS = Math.floor(num("watchers", parsed.watchers!, 1, 100_000));
+const ORG_WATCHERS = Math.floor(num("org-watchers", parsed["org-watchers"]!, 0, 1_000));
 if (parsed.backend !== "sqlite" && parsed.backend !== "postgres") usage(`--backend must be sqlite or postgres`);
 const BACKEND = parsed.backend as Backend;
 const ARGS = process.argv.slice(2);
@@ -116,7 +129,9 @@ const HARD_DEADLINE_S =
       (has("scale") ? 120 + USERS / 10_000 + protocols.length * 2 * (DURATION + 30) + 3 * (DURATION + 30) : 0) +
       (has("crowd") ? DURATION + 120 : 0) +
       (has("signin") ? 300 : 0) +
-      (has("bulk") ? 120 + ROUNDS * 60 : 0));
+      (has("bulk") ? 120 + ROUNDS * 60 : 0) +
+      (has("watchers") ? ROUNDS * (5 * (DURATION + 120) + 2 * WARMUP + 90) : 0) +
+      (has("history") ? 120 + HISTORY_USERS / 1_000 + protocols.length * ROUNDS * 6 * (DURATION + WARMUP + 30) : 0));
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();
@@ -219,7 +234,7 @@ interface Measured {
   detail?: Record<string, unknown>;
 }
 
-type Op = "noop" | "lockunlock" | "get" | "list";
+type Op = "noop" | "lockunlock" | "get" | "list" | HistoryMeasure;
 
 /** Runs the load generator of `protocol` against `url`: a closed loop, or `rate` calls a second. */
 function runLoad(url: string, s: Session, protocol: Protocol, op: Op, seconds: number, rate: number | undefined, connections: number): Promise<LoadOut> {
@@ -588,6 +603,35 @@ async function crowd(path: RpcPath) {
   );
 }
 
+// ---------------------------------------------------------------- scenario: history
+
+/** bench/history.ts on the cached (or newly seeded) database of HISTORY_USERS users. */
+async function history(path: RpcPath) {
+  const data = await historyData(BACKEND, HISTORY_USERS, log);
+  const server = await startServer(data.db, await freePort(), { RPC_FAST_PATH: RPC_FAST_PATH[path] });
+  const s: Session = { path, ...data, server, firstStartMs: NaN };
+  sessions.add(s);
+  log(`history${tag(path)}: server pid ${server.pid} on ${server.baseUrl}, first served call ${server.startToFirstCallMs.toFixed(0)} ms after spawn`);
+  await measureHistory({
+    users: HISTORY_USERS,
+    protocols,
+    rounds: ROUNDS,
+    connections: HISTORY_CONNECTIONS,
+    data,
+    measure: async (p, op, rate) => {
+      if (WARMUP > 0) await load(s, p, op, WARMUP, rate, HISTORY_CONNECTIONS);
+      return load(s, p, op, DURATION, rate, HISTORY_CONNECTIONS);
+    },
+    log,
+    print,
+    header: () => header({ users: HISTORY_USERS, connections: HISTORY_CONNECTIONS }),
+    tag: tag(path),
+    fileSuffix: variant([path]),
+  });
+  await server.stop();
+  sessions.delete(s);
+}
+
 /** Sign-in throughput and the other calls' latency meanwhile: bench/sign-in.ts, run as it is but for the RPC path. */
 function signIn(path: RpcPath): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -617,6 +661,26 @@ try {
   for (const path of paths)
     if (has("bulk"))
       await bulk({ backend: BACKEND, rounds: ROUNDS, connections: CONNECTIONS, env: { RPC_FAST_PATH: RPC_FAST_PATH[path] }, name: `${BACKEND}${variant([path])}`, command: COMMAND, log, print });
+  for (const path of paths) {
+    if (!has("watchers")) continue;
+    await watchers({
+      users: USERS,
+      durationS: DURATION,
+      warmupS: WARMUP,
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      watchers: WATCHERS,
+      orgWatchers: ORG_WATCHERS,
+      open: () => openSession(USERS, path),
+      close: (s) => closeSession(s as Session),
+      log,
+      print,
+      header,
+      tag: tag(path),
+      resultName: `${BACKEND}${variant([path])}`,
+    });
+  }
+  for (const path of paths) if (has("history")) await history(path);
   const pinned = scenarios.some((s) => s !== "signin") ? "; server on core 0, load on core 1" : "";
   console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}${pinned}`);
 } catch (err) {

@@ -16,6 +16,9 @@ interface Scrape {
   /** Time between event-loop timer ticks since the previous scrape (prom-client resets its monitor on each). */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** V8's heap: live and dead objects, and what it holds from the system for them. */
+  heapUsedMiB: number;
+  heapTotalMiB: number;
 }
 
 export interface ServerView {
@@ -30,6 +33,9 @@ export interface ServerView {
   gcOver10ms: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** V8's heap at the end: used (live and not yet collected) and total (held from the system), MiB. */
+  heapUsedMiB: number;
+  heapTotalMiB: number;
 }
 
 function get(baseUrl: string, path: string): Promise<string> {
@@ -54,7 +60,7 @@ const LOOP_TIMER_MS = 10;
 const SAMPLE = /^(\w+)(?:\{([^}]*)\})? (\S+)$/;
 
 export async function scrape(baseUrl: string): Promise<Scrape> {
-  const s: Scrape = { callBuckets: new Map(), gcSeconds: 0, gcOver10ms: 0, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN };
+  const s: Scrape = { callBuckets: new Map(), gcSeconds: 0, gcOver10ms: 0, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN, heapUsedMiB: NaN, heapTotalMiB: NaN };
   let gcCount = 0;
   let gcWithin10ms = 0;
   for (const line of (await get(baseUrl, "/metrics")).split("\n")) {
@@ -71,6 +77,8 @@ export async function scrape(baseUrl: string): Promise<Scrape> {
     else if (name === "nodejs_gc_duration_seconds_bucket" && le === "0.01") gcWithin10ms += value;
     else if (name === "nodejs_eventloop_lag_p99_seconds") s.loopDelayP99Ms = value * 1000;
     else if (name === "nodejs_eventloop_lag_max_seconds") s.loopDelayMaxMs = value * 1000;
+    else if (name === "nodejs_heap_size_used_bytes") s.heapUsedMiB = Math.round(value / 2 ** 20);
+    else if (name === "nodejs_heap_size_total_bytes") s.heapTotalMiB = Math.round(value / 2 ** 20);
   }
   s.gcOver10ms = gcCount - gcWithin10ms;
   return s;
@@ -92,5 +100,7 @@ export function between(before: Scrape, after: Scrape, seconds: number): ServerV
     gcOver10ms: after.gcOver10ms - before.gcOver10ms,
     loopDelayP99Ms: Math.round((after.loopDelayP99Ms - LOOP_TIMER_MS) * 100) / 100,
     loopDelayMaxMs: Math.round((after.loopDelayMaxMs - LOOP_TIMER_MS) * 100) / 100,
+    heapUsedMiB: after.heapUsedMiB,
+    heapTotalMiB: after.heapTotalMiB,
   };
 }

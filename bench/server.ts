@@ -28,26 +28,38 @@ export async function freshDatabase(backend: Backend): Promise<Database> {
   if (backend === "sqlite") {
     return { backend, url: join(dataDir, "zitadel.db"), dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
-  const base = process.env.TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
   const name = `zus_bench_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
+  await onPostgres(`create database ${name}`);
   return {
     backend,
-    url: url.toString(),
+    url: postgresUrl(name),
     dataDir,
     async drop() {
       rmSync(dataDir, { recursive: true, force: true });
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
-      await c.end();
+      await onPostgres(`drop database if exists ${name} with (force)`).catch(() => undefined);
     },
   };
+}
+
+/** The PostgreSQL server the benchmark uses: TEST_POSTGRES_URL, or the local one's database "test". */
+const postgresBase = () => process.env.TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
+
+/** The URL of database `name` on the benchmark's PostgreSQL server. */
+export function postgresUrl(name: string): string {
+  const url = new URL(postgresBase());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Runs one statement on the benchmark's PostgreSQL server (creating and dropping databases); its rows. */
+export async function onPostgres(statement: string, values: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: postgresBase() });
+  await client.connect();
+  try {
+    return (await client.query(statement, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 export async function freePort(): Promise<number> {

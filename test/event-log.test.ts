@@ -83,6 +83,29 @@ describe.each(STORE_BACKENDS)("the event log on $name", (backend) => {
     expect(positions.parse(Buffer.from("not:a:position:at:all").toString("base64url"))).toBeUndefined();
   });
 
+  it("gives a user's events newest first, as many as the limit, from the latest or from below a sequence", async () => {
+    const id = await addUser();
+    // Another user's events in between, with the same sequences: none of them may show.
+    const other = await addUser();
+    for (let i = 0; i < 4; i++) {
+      for (const user of [id, other]) await app.changeState(i % 2 ? "unlock" : "lock", user, admin);
+    }
+    const sequences = async (before: number | undefined, limit: number) => (await store.log.userEvents(id, before, limit)).events.map((e) => e.sequence);
+    const { events } = await store.log.userEvents(id, undefined, 10);
+    expect(events.map((e) => [e.userId, e.sequence, e.type])).toEqual([
+      [id, 5, "user.unlocked"],
+      [id, 4, "user.locked"],
+      [id, 3, "user.unlocked"],
+      [id, 2, "user.locked"],
+      [id, 1, "user.human.added"],
+    ]);
+    expect(await sequences(undefined, 2)).toEqual([5, 4]);
+    expect(await sequences(4, 2)).toEqual([3, 2]);
+    expect(await sequences(2, 10)).toEqual([1]);
+    expect(await sequences(1, 10)).toEqual([]);
+    expect((await store.log.userEvents("no-such-user", undefined, 10)).events).toEqual([]);
+  });
+
   it("gives with a history page the position that covers exactly what was committed when it was read", async () => {
     const id = await addUser();
     const page = await store.log.userEvents(id, undefined, 10);

@@ -10,7 +10,7 @@ import { canRead, hasPermission, type Principal } from "../domain/permissions.js
 import { userState } from "../domain/user.js";
 import type { EventLog, EventPosition, LoggedEvent } from "../store/event-log.js";
 import type { EventLogStore, OrganizationStore, UserStore } from "../store/store.js";
-import type { EventHub } from "./event-hub.js";
+import type { EventHub, HubInterest } from "./event-hub.js";
 
 export interface WatchFilter {
   orgId?: string;
@@ -59,8 +59,6 @@ export interface WatchSources {
   isActive(userId: string): Promise<boolean>;
 }
 
-type Queued = { event: LoggedEvent } | { end: EventPosition };
-
 export async function* watchEvents(
   sources: WatchSources,
   caller: Principal,
@@ -75,19 +73,20 @@ export async function* watchEvents(
     (filter.types.size === 0 || filter.types.has(e.event.type)) &&
     canRead(caller, { id: e.event.userId, orgId: e.orgId });
 
-  const queue: Queued[] = [];
-  let queuedEvents = 0;
+  const queue: LoggedEvent[] = [];
   let behind = false;
   /** An event of the caller itself came: is its token still good? */
   let recheck = true;
   let wake: (() => void) | undefined;
-  const subscription = await sources.hub.subscribe((batch) => {
+  const onEvents = (events: LoggedEvent[]) => {
     if (behind) return;
-    for (const e of batch.events) {
-      if (e.event.userId === caller.userId) recheck = true;
+    let news = false;
+    for (const e of events) {
+      if (e.event.userId === caller.userId) news = recheck = true;
       if (!wanted(e)) continue;
-      queue.push({ event: e });
-      if (++queuedEvents > options.bufferSize) {
+      news = true;
+      queue.push(e);
+      if (queue.length > options.bufferSize) {
         // Nothing more is kept for it; it ends when it next asks (a client that never reads
         // holds no more than this stream's transport buffers).
         behind = true;
@@ -96,16 +95,14 @@ export async function* watchEvents(
         break;
       }
     }
-    const last = queue[queue.length - 1];
-    // Each batch's end covers the one before: one waiting end is enough.
-    if (last && "end" in last) last.end = batch.end;
-    else queue.push({ end: batch.end });
-    wake?.();
-  });
+    if (news) wake?.();
+  };
+  const subscription = await sources.hub.subscribe(onEvents, interestOf(caller, filter));
   const onAbort = () => wake?.();
   options.signal.addEventListener("abort", onAbort);
   let position = from ?? subscription.position;
   const end = (reason: WatchEndReason) => new WatchEnded(reason, position);
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
     if (from) {
       // The backlog up to now; the hub's batches from its start are queued meanwhile.
@@ -120,7 +117,13 @@ export async function* watchEvents(
         full = read.events.length === options.backlogBatch;
       }
     }
-    let idleSince = Date.now();
+    // One heartbeat timer per watcher, re-armed by each message, rather than a timer and two
+    // closures made for each wait: a thousand watchers wait once per event each.
+    let idle = false;
+    heartbeat = setTimeout(() => {
+      idle = true;
+      wake?.();
+    }, options.heartbeatMs);
     for (;;) {
       if (options.signal.aborted) throw end("cancelled");
       if (behind) throw end("behind");
@@ -130,38 +133,41 @@ export async function* watchEvents(
       }
       const next = queue.shift();
       if (!next) {
-        const idle = Date.now() - idleSince;
-        if (idle >= options.heartbeatMs) {
+        // All it was handed is delivered: its position covers what the hub has read.
+        position = log.positions.merge(position, subscription.current());
+        if (idle) {
+          idle = false;
           recheck = true;
-          idleSince = Date.now();
+          heartbeat.refresh();
           yield { kind: "heartbeat", position };
         } else {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, options.heartbeatMs - idle);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+          await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
         }
         continue;
       }
-      if ("end" in next) {
-        position = log.positions.merge(position, next.end);
-        continue;
-      }
-      queuedEvents--;
       // Already delivered from the backlog.
-      if (log.positions.covers(position, next.event.mark)) continue;
-      position = log.positions.merge(position, next.event.after);
-      idleSince = Date.now();
-      yield { kind: "event", event: next.event, position };
+      if (log.positions.covers(position, next.mark)) continue;
+      position = log.positions.merge(position, next.after);
+      idle = false;
+      heartbeat.refresh();
+      yield { kind: "event", event: next, position };
     }
   } finally {
+    clearTimeout(heartbeat);
     options.signal.removeEventListener("abort", onAbort);
     subscription.unsubscribe();
   }
+}
+
+/**
+ * What the hub hands a watcher: its user's or organization's events and the caller's own (whose
+ * token an event may end); everything for a watcher of all it may read.
+ */
+function interestOf(caller: Principal, filter: WatchFilter): HubInterest | undefined {
+  if (filter.userId !== undefined) return { users: [...new Set([filter.userId, caller.userId])], orgs: [] };
+  if (filter.orgId !== undefined) return { users: [caller.userId], orgs: [filter.orgId] };
+  return undefined;
 }
 
 /** What the watch RPC asks for, checked: positions parsed, filters naming what the caller may read. */

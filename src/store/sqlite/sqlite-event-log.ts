@@ -3,6 +3,7 @@
  * grow (AUTOINCREMENT), so an event's id is its place in commit order and a position is an id.
  */
 import { and, desc, eq, gt, lt, max, sql } from "drizzle-orm";
+import type Database from "better-sqlite3";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { RecordedUserEvent } from "../../domain/events.js";
 import { positionInner, positionText, type EventLog, type EventMark, type EventPosition, type LoggedEvent, type PositionRules } from "../event-log.js";
@@ -30,9 +31,14 @@ export class SqliteEventLog implements EventLog {
   readonly positions = sqlitePositions;
   private readonly after;
   private readonly last;
+  private readonly latestOfUser;
+  private readonly belowOfUser;
+  /** A history page and the position covering it, in one read transaction. */
+  private readonly page;
 
   constructor(
-    private readonly db: Db,
+    sqlite: Database.Database,
+    db: Db,
     /** Resolves when what is committed now is durable (reads answer only with that). */
     private readonly durable: () => Promise<void>,
   ) {
@@ -44,6 +50,25 @@ export class SqliteEventLog implements EventLog {
       .limit(sql.placeholder("limit"))
       .prepare();
     this.last = db.select({ id: max(schema.events.id) }).from(schema.events).prepare();
+    // A user's events newest first, from the latest or from below a sequence: both read the
+    // unique index on (aggregate_id, sequence) backwards, as far as the limit. Prepared once:
+    // building and preparing the query on every call was a third of a history call's CPU.
+    const ofUser = (below: boolean) =>
+      db
+        .select()
+        .from(schema.events)
+        .where(and(eq(schema.events.aggregateId, sql.placeholder("userId")), below ? lt(schema.events.sequence, sql.placeholder("before")) : undefined))
+        .orderBy(desc(schema.events.sequence))
+        .limit(sql.placeholder("limit"))
+        .prepare();
+    this.latestOfUser = ofUser(false);
+    this.belowOfUser = ofUser(true);
+    // better-sqlite3's own transaction, whose BEGIN and COMMIT are prepared once (Drizzle's
+    // prepares them on every call): the position covers exactly what the page could have shown.
+    this.page = sqlite.transaction((userId: string, before: number | undefined, limit: number) => {
+      const rows = before === undefined ? this.latestOfUser.all({ userId, limit }) : this.belowOfUser.all({ userId, before, limit });
+      return { events: rows.map(fromEventRow), position: position(this.last.get()?.id ?? 0) };
+    }).deferred;
   }
 
   async head(): Promise<EventPosition> {
@@ -63,21 +88,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   async userEvents(userId: string, before: number | undefined, limit: number): Promise<{ events: RecordedUserEvent[]; position: EventPosition }> {
-    // One read transaction: the position covers exactly what the page could have shown.
-    const read = this.db.transaction(
-      (tx) => {
-        const rows = tx
-          .select()
-          .from(schema.events)
-          .where(and(eq(schema.events.aggregateId, userId), before === undefined ? undefined : lt(schema.events.sequence, before)))
-          .orderBy(desc(schema.events.sequence))
-          .limit(limit)
-          .all();
-        const head = tx.select({ id: max(schema.events.id) }).from(schema.events).get()?.id ?? 0;
-        return { events: rows.map(fromEventRow), position: position(head) };
-      },
-      { behavior: "deferred" },
-    );
+    const read = this.page(userId, before, limit);
     await this.durable();
     return read;
   }

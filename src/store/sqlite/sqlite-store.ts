@@ -102,7 +102,7 @@ class SqliteStore implements CacheableStore {
     private readonly closeFiles: () => Promise<void>,
   ) {
     this.statements = writeStatements(db);
-    this.log = new SqliteEventLog(db, async () => this.wal.pending());
+    this.log = new SqliteEventLog(sqlite, db, async () => this.wal.pending());
     this.outbox = new SqliteOutbox(sqlite, db);
     this.ssf = new SqliteSsfStore(sqlite, db, wal);
     this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() });

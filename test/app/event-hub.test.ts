@@ -1,0 +1,115 @@
+/**
+ * The watch hub (src/app/event-hub.ts) on the SQLite store in memory: each listener is handed
+ * the events of the users and organizations it named, once each and in log order, and nothing
+ * for batches without them; a listener that named none gets every event; `current()` covers
+ * what was handed over. And a watcher of one user (src/app/watch.ts), handed none of the other
+ * users' events, still gives a heartbeat position past them.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EventHub, type HubInterest } from "../../src/app/event-hub.js";
+import { watchEvents } from "../../src/app/watch.js";
+import { UserApp } from "../../src/app/user-app.js";
+import type { Principal } from "../../src/domain/permissions.js";
+import type { LoggedEvent } from "../../src/store/event-log.js";
+import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Store } from "../../src/store/store.js";
+
+let store: Store;
+let hub: EventHub;
+let app: UserApp;
+let admin: Principal;
+beforeEach(async () => {
+  store = openSqliteStore(":memory:");
+  // No polling: the hub reads when a commit wakes it.
+  hub = new EventHub(store.log, { pollMs: 60_000, batchSize: 1000, onError: (err) => expect.fail(String(err)) });
+  app = new UserApp(store, undefined, { committed: () => hub.wake() });
+  const org = await app.addOrganization("hub");
+  const { userId } = await app.addMachineUser(org.id, "hub-admin", "IAM_OWNER");
+  admin = { userId, orgId: org.id, grants: [{ role: "IAM_OWNER", orgId: null }] };
+});
+afterEach(async () => {
+  hub.close();
+  await store.close();
+});
+
+const addUser = async (orgId: string) =>
+  (await app.addHuman({ orgId, username: `u-${Math.random()}`, profile: { givenName: "A", familyName: "B" }, email: "a@b.c", emailVerified: true, passwordChangeRequired: false }, admin)).userId;
+
+/** A listener's hand-overs, each as "user#sequence" of its events. */
+async function listen(interest?: HubInterest) {
+  const handed: string[][] = [];
+  const subscription = await hub.subscribe((events: LoggedEvent[]) => handed.push(events.map((e) => `${e.event.userId}#${e.event.sequence}`)), interest);
+  return { handed, subscription, events: () => handed.flat() };
+}
+
+/** Until the hub has read everything committed so far. */
+async function settled(): Promise<void> {
+  const head = store.log.positions.format(await store.log.head());
+  const probe = await hub.subscribe(() => undefined, { users: [], orgs: [admin.orgId] });
+  while (store.log.positions.format(probe.current()) !== head) await new Promise((resolve) => setTimeout(resolve, 5));
+  probe.unsubscribe();
+}
+
+describe("the watch hub", () => {
+  it("hands each listener the events it named, once each, in log order; everything to one that named nothing", async () => {
+    const otherOrg = (await app.addOrganization("other")).id;
+    const [a, b, c] = [await addUser(admin.orgId), await addUser(admin.orgId), await addUser(otherOrg)];
+    const ofA = await listen({ users: [a], orgs: [] });
+    const ofAAndOrg = await listen({ users: [a], orgs: [admin.orgId] });
+    const ofOtherOrg = await listen({ users: [], orgs: [otherOrg] });
+    const all = await listen();
+
+    for (const id of [a, b, c, a]) await app.changeState("lock", id, admin).then(() => app.changeState("unlock", id, admin));
+    await settled();
+
+    expect(ofA.events()).toEqual([`${a}#2`, `${a}#3`, `${a}#4`, `${a}#5`]);
+    expect(ofAAndOrg.events()).toEqual([`${a}#2`, `${a}#3`, `${b}#2`, `${b}#3`, `${a}#4`, `${a}#5`]);
+    expect(ofOtherOrg.events()).toEqual([`${c}#2`, `${c}#3`]);
+    expect(all.events()).toEqual([`${a}#2`, `${a}#3`, `${b}#2`, `${b}#3`, `${c}#2`, `${c}#3`, `${a}#4`, `${a}#5`]);
+    // Only hand-overs with its events: none for the batches of b and c.
+    expect(ofA.handed.every((events) => events.length > 0)).toBe(true);
+    expect(ofOtherOrg.handed.length).toBeLessThan(all.handed.length);
+    expect(store.log.positions.format(ofA.subscription.current())).toBe(store.log.positions.format(await store.log.head()));
+  });
+
+  it("hands nothing more after unsubscribe, to that listener alone", async () => {
+    const a = await addUser(admin.orgId);
+    const first = await listen({ users: [a], orgs: [] });
+    const second = await listen({ users: [a], orgs: [] });
+    await app.changeState("lock", a, admin);
+    await settled();
+    first.subscription.unsubscribe();
+    await app.changeState("unlock", a, admin);
+    await settled();
+    expect(first.events()).toEqual([`${a}#2`]);
+    expect(second.events()).toEqual([`${a}#2`, `${a}#3`]);
+  });
+});
+
+describe("a watcher of one user", () => {
+  it("sends heartbeats whose position is past the other users' events, then its user's events", async () => {
+    const [mine, other] = [await addUser(admin.orgId), await addUser(admin.orgId)];
+    const abort = new AbortController();
+    const sources = { hub, log: store.log, isActive: async () => true };
+    const options = { bufferSize: 100, heartbeatMs: 50, backlogBatch: 500, signal: abort.signal };
+    const items = watchEvents(sources, admin, { userId: mine, types: new Set() }, undefined, options);
+    const text = (position: Parameters<typeof store.log.positions.format>[0]) => store.log.positions.format(position);
+
+    const first = await items.next();
+    expect(first.value?.kind).toBe("heartbeat");
+    await app.changeState("lock", other, admin);
+    await app.changeState("unlock", other, admin);
+    await settled();
+    const beat = await items.next();
+    expect(beat.value?.kind).toBe("heartbeat");
+    expect(text(beat.value!.position)).not.toBe(text(first.value!.position));
+    expect(text(beat.value!.position)).toBe(text(await store.log.head()));
+
+    await app.changeState("lock", mine, admin);
+    const event = await items.next();
+    expect(event.value?.kind === "event" && `${event.value.event.event.userId}#${event.value.event.event.sequence}`).toBe(`${mine}#2`);
+    expect(text(event.value!.position)).toBe(text(await store.log.head()));
+    abort.abort();
+    await items.return(undefined);
+  });
+});
