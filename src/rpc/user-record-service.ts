@@ -16,6 +16,7 @@ const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 /** A page token names the sequence the next page starts below; opaque to clients. */
 const TOKEN = /^before:([1-9][0-9]{0,14})$/;
+const MAX_SEQUENCE = 2 ** 31 - 1;
 
 export function userRecordService(app: UserApp, watching: Watching): ServiceImpl<typeof UserRecordService> {
   return {
@@ -65,5 +66,6 @@ function readPageToken(token: string): number | undefined {
   if (token === "") return undefined;
   const before = TOKEN.exec(Buffer.from(token, "base64url").toString("latin1"))?.[1];
   if (before === undefined) throw invalidArgument("invalid ListUserEventsRequest.PageToken: not a page token this server gave");
-  return Number(before);
+  // Sequences are 32-bit in the stores: a larger bound is the same as the largest.
+  return Math.min(Number(before), MAX_SEQUENCE);
 }
