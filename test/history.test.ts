@@ -88,6 +88,9 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
       const err = await expectCode(client.listUserEvents(request), Code.InvalidArgument);
       expect(err.rawMessage).toBe(message);
     }
+    // A well-formed token beyond any sequence (on PostgreSQL past its integer column) is the first page.
+    const beyond = Buffer.from("before:999999999999999").toString("base64url");
+    expect((await client.listUserEvents({ userId, pageToken: beyond })).events.map((e) => e.sequence)).toEqual([1n]);
   });
 });
 
