@@ -124,13 +124,17 @@ export class ActionsApp {
    * specific execution that matches it (its type, else the nearest group above it, else all).
    */
   async targetsForEvent(eventType: string): Promise<Target[]> {
-    const ids = conditionIdsFor(eventType);
-    const found = await this.store.executionTargets(ids);
-    for (const id of ids) {
-      const match = found.find((execution) => execution.conditionId === id);
-      if (match) return match.targets;
-    }
-    return [];
+    return (await this.targetsForEvents([eventType])).get(eventType)!;
+  }
+
+  /** targetsForEvent for several event types, read in one query. */
+  async targetsForEvents(eventTypes: readonly string[]): Promise<Map<string, Target[]>> {
+    const idsOf = new Map(eventTypes.map((type) => [type, conditionIdsFor(type)]));
+    const found = await this.store.executionTargets([...new Set([...idsOf.values()].flat())]);
+    const targetsOf = new Map(found.map((execution) => [execution.conditionId, execution.targets]));
+    const matches = new Map<string, Target[]>();
+    for (const [type, ids] of idsOf) matches.set(type, targetsOf.get(ids.find((id) => targetsOf.has(id)) ?? "") ?? []);
+    return matches;
   }
 
   private async execution(id: string): Promise<Execution | undefined> {

@@ -18,16 +18,15 @@ const TARGET = "target:";
 export class ActionRoutes implements DeliveryRoutes {
   private routes = new Map<string, string[]>();
 
-  constructor(private readonly actions: Pick<ActionsApp, "targetsForEvent">) {}
+  constructor(private readonly actions: Pick<ActionsApp, "targetsForEvents">) {}
 
   destinationsFor(eventType: string): readonly string[] {
     return this.routes.get(eventType) ?? [];
   }
 
   async refresh(): Promise<void> {
-    const routes = new Map<string, string[]>();
-    for (const type of USER_EVENT_TYPES) routes.set(type, (await this.actions.targetsForEvent(type)).map((target) => TARGET + target.id));
-    this.routes = routes;
+    const targets = await this.actions.targetsForEvents(USER_EVENT_TYPES);
+    this.routes = new Map([...targets].map(([type, found]) => [type, found.map((target) => TARGET + target.id)]));
   }
 }
 

@@ -106,7 +106,9 @@ export class Dispatcher {
       this.options.onError(err);
     } finally {
       this.total--;
-      this.inFlight.set(destination, this.inFlight.get(destination)! - 1);
+      const left = this.inFlight.get(destination)! - 1;
+      if (left === 0) this.inFlight.delete(destination);
+      else this.inFlight.set(destination, left);
       this.wake();
     }
   }

@@ -2,8 +2,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { RecordedUserEvent } from "../../domain/events.js";
 import { positionInner, positionText, type EventLog, type EventPosition, type LoggedEvent, type PositionRules } from "../event-log.js";
-import { fromEventRow } from "../event-rows.js";
-import type { EventRow } from "../write-plan.js";
+import { EVENT_COLUMNS, eventOf, type EventColumns } from "./event-columns.js";
 import { events } from "./schema.js";
 import {
   asMark,
@@ -21,6 +20,9 @@ import {
   type SnapshotPosition,
 } from "./snapshot-position.js";
 
+/** An events row and the statement's snapshot or horizon, from one statement. */
+type Row = EventColumns & { at: string };
+
 export const postgresPositions: PositionRules = {
   parse(text) {
     const position = parseSnapshotPosition(positionInner(text));
@@ -31,19 +33,6 @@ export const postgresPositions: PositionRules = {
   merge: (a, b) => asPosition(merge(fromPosition(a), fromPosition(b))),
 };
 
-/** An events row with its transaction, and the statement's snapshot or horizon, from one statement. */
-type Row = Omit<EventRow, "createdAt"> & { id: number | null; tx: string | null; at: string; createdAtMs: string };
-
-/**
- * The columns of an events row as EventRow names them; the time in milliseconds, because raw
- * statements get timestamps as text in the driver's format (Drizzle parses them only for its own queries).
- */
-const EVENT_COLUMNS = sql.raw(
-  `e.id, e.aggregate_id as "aggregateId", e.sequence, e.type, e.payload, e.actor, e.resource_owner as "resourceOwner",
-   (extract(epoch from e.created_at) * 1000)::bigint::text as "createdAtMs", e.tx_id::text as tx`,
-);
-
-const eventOf = (row: Row) => fromEventRow({ ...row, createdAt: new Date(Number(row.createdAtMs)) });
 
 export class PostgresEventLog implements EventLog {
   readonly positions = postgresPositions;

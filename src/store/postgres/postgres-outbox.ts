@@ -4,14 +4,12 @@
  * becomes due again when its lease runs out.
  */
 import { and, asc, count, eq, inArray, min, sql, type SQL } from "drizzle-orm";
-import type { RecordedUserEvent } from "../../domain/events.js";
-import { fromEventRow } from "../event-rows.js";
 import { failureChanges, outboxStatsOf, type LeasedDelivery, type OutboxStats, type OutboxStore, type ParkedDelivery } from "../outbox.js";
-import type { EventRow } from "../write-plan.js";
+import { EVENT_COLUMNS, eventOf, type EventColumns } from "./event-columns.js";
 import type { PgDb } from "./postgres-store.js";
 import { outbox } from "./schema.js";
 
-type Row = Omit<EventRow, "createdAt"> & { id: number; destination: string; txn: string; attempts: number; createdAtMs: string; eventAtMs: string };
+type Row = EventColumns & { deliveryId: number; destination: string; txn: string; attempts: number; deliveryAtMs: string };
 
 export class PostgresOutbox implements OutboxStore {
   constructor(
@@ -35,19 +33,17 @@ export class PostgresOutbox implements OutboxStore {
       leased as (
         update outbox set lease_until = ${leaseUntil.toISOString()} from due where outbox.id = due.id
         returning outbox.id, outbox.destination, outbox.txn, outbox.attempts, outbox.user_id, outbox.sequence, outbox.created_at)
-      select l.id, l.destination, l.txn, l.attempts,
-             (extract(epoch from l.created_at) * 1000)::bigint::text as "createdAtMs",
-             e.aggregate_id as "aggregateId", e.sequence, e.type, e.payload, e.actor, e.resource_owner as "resourceOwner",
-             (extract(epoch from e.created_at) * 1000)::bigint::text as "eventAtMs"
+      select l.id as "deliveryId", l.destination, l.txn, l.attempts,
+             (extract(epoch from l.created_at) * 1000)::bigint::text as "deliveryAtMs", ${EVENT_COLUMNS}
         from leased l join events e on e.aggregate_id = l.user_id and e.sequence = l.sequence
        order by l.id`);
     return (rows as Row[]).map((row) => ({
-      id: row.id,
+      id: row.deliveryId,
       destination: row.destination,
       txn: row.txn,
       attempts: row.attempts,
-      createdAt: new Date(Number(row.createdAtMs)),
-      event: fromEventRow({ ...row, createdAt: new Date(Number(row.eventAtMs)) }) as RecordedUserEvent,
+      createdAt: new Date(Number(row.deliveryAtMs)),
+      event: eventOf(row),
       orgId: row.resourceOwner,
     }));
   }
