@@ -16,10 +16,10 @@ import { toProtoEvent } from "./user-record-proto.js";
 
 const MESSAGE = "WatchUserEventsRequest";
 
-const ENDED: Record<WatchEndReason, { code: Code; message: string }> = {
+/** The ends that carry a position to resume from; a revoked token ends as any call with it would. */
+const ENDED: Record<Exclude<WatchEndReason, "revoked">, { code: Code; message: string }> = {
   behind: { code: Code.ResourceExhausted, message: "the watch fell too far behind; resume from the position in this error's details" },
   cancelled: { code: Code.Unavailable, message: "the watch was closed by the server; resume from the position in this error's details" },
-  revoked: { code: Code.Unauthenticated, message: "Token is invalid" },
 };
 
 export async function* watchUserEvents(
@@ -46,8 +46,8 @@ export async function* watchUserEvents(
     }
   } catch (err) {
     if (!(err instanceof WatchEnded)) throw err;
+    if (err.reason === "revoked") throw new DomainError("Unauthenticated", "AUTH-7fs1e", "Token is invalid");
     const { code, message } = ENDED[err.reason];
-    if (err.reason === "revoked") throw new DomainError("Unauthenticated", "AUTH-7fs1e", message);
     const position = watching.formatPosition(err.position);
     throw new ConnectError(message, code, undefined, [{ desc: WatchEndedSchema, value: { position } }]);
   }
