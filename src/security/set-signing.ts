@@ -7,12 +7,15 @@ import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, import
 export const SET_ALG = "RS256";
 const MODULUS_BITS = 2048;
 
-/** A new key as stored: the private key in PKCS #8 PEM, the public one as a JWK, named by its RFC 7638 thumbprint. */
+/**
+ * A new key as stored: the private key in PKCS #8 PEM, the public one as a JWK, named by its
+ * RFC 7638 thumbprint in hex (base64url may begin with "-", which a command line takes for an option).
+ */
 export async function newKeyPair(): Promise<{ kid: string; privateKeyPem: string; publicJwk: Record<string, unknown> }> {
   const { publicKey, privateKey } = await generateKeyPair(SET_ALG, { modulusLength: MODULUS_BITS, extractable: true });
   const { kty, n, e } = await exportJWK(publicKey);
   const publicJwk = { kty, n, e };
-  return { kid: await calculateJwkThumbprint(publicJwk), privateKeyPem: await exportPKCS8(privateKey), publicJwk };
+  return { kid: Buffer.from(await calculateJwkThumbprint(publicJwk), "base64url").toString("hex"), privateKeyPem: await exportPKCS8(privateKey), publicJwk };
 }
 
 /** A key ready to sign with. */
