@@ -140,12 +140,15 @@ describe.skipIf(!POSTGRES_URL)("several instances on one PostgreSQL database", (
     expect(await countRows(db, "users")).toBe(1);
     expect(await countRows(db, "tokens")).toBe(1);
     expect(await countRows(db, "role_grants")).toBe(1);
+    expect(await countRows(db, "ssf_keys")).toBe(1);
     expect(await eventsOf(db, admins[0]!.id)).toHaveLength(1);
 
     // Only one token file exists and exactly one instance logged the first start.
     expect(readdirSync(tokenDir)).toEqual(["admin.pat"]);
-    const firstStarts = [a, b].filter((s) => s.output().includes("first start"));
+    // (The signing key is made once too, possibly by the other instance: a log line of its own.)
+    const firstStarts = [a, b].filter((s) => s.output().includes("first start: created the first organization"));
     expect(firstStarts).toHaveLength(1);
+    expect([a, b].filter((s) => s.output().includes("signing key"))).toHaveLength(1);
     expect(a.adminToken).toBe(b.adminToken);
     expect(a.adminToken).toMatch(/\S{16,}/);
 
