@@ -36,6 +36,27 @@ export interface ParkedDelivery {
   createdAt: Date;
 }
 
+/** What waits for one destination, for an administrator (EXTENSIONS.md §2: parked deliveries are visible). */
+export interface DestinationState {
+  destination: string;
+  /** Deliveries not parked: due, backing off after a failure, or being sent. */
+  waiting: number;
+  parked: number;
+  /** When the oldest waiting delivery was written; undefined when none waits. */
+  oldestWaitingAt?: Date;
+  /**
+   * The error of the newest delivery that failed, waiting or parked (the outbox keeps no time of
+   * a failure, and a newer delivery's failure is the likelier to say how the receiver is now).
+   */
+  lastError?: string;
+}
+
+/** Parked deliveries of one destination, or of all, from after `afterId` on (a page). */
+export interface ParkedFilter {
+  destination?: string;
+  afterId?: number;
+}
+
 export interface OutboxStats {
   /** Deliveries waiting (not parked). */
   pending: number;
@@ -56,9 +77,14 @@ export interface OutboxStore {
   delivered(id: number): Promise<void>;
   /** Not sent: tried again at `dueAt`, or parked (`dueAt` undefined) until an administrator retries it. */
   failed(id: number, failure: { error: string; dueAt?: Date }): Promise<void>;
-  parkedDeliveries(limit: number): Promise<ParkedDelivery[]>;
+  /** Parked deliveries, oldest first. */
+  parkedDeliveries(limit: number, filter?: ParkedFilter): Promise<ParkedDelivery[]>;
   /** Parked deliveries due again now; returns how many there were. */
   retryParked(ids: number[], now: Date): Promise<number>;
+  /** Every parked delivery of the destination due again now; returns how many there were. */
+  retryParkedOf(destination: string, now: Date): Promise<number>;
+  /** Every destination with a delivery waiting or parked, in the order of their names. */
+  destinationStates(): Promise<DestinationState[]>;
   outboxStats(): Promise<OutboxStats>;
 }
 
@@ -71,4 +97,26 @@ export function failureChanges(failure: { error: string; dueAt?: Date }) {
 export function outboxStatsOf(rows: { parked: boolean; n: number; oldest: Date | null }[]): OutboxStats {
   const pending = rows.find((row) => !row.parked);
   return { pending: pending?.n ?? 0, parked: rows.find((row) => row.parked)?.n ?? 0, oldestPendingAt: pending?.oldest ?? undefined };
+}
+
+/**
+ * DestinationStates from a count per destination and parked flag (with the oldest creation time
+ * among each group) and the last error of each destination that has one.
+ */
+export function destinationStatesOf(
+  counts: { destination: string; parked: boolean; n: number; oldest: Date | null }[],
+  errors: { destination: string; lastError: string | null }[],
+): DestinationState[] {
+  const states = new Map<string, DestinationState>();
+  for (const { destination, parked, n, oldest } of counts) {
+    const state = states.get(destination) ?? { destination, waiting: 0, parked: 0 };
+    if (parked) state.parked = n;
+    else Object.assign(state, { waiting: n, oldestWaitingAt: oldest ?? undefined });
+    states.set(destination, state);
+  }
+  for (const { destination, lastError } of errors) {
+    const state = states.get(destination);
+    if (state && lastError !== null) state.lastError = lastError;
+  }
+  return [...states.values()].sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
 }

@@ -3,8 +3,10 @@
  * time (FOR UPDATE SKIP LOCKED, then a lease time), and one whose instance died while sending
  * becomes due again when its lease runs out.
  */
-import { and, asc, count, eq, inArray, min, sql, type SQL } from "drizzle-orm";
-import { failureChanges, outboxStatsOf, type LeasedDelivery, type OutboxStats, type OutboxStore, type ParkedDelivery } from "../outbox.js";
+import { and, asc, count, eq, inArray, isNotNull, max, min, sql, type SQL } from "drizzle-orm";
+import { destinationStatesOf, failureChanges, outboxStatsOf } from "../outbox.js";
+import type { DestinationState, LeasedDelivery, OutboxStats, OutboxStore, ParkedDelivery, ParkedFilter } from "../outbox.js";
+import { parkedWhere, retryChanges } from "../outbox-sql.js";
 import { EVENT_COLUMNS, eventOf, type EventColumns } from "./event-columns.js";
 import type { PgDb } from "./postgres-store.js";
 import { outbox } from "./schema.js";
@@ -63,9 +65,9 @@ export class PostgresOutbox implements OutboxStore {
     });
   }
 
-  parkedDeliveries(limit: number): Promise<ParkedDelivery[]> {
+  parkedDeliveries(limit: number, filter: ParkedFilter = {}): Promise<ParkedDelivery[]> {
     return this.guard(async () => {
-      const rows = await this.db.select().from(outbox).where(eq(outbox.parked, true)).orderBy(asc(outbox.id)).limit(limit);
+      const rows = await this.db.select().from(outbox).where(parkedWhere(outbox, filter)).orderBy(asc(outbox.id)).limit(limit);
       return rows.map((row) => ({ ...row, lastError: row.lastError ?? "" }));
     });
   }
@@ -75,10 +77,29 @@ export class PostgresOutbox implements OutboxStore {
     return this.guard(async () => {
       const updated = await this.db
         .update(outbox)
-        .set({ parked: false, dueAt: now, leaseUntil: null })
+        .set(retryChanges(now))
         .where(and(inArray(outbox.id, ids), eq(outbox.parked, true)))
         .returning({ id: outbox.id });
       return updated.length;
+    });
+  }
+
+  retryParkedOf(destination: string, now: Date): Promise<number> {
+    return this.guard(async () => {
+      const updated = await this.db.update(outbox).set(retryChanges(now)).where(parkedWhere(outbox, { destination })).returning({ id: outbox.id });
+      return updated.length;
+    });
+  }
+
+  destinationStates(): Promise<DestinationState[]> {
+    return this.guard(async () => {
+      const counts = await this.db
+        .select({ destination: outbox.destination, parked: outbox.parked, n: count(), oldest: min(outbox.createdAt) })
+        .from(outbox)
+        .groupBy(outbox.destination, outbox.parked);
+      const newestFailed = this.db.select({ id: max(outbox.id) }).from(outbox).where(isNotNull(outbox.lastError)).groupBy(outbox.destination);
+      const errors = await this.db.select({ destination: outbox.destination, lastError: outbox.lastError }).from(outbox).where(inArray(outbox.id, newestFailed));
+      return destinationStatesOf(counts, errors);
     });
   }
 

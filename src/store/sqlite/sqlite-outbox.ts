@@ -4,10 +4,12 @@
  * crash means a delivery sent again, which the outbox allows (at least once).
  */
 import type Database from "better-sqlite3";
-import { and, asc, count, eq, inArray, min, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNotNull, max, min, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { fromEventRow } from "../event-rows.js";
-import { failureChanges, outboxStatsOf, type LeasedDelivery, type OutboxStats, type OutboxStore, type ParkedDelivery } from "../outbox.js";
+import { destinationStatesOf, failureChanges, outboxStatsOf } from "../outbox.js";
+import type { DestinationState, LeasedDelivery, OutboxStats, OutboxStore, ParkedDelivery, ParkedFilter } from "../outbox.js";
+import { parkedWhere, retryChanges } from "../outbox-sql.js";
 import * as schema from "./schema.js";
 
 type Db = BetterSQLite3Database<typeof schema>;
@@ -68,8 +70,8 @@ export class SqliteOutbox implements OutboxStore {
       .run();
   }
 
-  async parkedDeliveries(limit: number): Promise<ParkedDelivery[]> {
-    const rows = this.db.select().from(outbox).where(eq(outbox.parked, true)).orderBy(asc(outbox.id)).limit(limit).all();
+  async parkedDeliveries(limit: number, filter: ParkedFilter = {}): Promise<ParkedDelivery[]> {
+    const rows = this.db.select().from(outbox).where(parkedWhere(outbox, filter)).orderBy(asc(outbox.id)).limit(limit).all();
     return rows.map((row) => ({ ...row, lastError: row.lastError ?? "" }));
   }
 
@@ -77,10 +79,25 @@ export class SqliteOutbox implements OutboxStore {
     if (ids.length === 0) return 0;
     const { changes } = this.db
       .update(outbox)
-      .set({ parked: false, dueAt: now, leaseUntil: null })
+      .set(retryChanges(now))
       .where(and(inArray(outbox.id, ids), eq(outbox.parked, true)))
       .run();
     return changes;
+  }
+
+  async retryParkedOf(destination: string, now: Date): Promise<number> {
+    return this.db.update(outbox).set(retryChanges(now)).where(parkedWhere(outbox, { destination })).run().changes;
+  }
+
+  async destinationStates(): Promise<DestinationState[]> {
+    const counts = this.db
+      .select({ destination: outbox.destination, parked: outbox.parked, n: count(), oldest: min(outbox.createdAt) })
+      .from(outbox)
+      .groupBy(outbox.destination, outbox.parked)
+      .all();
+    const newestFailed = this.db.select({ id: max(outbox.id) }).from(outbox).where(isNotNull(outbox.lastError)).groupBy(outbox.destination);
+    const errors = this.db.select({ destination: outbox.destination, lastError: outbox.lastError }).from(outbox).where(inArray(outbox.id, newestFailed)).all();
+    return destinationStatesOf(counts, errors);
   }
 
   async outboxStats(): Promise<OutboxStats> {
