@@ -5,11 +5,16 @@ import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/g
 import type { Readiness } from "../app/readiness.js";
 
 const WATCH_INTERVAL_MS = 1000;
+/**
+ * An unknown name is echoed in the error's grpc-message, a header or trailer: cut, so that a name
+ * of 64 KiB cannot make the answer's header block larger than HTTP/2 lets it be sent.
+ */
+const MAX_ECHOED_NAME = 200;
 
 export function healthService(readiness: Readiness, serviceNames: string[]): ServiceImpl<typeof Health> {
   const known = new Set(["", ...serviceNames]);
   const status = async (service: string) => {
-    if (!known.has(service)) throw new ConnectError(`unknown service ${service}`, Code.NotFound);
+    if (!known.has(service)) throw new ConnectError(`unknown service ${service.slice(0, MAX_ECHOED_NAME)}`, Code.NotFound);
     return (await readiness.isReady()) ? Status.SERVING : Status.NOT_SERVING;
   };
   return {
