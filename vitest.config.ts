@@ -22,6 +22,7 @@ const RPC_SUITE = [
   "test/actions-delivery.test.ts",
   "test/bulk.test.ts",
   "test/actions.test.ts",
+  "test/delivery-service.test.ts",
   "test/crash-drill.test.ts",
   "test/ssf/management.test.ts",
 ];

@@ -1,6 +1,7 @@
 /** config → store → app → server; SIGTERM and SIGINT drain in-flight calls, then close the store. */
 import { setMaxListeners } from "node:events";
 import { ActionsApp } from "./app/actions.js";
+import { DeliveryAdmin } from "./app/delivery-admin.js";
 import { UserApp } from "./app/user-app.js";
 import { EventHub } from "./app/event-hub.js";
 import { Watching } from "./app/watch.js";
@@ -65,6 +66,7 @@ async function main() {
     settings: new SettingsApp(store),
     watching: new Watching(hub, store, config.watch),
     actions,
+    delivery: new DeliveryAdmin(store.outbox, store.actions, store.ssf),
   };
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
     logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");

@@ -143,8 +143,8 @@ export class ActionsApp {
   }
 }
 
-/** Checked after the request's validation (SPEC §6's order) and before anything is read. */
-function mustHold(caller: Principal, permission: Permission): void {
+/** Checked after the request's validation (SPEC §6's order) and before anything is read; for what belongs to the instance. */
+export function mustHold(caller: Principal, permission: Permission): void {
   if (!hasInstancePermission(caller, permission)) throw permissionDenied();
 }
 

@@ -10,6 +10,7 @@ export type Role = (typeof ROLES)[number];
 /**
  * `ssf.manage`: create a stream (one per caller) and read and change the caller's own;
  * `ssf.read`: read every stream. The names are the CAEP interoperability profile's scopes.
+ * `delivery.read` and `delivery.retry`: read the outbox's state and retry parked deliveries.
  */
 export type Permission =
   | "user.read"
@@ -24,14 +25,16 @@ export type Permission =
   | "action.execution.read"
   | "action.execution.write"
   | "ssf.read"
-  | "ssf.manage";
+  | "ssf.manage"
+  | "delivery.read"
+  | "delivery.retry";
 
 const SESSION_PERMISSIONS: Permission[] = ["session.read", "session.write", "session.delete"];
 /** Actions v2 (EXTENSIONS.md §3): instance-wide, as ZITADEL's targets and executions are. */
 const ACTION_PERMISSIONS: Permission[] = ["action.target.read", "action.target.write", "action.target.delete", "action.execution.read", "action.execution.write"];
 
 const PERMISSIONS_OF: Record<Role, readonly Permission[]> = {
-  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS, ...ACTION_PERMISSIONS, "ssf.read", "ssf.manage"],
+  IAM_OWNER: ["user.read", "user.write", "user.delete", ...SESSION_PERMISSIONS, ...ACTION_PERMISSIONS, "ssf.read", "ssf.manage", "delivery.read", "delivery.retry"],
   IAM_LOGIN_CLIENT: SESSION_PERMISSIONS,
   ORG_OWNER: ["user.read", "user.write", "user.delete"],
   ORG_USER_MANAGER: ["user.read", "user.write"],

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JSONWebKeySet } from "jose";
 import { ActionsApp } from "../../src/app/actions.js";
+import { DeliveryAdmin } from "../../src/app/delivery-admin.js";
 import { EventHub } from "../../src/app/event-hub.js";
 import { Readiness } from "../../src/app/readiness.js";
 import { SettingsApp } from "../../src/app/settings.js";
@@ -108,6 +109,7 @@ beforeAll(async () => {
       settings: new SettingsApp(store),
       watching: new Watching(hub, store, config.watch),
       actions: new ActionsApp(store.actions, config.outbound),
+      delivery: new DeliveryAdmin(store.outbox, store.actions, store.ssf),
     },
     readiness: new Readiness(store),
     logger: createLogger("silent"),
