@@ -14,6 +14,7 @@ const RPC_SUITE = [
   "test/grpc-web-text.test.ts",
   "test/cli.test.ts",
   "test/cli-user.test.ts",
+  "test/cli-deliveries.test.ts",
   "test/sessions.test.ts",
   "test/history.test.ts",
   "test/lock-record.test.ts",

@@ -4,6 +4,7 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
+import { DeliveryService } from "../../gen/zus/delivery/v1/delivery_service_pb.js";
 import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { loadConfig } from "../config.js";
 
@@ -13,6 +14,7 @@ export class CliFailure extends Error {}
 export interface ApiClients {
   records: Client<typeof UserRecordService>;
   users: Client<typeof UserService>;
+  deliveries: Client<typeof DeliveryService>;
 }
 
 /** ZUS_TOKEN, else the admin token the server wrote on its first start (src/app/bootstrap.ts). */
@@ -43,7 +45,11 @@ export function apiClients(server: URL, token: string): ApiClients {
   // The server's root: a path in --server (a prefix before the services) is kept, its trailing slash is not.
   const baseUrl = server.href.replace(/\/$/, "");
   const transport = createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [bearer] });
-  return { records: createClient(UserRecordService, transport), users: createClient(UserService, transport) };
+  return {
+    records: createClient(UserRecordService, transport),
+    users: createClient(UserService, transport),
+    deliveries: createClient(DeliveryService, transport),
+  };
 }
 
 /** The server's answer as one line: the code, ZITADEL's error id when there is one, the message. */

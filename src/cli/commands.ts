@@ -15,14 +15,19 @@ export const USAGE = `usage:
   npm run --silent cli -- user history USER_ID [--server URL]
   npm run --silent cli -- events watch [--org ORG_ID] [--user USER_ID] [--type TYPE]... [--from POSITION] [--server URL]
   npm run --silent cli -- ssf keys | ssf rotate-key | ssf retire-key KID
+  npm run --silent cli -- deliveries [--server URL]
+  npm run --silent cli -- deliveries parked [--destination DESTINATION] [--server URL]
+  npm run --silent cli -- deliveries retry DELIVERY_ID... | --destination DESTINATION [--server URL]
 roles: ${ROLES.join(", ")}
 DURATION: like 90s, 15m, 1h30m; without it a lockout or lock lasts until an administrator unlocks
-org, machine, lockout and ssf use the database of DATABASE_URL; user and events call the server at
+org, machine, lockout and ssf use the database of DATABASE_URL; user, events and deliveries call the server at
 --server (default ${DEFAULT_SERVER}) with the token in ZUS_TOKEN, else the admin token the
 server wrote on its first start (ADMIN_TOKEN_FILE, default ./data/admin.pat)
 events watch prints events until Ctrl-C, then the position to resume from with --from
 ssf keys lists the Shared Signals signing keys (the signing one first); rotate-key makes a new
-signing key, the old one stays published until retire-key removes it`;
+signing key, the old one stays published until retire-key removes it
+deliveries lists each destination (target:ID, stream:ID) with deliveries waiting or parked; parked
+lists the parked ones; retry sends those named, or every parked one of a destination, again`;
 
 export class UsageError extends Error {}
 
@@ -31,7 +36,14 @@ export type ApiCommand =
   | { kind: "lock"; server: URL; userIds: string[]; reason: string; forSeconds?: number }
   | { kind: "unlock"; server: URL; userIds: string[] }
   | { kind: "history"; server: URL; userId: string }
-  | { kind: "watch"; server: URL; orgId: string; userId: string; types: string[]; from: string };
+  | { kind: "watch"; server: URL; orgId: string; userId: string; types: string[]; from: string }
+  | DeliveryCommand;
+
+/** The outbox's destinations and parked deliveries (delivery-commands.ts). */
+export type DeliveryCommand =
+  | { kind: "destinations"; server: URL }
+  | { kind: "parked"; server: URL; destination: string }
+  | { kind: "retry"; server: URL; ids: bigint[]; destination: string };
 
 /** The Shared Signals transmitter's signing keys (app/ssf/signing-keys.ts). */
 export type KeyCommand = { kind: "keys" } | { kind: "rotate-key" } | { kind: "retire-key"; kid: string };
@@ -58,12 +70,16 @@ const OPTIONS = {
   user: { type: "string" },
   type: { type: "string", multiple: true },
   from: { type: "string" },
+  destination: { type: "string" },
 } as const;
 
 type Option = keyof typeof OPTIONS;
 
-/** Which options each command takes (any other is a usage error) and how many ids (user ids, else `idName`) follow it. */
-const COMMANDS: Record<string, { options: Option[]; ids: "none" | "one" | "some"; idName?: string }> = {
+/**
+ * Which options each command takes (any other is a usage error) and how many ids (user ids, else
+ * `idName`) follow it; "any" leaves the count to the command.
+ */
+const COMMANDS: Record<string, { options: Option[]; ids: "none" | "one" | "some" | "any"; idName?: string }> = {
   "org add": { options: ["name"], ids: "none" },
   "machine add": { options: ["org", "username", "role"], ids: "none" },
   "lockout set": { options: ["org", "max-password-attempts", "max-otp-attempts", "lock-duration"], ids: "none" },
@@ -74,6 +90,9 @@ const COMMANDS: Record<string, { options: Option[]; ids: "none" | "one" | "some"
   "ssf keys": { options: [], ids: "none" },
   "ssf rotate-key": { options: [], ids: "none" },
   "ssf retire-key": { options: [], ids: "one", idName: "key id (kid)" },
+  deliveries: { options: ["server"], ids: "none" },
+  "deliveries parked": { options: ["destination", "server"], ids: "none" },
+  "deliveries retry": { options: ["destination", "server"], ids: "any" },
 };
 
 /** `help` as the command, or `--help`/`-h` anywhere before a `--`, whatever else is given. */
@@ -110,7 +129,7 @@ export function parseCommand(argv: string[]): Command {
     return value;
   };
   /** An option that may be left out, but not given empty. */
-  const optional = (option: "org" | "user" | "from") => {
+  const optional = (option: "org" | "user" | "from" | "destination") => {
     const value = values[option]?.trim();
     if (values[option] !== undefined && !value) throw new UsageError(`--${option} needs a value`);
     return value;
@@ -151,12 +170,26 @@ export function parseCommand(argv: string[]): Command {
       return { kind: "unlock", server, userIds: ids };
     case "user history":
       return { kind: "history", server, userId: ids[0]! };
+    case "deliveries":
+      return { kind: "destinations", server };
+    case "deliveries parked":
+      return { kind: "parked", server, destination: optional("destination") ?? "" };
+    case "deliveries retry": {
+      const destination = optional("destination") ?? "";
+      if ((ids.length === 0) === (destination === "")) throw new UsageError("deliveries retry takes delivery ids or --destination, one of the two");
+      return { kind: "retry", server, ids: ids.map(deliveryId), destination };
+    }
     default: {
       const types = values.type ?? [];
       if (types.some((type) => !type.trim())) throw new UsageError("--type needs a value");
       return { kind: "watch", server, orgId: optional("org") ?? "", userId: optional("user") ?? "", types, from: optional("from") ?? "" };
     }
   }
+}
+
+function deliveryId(raw: string): bigint {
+  if (!/^[1-9][0-9]{0,18}$/.test(raw)) throw new UsageError(`"${raw}" is not a delivery id (deliveries parked lists them)`);
+  return BigInt(raw);
 }
 
 function count(option: string, raw: string): number {

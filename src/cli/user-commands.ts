@@ -1,12 +1,13 @@
 /**
- * `user lock|unlock|history` and `events watch`: clients of the running server's API, never of its
- * database (a server caches users and tokens, so a write behind its back would go unseen).
+ * `user lock|unlock|history`, `events watch` and `deliveries`: clients of the running server's API,
+ * never of its database (a server caches users and tokens, so a write behind its back would go unseen).
  */
 import { ConnectError } from "@connectrpc/connect";
 import type { Details } from "../../gen/zitadel/object/v2/object_pb.js";
 import { WatchEndedSchema, type BulkChangeUsersResponse } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { answerLine, apiClients, CliFailure, errorLine, isUnreachable, resolveToken, type ApiClients } from "./api-client.js";
 import type { ApiCommand } from "./commands.js";
+import { runDeliveryCommand } from "./delivery-commands.js";
 import { eventLine } from "./event-line.js";
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -17,7 +18,7 @@ const HISTORY_PAGE_SIZE = 200;
 
 /** Runs the command and returns the exit code: 0 if everything succeeded, else 1. */
 export async function runApiCommand(command: ApiCommand): Promise<number> {
-  const { records, users } = apiClients(command.server, resolveToken());
+  const { records, users, deliveries } = apiClients(command.server, resolveToken());
   switch (command.kind) {
     case "lock": {
       const end = command.forSeconds === undefined ? {} : { end: { case: "duration" as const, value: { seconds: BigInt(command.forSeconds) } } };
@@ -35,6 +36,10 @@ export async function runApiCommand(command: ApiCommand): Promise<number> {
       return history(records, command);
     case "watch":
       return watch(records, command);
+    case "destinations":
+    case "parked":
+    case "retry":
+      return runDeliveryCommand(deliveries, command);
   }
 }
 
