@@ -5,11 +5,16 @@
  */
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { ActionService } from "../../gen/zitadel/action/v2/action_service_pb.js";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
+import { DeliveryService } from "../../gen/zus/delivery/v1/delivery_service_pb.js";
 import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
+import { readStreams, type StreamSummary } from "./ssf-streams.js";
 
 export type UserClient = Client<typeof UserService>;
 export type RecordClient = Client<typeof UserRecordService>;
+export type ActionClient = Client<typeof ActionService>;
+export type DeliveryClient = Client<typeof DeliveryService>;
 
 export interface Clients {
   /** ZITADEL's UserService. */
@@ -18,6 +23,12 @@ export interface Clients {
   records: RecordClient;
   /** The same service over the Connect protocol, for WatchUserEvents. */
   watch: RecordClient;
+  /** ZITADEL's Actions v2 ActionService: targets and executions. */
+  actions: ActionClient;
+  /** Our zus.delivery.v1.DeliveryService: what waits for each destination, parked deliveries, retries. */
+  deliveries: DeliveryClient;
+  /** The Shared Signals streams the token may read, from the transmitter's management API (not an RPC). */
+  streams(): Promise<StreamSummary[]>;
 }
 
 /** `onUnauthenticated` runs when the server refuses the token (revoked, or its owner locked). */
@@ -37,5 +48,8 @@ export function clients(token: string, onUnauthenticated?: () => void): Clients 
     users: createClient(UserService, grpcWeb),
     records: createClient(UserRecordService, grpcWeb),
     watch: createClient(UserRecordService, connect),
+    actions: createClient(ActionService, grpcWeb),
+    deliveries: createClient(DeliveryService, grpcWeb),
+    streams: () => readStreams(token, onUnauthenticated),
   };
 }

@@ -60,10 +60,14 @@ export async function lockTarget(server: TestServer, receiver: Receiver, name: s
   return { id: String(target.id), name };
 }
 
-/** Waits until the destination has `parked` parked deliveries and nothing waiting. */
+/** Waits until the destination has `parked` parked deliveries and nothing waiting (in a test or a hook, where expect.poll is not). */
 export async function untilParked(server: TestServer, destination: string, parked: number): Promise<void> {
   const client = createClient(DeliveryService, transport("connect-json", server.baseUrl, server.adminToken));
-  await expect
-    .poll(async () => (await client.listDestinations({})).destinations.find((d) => d.destination === destination), { timeout: 15_000, interval: 100 })
-    .toMatchObject({ waiting: 0n, parked: BigInt(parked) });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const state = (await client.listDestinations({})).destinations.find((d) => d.destination === destination);
+    if (state?.waiting === 0n && state.parked === BigInt(parked)) return;
+    if (Date.now() > deadline) throw new Error(`${destination} has not ${parked} parked deliveries in time: ${JSON.stringify(state, (_, v) => (typeof v === "bigint" ? String(v) : v))}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
