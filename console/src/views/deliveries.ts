@@ -159,7 +159,7 @@ export function deliveriesView(clients: Clients, nav: Navigator): View {
       h(
         "p",
         { className: "hint" },
-        "What waits to be sent to each receiver of events, and what was parked after its receiver kept failing. A retried delivery is sent again at once, in its user's order.",
+        "What waits to be sent to each receiver of events, and what was parked after its receiver kept failing. A retried delivery is sent again at once, with its original id.",
       ),
       h("div", { className: "buttons" }, refresh),
       error.element,
