@@ -7,11 +7,10 @@
  * are judged again by the addresses they resolve to (security/outbound-urls.ts).
  */
 import { createHmac } from "node:crypto";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { checkOutboundUrl, guardedLookup, type OutboundPolicy } from "../security/outbound-urls.js";
+import { checkOutboundUrl, type OutboundPolicy } from "../security/outbound-urls.js";
 import type { LeasedDelivery } from "../store/outbox.js";
 import { PermanentDeliveryError, type Sender } from "./dispatcher.js";
+import { post } from "./outbound-post.js";
 
 export interface ActionTarget {
   endpoint: string;
@@ -54,28 +53,9 @@ export function actionsSender(target: ActionTarget, options: { instanceId: strin
       if (!verdict.allowed) throw new PermanentDeliveryError(`the endpoint is not allowed: ${verdict.reason}`);
       const body = actionsEventBody(delivery, options.instanceId);
       const signature = zitadelSignature(target.signingKey, body, options.now?.() ?? new Date());
-      const status = await post(verdict.url, body, signature, { signal, guarded: !verdict.byPrefix });
+      const headers = { "content-type": "application/json", "zitadel-signature": signature };
+      const { status } = await post(verdict.url, body, { headers, signal, guarded: !verdict.byPrefix });
       if (status < 200 || status > 299) throw new Error(`the target answered ${status}`);
     },
   };
-}
-
-/** POSTs the body and resolves with the status; redirects are not followed (they could lead past the allow-list). */
-function post(url: URL, body: string, signature: string, options: { signal: AbortSignal; guarded: boolean }): Promise<number> {
-  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "zitadel-signature": signature },
-      signal: options.signal,
-      ...(options.guarded ? { lookup: guardedLookup() } : {}),
-    });
-    req.once("error", reject);
-    req.once("response", (res) => {
-      res.resume();
-      res.once("end", () => resolve(res.statusCode ?? 0));
-      res.once("error", reject);
-    });
-    req.end(body);
-  });
 }
