@@ -21,7 +21,10 @@ export interface ActionTarget {
 /** ZITADEL's user aggregate: its type and version as its events carry them. */
 const AGGREGATE = { type: "user", version: "v2" };
 
-/** The body ZITADEL posts for an event; ours adds what the lock record holds to `event_payload`. */
+/**
+ * The body ZITADEL posts for an event; ours adds what the lock record holds to `event_payload`,
+ * and leaves out a new user's password hash: a receiver has no use for it, and it is a secret.
+ */
 export function actionsEventBody(delivery: LeasedDelivery, instanceId: string): string {
   const { event } = delivery;
   return JSON.stringify({
@@ -34,8 +37,14 @@ export function actionsEventBody(delivery: LeasedDelivery, instanceId: string): 
     event_type: event.type,
     created_at: event.createdAt.toISOString(),
     userID: event.actor,
-    event_payload: "payload" in event && event.payload !== undefined ? event.payload : null,
+    event_payload: payloadOf(event),
   });
+}
+
+function payloadOf(event: LeasedDelivery["event"]): unknown {
+  if (event.type !== "user.human.added") return "payload" in event && event.payload !== undefined ? event.payload : null;
+  const { passwordHash, ...human } = event.payload.human;
+  return { ...event.payload, human };
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>`. */

@@ -275,8 +275,11 @@ describe("each lock path sends exactly the events §4 lists, on push, on poll an
     const withPassword = await addHuman(users);
     const withoutPassword = await addHuman(users, { password: false });
     const arrived = await expectArrivals(withPassword, [ADDED_SET], [added()]);
-    // The event's payload goes to the target as recorded: never with the password itself.
-    expect(JSON.stringify(payloadOf(arrived, "user.human.added"))).not.toContain(PASSWORD);
+    // The event's payload goes to the target without the password, and without its hash.
+    const payload = payloadOf(arrived, "user.human.added") as { human: Record<string, unknown> };
+    expect(JSON.stringify(payload)).not.toContain(PASSWORD);
+    expect(payload.human).not.toHaveProperty("passwordHash");
+    expect(payload.human).toMatchObject({ email: expect.stringContaining("@example.com") });
     // Nothing for the user without one: its lock's SET is the first it gets.
     await users.lockUser({ userId: withoutPassword });
     await expectArrivals(
