@@ -5,8 +5,7 @@ import { DeliveryAdmin } from "./app/delivery-admin.js";
 import { UserApp } from "./app/user-app.js";
 import { EventHub } from "./app/event-hub.js";
 import { Watching } from "./app/watch.js";
-import { ActionRoutes, senderLookup } from "./app/delivery-routes.js";
-import { Dispatcher } from "./app/dispatcher.js";
+import { Delivery } from "./app/delivery.js";
 import { initializeOnFirstStart } from "./app/bootstrap.js";
 import { loadConfig } from "./config.js";
 import { createDispatcher } from "./edge/dispatch.js";
@@ -27,13 +26,8 @@ const LOCK_SWEEP_MS = 250;
 /** Events the watch hub reads at a time (event-hub.ts). */
 const HUB_BATCH = 1000;
 
-/** The outbox is read after each commit here, and this often for commits of other instances and retries. */
-const DELIVERY_POLL_MS = 200;
-const DELIVERY_FIRST_RETRY_MS = 1000;
 /** After the calls have drained, sends under way get this long to finish at shutdown. */
 const DELIVERY_STOP_GRACE_MS = 1000;
-/** Executions set on another instance take effect here within this. */
-const ROUTES_REFRESH_MS = 1000;
 
 async function main() {
   const config = loadConfig();
@@ -43,22 +37,27 @@ async function main() {
   const metrics = createMetrics();
   const onError = (err: unknown) => logInternalError(logger, err);
   const actions = new ActionsApp(store.actions, config.outbound);
-  const routes = new ActionRoutes(actions);
-  await routes.refresh();
-  const delivery = new Dispatcher(store.outbox, senderLookup(store.actions, config), {
+  const signingKeys = new SigningKeys(store.ssf);
+  const firstKid = await signingKeys.ensure();
+  if (firstKid) logger.info({ kid: firstKid }, "first start: created the Shared Signals transmitter's signing key");
+  const { longPollMs, ...transmitter } = config.ssf;
+  const ssfStreams = new SsfStreams(store.ssf, transmitter, config.outbound, { changed: () => delivery.streamsChanged() });
+  const delivery = new Delivery(store, actions, ssfStreams, signingKeys, {
     ...config.delivery,
-    pollMs: DELIVERY_POLL_MS,
-    baseBackoffMs: DELIVERY_FIRST_RETRY_MS,
+    instanceId: config.instanceId,
+    outbound: config.outbound,
     onOutcome: (outcome) => metrics.observeDelivery(outcome),
     onError,
   });
+  // Before the first commit: every commit writes the deliveries its events are routed to.
+  await delivery.start();
   metrics.watchOutbox(() => store.outbox.outboxStats());
   const app = new UserApp(store, undefined, {
     committed: () => {
       hub.wake();
       delivery.wake();
     },
-    routes,
+    routes: delivery.routes,
   });
   const apps = {
     users: app,
@@ -71,11 +70,6 @@ async function main() {
   if (await initializeOnFirstStart(app, config.adminTokenFile)) {
     logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");
   }
-  const signingKeys = new SigningKeys(store.ssf);
-  const firstKid = await signingKeys.ensure();
-  if (firstKid) logger.info({ kid: firstKid }, "first start: created the Shared Signals transmitter's signing key");
-  const { longPollMs, ...transmitter } = config.ssf;
-  const ssfStreams = new SsfStreams(store.ssf, transmitter, config.outbound);
   // A lock whose end has come also ends when its user is next loaded; the sweep ends it without
   // that. Before the first call is served, every lock that fell due while the server was down ends.
   const sweep = async (): Promise<number> => {
@@ -102,16 +96,13 @@ async function main() {
     attemptLimit: new FailureLimiter(config.authFailuresPerMinute),
     benchNoop: config.benchNoop,
     rpcPath: config.rpcPath,
-    ssf: { streams: ssfStreams, keys: signingKeys, longPollMs },
+    ssf: { streams: ssfStreams, keys: signingKeys, pollQueue: delivery.pollQueue, longPollMs },
   });
   const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: config.connectionLimits });
   logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcPath: handler.rpcPath }, "listening");
 
   const lockSweep = setInterval(() => void sweep(), LOCK_SWEEP_MS);
   lockSweep.unref();
-  delivery.start();
-  const routeRefresh = setInterval(() => void routes.refresh().catch(onError), ROUTES_REFRESH_MS);
-  routeRefresh.unref();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -119,7 +110,6 @@ async function main() {
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
     clearInterval(lockSweep);
-    clearInterval(routeRefresh);
     readiness.startDraining();
     shutdown.abort();
     hub.close();

@@ -7,11 +7,10 @@
  * are judged again by the addresses they resolve to (security/outbound-urls.ts).
  */
 import { createHmac } from "node:crypto";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { checkOutboundUrl, guardedLookup, type OutboundPolicy } from "../security/outbound-urls.js";
+import { checkOutboundUrl, type OutboundPolicy } from "../security/outbound-urls.js";
 import type { LeasedDelivery } from "../store/outbox.js";
 import { PermanentDeliveryError, type Sender } from "./dispatcher.js";
+import { post } from "./outbound-post.js";
 
 export interface ActionTarget {
   endpoint: string;
@@ -22,7 +21,10 @@ export interface ActionTarget {
 /** ZITADEL's user aggregate: its type and version as its events carry them. */
 const AGGREGATE = { type: "user", version: "v2" };
 
-/** The body ZITADEL posts for an event; ours adds what the lock record holds to `event_payload`. */
+/**
+ * The body ZITADEL posts for an event; ours adds what the lock record holds to `event_payload`,
+ * and leaves out a new user's password hash: a receiver has no use for it, and it is a secret.
+ */
 export function actionsEventBody(delivery: LeasedDelivery, instanceId: string): string {
   const { event } = delivery;
   return JSON.stringify({
@@ -35,8 +37,14 @@ export function actionsEventBody(delivery: LeasedDelivery, instanceId: string): 
     event_type: event.type,
     created_at: event.createdAt.toISOString(),
     userID: event.actor,
-    event_payload: "payload" in event && event.payload !== undefined ? event.payload : null,
+    event_payload: payloadOf(event),
   });
+}
+
+function payloadOf(event: LeasedDelivery["event"]): unknown {
+  if (event.type !== "user.human.added") return "payload" in event && event.payload !== undefined ? event.payload : null;
+  const { passwordHash, ...human } = event.payload.human;
+  return { ...event.payload, human };
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>`. */
@@ -54,28 +62,9 @@ export function actionsSender(target: ActionTarget, options: { instanceId: strin
       if (!verdict.allowed) throw new PermanentDeliveryError(`the endpoint is not allowed: ${verdict.reason}`);
       const body = actionsEventBody(delivery, options.instanceId);
       const signature = zitadelSignature(target.signingKey, body, options.now?.() ?? new Date());
-      const status = await post(verdict.url, body, signature, { signal, guarded: !verdict.byPrefix });
+      const headers = { "content-type": "application/json", "zitadel-signature": signature };
+      const { status } = await post(verdict.url, body, { headers, signal, guarded: !verdict.byPrefix });
       if (status < 200 || status > 299) throw new Error(`the target answered ${status}`);
     },
   };
-}
-
-/** POSTs the body and resolves with the status; redirects are not followed (they could lead past the allow-list). */
-function post(url: URL, body: string, signature: string, options: { signal: AbortSignal; guarded: boolean }): Promise<number> {
-  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "zitadel-signature": signature },
-      signal: options.signal,
-      ...(options.guarded ? { lookup: guardedLookup() } : {}),
-    });
-    req.once("error", reject);
-    req.once("response", (res) => {
-      res.resume();
-      res.once("end", () => resolve(res.statusCode ?? 0));
-      res.once("error", reject);
-    });
-    req.end(body);
-  });
 }

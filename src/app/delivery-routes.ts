@@ -1,8 +1,8 @@
 /**
- * Where events go (EXTENSIONS.md §2–§3): the Actions v2 targets whose executions match each
- * event type, kept in memory so that a commit decides its deliveries without a read, and read
- * again every `refreshMs` (an execution set on another instance takes effect here within that);
- * and the sender for each destination, looked up when a delivery is sent, so that a target's
+ * Where events go to Actions v2 targets (EXTENSIONS.md §3): the targets whose executions match
+ * each event type, kept in memory so that a commit decides its deliveries without a read, and
+ * read again on each refresh (delivery.ts: an execution set on another instance takes effect
+ * here within that); and a target's sender, looked up when a delivery is sent, so that a target's
  * new endpoint or key applies to what is still waiting, and a deleted one's deliveries are dropped.
  */
 import { USER_EVENT_TYPES } from "../domain/events.js";
@@ -30,14 +30,18 @@ export class ActionRoutes implements DeliveryRoutes {
   }
 }
 
-/** The sender for a destination, or undefined when it is gone. */
-export function senderLookup(
+/** One target's sender, or undefined when the destination is not a target or the target is gone. */
+export async function targetSender(
   store: Pick<ActionStore, "getTarget">,
+  destination: string,
   options: { instanceId: string; outbound: OutboundPolicy },
-): (destination: string) => Promise<Sender | undefined> {
-  return async (destination) => {
-    if (!destination.startsWith(TARGET)) return undefined;
-    const target = await store.getTarget(destination.slice(TARGET.length));
-    return target && actionsSender({ endpoint: target.endpoint, signingKey: target.signingKey.reveal(), timeoutMs: target.timeoutMs }, options);
-  };
+): Promise<Sender | undefined> {
+  if (!destination.startsWith(TARGET)) return undefined;
+  const target = await store.getTarget(destination.slice(TARGET.length));
+  return target && actionsSender({ endpoint: target.endpoint, signingKey: target.signingKey.reveal(), timeoutMs: target.timeoutMs }, options);
+}
+
+/** Routes of several kinds of destination: each event goes to the destinations of every one. */
+export function joinRoutes(...all: DeliveryRoutes[]): DeliveryRoutes {
+  return { destinationsFor: (eventType) => all.flatMap((routes) => routes.destinationsFor(eventType)) };
 }

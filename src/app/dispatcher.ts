@@ -12,8 +12,11 @@ import type { LeasedDelivery, OutboxStore } from "../store/outbox.js";
 export class PermanentDeliveryError extends Error {}
 
 export interface Sender {
-  /** Resolves once the receiver took it; throws otherwise. `signal` aborts at the timeout. */
-  send(delivery: LeasedDelivery, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves once the receiver took it, or with "dropped" when the destination wants nothing of
+   * it (e.g. an SSF stream's subjects leave its user out); throws otherwise. `signal` aborts at the timeout.
+   */
+  send(delivery: LeasedDelivery, signal: AbortSignal): Promise<void | "dropped">;
   /** How long one request may take. */
   timeoutMs: number;
 }
@@ -28,6 +31,8 @@ export interface DispatcherOptions {
   baseBackoffMs: number;
   maxBackoffMs: number;
   giveUpAfterMs: number;
+  /** Destinations whose deliveries wait where they are for now (a paused SSF stream): none is leased. */
+  held?: () => readonly string[];
   now?: () => Date;
   onOutcome?(outcome: Outcome): void;
   /** Reading or writing the outbox failed; the dispatcher goes on. */
@@ -86,7 +91,8 @@ export class Dispatcher {
           const now = this.now();
           // The lease outlasts the longest send; one whose instance died is taken again after it.
           const busy = [...this.inFlight].filter(([, n]) => n >= this.options.perDestination).map(([destination]) => destination);
-          leased = await this.outbox.leaseDue(now, new Date(now.getTime() + LEASE_MS), free, busy);
+          const skip = [...busy, ...(this.options.held?.() ?? [])];
+          leased = await this.outbox.leaseDue(now, new Date(now.getTime() + LEASE_MS), free, skip);
         } catch (err) {
           this.options.onError(err);
         }
@@ -121,9 +127,9 @@ export class Dispatcher {
       return;
     }
     try {
-      await sender.send(delivery, AbortSignal.timeout(sender.timeoutMs));
+      const sent = await sender.send(delivery, AbortSignal.timeout(sender.timeoutMs));
       await this.outbox.delivered(delivery.id);
-      this.options.onOutcome?.("delivered");
+      this.options.onOutcome?.(sent === "dropped" ? "dropped" : "delivered");
     } catch (err) {
       const error = describe(err);
       const now = this.now();

@@ -31,7 +31,7 @@ export function createMetrics(): Metrics {
   });
   const deliveries = new Counter({
     name: "outbox_deliveries_total",
-    help: "Delivery attempts by outcome: delivered, retry (failed, to be tried again), parked, dropped (destination gone).",
+    help: "Delivery attempts by outcome: delivered, retry (failed, to be tried again), parked, dropped (the destination is gone or wants nothing of the event).",
     labelNames: ["outcome"],
     registers: [registry],
   });

@@ -107,3 +107,14 @@ export function fromStreamRow(row: StreamRow): SsfStream {
 /** The stream, if its previous verification request is not later than `notAfter` (or it has none). */
 export const verificationDue = (streams: { id: Column; lastVerificationAt: Column }, streamId: string, notAfter: Date) =>
   and(eq(streams.id, streamId), or(isNull(streams.lastVerificationAt), lte(streams.lastVerificationAt, notAfter)));
+
+/** SsfStore.queueDepths from a count per stream and refused flag. */
+export function queueDepthsOf(rows: { streamId: string; refused: boolean; n: number }[]): Map<string, { queued: number; refused: number }> {
+  const depths = new Map<string, { queued: number; refused: number }>();
+  for (const row of rows) {
+    const depth = depths.get(row.streamId) ?? { queued: 0, refused: 0 };
+    depth[row.refused ? "refused" : "queued"] += row.n;
+    depths.set(row.streamId, depth);
+  }
+  return depths;
+}

@@ -25,6 +25,13 @@ export interface PendingVerification {
   requestedAt: Date;
 }
 
+/** A SET in a poll stream's queue (RFC 8936), signed by key `kid`. */
+export interface QueuedSet {
+  jti: string;
+  kid: string;
+  set: string;
+}
+
 export interface SsfStore {
   /** The keys the JWKS publishes: the signing key first, then those rotated out and not yet retired. */
   publishedKeys(): Promise<StoredSigningKey[]>;
@@ -32,8 +39,11 @@ export interface SsfStore {
   addFirstKey(key: StoredSigningKey): Promise<boolean>;
   /** In one transaction: the signing key is rotated out (still published), `key` signs from now. */
   rotateKey(key: StoredSigningKey, at: Date): Promise<void>;
-  /** Stops publishing a rotated-out key and deletes it. "current": it is the signing key and stays. */
-  retireKey(kid: string): Promise<"retired" | "current" | "unknown">;
+  /**
+   * Stops publishing a rotated-out key and deletes it. It stays when it is the signing key
+   * ("current") or signed SETs that wait in a poll queue ("waiting": they must still verify).
+   */
+  retireKey(kid: string): Promise<"retired" | "current" | "waiting" | "unknown">;
 
   /** Throws ConflictError("receiver") when the receiver has a stream already (one each). */
   insertStream(stream: SsfStream): Promise<void>;
@@ -43,7 +53,7 @@ export interface SsfStore {
   /** Replaces what the receiver chooses (and so what is delivered); false when the stream is gone. */
   updateStreamConfig(id: string, config: ReceiverConfig & { eventsDelivered: string[] }, at: Date): Promise<boolean>;
   setStreamStatus(id: string, status: StreamStatus, reason: string | undefined, at: Date): Promise<boolean>;
-  /** Deletes the stream with its subjects and pending verifications; false when there was none. */
+  /** Deletes the stream with its subjects, pending verifications and queued SETs; false when there was none. */
   deleteStream(id: string): Promise<boolean>;
 
   /** Records a subject (subjects.ts, subjectKey) as included or excluded, replacing what was recorded. */
@@ -61,4 +71,15 @@ export interface SsfStore {
   pendingVerifications(limit: number): Promise<PendingVerification[]>;
   /** The delivery side took it (it is in the outbox). */
   deleteVerification(id: number): Promise<void>;
+
+  /** Queues a poll stream's SETs in order; one queued already (same jti: a redelivery) stays as it was. */
+  queueSets(streamId: string, sets: readonly QueuedSet[], at: Date): Promise<void>;
+  /** Up to `limit` queued SETs the receiver has not refused, oldest first. */
+  queuedSets(streamId: string, limit: number): Promise<{ jti: string; set: string }[]>;
+  /** The receiver acknowledged these: deleted. Unknown jtis are ignored. */
+  ackSets(streamId: string, jtis: readonly string[]): Promise<void>;
+  /** The receiver refused these (jti → its error, as text): kept with the error, never offered again. */
+  refuseSets(streamId: string, errors: ReadonlyMap<string, string>): Promise<void>;
+  /** Per stream: SETs queued and not refused, and those refused. */
+  queueDepths(): Promise<Map<string, { queued: number; refused: number }>>;
 }

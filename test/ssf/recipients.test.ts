@@ -1,5 +1,5 @@
 /**
- * Which streams a user's events go to (SsfStreams.recipients, for the delivery side): by the
+ * Which streams a user's events go to (SsfStreams.delivers, for the delivery side): by the
  * stream's status and its subjects (domain/ssf/subjects.ts), with default_subjects ALL and NONE;
  * and the minimum interval between verification requests. SQLite in memory, a clock of its own.
  */
@@ -19,12 +19,17 @@ const receiver = (): Principal => ({ userId: `9000000000000000${String(++receive
 
 function transmitter(defaultSubjects: DefaultSubjects) {
   let now = Date.parse("2030-01-01T00:00:00Z");
-  const streams = new SsfStreams(openSqliteStore(":memory:").ssf, { issuer: ISSUER, defaultSubjects, minVerificationIntervalS: 10 }, parseOutboundAllow(undefined), () => new Date(now));
+  const store = openSqliteStore(":memory:").ssf;
+  const streams = new SsfStreams(store, { issuer: ISSUER, defaultSubjects, minVerificationIntervalS: 10 }, parseOutboundAllow(undefined), { now: () => new Date(now) });
   const stream = async () => {
     const caller = receiver();
     return { caller, id: (await streams.create(caller, { delivery: { method: "urn:ietf:rfc:8936" }, format: "iss_sub" })).id };
   };
-  const recipientIds = async (email?: string) => (await streams.recipients(USER, email)).map((s) => s.id);
+  const recipientIds = async (email?: string) => {
+    const ids: string[] = [];
+    for (const one of await store.listStreams()) if (await streams.delivers(one, USER, email)) ids.push(one.id);
+    return ids;
+  };
   return { streams, stream, recipientIds, advance: (seconds: number) => (now += seconds * 1000) };
 }
 

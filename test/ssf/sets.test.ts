@@ -12,6 +12,7 @@ import {
   ACCOUNT_DISABLED, ACCOUNT_ENABLED, ACCOUNT_PURGED, CREDENTIAL_CHANGE, EVENTS_SUPPORTED, SESSION_REVOKED, VERIFICATION,
 } from "../../src/domain/ssf/event-types.js";
 import type { SsfStream } from "../../src/domain/ssf/stream.js";
+import { SIGNAL_TYPES, signalsOf } from "../../src/domain/ssf/user-signals.js";
 import type { SigningKey } from "../../src/security/set-signing.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { checkSet } from "../support/set-checks.js";
@@ -104,6 +105,24 @@ describe("the events of each user event", () => {
     expect(await setsOf(recorded({ type: "user.human.password.check.succeeded" }))).toEqual([]);
     expect(await setsOf(recorded({ type: "user.machine.added", payload: { orgId: "1", username: "m", machine: { name: "m", description: "" } } }, 1))).toEqual([]);
   });
+});
+
+it("SIGNAL_TYPES, by which a commit routes an event to streams, names every signal the event causes, in order", () => {
+  const human = { profile: { givenName: "G", familyName: "G" }, email: "g@example.com", emailVerified: true, passwordChangeRequired: false, passwordHash: "$2a$..." };
+  const samples: UserEvent[] = [
+    { type: "user.human.added", payload: { orgId: "1", username: "g", human } },
+    { type: "user.machine.added", payload: { orgId: "1", username: "m", machine: { name: "m", description: "" } } },
+    { type: "user.locked" },
+    { type: "user.locked", payload: { cause: "policy" } },
+    { type: "user.unlocked" },
+    { type: "user.deactivated" },
+    { type: "user.reactivated" },
+    { type: "user.removed" },
+    { type: "user.human.password.check.failed" },
+    { type: "user.human.password.check.succeeded" },
+  ];
+  expect(new Set(samples.map((event) => event.type))).toEqual(new Set(Object.keys(SIGNAL_TYPES)));
+  for (const event of samples) expect(signalsOf(recorded(event)).map((signal) => signal.type), event.type).toEqual(SIGNAL_TYPES[event.type]);
 });
 
 describe("the claims", () => {

@@ -127,16 +127,53 @@ for (const backend of STORE_BACKENDS) {
       expect((await ssf.pendingVerifications(1000)).filter((v) => v.streamId === verified.id).map((v) => v.id)).toEqual([pending[1]!.id]);
     });
 
-    it("deleting a stream deletes its subjects and pending verifications", async () => {
+    it("poll queues: oldest first, a jti queued once, acknowledged ones deleted, refused ones kept apart", async () => {
+      const polled = stream({ delivery: { method: POLL } });
+      const other = stream({ delivery: { method: POLL } });
+      await ssf.insertStream(polled);
+      await ssf.insertStream(other);
+      const set = (n: number, kid = "kid-a") => ({ jti: `jti-${n}`, kid, set: `set-${n}` });
+      await ssf.queueSets(polled.id, [set(1), set(2)], at(1));
+      await ssf.queueSets(polled.id, [set(2), set(3)], at(2));
+      await ssf.queueSets(other.id, [set(1)], at(2));
+      const taken = (limit = 10) => ssf.queuedSets(polled.id, limit);
+      expect(await taken()).toEqual([1, 2, 3].map((n) => ({ jti: `jti-${n}`, set: `set-${n}` })));
+      expect((await taken(2)).map((s) => s.jti)).toEqual(["jti-1", "jti-2"]);
+      await ssf.ackSets(polled.id, ["jti-1", "no-such-jti"]);
+      await ssf.refuseSets(polled.id, new Map([["jti-2", "invalid_key: unknown kid"]]));
+      expect((await taken()).map((s) => s.jti)).toEqual(["jti-3"]);
+      expect((await ssf.queuedSets(other.id, 10)).map((s) => s.jti)).toEqual(["jti-1"]);
+      const depths = await ssf.queueDepths();
+      expect([depths.get(polled.id), depths.get(other.id)]).toEqual([
+        { queued: 1, refused: 1 },
+        { queued: 1, refused: 0 },
+      ]);
+    });
+
+    it("a rotated key that signed SETs still waiting in a poll queue is not retired until they are acknowledged", async () => {
+      const polled = stream({ delivery: { method: POLL } });
+      await ssf.insertStream(polled);
+      const [old] = await ssf.publishedKeys();
+      await ssf.rotateKey(key(9), at(9));
+      await ssf.queueSets(polled.id, [{ jti: "signed-by-old", kid: old!.kid, set: "s" }], at(9));
+      expect(await ssf.retireKey(old!.kid)).toBe("waiting");
+      await ssf.refuseSets(polled.id, new Map([["signed-by-old", "refused"]]));
+      // A refused SET will never be delivered: it holds the key no longer.
+      expect(await ssf.retireKey(old!.kid)).toBe("retired");
+    });
+
+    it("deleting a stream deletes its subjects, pending verifications and queued SETs", async () => {
       const doomed = stream();
       await ssf.insertStream(doomed);
       await ssf.setSubject(doomed.id, "email a@example.com", false);
       await ssf.requestVerification(doomed.id, "s", at(1), at(0));
+      await ssf.queueSets(doomed.id, [{ jti: "j", kid: "k", set: "s" }], at(1));
       expect(await ssf.deleteStream(doomed.id)).toBe(true);
       expect(await ssf.deleteStream(doomed.id)).toBe(false);
       expect(await ssf.getStream(doomed.id)).toBeUndefined();
       expect(await ssf.subjectEntries(doomed.id, ["email a@example.com"])).toEqual(new Map());
       expect((await ssf.pendingVerifications(1000)).filter((v) => v.streamId === doomed.id)).toEqual([]);
+      expect(await ssf.queuedSets(doomed.id, 10)).toEqual([]);
       // Its receiver may have a stream again.
       await ssf.insertStream(stream({ receiverId: doomed.receiverId }));
     });

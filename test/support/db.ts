@@ -64,7 +64,7 @@ export async function adminUserId(server: Pick<TestServer, "databaseUrl">): Prom
   return row!.id;
 }
 
-export async function countRows(server: Pick<TestServer, "databaseUrl">, table: "events" | "users" | "tokens" | "organizations" | "role_grants"): Promise<number> {
+export async function countRows(server: Pick<TestServer, "databaseUrl">, table: "events" | "users" | "tokens" | "organizations" | "role_grants" | "ssf_keys"): Promise<number> {
   const [row] = await query<{ n: number | string }>(server, `select count(*) as n from ${table}`);
   return Number(row!.n);
 }

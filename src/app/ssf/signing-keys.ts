@@ -1,7 +1,9 @@
 /**
  * The transmitter's signing keys (EXTENSIONS.md §4): one made on first start, rotated by an
  * administrator (`ssf rotate-key`), the one rotated out still published in the JWKS so that the
- * SETs it signed can be verified, until the administrator retires it (`ssf retire-key KID`).
+ * SETs it signed can be verified, until the administrator retires it (`ssf retire-key KID`),
+ * which waits for the poll receivers to acknowledge the SETs it signed (push SETs are signed as
+ * they are sent).
  */
 import { DomainError } from "../../domain/errors.js";
 import { loadSigningKey, newKeyPair, publicJwkOf, type SigningKey } from "../../security/set-signing.js";
@@ -51,6 +53,9 @@ export class SigningKeys {
     const outcome = await this.store.retireKey(kid);
     if (outcome === "unknown") throw new DomainError("NotFound", undefined, `no published key ${kid}`);
     if (outcome === "current") throw new DomainError("FailedPrecondition", undefined, `key ${kid} signs now: rotate first, then retire it`);
+    if (outcome === "waiting") {
+      throw new DomainError("FailedPrecondition", undefined, `key ${kid} signed SETs that poll receivers have not acknowledged yet: retire it once they have`);
+    }
   }
 
   async list(): Promise<KeyInfo[]> {

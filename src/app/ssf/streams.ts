@@ -33,14 +33,27 @@ export class RetryLater extends DomainError {
   }
 }
 
+export interface StreamHooks {
+  now?: () => Date;
+  /**
+   * A stream was created, changed, deleted or asked for verification here: the delivery side
+   * looks at once (it also reads them again on its own, for changes made on other instances).
+   */
+  changed?: () => void;
+}
+
 export class SsfStreams {
   constructor(
     private readonly store: SsfStore,
     readonly settings: TransmitterSettings,
     /** Where push endpoints may point (OUTBOUND_URL_ALLOW), checked when a stream is created or changed. */
     private readonly outbound: OutboundPolicy,
-    private readonly now: () => Date = () => new Date(),
+    private readonly hooks: StreamHooks = {},
   ) {}
+
+  private now(): Date {
+    return this.hooks.now?.() ?? new Date();
+  }
 
   /** SSF §8.1.1.1: one stream per receiver (the caller); a second is refused with AlreadyExists (409). */
   async create(caller: Principal, config: ReceiverConfig): Promise<SsfStream> {
@@ -66,6 +79,7 @@ export class SsfStreams {
       }
       throw err;
     }
+    this.hooks.changed?.();
     return stream;
   }
 
@@ -93,6 +107,7 @@ export class SsfStreams {
     const eventsDelivered = eventsDeliveredFor(config.eventsRequested);
     const at = this.now();
     if (!(await this.store.updateStreamConfig(streamId, { ...config, eventsDelivered }, at))) throw notFound(streamId);
+    this.hooks.changed?.();
     const { eventsRequested, description, ...kept } = current;
     return { ...kept, ...config, eventsDelivered, updatedAt: at };
   }
@@ -100,12 +115,14 @@ export class SsfStreams {
   async delete(caller: Principal, streamId: string): Promise<void> {
     await this.writable(caller, streamId);
     if (!(await this.store.deleteStream(streamId))) throw notFound(streamId);
+    this.hooks.changed?.();
   }
 
   async setStatus(caller: Principal, streamId: string, status: StreamStatus, reason?: string): Promise<SsfStream> {
     const current = await this.writable(caller, streamId);
     const at = this.now();
     if (!(await this.store.setStreamStatus(streamId, status, reason, at))) throw notFound(streamId);
+    this.hooks.changed?.();
     const { statusReason, ...kept } = current;
     return { ...kept, status, ...(reason !== undefined && { statusReason: reason }), updatedAt: at };
   }
@@ -128,6 +145,7 @@ export class SsfStreams {
       const waitMs = (stream.lastVerificationAt?.getTime() ?? at.getTime()) + intervalMs - at.getTime();
       throw new RetryLater(`one verification request per ${this.settings.minVerificationIntervalS} s per stream`, Math.max(1, Math.ceil(waitMs / 1000)));
     }
+    this.hooks.changed?.();
   }
 
   /** The caller's own stream, for polling it (RFC 8936); a push stream has no poll endpoint (NotFound). */
@@ -138,18 +156,14 @@ export class SsfStreams {
   }
 
   /**
-   * For the delivery side: the streams a user's events go to now. A disabled stream drops them;
-   * a paused one holds them (the delivery side sends them when it is enabled again).
+   * For the delivery side: whether the stream is to get a user's events now. A disabled stream
+   * drops them; a paused one holds them (the delivery side sends them when it is enabled again);
+   * its subjects (subjects.ts) say whether this user is in.
    */
-  async recipients(userId: string, email?: string): Promise<SsfStream[]> {
+  async delivers(stream: Pick<SsfStream, "id" | "status" | "defaultSubjects">, userId: string, email?: string): Promise<boolean> {
+    if (stream.status === "disabled") return false;
     const subjects = userSubjects(this.settings.issuer, userId, email);
-    const keys = subjects.map(subjectKey);
-    const recipients: SsfStream[] = [];
-    for (const stream of await this.store.listStreams()) {
-      if (stream.status === "disabled") continue;
-      if (includesUser(stream.defaultSubjects, await this.store.subjectEntries(stream.id, keys), subjects)) recipients.push(stream);
-    }
-    return recipients;
+    return includesUser(stream.defaultSubjects, await this.store.subjectEntries(stream.id, subjects.map(subjectKey)), subjects);
   }
 
   /** For the delivery side: the oldest verification requests not yet taken. */

@@ -2,7 +2,7 @@
  * Which Shared Signals a user event causes (EXTENSIONS.md §4), with the CAEP members that say
  * when, who and why. Pure: the SETs that carry them are made in app/ssf/sets.ts.
  */
-import { SYSTEM_ACTOR, type RecordedUserEvent } from "../events.js";
+import { SYSTEM_ACTOR, type RecordedUserEvent, type UserEvent } from "../events.js";
 import { ACCOUNT_DISABLED, ACCOUNT_ENABLED, ACCOUNT_PURGED, CREDENTIAL_CHANGE, SESSION_REVOKED } from "./event-types.js";
 
 /** CAEP 1.0 §2: who caused the event. */
@@ -62,6 +62,23 @@ export function signalsOf(event: RecordedUserEvent): Signal[] {
       return [];
   }
 }
+
+/**
+ * The signal types an event of each type may cause (signalsOf gives those of one event): the
+ * delivery side routes an event to the streams that deliver any of them, at commit, without
+ * looking at its payload.
+ */
+export const SIGNAL_TYPES: Readonly<Record<UserEvent["type"], readonly string[]>> = {
+  "user.human.added": [CREDENTIAL_CHANGE],
+  "user.machine.added": [],
+  "user.locked": [ACCOUNT_DISABLED, SESSION_REVOKED],
+  "user.unlocked": [ACCOUNT_ENABLED],
+  "user.deactivated": [ACCOUNT_DISABLED, SESSION_REVOKED],
+  "user.reactivated": [ACCOUNT_ENABLED],
+  "user.removed": [ACCOUNT_PURGED, SESSION_REVOKED],
+  "user.human.password.check.failed": [],
+  "user.human.password.check.succeeded": [],
+};
 
 /** The lockout policy's lock; the system's own changes (a lock's end); the user's own; else an administrator's. */
 function initiatingEntity(event: RecordedUserEvent): InitiatingEntity {

@@ -23,8 +23,8 @@ export interface SsfHttpOptions {
   keys: SigningKeys;
   /** Resolves the Authorization header to its caller (app/user-app.ts). */
   authenticate(authorization: string | undefined): Promise<Principal>;
-  /** The delivery side's poll queue; without it the poll endpoints are not served (404). */
-  pollQueue?: PollQueue;
+  /** The delivery side's poll queue (app/ssf/stored-poll-queue.ts). */
+  pollQueue: PollQueue;
   /** How long a poll without returnImmediately waits for a SET (SSF_LONG_POLL_MS). */
   longPollMs: number;
   maxBodyBytes: number;
@@ -160,7 +160,7 @@ export function createSsfHandler(options: SsfHttpOptions) {
       return true;
     }
 
-    if (path.startsWith(SSF_PATHS.poll) && options.pollQueue) {
+    if (path.startsWith(SSF_PATHS.poll)) {
       const queue = options.pollQueue;
       answer("Poll", "ssf.manage", async () => {
         if (req.method !== "POST") return notAllowed(["POST"]);

@@ -1,11 +1,13 @@
 /** The transmitter's tables on PostgreSQL, shared by every instance. */
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { ReceiverConfig, SsfStream, StreamStatus } from "../../domain/ssf/stream.js";
-import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
-import type { PendingVerification, SsfStore, StoredSigningKey } from "../ssf-store.js";
+import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, queueDepthsOf, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
+import type { PendingVerification, QueuedSet, SsfStore, StoredSigningKey } from "../ssf-store.js";
 import { guard } from "./guard.js";
 import type { PgDb } from "./postgres-store.js";
 import * as schema from "./schema.js";
+
+const { ssfPollSets } = schema;
 
 export class PostgresSsfStore implements SsfStore {
   constructor(private readonly db: PgDb) {}
@@ -32,16 +34,23 @@ export class PostgresSsfStore implements SsfStore {
     );
   }
 
-  retireKey(kid: string): Promise<"retired" | "current" | "unknown"> {
-    return guard(async () => {
-      const [deleted] = await this.db
-        .delete(schema.ssfKeys)
-        .where(and(eq(schema.ssfKeys.kid, kid), eq(schema.ssfKeys.current, false)))
-        .returning({ kid: schema.ssfKeys.kid });
-      if (deleted) return "retired";
-      const [current] = await this.db.select({ kid: schema.ssfKeys.kid }).from(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid));
-      return current ? "current" : "unknown";
-    });
+  retireKey(kid: string): Promise<"retired" | "current" | "waiting" | "unknown"> {
+    return guard(() =>
+      this.db.transaction(async (tx) => {
+        // The key's row lock keeps a racing retire out while this one looks at the queues.
+        const [row] = await tx.select({ current: schema.ssfKeys.current }).from(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid)).for("update");
+        if (!row) return "unknown" as const;
+        if (row.current) return "current" as const;
+        const [waiting] = await tx
+          .select({ id: ssfPollSets.id })
+          .from(ssfPollSets)
+          .where(and(eq(ssfPollSets.kid, kid), isNull(ssfPollSets.error)))
+          .limit(1);
+        if (waiting) return "waiting" as const;
+        await tx.delete(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid));
+        return "retired" as const;
+      }),
+    );
   }
 
   insertStream(stream: SsfStream): Promise<void> {
@@ -95,6 +104,7 @@ export class PostgresSsfStore implements SsfStore {
       this.db.transaction(async (tx) => {
         await tx.delete(schema.ssfSubjects).where(eq(schema.ssfSubjects.streamId, id));
         await tx.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.streamId, id));
+        await tx.delete(ssfPollSets).where(eq(ssfPollSets.streamId, id));
         const deleted = await tx.delete(schema.ssfStreams).where(eq(schema.ssfStreams.id, id)).returning({ id: schema.ssfStreams.id });
         return deleted.length > 0;
       }),
@@ -147,6 +157,55 @@ export class PostgresSsfStore implements SsfStore {
   deleteVerification(id: number): Promise<void> {
     return guard(async () => {
       await this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.id, id));
+    });
+  }
+
+  queueSets(streamId: string, sets: readonly QueuedSet[], at: Date): Promise<void> {
+    if (sets.length === 0) return Promise.resolve();
+    return guard(async () => {
+      await this.db
+        .insert(ssfPollSets)
+        .values(sets.map((set) => ({ streamId, ...set, createdAt: at })))
+        .onConflictDoNothing();
+    });
+  }
+
+  queuedSets(streamId: string, limit: number): Promise<{ jti: string; set: string }[]> {
+    return guard(() =>
+      this.db
+        .select({ jti: ssfPollSets.jti, set: ssfPollSets.set })
+        .from(ssfPollSets)
+        .where(and(eq(ssfPollSets.streamId, streamId), isNull(ssfPollSets.error)))
+        .orderBy(asc(ssfPollSets.id))
+        .limit(limit),
+    );
+  }
+
+  ackSets(streamId: string, jtis: readonly string[]): Promise<void> {
+    if (jtis.length === 0) return Promise.resolve();
+    return guard(async () => {
+      await this.db.delete(ssfPollSets).where(and(eq(ssfPollSets.streamId, streamId), inArray(ssfPollSets.jti, [...jtis])));
+    });
+  }
+
+  refuseSets(streamId: string, errors: ReadonlyMap<string, string>): Promise<void> {
+    return guard(() =>
+      this.db.transaction(async (tx) => {
+        for (const [jti, error] of errors) {
+          await tx
+            .update(ssfPollSets)
+            .set({ error })
+            .where(and(eq(ssfPollSets.streamId, streamId), eq(ssfPollSets.jti, jti)));
+        }
+      }),
+    );
+  }
+
+  queueDepths(): Promise<Map<string, { queued: number; refused: number }>> {
+    const refused = sql<boolean>`${ssfPollSets.error} is not null`;
+    return guard(async () => {
+      const rows = await this.db.select({ streamId: ssfPollSets.streamId, refused, n: count() }).from(ssfPollSets).groupBy(ssfPollSets.streamId, refused);
+      return queueDepthsOf(rows);
     });
   }
 }

@@ -228,6 +228,25 @@ export const ssfVerifications = sqliteTable(
   (t) => [index("ssf_verifications_stream").on(t.streamId)],
 );
 
+/**
+ * The SETs of poll streams (RFC 8936), signed when the outbox handed them over and kept until the
+ * receiver acknowledges them; one the receiver refused keeps its error and is not offered again.
+ * `kid` is the key that signed it: a rotated key stays published while any of its SETs wait.
+ */
+export const ssfPollSets = sqliteTable(
+  "ssf_poll_sets",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    streamId: text("stream_id").notNull(),
+    jti: text("jti").notNull(),
+    kid: text("kid").notNull(),
+    set: text("set").notNull(),
+    error: text("error"),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("ssf_poll_sets_jti").on(t.streamId, t.jti), index("ssf_poll_sets_queue").on(t.streamId, t.id), index("ssf_poll_sets_kid").on(t.kid)],
+);
+
 /** Actions v2 targets (EXTENSIONS.md §3). The signing key is kept as it is: every request is signed with it. */
 export const actionTargets = sqliteTable(
   "action_targets",

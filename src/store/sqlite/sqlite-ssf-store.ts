@@ -4,16 +4,17 @@
  * is answered once the -wal file is flushed past it, as every write here is (wal-sync.ts).
  */
 import type Database from "better-sqlite3";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { ReceiverConfig, SsfStream, StreamStatus } from "../../domain/ssf/stream.js";
-import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
-import type { PendingVerification, SsfStore, StoredSigningKey } from "../ssf-store.js";
+import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, queueDepthsOf, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
+import type { PendingVerification, QueuedSet, SsfStore, StoredSigningKey } from "../ssf-store.js";
 import { ConflictError } from "../store.js";
 import * as schema from "./schema.js";
 import type { WalSync } from "./wal-sync.js";
 
 type Db = BetterSQLite3Database<typeof schema>;
+const { ssfPollSets } = schema;
 
 /** Whether a write failed on this unique column (Drizzle wraps the driver's error in its own). */
 function isUniqueViolation(err: unknown, column: string): boolean {
@@ -58,11 +59,14 @@ export class SqliteSsfStore implements SsfStore {
     await this.wal.durable();
   }
 
-  async retireKey(kid: string): Promise<"retired" | "current" | "unknown"> {
+  async retireKey(kid: string): Promise<"retired" | "current" | "waiting" | "unknown"> {
     const outcome = this.sqlite.transaction(() => {
       const row = this.db.select({ current: schema.ssfKeys.current }).from(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid)).get();
       if (!row) return "unknown" as const;
       if (row.current) return "current" as const;
+      if (this.db.select({ id: ssfPollSets.id }).from(ssfPollSets).where(and(eq(ssfPollSets.kid, kid), isNull(ssfPollSets.error))).limit(1).get()) {
+        return "waiting" as const;
+      }
       this.db.delete(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid)).run();
       return "retired" as const;
     }).immediate();
@@ -116,6 +120,7 @@ export class SqliteSsfStore implements SsfStore {
     const deleted = this.sqlite.transaction(() => {
       this.db.delete(schema.ssfSubjects).where(eq(schema.ssfSubjects.streamId, id)).run();
       this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.streamId, id)).run();
+      this.db.delete(ssfPollSets).where(eq(ssfPollSets.streamId, id)).run();
       return this.db.delete(schema.ssfStreams).where(eq(schema.ssfStreams.id, id)).run().changes > 0;
     }).immediate();
     return this.written(deleted);
@@ -163,5 +168,56 @@ export class SqliteSsfStore implements SsfStore {
   async deleteVerification(id: number): Promise<void> {
     this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.id, id)).run();
     await this.wal.durable();
+  }
+
+  // The poll queue's writes wait for no fdatasync, as the outbox's do (sqlite-outbox.ts): one
+  // lost in a crash is followed in the log by the outbox's, so the SET is queued or acknowledged again.
+
+  async queueSets(streamId: string, sets: readonly QueuedSet[], at: Date): Promise<void> {
+    if (sets.length === 0) return;
+    this.db
+      .insert(ssfPollSets)
+      .values(sets.map((set) => ({ streamId, ...set, createdAt: at })))
+      .onConflictDoNothing()
+      .run();
+  }
+
+  async queuedSets(streamId: string, limit: number): Promise<{ jti: string; set: string }[]> {
+    return this.db
+      .select({ jti: ssfPollSets.jti, set: ssfPollSets.set })
+      .from(ssfPollSets)
+      .where(and(eq(ssfPollSets.streamId, streamId), isNull(ssfPollSets.error)))
+      .orderBy(asc(ssfPollSets.id))
+      .limit(limit)
+      .all();
+  }
+
+  async ackSets(streamId: string, jtis: readonly string[]): Promise<void> {
+    if (jtis.length === 0) return;
+    this.db
+      .delete(ssfPollSets)
+      .where(and(eq(ssfPollSets.streamId, streamId), inArray(ssfPollSets.jti, [...jtis])))
+      .run();
+  }
+
+  async refuseSets(streamId: string, errors: ReadonlyMap<string, string>): Promise<void> {
+    this.sqlite.transaction(() => {
+      for (const [jti, error] of errors) {
+        this.db
+          .update(ssfPollSets)
+          .set({ error })
+          .where(and(eq(ssfPollSets.streamId, streamId), eq(ssfPollSets.jti, jti)))
+          .run();
+      }
+    })();
+  }
+
+  async queueDepths(): Promise<Map<string, { queued: number; refused: number }>> {
+    const rows = this.db
+      .select({ streamId: ssfPollSets.streamId, refused: sql<number>`${ssfPollSets.error} is not null`, n: count() })
+      .from(ssfPollSets)
+      .groupBy(ssfPollSets.streamId, sql`${ssfPollSets.error} is not null`)
+      .all();
+    return queueDepthsOf(rows.map((row) => ({ ...row, refused: Boolean(row.refused) })));
   }
 }

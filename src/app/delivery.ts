@@ -1,0 +1,139 @@
+/**
+ * Everything that takes committed events out of the building (EXTENSIONS.md §2–§4): where each
+ * event goes (Actions v2 executions, SSF streams), the dispatcher that sends the outbox to them,
+ * the poll streams' queue and the verification events. main.ts makes one and starts it before
+ * the first commit, so that every commit writes its deliveries.
+ */
+import type { OutboundPolicy } from "../security/outbound-urls.js";
+import type { Store } from "../store/store.js";
+import type { ActionsApp } from "./actions.js";
+import { ActionRoutes, joinRoutes, targetSender } from "./delivery-routes.js";
+import { Dispatcher, type Outcome, type Sender } from "./dispatcher.js";
+import type { SigningKeys } from "./ssf/signing-keys.js";
+import { StoredPollQueue } from "./ssf/stored-poll-queue.js";
+import { StreamRoutes, streamIdOf } from "./ssf/stream-routes.js";
+import { streamSender } from "./ssf/stream-sender.js";
+import type { SsfStreams } from "./ssf/streams.js";
+import { VerificationSender } from "./ssf/verifications.js";
+import type { DeliveryRoutes } from "./user-events.js";
+
+/** The outbox is read after each commit here, and this often for commits of other instances and retries. */
+const POLL_MS = 200;
+const FIRST_RETRY_MS = 1000;
+/** Executions and streams changed on another instance take effect here within this. */
+const REFRESH_MS = 1000;
+/** How long one push to an SSF receiver may take (an Actions target has its own timeout). */
+const PUSH_TIMEOUT_MS = 10_000;
+
+export interface DeliveryOptions {
+  instanceId: string;
+  outbound: OutboundPolicy;
+  concurrency: number;
+  perDestination: number;
+  giveUpAfterMs: number;
+  maxBackoffMs: number;
+  onOutcome?(outcome: Outcome): void;
+  onError(err: unknown): void;
+}
+
+export class Delivery {
+  readonly routes: DeliveryRoutes;
+  readonly pollQueue: StoredPollQueue;
+  private readonly actionRoutes: ActionRoutes;
+  private readonly streamRoutes: StreamRoutes;
+  private readonly dispatcher: Dispatcher;
+  private readonly verifications: VerificationSender;
+  private refresher?: NodeJS.Timeout;
+  private verifying?: Promise<void>;
+
+  constructor(
+    private readonly store: Store,
+    actions: Pick<ActionsApp, "targetsForEvents">,
+    private readonly streams: SsfStreams,
+    private readonly keys: SigningKeys,
+    private readonly options: DeliveryOptions,
+  ) {
+    this.actionRoutes = new ActionRoutes(actions);
+    this.streamRoutes = new StreamRoutes(store.ssf);
+    this.routes = joinRoutes(this.actionRoutes, this.streamRoutes);
+    this.pollQueue = new StoredPollQueue(store.ssf, (id) => this.streamRoutes.stream(id)?.status, POLL_MS);
+    this.dispatcher = new Dispatcher(store.outbox, (destination) => this.senderFor(destination), {
+      concurrency: options.concurrency,
+      perDestination: options.perDestination,
+      giveUpAfterMs: options.giveUpAfterMs,
+      maxBackoffMs: options.maxBackoffMs,
+      pollMs: POLL_MS,
+      baseBackoffMs: FIRST_RETRY_MS,
+      held: () => this.streamRoutes.held(),
+      onOutcome: options.onOutcome,
+      onError: options.onError,
+    });
+    this.verifications = new VerificationSender({
+      streams,
+      store: store.ssf,
+      keys,
+      pollQueue: this.pollQueue,
+      outbound: options.outbound,
+      timeoutMs: PUSH_TIMEOUT_MS,
+      onError: options.onError,
+    });
+  }
+
+  /** Reads the routes (before the first commit), then sends. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.dispatcher.start();
+    this.refresher = setInterval(() => void this.refresh().then(() => this.verify(), this.options.onError), REFRESH_MS);
+    this.refresher.unref();
+  }
+
+  /** Something was committed here. */
+  wake(): void {
+    this.dispatcher.wake();
+  }
+
+  /** A stream was changed here (SsfStreams' `changed` hook): its routes and verification requests now. */
+  streamsChanged(): void {
+    void this.streamRoutes.refresh().then(() => {
+      this.dispatcher.wake();
+      this.verify();
+    }, this.options.onError);
+  }
+
+  /** Waits up to `graceMs` for the sends under way; see Dispatcher.stop. */
+  async stop(graceMs: number): Promise<void> {
+    clearInterval(this.refresher);
+    await this.dispatcher.stop(graceMs);
+    await this.verifying;
+  }
+
+  private async refresh(): Promise<void> {
+    await Promise.all([this.actionRoutes.refresh(), this.streamRoutes.refresh()]);
+  }
+
+  /** One round of verification events at a time. */
+  private verify(): void {
+    this.verifying ??= this.verifications
+      .sendPending()
+      .catch(this.options.onError)
+      .finally(() => (this.verifying = undefined));
+  }
+
+  private async senderFor(destination: string): Promise<Sender | undefined> {
+    const streamId = streamIdOf(destination);
+    if (streamId === undefined) return targetSender(this.store.actions, destination, this.options);
+    const stream = this.streamRoutes.stream(streamId);
+    return (
+      stream &&
+      streamSender(stream, {
+        streams: this.streams,
+        keys: this.keys,
+        users: this.store,
+        queue: this.store.ssf,
+        pollQueue: this.pollQueue,
+        outbound: this.options.outbound,
+        timeoutMs: PUSH_TIMEOUT_MS,
+      })
+    );
+  }
+}
