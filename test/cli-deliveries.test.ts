@@ -1,7 +1,8 @@
 /**
  * The CLI's `deliveries` commands as an administrator runs them: the real CLI process against a
  * real server whose Actions target's receiver answers 500 (so deliveries are parked) until it
- * answers 200; each listing checked against the API, each retry against what the receiver got.
+ * answers 200, beside a poll stream whose SETs wait in its queue; each listing checked against
+ * the API, each retry against what the receiver got.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
@@ -15,10 +16,19 @@ import { freePort, startServer, type TestServer } from "./support/server.js";
 let server: TestServer;
 const receiver = new Receiver();
 let destination: string;
+/** A poll stream of the admin's, sent account-disabled: its id and its receiver (the admin). */
+let stream: { id: string; aud: string };
 
 beforeAll(async () => {
   await receiver.start();
   server = await startServer({ env: PARKING_ENV });
+  const created = await fetch(`${server.baseUrl}/ssf/streams`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${server.adminToken}` },
+    body: JSON.stringify({ delivery: { method: "urn:ietf:rfc:8936" }, events_requested: ["https://schemas.openid.net/secevent/risc/event-type/account-disabled"] }),
+  });
+  const { stream_id, aud } = (await created.json()) as { stream_id: string; aud: string };
+  stream = { id: stream_id, aud };
   destination = `target:${(await lockTarget(server, receiver, "cli-hook")).id}`;
 });
 afterAll(async () => {
@@ -44,11 +54,11 @@ describe("deliveries", () => {
     const [first, second] = [await lockedUser(), await lockedUser()];
     await untilParked(server, destination, 2);
 
-    expect(await run("deliveries")).toEqual({
-      code: 0,
-      stdout: `${destination}  target "cli-hook"  waiting=0 parked=2  last-error="the target answered 500"\n`,
-      stderr: "",
-    });
+    // The stream's two SETs left the outbox for its poll queue; it is listed for them.
+    await expect.poll(async () => lines((await run("deliveries")).stdout)).toEqual([
+      `stream:${stream.id}  stream receiver=${stream.aud} poll queued=2 refused=0  waiting=0 parked=0`,
+      `${destination}  target "cli-hook"  waiting=0 parked=2  last-error="the target answered 500"`,
+    ]);
     const parked = (await deliveries().listParkedDeliveries({ destination })).deliveries;
     const listed = await run("deliveries", "parked", "--destination", destination);
     expect(listed.code).toBe(0);

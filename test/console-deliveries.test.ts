@@ -1,8 +1,8 @@
 /**
  * The console's Deliveries screen in a real Chromium against a real server: Actions targets,
- * executions and Shared Signals streams, each with its delivery state, and the parked deliveries
- * of a target whose receiver on 127.0.0.1 answered 500, retried one by one and per destination
- * once it answers 200, and then received.
+ * executions and Shared Signals streams, each with its delivery state (a poll stream's SETs
+ * waiting in its queue), and the parked deliveries of a target whose receiver on 127.0.0.1
+ * answered 500, retried one by one and per destination once it answers 200, and then received.
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ import { startServer, type TestServer } from "./support/server.js";
 let server: TestServer;
 const receiver = new Receiver();
 let browser: ConsoleBrowser;
+const ACCOUNT_DISABLED = "https://schemas.openid.net/secevent/risc/event-type/account-disabled";
 let streamId: string;
 const locked: string[] = [];
 
@@ -30,7 +31,8 @@ beforeAll(async () => {
   browser = new ConsoleBrowser(server);
   await post("/v2/actions/targets", { name: "idle-hook", restAsync: {}, timeout: "5s", endpoint: receiver.url });
   const target = await lockTarget(server, receiver, "console-hook");
-  streamId = String((await post("/ssf/streams", { delivery: { method: "urn:ietf:rfc:8936" }, description: "audit receiver" })).stream_id);
+  const stream = { delivery: { method: "urn:ietf:rfc:8936" }, events_requested: [ACCOUNT_DISABLED], description: "audit receiver" };
+  streamId = String((await post("/ssf/streams", stream)).stream_id);
   const users = userClient("connect-json", server.baseUrl, server.adminToken);
   for (let i = 0; i < 2; i++) {
     const userId = await addHuman(users);
@@ -61,8 +63,8 @@ describe("Deliveries", () => {
     await expect.poll(() => cells(page, "Actions targets", "console-hook")).toEqual([receiver.url, "0", "2", "", "the target answered 500", "Retry parked"]);
     expect(await cells(page, "Actions targets", "idle-hook")).toEqual([receiver.url, "0", "0", "", "", ""]);
     expect(await cells(page, "Executions", "user.locked")).toEqual(["console-hook"]);
-    const stream = await cells(page, "Shared Signals streams", streamId);
-    expect(stream.slice(1)).toEqual(["Poll", "0", "0", "", "", ""]);
+    // Each lock's SET left the outbox for the poll queue, where it waits for the receiver.
+    await expect.poll(async () => (await cells(page, "Shared Signals streams", streamId)).slice(1)).toEqual(["Poll: 2 SETs queued", "0", "0", "", "", ""]);
     expect(await page.getByRole("heading", { name: "Destinations that are gone" }).isVisible()).toBe(false);
     await expect.poll(() => parkedUsers(page)).toEqual(locked);
 

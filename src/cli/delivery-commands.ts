@@ -5,7 +5,7 @@
  */
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
-import type { DeliveryService, Destination, ParkedDelivery } from "../../gen/zus/delivery/v1/delivery_service_pb.js";
+import type { DeliveryService, Destination, ParkedDelivery, Stream } from "../../gen/zus/delivery/v1/delivery_service_pb.js";
 import { POLL, PUSH } from "../domain/ssf/event-types.js";
 import { errorLine } from "./api-client.js";
 import type { DeliveryCommand } from "./commands.js";
@@ -41,8 +41,9 @@ export async function runDeliveryCommand(client: Client<typeof DeliveryService>,
 
 /**
  * `DESTINATION  WHAT  waiting=N parked=N`, then the oldest waiting one's time and the last error
- * where there are any. WHAT is `target "NAME"`, `stream receiver=ID push|poll`, or `gone` for a
- * destination that no longer exists. The error is quoted as JSON, so it stays on its line.
+ * where there are any. WHAT is `target "NAME"`, `stream receiver=ID push`, `stream receiver=ID
+ * poll queued=N refused=N` (its poll queue), or `gone` for a destination that no longer exists.
+ * The error is quoted as JSON, so it stays on its line.
  */
 function destinationLine(destination: Destination): string {
   const { receiver } = destination;
@@ -50,12 +51,17 @@ function destinationLine(destination: Destination): string {
     receiver.case === "target"
       ? `target ${JSON.stringify(receiver.value.name)}`
       : receiver.case === "stream"
-        ? `stream receiver=${receiver.value.receiverId} ${METHODS[receiver.value.deliveryMethod] ?? receiver.value.deliveryMethod}`
+        ? streamWhat(receiver.value)
         : "gone";
   const fields = [destination.destination, what, `waiting=${destination.waiting} parked=${destination.parked}`];
   if (destination.oldestWaitingDate) fields.push(`oldest=${iso(destination.oldestWaitingDate)}`);
   if (destination.lastError) fields.push(`last-error=${JSON.stringify(destination.lastError)}`);
   return fields.join("  ");
+}
+
+function streamWhat(stream: Stream): string {
+  const what = `stream receiver=${stream.receiverId} ${METHODS[stream.deliveryMethod] ?? stream.deliveryMethod}`;
+  return stream.deliveryMethod === POLL ? `${what} queued=${stream.queued} refused=${stream.refused}` : what;
 }
 
 /** `ID  DESTINATION  user=ID #SEQUENCE  attempts=N  created=TIME  error="..."`. */

@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { DeliveryService, type DestinationSchema } from "../../gen/zus/delivery/v1/delivery_service_pb.js";
-import type { DeliveryAdmin, DestinationView } from "../app/delivery-admin.js";
+import type { DeliveryAdmin, DestinationView, Receiver } from "../app/delivery-admin.js";
 import { parseDestination } from "../domain/destinations.js";
 import { invalidArgument } from "../domain/errors.js";
 import { callerOf } from "./caller.js";
@@ -67,15 +67,25 @@ function requireDestination(destination: string, message: string): string {
 }
 
 function toProtoDestination(view: DestinationView): MessageInitShape<typeof DestinationSchema> {
-  const { receiver } = view;
   return {
     destination: view.destination,
-    receiver: receiver ? { case: receiver.kind, value: receiver } : undefined,
+    receiver: toProtoReceiver(view.receiver),
     waiting: BigInt(view.waiting),
     parked: BigInt(view.parked),
     oldestWaitingDate: view.oldestWaitingAt && timestampFromDate(view.oldestWaitingAt),
     lastError: view.lastError ?? "",
   };
+}
+
+function toProtoReceiver(receiver: Receiver | undefined): MessageInitShape<typeof DestinationSchema>["receiver"] {
+  switch (receiver?.kind) {
+    case "target":
+      return { case: "target", value: receiver };
+    case "stream":
+      return { case: "stream", value: { ...receiver, queued: BigInt(receiver.queued), refused: BigInt(receiver.refused) } };
+    case undefined:
+      return undefined;
+  }
 }
 
 const pageToken = (afterId: number) => Buffer.from(`after:${afterId}`).toString("base64url");

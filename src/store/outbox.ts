@@ -118,5 +118,9 @@ export function destinationStatesOf(
     const state = states.get(destination);
     if (state && lastError !== null) state.lastError = lastError;
   }
-  return [...states.values()].sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
+  return [...states.values()].sort(byDestination);
 }
+
+/** Destinations in the order of their names, as code units compare (the same in every backend). */
+export const byDestination = (a: { destination: string }, b: { destination: string }) =>
+  a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0;

@@ -1,8 +1,9 @@
 /**
  * The outbox for an administrator at app level (app/delivery-admin.ts), on SQLite: each
- * destination named with what it is (a target's name, a stream's receiver and delivery method),
- * or not at all when it is gone or of no kind this server sends to; retries by id and by
- * destination; and delivery.read and delivery.retry, which only an IAM_OWNER holds.
+ * destination named with what it is (a target's name, a stream's receiver, delivery method and
+ * poll queue), or not at all when it is gone or of no kind this server sends to; a poll stream
+ * whose SETs have all left the outbox for its queue; retries by id and by destination; and
+ * delivery.read and delivery.retry, which only an IAM_OWNER holds.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,18 +43,25 @@ beforeAll(async () => {
     createdAt: AT,
     changedAt: AT,
   });
-  await store.ssf.insertStream({
-    id: "800000000000000001",
-    receiverId: "300000000000000009",
-    aud: "300000000000000009",
-    delivery: { method: POLL },
-    eventsDelivered: [],
-    format: "iss_sub",
-    defaultSubjects: "ALL",
-    status: "enabled",
-    createdAt: AT,
-    updatedAt: AT,
-  });
+  for (const [id, receiverId] of [["800000000000000001", "300000000000000009"], ["800000000000000002", "300000000000000008"]] as const) {
+    await store.ssf.insertStream({
+      id,
+      receiverId,
+      aud: receiverId,
+      delivery: { method: POLL },
+      eventsDelivered: [],
+      format: "iss_sub",
+      defaultSubjects: "ALL",
+      status: "enabled",
+      createdAt: AT,
+      updatedAt: AT,
+    });
+  }
+  // The first stream has two SETs its receiver has yet to poll; the second one it refused, and nothing in the outbox.
+  const set = (jti: string) => ({ jti, kid: "kid", set: `set-${jti}` });
+  await store.ssf.queueSets("800000000000000001", [set("a"), set("b")], AT);
+  await store.ssf.queueSets("800000000000000002", [set("c")], AT);
+  await store.ssf.refuseSets("800000000000000002", new Map([["c", "invalid_key"]]));
   // One user's first event to every destination: a target, a stream, a target deleted since, a kind of none.
   const event: RecordedUserEvent = {
     type: "user.machine.added",
@@ -68,11 +76,13 @@ beforeAll(async () => {
 });
 afterAll(() => store?.close());
 
-it("names each destination with what it is, while it is", async () => {
+it("names each destination with what it is, while it is, and lists a poll stream for its queue alone", async () => {
   const views = await admin.destinations(ADMIN);
+  const stream = (id: string, receiverId: string, queued: number, refused: number) => ({ kind: "stream", id, receiverId, deliveryMethod: POLL, queued, refused });
   expect(views.map(({ destination, receiver, waiting }) => ({ destination, receiver, waiting }))).toEqual([
     { destination: "queue:1", receiver: undefined, waiting: 1 },
-    { destination: "stream:800000000000000001", receiver: { kind: "stream", id: "800000000000000001", receiverId: "300000000000000009", deliveryMethod: POLL }, waiting: 1 },
+    { destination: "stream:800000000000000001", receiver: stream("800000000000000001", "300000000000000009", 2, 0), waiting: 1 },
+    { destination: "stream:800000000000000002", receiver: stream("800000000000000002", "300000000000000008", 0, 1), waiting: 0 },
     { destination: "target:700000000000000001", receiver: { kind: "target", id: "700000000000000001", name: "audit-hook" }, waiting: 1 },
     { destination: "target:700000000000000002", receiver: undefined, waiting: 1 },
   ]);

@@ -36,6 +36,20 @@ function section(title: string, id: string, columns: string[]) {
   };
 }
 
+/**
+ * How a stream delivers: a push stream's endpoint (a poll stream's is this server's own), and the
+ * SETs a poll stream's receiver has yet to poll and acknowledge, or refused.
+ */
+function deliveryOf(stream: StreamSummary, state: Destination | undefined): (Node | string)[] {
+  const method = METHODS[stream.method] ?? stream.method;
+  if (stream.method === PUSH) return [`${method} `, h("code", {}, stream.endpoint)];
+  const queue = state?.receiver.case === "stream" ? state.receiver.value : undefined;
+  if (!queue || queue.queued + queue.refused === 0n) return [method];
+  return [`${method}: ${countSets(queue.queued)} queued${queue.refused > 0n ? `, ${countSets(queue.refused)} refused` : ""}`];
+}
+
+const countSets = (count: bigint) => `${count} ${count === 1n ? "SET" : "SETs"}`;
+
 function conditionLabel(execution: Execution): string {
   const type = execution.condition?.conditionType;
   if (type?.case !== "event") return type?.case ?? "";
@@ -55,18 +69,20 @@ export function deliveriesView(clients: Clients, nav: Navigator): View {
   const parked = new ParkedPanel(clients.deliveries, (destination) => names.get(destination) ?? destination, (delivery) => retryOne(delivery));
 
   /**
-   * Retries, announces how many ("Retried 2 deliveries to audit-hook."), and shows the state after;
-   * the focus goes to the parked list, as the row of the button may be gone.
+   * Retries, shows the state after, and then announces how many ("Retried 2 deliveries to
+   * audit-hook."); the focus goes to the parked list, as the row of the button may be gone.
    */
   async function retry(selection: { ids: bigint[] } | { destination: string }, which: string): Promise<void> {
     error.clear();
+    let message = "";
     try {
       const { retried } = await clients.deliveries.retryParkedDeliveries(selection);
-      nav.announce(`Retried ${countDeliveries(retried)} ${which}.`);
+      message = `Retried ${countDeliveries(retried)} ${which}.`;
     } catch (err) {
       error.show(`Could not retry the parked deliveries ${which}`, err);
     }
     await load();
+    if (message) nav.announce(message);
     parked.heading.focus();
   }
   const retryOne = (delivery: ParkedDelivery) => retry({ ids: [delivery.id] }, `with ID ${delivery.id}`);
@@ -127,8 +143,7 @@ export function deliveriesView(clients: Clients, nav: Navigator): View {
           {},
           h("th", { scope: "row" }, h("code", {}, stream.id), stream.description ? ` ${stream.description}` : ""),
           h("td", {}, h("code", {}, stream.aud)),
-          // A poll stream's endpoint is this server's own: only a push stream's says where events go.
-          h("td", {}, METHODS[stream.method] ?? stream.method, ...(stream.method === PUSH ? [" ", h("code", {}, stream.endpoint)] : [])),
+          h("td", {}, ...deliveryOf(stream, states.get(`stream:${stream.id}`))),
           ...stateOf(`stream:${stream.id}`, states, now),
         ),
       ),
