@@ -67,9 +67,9 @@ export interface SsfStore {
    * one statement, so racing requests cannot both pass the minimum interval.
    */
   requestVerification(streamId: string, state: string | undefined, at: Date, notAfter: Date): Promise<boolean>;
-  /** The oldest pending verification requests. */
+  /** The oldest pending verification requests of streams not paused (a paused stream's wait until it is enabled). */
   pendingVerifications(limit: number): Promise<PendingVerification[]>;
-  /** The delivery side took it (it is in the outbox). */
+  /** The delivery side sent it. */
   deleteVerification(id: number): Promise<void>;
 
   /** Queues a poll stream's SETs in order; one queued already (same jti: a redelivery) stays as it was. */

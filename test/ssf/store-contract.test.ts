@@ -110,7 +110,7 @@ for (const backend of STORE_BACKENDS) {
       expect(await ssf.subjectEntries(one.id, [])).toEqual(new Map());
     });
 
-    it("verification requests: at most one per interval, kept until taken", async () => {
+    it("verification requests: at most one per interval, kept until taken, held while the stream is paused", async () => {
       const verified = stream();
       await ssf.insertStream(verified);
       expect(await ssf.requestVerification(verified.id, "s1", at(10), at(0))).toBe(true);
@@ -124,6 +124,11 @@ for (const backend of STORE_BACKENDS) {
         { streamId: verified.id, requestedAt: at(20) },
       ]);
       await ssf.deleteVerification(pending[0]!.id);
+      expect((await ssf.pendingVerifications(1000)).filter((v) => v.streamId === verified.id).map((v) => v.id)).toEqual([pending[1]!.id]);
+      // A paused stream's requests wait (others are not held up behind them) until it is enabled.
+      await ssf.setStreamStatus(verified.id, "paused", undefined, at(21));
+      expect((await ssf.pendingVerifications(1000)).filter((v) => v.streamId === verified.id)).toEqual([]);
+      await ssf.setStreamStatus(verified.id, "enabled", undefined, at(22));
       expect((await ssf.pendingVerifications(1000)).filter((v) => v.streamId === verified.id).map((v) => v.id)).toEqual([pending[1]!.id]);
     });
 

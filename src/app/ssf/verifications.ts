@@ -57,7 +57,7 @@ export class VerificationSender {
     for (const id of this.retries.keys()) if (!ids.has(id)) this.retries.delete(id);
   }
 
-  /** True once the request is done with: sent, or its stream gone or disabled; false while the stream is paused. */
+  /** True once the request is done with: sent, or its stream gone or disabled; false when the stream was paused meanwhile. */
   private async send(request: PendingVerification): Promise<boolean> {
     const stream = await this.deps.store.getStream(request.streamId);
     if (!stream || stream.status === "disabled") return true;

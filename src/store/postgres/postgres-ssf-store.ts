@@ -1,5 +1,5 @@
 /** The transmitter's tables on PostgreSQL, shared by every instance. */
-import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import type { ReceiverConfig, SsfStream, StreamStatus } from "../../domain/ssf/stream.js";
 import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, queueDepthsOf, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
 import type { PendingVerification, QueuedSet, SsfStore, StoredSigningKey } from "../ssf-store.js";
@@ -147,9 +147,19 @@ export class PostgresSsfStore implements SsfStore {
     );
   }
 
+  /** A paused stream's verification requests wait until it is enabled (app/ssf/verifications.ts). */
+  private pausedStreams() {
+    return this.db.select({ id: schema.ssfStreams.id }).from(schema.ssfStreams).where(eq(schema.ssfStreams.status, "paused"));
+  }
+
   pendingVerifications(limit: number): Promise<PendingVerification[]> {
     return guard(async () => {
-      const rows = await this.db.select().from(schema.ssfVerifications).orderBy(asc(schema.ssfVerifications.id)).limit(limit);
+      const rows = await this.db
+        .select()
+        .from(schema.ssfVerifications)
+        .where(notInArray(schema.ssfVerifications.streamId, this.pausedStreams()))
+        .orderBy(asc(schema.ssfVerifications.id))
+        .limit(limit);
       return rows.map(({ state, ...row }) => (state === null ? row : { ...row, state }));
     });
   }

@@ -4,7 +4,7 @@
  * is answered once the -wal file is flushed past it, as every write here is (wal-sync.ts).
  */
 import type Database from "better-sqlite3";
-import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { ReceiverConfig, SsfStream, StreamStatus } from "../../domain/ssf/stream.js";
 import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, queueDepthsOf, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
@@ -160,8 +160,18 @@ export class SqliteSsfStore implements SsfStore {
     return recorded ? this.written(true) : this.durable(false);
   }
 
+  /** A paused stream's verification requests wait until it is enabled (app/ssf/verifications.ts). */
+  private pausedStreams() {
+    return this.db.select({ id: schema.ssfStreams.id }).from(schema.ssfStreams).where(eq(schema.ssfStreams.status, "paused"));
+  }
+
   async pendingVerifications(limit: number): Promise<PendingVerification[]> {
-    const rows = this.db.select().from(schema.ssfVerifications).orderBy(asc(schema.ssfVerifications.id)).limit(limit).all();
+    const rows = this.db
+        .select()
+        .from(schema.ssfVerifications)
+        .where(notInArray(schema.ssfVerifications.streamId, this.pausedStreams()))
+        .orderBy(asc(schema.ssfVerifications.id))
+        .limit(limit).all();
     return this.durable(rows.map(({ state, ...row }) => (state === null ? row : { ...row, state })));
   }
 
