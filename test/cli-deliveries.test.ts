@@ -10,11 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryService } from "../gen/zus/delivery/v1/delivery_service_pb.js";
 import { transport, userClient } from "./support/clients.js";
 import { addHuman, addMachine, addOrg, cli } from "./support/fixtures.js";
-import { lockTarget, PARKING_ENV, Receiver, untilParked } from "./support/parking.js";
+import { ActionsReceiver } from "./support/actions-receiver.js";
+import { acceptedLocks, PARKING_ENV, refusingLockTarget, untilParked } from "./support/parking.js";
 import { freePort, startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
-const receiver = new Receiver();
+const receiver = new ActionsReceiver();
 let destination: string;
 /** A poll stream of the admin's, sent account-disabled: its id and its receiver (the admin). */
 let stream: { id: string; aud: string };
@@ -29,7 +30,7 @@ beforeAll(async () => {
   });
   const { stream_id, aud } = (await created.json()) as { stream_id: string; aud: string };
   stream = { id: stream_id, aud };
-  destination = `target:${(await lockTarget(server, receiver, "cli-hook")).id}`;
+  destination = `target:${(await refusingLockTarget(server, receiver, "cli-hook")).id}`;
 });
 afterAll(async () => {
   await server?.stop();
@@ -75,9 +76,9 @@ describe("deliveries", () => {
     // An id of no parked delivery is said, and makes the exit code 1; the others are retried.
     const byId = await run("deliveries", "retry", String(parked[0]!.id), "999999");
     expect(byId).toEqual({ code: 1, stdout: "retried 1\n", stderr: "error: 1 of the 2 ids name no parked delivery (deliveries parked lists them)\n" });
-    await expect.poll(() => receiver.accepted.map((event) => event.userId), { timeout: 10_000 }).toEqual([first]);
+    await expect.poll(() => acceptedLocks(receiver), { timeout: 10_000 }).toEqual([first]);
     expect(await run("deliveries", "retry", "--destination", destination)).toEqual({ code: 0, stdout: "retried 1\n", stderr: "" });
-    await expect.poll(() => receiver.accepted.map((event) => event.userId), { timeout: 10_000 }).toEqual([first, second]);
+    await expect.poll(() => acceptedLocks(receiver), { timeout: 10_000 }).toEqual([first, second]);
   });
 
   it("passes the server's refusal on in one line, exit 1", async () => {

@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userClient } from "./support/clients.js";
 import { ConsoleBrowser } from "./support/console-browser.js";
 import { addHuman } from "./support/fixtures.js";
-import { lockTarget, PARKING_ENV, Receiver, untilParked } from "./support/parking.js";
+import { ActionsReceiver } from "./support/actions-receiver.js";
+import { acceptedLocks, PARKING_ENV, refusingLockTarget, untilParked } from "./support/parking.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
-const receiver = new Receiver();
+const receiver = new ActionsReceiver();
 let browser: ConsoleBrowser;
 const ACCOUNT_DISABLED = "https://schemas.openid.net/secevent/risc/event-type/account-disabled";
 let streamId: string;
@@ -30,7 +31,7 @@ beforeAll(async () => {
   server = await startServer({ env: PARKING_ENV });
   browser = new ConsoleBrowser(server);
   await post("/v2/actions/targets", { name: "idle-hook", restAsync: {}, timeout: "5s", endpoint: receiver.url });
-  const target = await lockTarget(server, receiver, "console-hook");
+  const target = await refusingLockTarget(server, receiver, "console-hook");
   const stream = { delivery: { method: "urn:ietf:rfc:8936" }, events_requested: [ACCOUNT_DISABLED], description: "audit receiver" };
   streamId = String((await post("/ssf/streams", stream)).stream_id);
   const users = userClient("connect-json", server.baseUrl, server.adminToken);
@@ -73,14 +74,14 @@ describe("Deliveries", () => {
     const firstId = (await table.locator("tbody td:first-child").first().textContent())!;
     await page.getByRole("button", { name: `Retry delivery ${firstId}` }).click();
     await page.getByRole("status").getByText(`Retried 1 delivery with ID ${firstId}.`).waitFor();
-    await expect.poll(() => receiver.accepted.map((event) => event.userId), { timeout: 10_000 }).toEqual([locked[0]]);
+    await expect.poll(() => acceptedLocks(receiver), { timeout: 10_000 }).toEqual([locked[0]]);
     expect(await parkedUsers(page)).toEqual([locked[1]]);
     expect(await page.evaluate("document.activeElement?.id")).toBe("parked-title");
 
     await page.getByRole("button", { name: "Retry the parked deliveries to console-hook" }).click();
     await page.getByRole("status").getByText("Retried 1 delivery to console-hook.").waitFor();
     await table.getByText("No parked deliveries.").waitFor();
-    await expect.poll(() => receiver.accepted.map((event) => event.userId), { timeout: 10_000 }).toEqual(locked);
+    await expect.poll(() => acceptedLocks(receiver), { timeout: 10_000 }).toEqual(locked);
     await expect
       .poll(async () => {
         await page.getByRole("button", { name: "Refresh" }).click();

@@ -11,18 +11,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryService } from "../gen/zus/delivery/v1/delivery_service_pb.js";
 import { transport, userClient, type Protocol } from "./support/clients.js";
 import { addHuman, addMachine, addOrg, expectCode } from "./support/fixtures.js";
-import { lockTarget, PARKING_ENV, Receiver, untilParked } from "./support/parking.js";
+import { ActionsReceiver } from "./support/actions-receiver.js";
+import { acceptedLocks, PARKING_ENV, refusingLockTarget, untilParked } from "./support/parking.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
-const receiver = new Receiver();
+const receiver = new ActionsReceiver();
 let target: { id: string; name: string };
 let destination: string;
 
 beforeAll(async () => {
   await receiver.start();
   server = await startServer({ env: PARKING_ENV });
-  target = await lockTarget(server, receiver, "parking-hook");
+  target = await refusingLockTarget(server, receiver, "parking-hook");
   destination = `target:${target.id}`;
 });
 afterAll(async () => {
@@ -50,7 +51,6 @@ async function lockedUsers(count: number): Promise<string[]> {
   return ids;
 }
 
-const acceptedLocks = () => receiver.accepted.filter((event) => event.type === "user.locked").map((event) => event.userId);
 
 describe("parked deliveries", () => {
   it("are counted per destination, listed a page at a time, retried by id and by destination, and then delivered", async () => {
@@ -97,14 +97,14 @@ describe("parked deliveries", () => {
     receiver.status = 200;
     // By id over REST: that one only; an id of none, or of one no longer parked, is not counted.
     expect(await rest("POST", "/zus/v1/deliveries/parked/retry", { ids: [String(first!.id), "999999"] })).toEqual({ status: 200, json: { retried: "1" } });
-    await expect.poll(acceptedLocks, { timeout: 10_000 }).toEqual([userIds[0]]);
+    await expect.poll(() => acceptedLocks(receiver), { timeout: 10_000 }).toEqual([userIds[0]]);
     expect(await deliveries("connect-json").retryParkedDeliveries({ ids: [first!.id] })).toMatchObject({ retried: 0n });
     expect((await grpc.listParkedDeliveries({ destination })).deliveries.map((d) => d.id)).toEqual([second!.id, lastPage.deliveries[0]!.id]);
 
     // Every one left of the destination over gRPC, then none is left.
     expect(await grpc.retryParkedDeliveries({ destination })).toMatchObject({ retried: 2n });
     // Different users' deliveries to one destination go out side by side, in any order.
-    await expect.poll(() => acceptedLocks().sort(), { timeout: 10_000 }).toEqual([...userIds].sort());
+    await expect.poll(() => acceptedLocks(receiver).sort(), { timeout: 10_000 }).toEqual([...userIds].sort());
     await expect.poll(async () => (await grpc.listDestinations({})).destinations, { timeout: 10_000 }).toEqual([]);
     expect(await grpc.retryParkedDeliveries({ destination })).toMatchObject({ retried: 0n });
   });
