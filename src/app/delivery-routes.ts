@@ -5,6 +5,7 @@
  * here within that); and a target's sender, looked up when a delivery is sent, so that a target's
  * new endpoint or key applies to what is still waiting, and a deleted one's deliveries are dropped.
  */
+import { destinationName } from "../domain/destinations.js";
 import { USER_EVENT_TYPES } from "../domain/events.js";
 import type { OutboundPolicy } from "../security/outbound-urls.js";
 import type { ActionStore } from "../store/store.js";
@@ -12,8 +13,6 @@ import type { ActionsApp } from "./actions.js";
 import { actionsSender } from "./actions-sender.js";
 import type { Sender } from "./dispatcher.js";
 import type { DeliveryRoutes } from "./user-events.js";
-
-const TARGET = "target:";
 
 export class ActionRoutes implements DeliveryRoutes {
   private routes = new Map<string, string[]>();
@@ -26,18 +25,17 @@ export class ActionRoutes implements DeliveryRoutes {
 
   async refresh(): Promise<void> {
     const targets = await this.actions.targetsForEvents(USER_EVENT_TYPES);
-    this.routes = new Map([...targets].map(([type, found]) => [type, found.map((target) => TARGET + target.id)]));
+    this.routes = new Map([...targets].map(([type, found]) => [type, found.map((target) => destinationName("target", target.id))]));
   }
 }
 
-/** One target's sender, or undefined when the destination is not a target or the target is gone. */
+/** One target's sender, or undefined when the target is gone. */
 export async function targetSender(
   store: Pick<ActionStore, "getTarget">,
-  destination: string,
+  targetId: string,
   options: { instanceId: string; outbound: OutboundPolicy },
 ): Promise<Sender | undefined> {
-  if (!destination.startsWith(TARGET)) return undefined;
-  const target = await store.getTarget(destination.slice(TARGET.length));
+  const target = await store.getTarget(targetId);
   return target && actionsSender({ endpoint: target.endpoint, signingKey: target.signingKey.reveal(), timeoutMs: target.timeoutMs }, options);
 }
 

@@ -4,6 +4,7 @@
  * the poll streams' queue and the verification events. main.ts makes one and starts it before
  * the first commit, so that every commit writes its deliveries.
  */
+import { parseDestination } from "../domain/destinations.js";
 import type { OutboundPolicy } from "../security/outbound-urls.js";
 import type { Store } from "../store/store.js";
 import type { ActionsApp } from "./actions.js";
@@ -11,7 +12,7 @@ import { ActionRoutes, joinRoutes, targetSender } from "./delivery-routes.js";
 import { Dispatcher, type Outcome, type Sender } from "./dispatcher.js";
 import type { SigningKeys } from "./ssf/signing-keys.js";
 import { StoredPollQueue } from "./ssf/stored-poll-queue.js";
-import { StreamRoutes, streamIdOf } from "./ssf/stream-routes.js";
+import { StreamRoutes } from "./ssf/stream-routes.js";
 import { streamSender } from "./ssf/stream-sender.js";
 import type { SsfStreams } from "./ssf/streams.js";
 import { VerificationSender } from "./ssf/verifications.js";
@@ -120,9 +121,9 @@ export class Delivery {
   }
 
   private async senderFor(destination: string): Promise<Sender | undefined> {
-    const streamId = streamIdOf(destination);
-    if (streamId === undefined) return targetSender(this.store.actions, destination, this.options);
-    const stream = this.streamRoutes.stream(streamId);
+    const named = parseDestination(destination);
+    if (named?.kind === "target") return targetSender(this.store.actions, named.id, this.options);
+    const stream = named && this.streamRoutes.stream(named.id);
     return (
       stream &&
       streamSender(stream, {

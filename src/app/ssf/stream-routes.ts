@@ -6,17 +6,14 @@
  * Read again every refresh (main.ts) and at once after a change made on this instance, so that a
  * stream created here gets the next commit.
  */
+import { destinationName } from "../../domain/destinations.js";
 import { USER_EVENT_TYPES } from "../../domain/events.js";
 import type { SsfStream } from "../../domain/ssf/stream.js";
 import { SIGNAL_TYPES } from "../../domain/ssf/user-signals.js";
 import type { SsfStore } from "../../store/ssf-store.js";
 import type { DeliveryRoutes } from "../user-events.js";
 
-const STREAM = "stream:";
-
-/** The outbox's destination for a stream, and back (undefined for another kind of destination). */
-export const streamDestination = (streamId: string) => STREAM + streamId;
-export const streamIdOf = (destination: string) => (destination.startsWith(STREAM) ? destination.slice(STREAM.length) : undefined);
+const streamDestination = (streamId: string) => destinationName("stream", streamId);
 
 export class StreamRoutes implements DeliveryRoutes {
   private streams = new Map<string, SsfStream>();
