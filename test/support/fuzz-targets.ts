@@ -4,10 +4,12 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { SessionService } from "../../gen/zitadel/session/v2/session_service_pb.js";
 import { SettingsService } from "../../gen/zitadel/settings/v2/settings_service_pb.js";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
+import { ActionService } from "../../gen/zitadel/action/v2/action_service_pb.js";
 import { DeliveryService } from "../../gen/zus/delivery/v1/delivery_service_pb.js";
+import { UserRecordService } from "../../gen/zus/user/v1/user_record_service_pb.js";
 import { restRoutes, type RestRoute } from "../../src/edge/rest/http-rules.js";
 
-const API_SERVICES = [UserService, SessionService, SettingsService, DeliveryService];
+const API_SERVICES = [UserService, SessionService, SettingsService, ActionService, UserRecordService, DeliveryService];
 
 const rpcPath = (method: DescMethod) => `/${method.parent.typeName}/${method.name}`;
 
