@@ -4,7 +4,8 @@
  */
 import { randomInt } from "node:crypto";
 import { parseArgs } from "node:util";
-import { killDrillServers, runCrashDrill, type Backend, type CrashDrillReport } from "./crash-drill.js";
+import { runCrashDrill, type Backend, type CrashDrillReport } from "./crash-drill.js";
+import { killDrillServers } from "./servers.js";
 
 const USAGE = "usage: npm run drill:crash -- [--kills N] [--backend sqlite|postgres|all] [--seed N] [--users N]";
 
