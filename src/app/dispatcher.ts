@@ -169,7 +169,7 @@ export class Dispatcher {
  * slow send is not taken by another sender meanwhile. An instance that dies leaves its leases to
  * run out on PostgreSQL; SQLite's one process drops them at start (sqlite-outbox.ts).
  */
-const LEASE_MS = 300_000;
+export const LEASE_MS = 300_000;
 
 /** What went wrong, for the outbox's last_error: no stack, bounded. */
 function describe(err: unknown): string {
