@@ -1,9 +1,9 @@
 /**
  * The outbox on PostgreSQL, shared by every instance: a delivery is leased by one instance at a
- * time (FOR UPDATE SKIP LOCKED, then a lease time), and one whose instance died while sending
- * becomes due again when its lease runs out.
+ * time (FOR UPDATE SKIP LOCKED, then a lease time the sending instance renews while the send is
+ * under way), and one whose instance died while sending becomes due again when its lease runs out.
  */
-import { and, asc, count, eq, inArray, min, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNotNull, min, sql, type SQL } from "drizzle-orm";
 import { failureChanges, outboxStatsOf, type LeasedDelivery, type OutboxStats, type OutboxStore, type ParkedDelivery } from "../outbox.js";
 import { EVENT_COLUMNS, eventOf, type EventColumns } from "./event-columns.js";
 import type { PgDb } from "./postgres-store.js";
@@ -46,6 +46,16 @@ export class PostgresOutbox implements OutboxStore {
       event: eventOf(row),
       orgId: row.resourceOwner,
     }));
+  }
+
+  renewLeases(ids: readonly number[], leaseUntil: Date): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    return this.guard(async () => {
+      await this.db
+        .update(outbox)
+        .set({ leaseUntil })
+        .where(and(inArray(outbox.id, [...ids]), isNotNull(outbox.leaseUntil)));
+    });
   }
 
   delivered(id: number): Promise<void> {

@@ -4,7 +4,7 @@
  * crash means a delivery sent again, which the outbox allows (at least once).
  */
 import type Database from "better-sqlite3";
-import { and, asc, count, eq, inArray, min, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNotNull, min, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { fromEventRow } from "../event-rows.js";
 import { failureChanges, outboxStatsOf, type LeasedDelivery, type OutboxStats, type OutboxStore, type ParkedDelivery } from "../outbox.js";
@@ -54,6 +54,15 @@ export class SqliteOutbox implements OutboxStore {
       event: fromEventRow(event),
       orgId: event.resourceOwner,
     }));
+  }
+
+  async renewLeases(ids: readonly number[], leaseUntil: Date): Promise<void> {
+    if (ids.length === 0) return;
+    this.db
+      .update(outbox)
+      .set({ leaseUntil })
+      .where(and(inArray(outbox.id, [...ids]), isNotNull(outbox.leaseUntil)))
+      .run();
   }
 
   async delivered(id: number): Promise<void> {
