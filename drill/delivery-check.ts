@@ -69,7 +69,9 @@ export function checkReceiver(check: ReceiverCheck, events: readonly LoggedEvent
     }
     const id = identity(arrival);
     rankOf.set(id, arrival.sequence * 10 + check.signalsOf(type).indexOf(arrival.signal));
-    copies.set(id, [...(copies.get(id) ?? []), arrival]);
+    const earlier = copies.get(id) ?? [];
+    if (earlier.length > 0 && earlier[0]!.key !== arrival.key) fail(`${id} came with id ${earlier[0]!.key}, then with id ${arrival.key}`);
+    copies.set(id, [...earlier, arrival]);
     const named = signalOfKey.get(arrival.key);
     if (named !== undefined && named !== id) fail(`id ${arrival.key} came with ${named} and with ${id}`);
     signalOfKey.set(arrival.key, id);
