@@ -9,13 +9,14 @@
  *   aggregateID and sequence), and no id names two signals;
  * - each user's signals arrived in commit order, counting each signal's first arrival;
  * - every repeat is explained by a kill: the kill came after the earlier copy was sent and before
- *   the repeat arrived. Pushed copies (SSF push, Actions) are sent during the request that brings
- *   them, so the earlier copy arrived within `aroundKillMs` of the kill (just before it, or in flight
- *   as it happened). A polled SET is queued when its delivery is sent and may be taken later, up
- *   to the moment the delivery is sent again: after the restart, or on PostgreSQL after the killed
- *   instance's lease ran out, so its earlier copy may arrive up to `afterKillMs` after the kill.
- *   Where an arrival names its sender (the Actions payload's instanceID), the earlier copy must
- *   come from the instance that was killed: the other instance never sends what one still holds.
+ *   the repeat arrived, and the earlier copy arrived within `window` of the kill. Before it: at
+ *   most the sender's lease (delivery-drill.ts), since a sender that outlived its lease after the
+ *   copy arrived was not stopped by the kill. After it: a pushed copy (SSF push, Actions) only
+ *   while its request was in flight as the kill happened; a polled SET, queued when its delivery
+ *   was sent, may be taken until the delivery is sent again: after the restart, or on PostgreSQL
+ *   once the killed instance's lease ran out. Where an arrival names its sender (the Actions
+ *   payload's instanceID), the earlier copy must come from the instance that was killed: the
+ *   other instance never sends what one still holds.
  */
 import type { Arrival } from "./delivery-arrivals.js";
 

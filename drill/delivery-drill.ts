@@ -67,8 +67,14 @@ const PUSH_AUTHORIZATION = "Bearer drill-push";
 const PROTOCOLS: Protocol[] = ["grpc", "connect-json"];
 /** How long the outbox may take to empty after the load. */
 const DRAIN_LIMIT_MS = 10 * 60_000;
-/** A pushed copy arrives while its request is under way: within this of a kill that cut the request. */
-const AROUND_KILL_MS = 2_000;
+/**
+ * How long a copy that reached its receiver may stay unmarked in the outbox before the kill that
+ * explains its repeat: the sender's lease. One left longer (a sender stalled past its lease) was
+ * sent again with no kill to blame.
+ */
+const BEFORE_KILL_MS = LEASE_MS;
+/** Slack for what happens around a kill: a request in flight as it happened, a slow restart, a busy dispatcher. */
+const SLACK_MS = 5_000;
 
 interface Instance {
   name: string;
@@ -188,9 +194,10 @@ export async function runDeliveryDrill(options: DeliveryDrillOptions): Promise<D
     report.events = await loggedEvents(db, users);
     const jwks = await (await fetch(`${instances[0]!.server.baseUrl}/ssf/jwks`)).json();
     const setsOf = (type: string) => SETS_OF[type] ?? [];
-    const inRequest = { beforeKillMs: AROUND_KILL_MS, afterKillMs: AROUND_KILL_MS };
-    // A polled SET queued before the kill is queued again when its delivery is: at the restart, or when the killed instance's lease runs out.
-    const polled = { beforeKillMs: AROUND_KILL_MS, afterKillMs: Math.max(...restartMs, 0) + (instances.length > 1 ? LEASE_MS : 0) + AROUND_KILL_MS };
+    // A pushed copy arrives during the request that sends it: before the kill, or in flight as it happened.
+    const inRequest = { beforeKillMs: BEFORE_KILL_MS, afterKillMs: SLACK_MS };
+    // A polled SET queued before the kill may be taken until its delivery is sent again: at the restart, or once the killed instance's lease ran out.
+    const polled = { beforeKillMs: BEFORE_KILL_MS, afterKillMs: Math.max(...restartMs, 0) + (instances.length > 1 ? LEASE_MS : 0) + SLACK_MS };
     const pushed = pushedSets(push.received, PUSH_AUTHORIZATION);
     report.receivers = {
       push: checkReceiver(
