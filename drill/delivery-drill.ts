@@ -13,14 +13,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { LEASE_MS } from "../src/app/dispatcher.js";
 import { ActionsReceiver, attachTarget } from "../test/support/actions-receiver.js";
 import { userClient, type Protocol } from "../test/support/clients.js";
-import { query } from "../test/support/db.js";
 import { addHuman } from "../test/support/fixtures.js";
 import { startServer, type TestServer } from "../test/support/server.js";
 import { PushReceiver } from "../test/support/set-receiver.js";
-import { actionArrivals, setArrivals } from "./delivery-arrivals.js";
-import { checkReceiver, type Kill, type LoggedEvent, type ReceiverFigures } from "./delivery-check.js";
+import type { Kill, LoggedEvent, ReceiverFigures } from "./delivery-check.js";
+import { drain, loggedEvents } from "./delivery-database.js";
 import { PollReceiver, pushedSets } from "./delivery-receivers.js";
 import { attachStreams, SETS_OF } from "./delivery-setup.js";
+import { judgeReceivers } from "./delivery-verdict.js";
 import { startLoad, type DrillUser, type RunningLoad } from "./lock-unlock-load.js";
 import { between, seededRandom } from "./prng.js";
 import { freshDatabase, kill, track, uncleanLines, within, type Backend, type DrillDatabase } from "./servers.js";
@@ -65,16 +65,6 @@ const ISSUER = "https://drill.example";
 const LONG_POLL_MS = 500;
 const PUSH_AUTHORIZATION = "Bearer drill-push";
 const PROTOCOLS: Protocol[] = ["grpc", "connect-json"];
-/** How long the outbox may take to empty after the load. */
-const DRAIN_LIMIT_MS = 10 * 60_000;
-/**
- * How long a copy that reached its receiver may stay unmarked in the outbox before the kill that
- * explains its repeat: the sender's lease. One left longer (a sender stalled past its lease) was
- * sent again with no kill to blame.
- */
-const BEFORE_KILL_MS = LEASE_MS;
-/** Slack for what happens around a kill: a request in flight as it happened, a slow restart, a busy dispatcher. */
-const SLACK_MS = 5_000;
 
 interface Instance {
   name: string;
@@ -193,30 +183,9 @@ export async function runDeliveryDrill(options: DeliveryDrillOptions): Promise<D
 
     report.events = await loggedEvents(db, users);
     const jwks = await (await fetch(`${instances[0]!.server.baseUrl}/ssf/jwks`)).json();
-    const setsOf = (type: string) => SETS_OF[type] ?? [];
-    // A pushed copy arrives during the request that sends it: before the kill, or in flight as it happened.
-    const inRequest = { beforeKillMs: BEFORE_KILL_MS, afterKillMs: SLACK_MS };
-    // A polled SET queued before the kill may be taken until its delivery is sent again: at the restart, or once the killed instance's lease ran out.
-    const polled = { beforeKillMs: BEFORE_KILL_MS, afterKillMs: Math.max(...restartMs, 0) + (instances.length > 1 ? LEASE_MS : 0) + SLACK_MS };
-    const pushed = pushedSets(push.received, PUSH_AUTHORIZATION);
-    report.receivers = {
-      push: checkReceiver(
-        { name: "push", arrivals: await setArrivals(pushed.taken, jwks, { issuer: ISSUER, audience: streams.push.audience }, violations), signalsOf: setsOf, window: inRequest },
-        report.events,
-        kills,
-        violations,
-      ),
-      poll: checkReceiver(
-        { name: "poll", arrivals: await setArrivals(poll.taken, jwks, { issuer: ISSUER, audience: streams.poll.audience }, violations), signalsOf: setsOf, window: polled },
-        report.events,
-        kills,
-        violations,
-      ),
-      actions: checkReceiver({ name: "actions", arrivals: actionArrivals(actions.received, violations), signalsOf: (type) => [type], window: inRequest }, report.events, kills, violations),
-    };
-    for (const [name, faults] of [["push", pushed.faults], ["poll", poll.faults]] as const) {
-      for (const fault of faults) violations.push(`${name}: ${fault}`);
-    }
+    const sent = { push: pushedSets(push.received, PUSH_AUTHORIZATION), poll, actions: actions.received };
+    const afterKill = { restartMs: Math.max(...restartMs, 0), leaseMs: instances.length > 1 ? LEASE_MS : 0 };
+    report.receivers = await judgeReceivers(sent, { jwks, issuer: ISSUER, streams }, report.events, kills, afterKill, violations);
   } catch (err) {
     violations.push(`the drill stopped: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -251,35 +220,4 @@ export async function runDeliveryDrill(options: DeliveryDrillOptions): Promise<D
     violations,
     keptDatabase: keep ? database.url : undefined,
   };
-}
-
-/** Waits until the outbox holds nothing to send and the poll stream nothing unacknowledged; parked deliveries are violations. */
-async function drain(db: { databaseUrl: string }, pollStreamId: string, violations: string[]): Promise<void> {
-  const deadline = Date.now() + DRAIN_LIMIT_MS;
-  for (;;) {
-    const [row] = await query<{ waiting: number | string | null; parked: number | string | null }>(
-      db,
-      "select sum(case when parked then 0 else 1 end) as waiting, sum(case when parked then 1 else 0 end) as parked from outbox",
-    );
-    const [sets] = await query<{ n: number | string }>(db, "select count(*) as n from ssf_poll_sets where stream_id = ?", [pollStreamId]);
-    const waiting = Number(row?.waiting ?? 0);
-    const parked = Number(row?.parked ?? 0);
-    if (parked > 0) violations.push(`${parked} deliveries were parked`);
-    if (parked > 0 || (waiting === 0 && Number(sets!.n) === 0)) return;
-    if (Date.now() > deadline) throw new Error(`the outbox still holds ${waiting} deliveries and the poll stream ${sets!.n} SETs after ${DRAIN_LIMIT_MS} ms`);
-    await sleep(100);
-  }
-}
-
-/** The drill users' locks and unlocks in the event log, as committed. */
-async function loggedEvents(db: { databaseUrl: string }, users: DrillUser[]): Promise<LoggedEvent[]> {
-  const ids = users.map((user) => user.id);
-  const rows = await query<LoggedEvent>(
-    db,
-    `select aggregate_id as "userId", sequence, type from events
-      where aggregate_id in (${ids.map(() => "?").join(", ")}) and type in ('user.locked', 'user.unlocked')
-      order by aggregate_id, sequence`,
-    ids,
-  );
-  return rows.map((row) => ({ ...row, sequence: Number(row.sequence) }));
 }
