@@ -3,19 +3,17 @@
  * and after each restart a check that nothing acknowledged was lost and that the read model agrees
  * with the event log. `npm run drill:crash` (drill/crash.ts) and test/crash-drill.test.ts run it.
  */
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { userClient, type Protocol } from "../test/support/clients.js";
 import { addHuman } from "../test/support/fixtures.js";
-import { createDatabase } from "../test/support/postgres.js";
-import { newDataDir, startServer, type TestServer } from "../test/support/server.js";
+import { startServer, type TestServer } from "../test/support/server.js";
 import { startLoad, type DrillUser } from "./lock-unlock-load.js";
 import { between, seededRandom } from "./prng.js";
+import { freshDatabase, kill, track, uncleanLines, within, type Backend, type DrillDatabase } from "./servers.js";
 import { verifyAfterCrash } from "./verify-after-crash.js";
 
-export type Backend = "sqlite" | "postgres";
+export type { Backend };
 
 export interface CrashDrillOptions {
   backend: Backend;
@@ -49,51 +47,11 @@ export interface CrashDrillReport {
 const LOAD_MS: [number, number] = [150, 1500];
 const PROTOCOLS: Protocol[] = ["grpc", "connect-json"];
 
-const running = new Set<TestServer>();
-
-/** For a signal handler: SIGKILL every server the drill has running. */
-export function killDrillServers(): void {
-  for (const server of running) void server.stop("SIGKILL");
-}
-
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no end after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-interface DrillDatabase {
-  dataDir: string;
-  url: string;
-  drop(): Promise<void>;
-}
-
-async function freshDatabase(backend: Backend, postgresUrl: string | undefined): Promise<DrillDatabase> {
-  const dataDir = newDataDir();
-  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
-  if (backend === "sqlite") return { dataDir, url: join(dataDir, "zitadel.db"), drop: async () => removeDataDir() };
-  const database = await createDatabase(postgresUrl);
-  return {
-    dataDir,
-    url: database.url,
-    async drop() {
-      await database.drop();
-      removeDataDir();
-    },
-  };
-}
-
 /** Starts the server on the database and times it until it has served an authenticated call. */
 async function startAndServe(database: DrillDatabase): Promise<{ server: TestServer; ms: number }> {
   const started = performance.now();
   const server = await startServer({ dataDir: database.dataDir, env: { DATABASE_URL: database.url, LOG_LEVEL: "info" } });
-  running.add(server);
+  track(server);
   try {
     await userClient("grpc", server.baseUrl, server.adminToken).listUsers({ query: { limit: 1 } }, { timeoutMs: 10_000 });
   } catch (err) {
@@ -101,16 +59,6 @@ async function startAndServe(database: DrillDatabase): Promise<{ server: TestSer
     throw err;
   }
   return { server, ms: Math.round(performance.now() - started) };
-}
-
-function kill(server: TestServer): Promise<unknown> {
-  running.delete(server);
-  return within(10_000, "SIGKILL of the server", server.stop("SIGKILL"));
-}
-
-/** What a healthy server would not print: warnings, errors, lines that are not the logger's. */
-function uncleanLines(printed: string): string[] {
-  return printed.split("\n").filter((line) => line.trim() !== "" && !/^\{"level":"(trace|debug|info)"/.test(line));
 }
 
 export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDrillReport> {

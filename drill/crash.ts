@@ -4,17 +4,13 @@
  */
 import { randomInt } from "node:crypto";
 import { parseArgs } from "node:util";
-import { killDrillServers, runCrashDrill, type Backend, type CrashDrillReport } from "./crash-drill.js";
+import { backendsOf, DRILL_POSTGRES_URL, killServersOnSignals, optionsOr, wholeNumber } from "./cli.js";
+import { runCrashDrill, type CrashDrillReport } from "./crash-drill.js";
 
 const USAGE = "usage: npm run drill:crash -- [--kills N] [--backend sqlite|postgres|all] [--seed N] [--users N]";
 
-function wholeNumber(text: string, name: string): number {
-  if (!/^\d+$/.test(text)) throw new Error(`--${name} must be a whole number`);
-  return Number(text);
-}
-
 function parseOptions() {
-  try {
+  return optionsOr(USAGE, () => {
     const { values } = parseArgs({
       options: {
         kills: { type: "string", default: "20" },
@@ -23,14 +19,8 @@ function parseOptions() {
         users: { type: "string", default: "20" },
       },
     });
-    const backends: Record<string, Backend[]> = { sqlite: ["sqlite"], postgres: ["postgres"], all: ["sqlite", "postgres"] };
-    const chosen = backends[values.backend];
-    if (!chosen) throw new Error(`unknown backend ${values.backend}`);
-    return { backends: chosen, kills: wholeNumber(values.kills, "kills"), seed: wholeNumber(values.seed, "seed"), usersCount: wholeNumber(values.users, "users") };
-  } catch (err) {
-    console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    process.exit(2);
-  }
+    return { backends: backendsOf(values.backend), kills: wholeNumber(values.kills, "kills"), seed: wholeNumber(values.seed, "seed"), usersCount: wholeNumber(values.users, "users") };
+  });
 }
 
 function printTable(reports: CrashDrillReport[]): void {
@@ -53,17 +43,11 @@ function printTable(reports: CrashDrillReport[]): void {
 }
 
 const { backends, ...options } = parseOptions();
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-  process.once(signal, () => {
-    killDrillServers();
-    process.exit(code);
-  });
-}
-const postgresUrl = process.env.TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
+killServersOnSignals();
 const reports: CrashDrillReport[] = [];
 for (const backend of backends) {
   console.log(`${backend}: ${options.kills} kills, ${options.usersCount} users, seed ${options.seed}`);
-  reports.push(await runCrashDrill({ ...options, backend, postgresUrl, log: (line) => console.log(line), keepDatabaseOnViolation: true }));
+  reports.push(await runCrashDrill({ ...options, backend, postgresUrl: DRILL_POSTGRES_URL, log: (line) => console.log(line), keepDatabaseOnViolation: true }));
 }
 printTable(reports);
 process.exit(reports.some((r) => r.violations.length > 0) ? 1 : 0);

@@ -37,8 +37,18 @@ function fold(events: StoredEvent[]): { locked: boolean; sequence: number } {
 
 const describeChange = (change: { type: string; sequence: number }) => `${change.type} #${change.sequence}`;
 
-/** Checks each user, records what broke in `violations`, and settles each in-flight call into the user's log. */
-export async function verifyAfterCrash(server: { databaseUrl: string }, users: DrillUser[], violations: string[]): Promise<InFlightOutcome> {
+/**
+ * Checks each user, records what broke in `violations`, and settles each in-flight call into the
+ * user's log. `counts: false` leaves out the user counts, which only hold still when no other
+ * instance is writing (the delivery drill checks one PostgreSQL instance's users while the other
+ * one's load goes on).
+ */
+export async function verifyAfterCrash(
+  server: { databaseUrl: string },
+  users: DrillUser[],
+  violations: string[],
+  options: { counts?: boolean } = {},
+): Promise<InFlightOutcome> {
   const ids = users.map((u) => u.id);
   const placeholders = ids.map(() => "?").join(", ");
   const [events, rows] = await Promise.all([
@@ -83,7 +93,7 @@ export async function verifyAfterCrash(server: { databaseUrl: string }, users: D
     user.locked = expected.locked;
     user.sequence = expected.sequence;
   }
-  await verifyCounts(server, violations);
+  if (options.counts !== false) await verifyCounts(server, violations);
   return outcome;
 }
 

@@ -7,7 +7,7 @@
  * holding up only its own queue, and a lease that runs out giving the delivery to another sender.
  */
 import { createHmac } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actionsSender } from "../src/app/actions-sender.js";
 import { parseOutboundAllow } from "../src/security/outbound-urls.js";
@@ -28,6 +28,8 @@ interface Received {
 class Receiver {
   readonly received: Received[] = [];
   answer: (req: IncomingMessage) => number | "hang" = () => 200;
+  /** Requests left hanging, until `release` answers them. */
+  private readonly hanging: ServerResponse[] = [];
   private server?: Server;
   url = "";
 
@@ -40,7 +42,7 @@ class Receiver {
         const [t, v1] = String(req.headers["zitadel-signature"]).split(",").map((part) => part.split("=")[1]);
         const expected = createHmac("sha256", KEY).update(`${t}.${raw}`).digest("hex");
         const status = this.answer(req);
-        if (status === "hang") return;
+        if (status === "hang") return void this.hanging.push(res);
         if (status >= 200 && status < 300) this.received.push({ body: JSON.parse(raw), signatureValid: v1 === expected });
         res.writeHead(status).end();
       });
@@ -52,6 +54,10 @@ class Receiver {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  release(status: number): void {
+    for (const res of this.hanging.splice(0)) res.writeHead(status).end();
   }
 
   sequencesOf(userId: string): number[] {
@@ -217,5 +223,39 @@ describe.each(STORE_BACKENDS)("the outbox on $name", (backend) => {
     const again = await store.outbox.leaseDue(new Date(now.getTime() + 101), new Date(now.getTime() + 200), 10, ["a"]);
     expect(again.map((d) => d.id)).toEqual([leased!.id]);
     await store.outbox.delivered(leased!.id);
+  });
+
+  it("renews the lease of a send under way, so no other sender takes it, and stops renewing when the sender stops", async () => {
+    routes = { "user.locked": ["b"] };
+    const userId = await addUser();
+    await app.changeState("lock", userId, admin);
+    let hanging = 0;
+    receivers.b.answer = () => (hanging++, "hang");
+    // A send that takes far longer than a lease: it ends only when the test releases it.
+    const kept = senders.b!;
+    senders.b = actionsSender({ endpoint: receivers.b.url, signingKey: KEY, timeoutMs: 30_000 }, { instanceId: "instance-1", outbound: parseOutboundAllow("http://127.0.0.1") });
+    const leaseMs = 400;
+    const sender = dispatcher({ leaseMs });
+    sender.start();
+    await until(() => hanging === 1);
+
+    // Another instance, looking over several lease times while the send hangs, finds nothing to take.
+    const otherInstance = () => store.outbox.leaseDue(new Date(), new Date(Date.now() + 60_000), 10, ["a"]);
+    const lookUntil = Date.now() + 4 * leaseMs;
+    while (Date.now() < lookUntil) {
+      expect(await otherInstance()).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    // Stopped with no grace (as good as dead to the others): the hanging send's lease runs out and the other instance takes it.
+    await sender.stop(0);
+    let taken: Awaited<ReturnType<typeof otherInstance>> = [];
+    await until(async () => (taken = await otherInstance()).length > 0);
+    expect(taken.map((d) => d.event)).toMatchObject([{ userId, sequence: 2, type: "user.locked" }]);
+    await store.outbox.delivered(taken[0]!.id);
+    receivers.b.answer = () => 200;
+    receivers.b.release(503);
+    await sender.stop(5_000);
+    senders.b = kept;
   });
 });

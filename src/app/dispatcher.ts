@@ -33,6 +33,8 @@ export interface DispatcherOptions {
   giveUpAfterMs: number;
   /** Destinations whose deliveries wait where they are for now (a paused SSF stream): none is leased. */
   held?: () => readonly string[];
+  /** How long a lease lasts unless renewed (default LEASE_MS). */
+  leaseMs?: number;
   now?: () => Date;
   onOutcome?(outcome: Outcome): void;
   /** Reading or writing the outbox failed; the dispatcher goes on. */
@@ -41,6 +43,10 @@ export interface DispatcherOptions {
 
 export class Dispatcher {
   private readonly inFlight = new Map<string, number>();
+  /** The deliveries being sent here: their leases are renewed until they are settled. */
+  private readonly sending = new Set<number>();
+  private renewer?: NodeJS.Timeout;
+  private renewing = false;
   private total = 0;
   private running = false;
   private loop?: Promise<void>;
@@ -57,6 +63,8 @@ export class Dispatcher {
   start(): void {
     this.running = true;
     this.loop ??= this.run();
+    this.renewer ??= setInterval(() => void this.renew(), this.leaseMs() / RENEWALS_PER_LEASE);
+    this.renewer.unref();
   }
 
   /** Something was committed: look now rather than at the next poll. */
@@ -75,6 +83,9 @@ export class Dispatcher {
     await this.loop;
     const deadline = Date.now() + graceMs;
     while (this.total > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    // What is still being sent is no longer renewed: after its lease another sender may take it.
+    clearInterval(this.renewer);
+    this.renewer = undefined;
   }
 
   private now(): Date {
@@ -89,10 +100,10 @@ export class Dispatcher {
       if (free > 0) {
         try {
           const now = this.now();
-          // The lease outlasts the longest send; one whose instance died is taken again after it.
+          // Renewed while the send is under way; one whose instance died is taken again once it runs out.
           const busy = [...this.inFlight].filter(([, n]) => n >= this.options.perDestination).map(([destination]) => destination);
           const skip = [...busy, ...(this.options.held?.() ?? [])];
-          leased = await this.outbox.leaseDue(now, new Date(now.getTime() + LEASE_MS), free, skip);
+          leased = await this.outbox.leaseDue(now, new Date(now.getTime() + this.leaseMs()), free, skip);
         } catch (err) {
           this.options.onError(err);
         }
@@ -104,6 +115,7 @@ export class Dispatcher {
 
   private async deliver(delivery: LeasedDelivery): Promise<void> {
     const destination = delivery.destination;
+    this.sending.add(delivery.id);
     this.total++;
     this.inFlight.set(destination, (this.inFlight.get(destination) ?? 0) + 1);
     try {
@@ -111,6 +123,7 @@ export class Dispatcher {
     } catch (err) {
       this.options.onError(err);
     } finally {
+      this.sending.delete(delivery.id);
       this.total--;
       const left = this.inFlight.get(destination)! - 1;
       if (left === 0) this.inFlight.delete(destination);
@@ -144,6 +157,23 @@ export class Dispatcher {
     }
   }
 
+  private leaseMs(): number {
+    return this.options.leaseMs ?? LEASE_MS;
+  }
+
+  /** One renewal at a time, of every lease whose send is under way. */
+  private async renew(): Promise<void> {
+    if (this.renewing || this.sending.size === 0) return;
+    this.renewing = true;
+    try {
+      await this.outbox.renewLeases([...this.sending], new Date(this.now().getTime() + this.leaseMs()));
+    } catch (err) {
+      this.options.onError(err);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
   /** Exponential in the attempts made, at most maxBackoffMs, with full jitter over its upper half. */
   private backoff(attempts: number): number {
     const ceiling = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** attempts);
@@ -165,11 +195,17 @@ export class Dispatcher {
 }
 
 /**
- * How long a lease lasts: above the longest timeout a target may have (ZITADEL's 270 s), so a
- * slow send is not taken by another sender meanwhile. An instance that dies leaves its leases to
- * run out on PostgreSQL; SQLite's one process drops them at start (sqlite-outbox.ts).
+ * How long a lease lasts unless renewed. The dispatcher renews the leases of its sends under way
+ * RENEWALS_PER_LEASE times per lease (one write for all of them), so a send may take as long as
+ * its timeout (an Actions target's may be ZITADEL's 270 s) without another sender taking it, while
+ * the deliveries of an instance that died mid-send go to another within this: on PostgreSQL,
+ * where the lease is all another instance sees (SQLite's one process drops them at start,
+ * sqlite-outbox.ts). A lease as long as the longest timeout instead held such deliveries, and every
+ * later one of their users and destinations, for minutes (the delivery drill measured 300 s).
  */
-const LEASE_MS = 300_000;
+export const LEASE_MS = 10_000;
+/** A renewal may be late by most of a lease (a stalled event loop, a slow database) before it lapses. */
+const RENEWALS_PER_LEASE = 4;
 
 /** What went wrong, for the outbox's last_error: no stack, bounded. */
 function describe(err: unknown): string {

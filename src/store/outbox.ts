@@ -73,6 +73,11 @@ export interface OutboxStore {
    * for the destinations in `skip` (those busy enough already).
    */
   leaseDue(now: Date, leaseUntil: Date, limit: number, skip: string[]): Promise<LeasedDelivery[]>;
+  /**
+   * Still being sent: their leases now last until `leaseUntil`. Deliveries settled meanwhile
+   * (sent, or failed and no longer leased) are left as they are.
+   */
+  renewLeases(ids: readonly number[], leaseUntil: Date): Promise<void>;
   /** Sent: gone. */
   delivered(id: number): Promise<void>;
   /** Not sent: tried again at `dueAt`, or parked (`dueAt` undefined) until an administrator retries it. */

@@ -6,13 +6,15 @@
  * REST calls that attach it to a server as a rest_async target with executions for event types.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { createServer, type Server } from "node:http";
 import { expect } from "vitest";
+import { listenReceiver, type RunningReceiver } from "./http-receiver.js";
 import type { TestServer } from "./server.js";
 
 export interface ActionsCall {
   body: Record<string, unknown>;
   signatureValid: boolean;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export class ActionsReceiver {
@@ -22,28 +24,21 @@ export class ActionsReceiver {
   /** The target's key, as CreateTarget answered it once. */
   signingKey = "";
   url = "";
-  private server?: Server;
+  private receiver?: RunningReceiver;
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (chunk: Buffer) => chunks.push(chunk));
-      req.on("end", () => {
-        const raw = Buffer.concat(chunks).toString("utf8");
-        if (this.status >= 200 && this.status <= 299) {
-          this.received.push({ body: JSON.parse(raw), signatureValid: this.signs(String(req.headers["zitadel-signature"]), raw) });
-        }
-        res.writeHead(this.status).end();
-      });
+    this.receiver = await listenReceiver("/hook", (req, raw, res) => {
+      if (this.status >= 200 && this.status <= 299) {
+        this.received.push({ body: JSON.parse(raw), signatureValid: this.signs(String(req.headers["zitadel-signature"]), raw), at: Date.now() });
+      }
+      res.writeHead(this.status).end();
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/hook`;
+    this.url = this.receiver.url;
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
+    await this.receiver?.stop();
   }
 
   private signs(header: string, raw: string): boolean {

@@ -3,8 +3,9 @@
  * each SET it is sent with the request's headers, and a poll receiver's loop (RFC 8936); both
  * verify every SET with the per-SET checks of set-checks.ts against the transmitter's jwks_uri.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import type { JSONWebKeySet } from "jose";
+import { listenReceiver, type RunningReceiver } from "./http-receiver.js";
 import { checkSet, type CheckedSet } from "./set-checks.js";
 import { ssfCall } from "./ssf-http.js";
 import type { TestServer } from "./server.js";
@@ -12,6 +13,8 @@ import type { TestServer } from "./server.js";
 export interface PushedSet {
   set: string;
   headers: IncomingHttpHeaders;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export class PushReceiver {
@@ -19,27 +22,24 @@ export class PushReceiver {
   /** What the receiver answers: 202 takes the SET; 400 refuses it with `refusal`; others fail it. */
   status = 202;
   refusal = { err: "invalid_request", description: "not for us" };
-  private server?: Server;
+  /** Pushes answered with anything but 2xx. */
+  refused = 0;
+  private receiver?: RunningReceiver;
   url = "";
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (chunk: Buffer) => chunks.push(chunk));
-      req.on("end", () => {
-        if (this.status >= 200 && this.status <= 299) this.received.push({ set: Buffer.concat(chunks).toString("utf8"), headers: req.headers });
-        if (this.status === 400) res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify(this.refusal));
-        else res.writeHead(this.status).end();
-      });
+    this.receiver = await listenReceiver("/events", (req, body, res) => {
+      if (this.status >= 200 && this.status <= 299) this.received.push({ set: body, headers: req.headers, at: Date.now() });
+      else this.refused++;
+      if (this.status === 400) res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify(this.refusal));
+      else res.writeHead(this.status).end();
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/events`;
+    this.url = this.receiver.url;
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
+    await this.receiver?.stop();
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The outbox on PostgreSQL, shared by every instance: a delivery is leased by one instance at a
- * time (FOR UPDATE SKIP LOCKED, then a lease time), and one whose instance died while sending
- * becomes due again when its lease runs out.
+ * time (FOR UPDATE SKIP LOCKED, then a lease time the sending instance renews while the send is
+ * under way), and one whose instance died while sending becomes due again when its lease runs out.
  */
 import { and, asc, count, eq, inArray, isNotNull, max, min, sql, type SQL } from "drizzle-orm";
 import { destinationStatesOf, failureChanges, outboxStatsOf } from "../outbox.js";
@@ -48,6 +48,16 @@ export class PostgresOutbox implements OutboxStore {
       event: eventOf(row),
       orgId: row.resourceOwner,
     }));
+  }
+
+  renewLeases(ids: readonly number[], leaseUntil: Date): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    return this.guard(async () => {
+      await this.db
+        .update(outbox)
+        .set({ leaseUntil })
+        .where(and(inArray(outbox.id, [...ids]), isNotNull(outbox.leaseUntil)));
+    });
   }
 
   delivered(id: number): Promise<void> {

@@ -58,6 +58,15 @@ export class SqliteOutbox implements OutboxStore {
     }));
   }
 
+  async renewLeases(ids: readonly number[], leaseUntil: Date): Promise<void> {
+    if (ids.length === 0) return;
+    this.db
+      .update(outbox)
+      .set({ leaseUntil })
+      .where(and(inArray(outbox.id, [...ids]), isNotNull(outbox.leaseUntil)))
+      .run();
+  }
+
   async delivered(id: number): Promise<void> {
     this.db.delete(outbox).where(eq(outbox.id, id)).run();
   }

@@ -1,0 +1,68 @@
+/**
+ * What the drills share about their servers: a fresh database on either backend, a deadline on
+ * what should end, a SIGKILL that keeps track of the servers still running (so a signal handler
+ * can take them down with the drill), and the server output a healthy run would not print.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { createDatabase } from "../test/support/postgres.js";
+import { newDataDir, type TestServer } from "../test/support/server.js";
+
+export type Backend = "sqlite" | "postgres";
+
+export async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no end after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface DrillDatabase {
+  dataDir: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function freshDatabase(backend: Backend, postgresUrl: string | undefined): Promise<DrillDatabase> {
+  const dataDir = newDataDir();
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  if (backend === "sqlite") return { dataDir, url: join(dataDir, "zitadel.db"), drop: async () => removeDataDir() };
+  const database = await createDatabase(postgresUrl);
+  return {
+    dataDir,
+    url: database.url,
+    async drop() {
+      await database.drop();
+      removeDataDir();
+    },
+  };
+}
+
+const running = new Set<TestServer>();
+
+/** A server the drill started: killDrillServers takes it down with the drill. */
+export function track(server: TestServer): TestServer {
+  running.add(server);
+  return server;
+}
+
+/** SIGKILL, within 10 s; the server is no longer tracked until it is tracked again. */
+export function kill(server: TestServer): Promise<unknown> {
+  running.delete(server);
+  return within(10_000, "SIGKILL of the server", server.stop("SIGKILL"));
+}
+
+/** For a signal handler: SIGKILL every server the drills have running. */
+export function killDrillServers(): void {
+  for (const server of running) void server.stop("SIGKILL");
+}
+
+/** What a healthy server would not print: warnings, errors, lines that are not the logger's. */
+export function uncleanLines(printed: string): string[] {
+  return printed.split("\n").filter((line) => line.trim() !== "" && !/^\{"level":"(trace|debug|info)"/.test(line));
+}
