@@ -2,11 +2,14 @@
  * gRPC-Web's text mode (`application/grpc-web-text`), which Connect-ES does not serve:
  * the same frames as `application/grpc-web+proto`, base64 encoded. Requests are decoded
  * as they stream in (so the body limit still applies) and handed to the binary handler;
- * the response is encoded back.
+ * the response is encoded back: whole, or, for a stream the fast path sends itself, each write
+ * on its own as it is sent (the frames it holds, padded), so that every message arrives when it
+ * is sent.
  */
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { CallHandler, CallRequest } from "./universal-request.js";
 import { once, readAll } from "../rpc/byte-streams.js";
+import { isStreamAnswer, wrapStream, type StreamSink } from "../rpc/stream-answer.js";
 
 const TEXT_TYPE = /^application\/grpc-web-text(\+proto)?(;|$)/i;
 
@@ -19,12 +22,27 @@ export async function serveGrpcWebText(handler: CallHandler, req: CallRequest): 
   req.header = header;
   req.body = decodeBase64Stream(req.body);
   const res = await handler(req);
+  if (isStreamAnswer(res)) return wrapStream(res, textSink);
   const bytes = await readAll(res.body ?? once(new Uint8Array()));
-  const responseHeader = new Headers(res.header);
-  responseHeader.set("content-type", "application/grpc-web-text+proto");
-  responseHeader.delete("content-length");
-  return { ...res, header: responseHeader, body: once(Buffer.from(bytes.toString("base64"))) };
+  return { ...res, header: textHeader(res.header), body: once(Buffer.from(bytes.toString("base64"))) };
 }
+
+function textHeader(header: HeadersInit | undefined): Headers {
+  const text = new Headers(header);
+  text.set("content-type", "application/grpc-web-text+proto");
+  text.delete("content-length");
+  return text;
+}
+
+const textSink = (sink: StreamSink): StreamSink => ({
+  head: (status, header) => sink.head(status, textHeader(header)),
+  write: (bytes) => sink.write(Buffer.from(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64"))),
+  drained: () => sink.drained(),
+  end: (trailer) => sink.end(trailer),
+  get closed() {
+    return sink.closed;
+  },
+});
 
 /** Each frame may be encoded on its own, so padding can appear mid-stream: decode per run. */
 async function* decodeBase64Stream(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
