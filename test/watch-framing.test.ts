@@ -1,16 +1,17 @@
 /**
  * The frames of a server stream as the fast path writes them (src/rpc/fast-path/server-stream.ts),
- * read off the wire where test/watch.test.ts's Connect-ES clients would hide them: gRPC-Web text
- * delivers each message as it is sent (base64 per write), Connect JSON ends with the end-stream
- * frame carrying the error and its WatchEnded detail, and a client that goes away mid-stream is
- * noticed: its call is logged as cancelled and the server goes on serving watchers.
+ * read off the wire where test/watch.test.ts's Connect-ES clients would hide them: Connect JSON
+ * ends with the end-stream frame carrying the error and its WatchEnded detail, and a client that
+ * goes away mid-stream is noticed: its call is logged as cancelled and the server goes on serving
+ * watchers. (gRPC-Web text's streams: test/grpc-web-text.test.ts, on both RPC paths.)
  */
-import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { UserRecordService, WatchEndedSchema, WatchUserEventsRequestSchema, WatchUserEventsResponseSchema } from "../gen/zus/user/v1/user_record_service_pb.js";
+import { UserRecordService, WatchEndedSchema } from "../gen/zus/user/v1/user_record_service_pb.js";
 import { transport, userClient, type Protocol } from "./support/clients.js";
 import { addHuman } from "./support/fixtures.js";
+import { FrameReader } from "./support/frame-reader.js";
 import { envelope } from "./support/fuzz-frames.js";
 import { startServer, type TestServer } from "./support/server.js";
 
@@ -21,50 +22,6 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-/** Reads a streamed body frame by frame as it arrives (base64: gRPC-Web text). */
-class FrameReader {
-  private bytes = Buffer.alloc(0);
-  private text = "";
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-
-  constructor(
-    res: Response,
-    private readonly base64 = false,
-  ) {
-    this.reader = res.body!.getReader();
-  }
-
-  /** The next whole frame, or undefined at the body's end. */
-  async next(): Promise<{ flags: number; payload: Buffer } | undefined> {
-    for (;;) {
-      if (this.bytes.length >= 5) {
-        const end = 5 + this.bytes.readUInt32BE(1);
-        if (this.bytes.length >= end) {
-          const found = { flags: this.bytes[0]!, payload: this.bytes.subarray(5, end) };
-          this.bytes = this.bytes.subarray(end);
-          return found;
-        }
-      }
-      const { done, value } = await this.reader.read();
-      if (done) return undefined;
-      this.append(value);
-    }
-  }
-
-  private append(chunk: Uint8Array) {
-    if (!this.base64) {
-      this.bytes = Buffer.concat([this.bytes, chunk]);
-      return;
-    }
-    // Each write is encoded on its own, padded: decode each padded run apart.
-    this.text += Buffer.from(chunk).toString();
-    const whole = this.text.length - (this.text.length % 4);
-    const runs = this.text.slice(0, whole).split(/(?<==)(?=[^=])/);
-    this.text = this.text.slice(whole);
-    this.bytes = Buffer.concat([this.bytes, ...runs.map((run) => Buffer.from(run, "base64"))]);
-  }
-}
-
 function watch(contentType: string, body: string | Uint8Array, signal?: AbortSignal, on = server) {
   return fetch(`${on.baseUrl}${WATCH}`, {
     method: "POST",
@@ -73,32 +30,6 @@ function watch(contentType: string, body: string | Uint8Array, signal?: AbortSig
     signal,
   });
 }
-
-const request = (init: MessageInitShape<typeof WatchUserEventsRequestSchema>) => toBinary(WatchUserEventsRequestSchema, create(WatchUserEventsRequestSchema, init));
-
-it("gRPC-Web text: each message arrives base64-encoded as it is sent, long before the stream ends", async () => {
-  const users = userClient("connect-json", server.baseUrl, server.adminToken);
-  const userId = await addHuman(users);
-  const abort = new AbortController();
-  const res = await watch("application/grpc-web-text", envelope(request({ userId })).toString("base64"), abort.signal);
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toBe("application/grpc-web-text+proto");
-  const frames = new FrameReader(res, true);
-  const heartbeat = fromBinary(WatchUserEventsResponseSchema, (await frames.next())!.payload);
-  expect(heartbeat.kind.case).toBe("heartbeat");
-
-  await users.lockUser({ userId });
-  for (;;) {
-    const next = (await frames.next())!;
-    expect(next.flags).toBe(0);
-    const message = fromBinary(WatchUserEventsResponseSchema, next.payload);
-    if (message.kind.case !== "event") continue;
-    expect(message.kind.value.type).toBe("user.locked");
-    expect(message.kind.value.userId).toBe(userId);
-    break;
-  }
-  abort.abort();
-});
 
 it("Connect JSON: enveloped JSON messages, then the end-stream frame with the error and its WatchEnded detail", async () => {
   const own = await startServer({ env: { WATCH_HEARTBEAT_MS: "300" } });
