@@ -1,15 +1,18 @@
-/** gRPC-Web text mode (base64 frames), as browsers' grpc-web clients send it by default. */
+/** gRPC-Web text mode (base64 frames), as browsers' grpc-web clients send it by default; a stream's messages as they are sent. */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { GetUserByIDResponseSchema, LockUserRequestSchema } from "../gen/zitadel/user/v2/user_service_pb.js";
+import { WatchUserEventsRequestSchema, WatchUserEventsResponseSchema } from "../gen/zus/user/v1/user_record_service_pb.js";
 import { userClient } from "./support/clients.js";
 import { addHuman } from "./support/fixtures.js";
+import { FrameReader } from "./support/frame-reader.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer();
+  // Heartbeats soon: a watch's first message is one.
+  server = await startServer({ env: { WATCH_HEARTBEAT_MS: "300" } });
 });
 afterAll(() => server?.stop());
 
@@ -88,4 +91,34 @@ it("answers a malformed protobuf frame with InvalidArgument", async () => {
   const trailer = parseFrames(Buffer.from(await res.text(), "base64")).find((f) => f.flags === 0x80)!;
   expect(trailer.payload.toString()).toMatch(/grpc-status: ?3/);
   expect(decodeURIComponent(trailer.payload.toString())).toContain("invalid LockUserRequest: malformed protobuf");
+});
+
+it("streams each message base64-encoded as it is sent, long before the stream ends", async () => {
+  const users = userClient("connect-json", server.baseUrl, server.adminToken);
+  const userId = await addHuman(users);
+  const abort = new AbortController();
+  const request = toBinary(WatchUserEventsRequestSchema, create(WatchUserEventsRequestSchema, { userId }));
+  const res = await fetch(`${server.baseUrl}/zus.user.v1.UserRecordService/WatchUserEvents`, {
+    method: "POST",
+    headers: { "content-type": "application/grpc-web-text", authorization: `Bearer ${server.adminToken}` },
+    body: frame(0, request).toString("base64"),
+    signal: abort.signal,
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("application/grpc-web-text+proto");
+  const frames = new FrameReader(res, true);
+  const heartbeat = fromBinary(WatchUserEventsResponseSchema, (await frames.next())!.payload);
+  expect(heartbeat.kind.case).toBe("heartbeat");
+
+  await users.lockUser({ userId });
+  for (;;) {
+    const next = (await frames.next())!;
+    expect(next.flags).toBe(0);
+    const message = fromBinary(WatchUserEventsResponseSchema, next.payload);
+    if (message.kind.case !== "event") continue;
+    expect(message.kind.value.type).toBe("user.locked");
+    expect(message.kind.value.userId).toBe(userId);
+    break;
+  }
+  abort.abort();
 });

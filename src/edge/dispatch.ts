@@ -18,6 +18,7 @@ import type { Readiness } from "../app/readiness.js";
 import { CALL_REPORT, type CallReport } from "../rpc/call-report.js";
 import { API_SERVICES, routes, type Apps } from "../rpc/routes.js";
 import { createRpcHandlers, type RpcPath } from "../rpc/rpc-handlers.js";
+import { isStreamAnswer, sendStream } from "../rpc/stream-answer.js";
 import type { FailureLimiter } from "../security/failure-limiter.js";
 import { finishCall, protocolOf, type CallRecord } from "./call-record.js";
 import { serveConsole } from "./console.js";
@@ -25,6 +26,7 @@ import { applyCors } from "./cors.js";
 import { answerFailedCall } from "./failed-call.js";
 import { isGrpcWebText, serveGrpcWebText } from "./grpc-web-text.js";
 import { serveProbe } from "./probes.js";
+import { nodeStreamSink } from "./stream-sink.js";
 import { createSsfHandler, type SsfHttpOptions } from "./ssf/ssf-http.js";
 import { plainGatewayError } from "./rest/gateway-errors.js";
 import { restRoutes } from "./rest/http-rules.js";
@@ -119,7 +121,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler & { r
     const uReq = universalRequest(req, res);
     uReq.contextValues = createContextValues().set(CALL_REPORT, report);
     (isGrpcWebText(uReq.header.get("content-type")) ? serveGrpcWebText(handler, uReq) : handler(uReq))
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .then((uRes) => (isStreamAnswer(uRes) ? sendStream(uRes, nodeStreamSink(res)) : universalResponseToNodeResponse(uRes, res)))
       .catch((reason: unknown) => {
         // Aborted: the client went away mid-response; nothing left to answer.
         if (ConnectError.from(reason).code === Code.Aborted) return;

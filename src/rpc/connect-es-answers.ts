@@ -2,7 +2,7 @@
  * Connect-ES's own answers, read for the call's report and fixed where they fall short of the
  * contract. It wraps every handler of both paths; an answer the fast path made reports its own
  * status and passes untouched, so what is read here are the stock path's answers and, on the
- * fast path, streams, Connect GET calls and Connect-ES's protocol negotiation.
+ * fast path, client and bidirectional streams, Connect GET calls and Connect-ES's protocol negotiation.
  *
  * The fixes: Connect-ES answers a body that is not valid protobuf, or a message flagged
  * compressed without a compression named, with Internal before any interceptor runs, where
@@ -19,6 +19,7 @@ import { once, readAll } from "./byte-streams.js";
 import { CALL_REPORT, codeOfName, reportCode, type StatusCode } from "./call-report.js";
 import { connectErrorBody, readConnectErrorBody } from "./connect-error-body.js";
 import { malformedProtobuf } from "./errors.js";
+import { isStreamAnswer } from "./stream-answer.js";
 
 const PARSE_FAILURE = /^(parse binary: |received compressed envelope, but do not know how to decompress)/;
 const PARSE_PREFIX = /^parse binary: /;
@@ -31,7 +32,8 @@ export function readConnectEsAnswers(handler: UniversalHandler): UniversalHandle
   const fixMessage = (reason: string) => malformedProtobuf(inputName, reason.replace(PARSE_PREFIX, "")).rawMessage;
   const read = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
     const res = await handler(req);
-    if (req.contextValues?.get(CALL_REPORT)?.code !== undefined) return res;
+    // The fast path's answers report their own status (a stream's once it has ended).
+    if (isStreamAnswer(res) || req.contextValues?.get(CALL_REPORT)?.code !== undefined) return res;
     const onCode = (code: StatusCode) => reportCode(req, code);
     if ((res.status === 405 || res.status === 415) && !res.body && !GRPC_TYPES.test(req.header.get("content-type") ?? "")) {
       const allow = handler.allowedMethods.join(", ");

@@ -5,9 +5,10 @@
  * (bench/FINDINGS.md, "Per-call abort signals").
  *
  * Everything else is Connect-ES's own, in its order: content types, compression, the timeout
- * header, size limits, serialization, the error body and status, the trailers as headers. GET
- * requests, streaming methods and a router that requires the protocol version header are left
- * to Connect-ES's handler. test/connect-unary.test.ts compares the two answer for answer.
+ * header, size limits, serialization, the error body and status, the trailers as headers.
+ * Server streams are server-stream.ts's; GET requests, client and bidirectional streams and a
+ * router that requires the protocol version header are left to Connect-ES's handler.
+ * test/connect-unary.test.ts compares the two answer for answer.
  */
 import { Code, ConnectError, type MethodImplSpec } from "@connectrpc/connect";
 // Connect-ES's internals the fast path is built from, so that everything but the call itself stays
@@ -26,7 +27,7 @@ import {
   codeToHttpStatus, // the error's HTTP status
   contentTypeUnaryJson,
   contentTypeUnaryProto,
-  createHandlerFactory as createConnectEsHandlerFactory, // for GET and streaming calls, which stay Connect-ES's
+  createHandlerFactory as createConnectEsHandlerFactory, // for GET calls and client and bidirectional streams, which stay Connect-ES's
   errorToJsonBytes, // the error body
   headerTimeout,
   headerUnaryAcceptEncoding,
@@ -39,22 +40,24 @@ import {
 import { once } from "../byte-streams.js";
 import { reportCode } from "../call-report.js";
 import { inputParser } from "./parse.js";
+import { CONNECT_STREAM, serverStreamHandler } from "./server-stream.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
 type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
 
-/** The Connect protocol: unary POST calls served here, the rest by Connect-ES. */
+/** The Connect protocol: unary POST calls served here, server streams by server-stream.ts, the rest by Connect-ES. */
 export function createConnectHandlerFactory(options: Partial<UniversalHandlerOptions>): ProtocolHandlerFactory {
   const opt = validateUniversalHandlerOptions(options);
   const connectEs = createConnectEsHandlerFactory(options);
   const factory = (spec: MethodImplSpec) => {
     const theirs = connectEs(spec);
-    if (spec.kind !== "unary" || opt.requireConnectProtocolHeader) return theirs;
-    const ours = unaryPostHandler(opt, connectEs.protocolName, spec);
+    if (opt.requireConnectProtocolHeader || (spec.kind !== "unary" && spec.kind !== "server_streaming")) return theirs;
+    const ours =
+      spec.kind === "unary" ? unaryPostHandler(opt, connectEs.protocolName, spec) : serverStreamHandler(CONNECT_STREAM, opt, connectEs.protocolName, spec);
     const handle = (req: UniversalServerRequest) => {
       const { body } = req;
-      return req.method === "POST" && isByteStream(body) ? ours(req, body) : theirs(req);
+      return req.method === "POST" && isByteStream(body) ? ours(req) : theirs(req);
     };
     return Object.assign(handle, {
       protocolNames: theirs.protocolNames,
@@ -75,7 +78,8 @@ function unaryPostHandler(opt: HandlerOptions, protocolName: string, spec: Unary
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
   const parse = inputParser(spec.method.input, opt.binaryOptions, serialization.getI(false));
   const invoke = unaryInvoker(spec, opt.interceptors);
-  return async function handle(req: UniversalServerRequest, body: AsyncIterable<Uint8Array>): Promise<UniversalServerResponse> {
+  return async function handle(req: UniversalServerRequest): Promise<UniversalServerResponse> {
+    const body = req.body as AsyncIterable<Uint8Array>;
     const type = parseContentType(req.header.get("content-type"));
     if (type === undefined || type.stream) return { status: 415 };
     const timeout = parseTimeout(req.header.get(headerTimeout), opt.maxTimeoutMs);

@@ -2,7 +2,8 @@
  * The fast path: Connect-ES's router with the unary calls of gRPC and gRPC-Web served by
  * grpc-unary.ts, Connect's unary POST calls by connect-unary.ts, and REST's calls handed
  * straight to the interceptors and the implementation (unary-context.ts), without a detour
- * through Connect JSON. Streaming methods and Connect's GET calls stay Connect-ES's. Why it
+ * through Connect JSON. Server-streaming calls of all three are server-stream.ts's; client and
+ * bidirectional streams (reflection) and Connect's GET calls stay Connect-ES's. Why it
  * exists: Connect-ES's per-call contexts, abort signals and generator pipelines were most of a
  * unary call's garbage and its latency tail (bench/FINDINGS.md, "Why the fast path exists";
  * docs/architecture.md lists what it does differently). The options work as in

@@ -8,9 +8,9 @@
  * (unary-context.ts: the signal is made only when read). The rest is Connect-ES's own:
  * serialization and its size limits, compression, and the status trailer; the errors for
  * malformed envelopes carry Connect-ES's codes and messages, but for a body that is not the
- * message (parse.ts). Streaming methods (Health.Watch, reflection) keep Connect-ES's handlers.
+ * message (parse.ts). Server-streaming methods (WatchUserEvents, Health.Watch) are served by
+ * server-stream.ts; client and bidirectional streams (reflection) keep Connect-ES's handlers.
  */
-import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type MethodImplSpec } from "@connectrpc/connect";
 // Connect-ES's internals the fast path is built from, so that everything but the call itself stays
 // Connect-ES's (marked private there; test/grpc-unary.test.ts catches a change of behaviour):
@@ -23,7 +23,6 @@ import {
   encodeEnvelopes, // its framing of the answer
   envelopeCompress,
   validateUniversalHandlerOptions, // its defaults for the options, as its own handlers apply them
-  type Compression,
   type EnvelopedMessage,
   type ProtocolHandlerFactory, // the shape its router takes a protocol in
   type UniversalHandlerOptions,
@@ -31,7 +30,7 @@ import {
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
 import {
-  createHandlerFactory as createGrpcEsFactory, // for the streaming methods, which stay Connect-ES's
+  createHandlerFactory as createGrpcEsFactory, // for client and bidirectional streams, which stay Connect-ES's
   contentTypeJson as grpcJson,
   contentTypeProto as grpcProto,
   contentTypeRegExp as grpcContentTypes, // its content types and their parsing
@@ -53,10 +52,10 @@ import {
 } from "@connectrpc/connect/protocol-grpc-web";
 import { empty, once } from "../byte-streams.js";
 import { reportCode } from "../call-report.js";
-import { decompressEnvelope, inputParser } from "./parse.js";
+import { inputParser, readSingleMessage } from "./parse.js";
+import { GRPC_STREAM, GRPC_WEB_STREAM, serverStreamHandler, type StreamProtocol } from "./server-stream.js";
 import { CALL_FINISHED, createUnaryContext, unaryInvoker } from "./unary-context.js";
 
-const HEADER_BYTES = 5;
 /** gRPC-Web's flag of the envelope that carries the trailers. */
 const TRAILER_FLAG = 0x80;
 
@@ -72,6 +71,8 @@ interface Framing {
   skippedFlag: number;
   /** The status as HTTP trailers (gRPC) or as the body's last envelope (gRPC-Web). */
   trailersInBody: boolean;
+  /** The same protocol's server streams (server-stream.ts). */
+  stream: StreamProtocol;
 }
 
 const GRPC: Framing = {
@@ -82,6 +83,7 @@ const GRPC: Framing = {
   contentTypeJson: grpcJson,
   skippedFlag: 0,
   trailersInBody: false,
+  stream: GRPC_STREAM,
 };
 
 const GRPC_WEB: Framing = {
@@ -95,16 +97,17 @@ const GRPC_WEB: Framing = {
   contentTypeJson: grpcWebJson,
   skippedFlag: TRAILER_FLAG,
   trailersInBody: true,
+  stream: GRPC_WEB_STREAM,
 };
 
 type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;
 
-/** The gRPC protocol: unary methods served here, streaming ones by Connect-ES. */
+/** The gRPC protocol: unary methods served here, server streams by server-stream.ts, other streams by Connect-ES. */
 export function createGrpcHandlerFactory(options: Partial<UniversalHandlerOptions>): ProtocolHandlerFactory {
   return handlerFactory(GRPC, options);
 }
 
-/** The gRPC-Web protocol: unary methods served here, streaming ones by Connect-ES. */
+/** The gRPC-Web protocol: unary methods served here, server streams by server-stream.ts, other streams by Connect-ES. */
 export function createGrpcWebHandlerFactory(options: Partial<UniversalHandlerOptions>): ProtocolHandlerFactory {
   return handlerFactory(GRPC_WEB, options);
 }
@@ -113,8 +116,10 @@ function handlerFactory(framing: Framing, options: Partial<UniversalHandlerOptio
   const opt = validateUniversalHandlerOptions(options);
   const streaming = framing.connectEsFactory(options);
   const factory = (spec: MethodImplSpec) => {
-    if (spec.kind !== "unary") return streaming(spec);
-    return Object.assign(unaryHandler(framing, opt, streaming.protocolName, spec), {
+    if (spec.kind !== "unary" && spec.kind !== "server_streaming") return streaming(spec);
+    const handler =
+      spec.kind === "unary" ? unaryHandler(framing, opt, streaming.protocolName, spec) : serverStreamHandler(framing.stream, opt, streaming.protocolName, spec);
+    return Object.assign(handler, {
       protocolNames: [streaming.protocolName],
       allowedMethods: ["POST"],
       supportedContentType: contentTypeMatcher(framing.contentTypeRegExp),
@@ -161,6 +166,7 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
         req.body,
         { input: spec.method.input, skippedFlag: framing.skippedFlag, readMaxBytes: opt.readMaxBytes, compression: compression.request },
         (data) => parse(type.binary, data),
+        "unary",
       );
       const output = await invoke(context, input);
       const data = serialization.getO(type.binary).serialize(output);
@@ -182,48 +188,4 @@ function unaryHandler(framing: Framing, opt: HandlerOptions, protocolName: strin
     envelopes.push(await envelopeCompress(trailer, compression.response, opt.compressMinBytes));
     return { status: 200, header: context.responseHeader, body: once(encodeEnvelopes(...envelopes)) };
   };
-}
-
-/**
- * The request's one message, in Connect-ES's order: a declared length over readMaxBytes is
- * refused as soon as its header arrives, each envelope is decompressed and parsed as soon as
- * it is complete, then bytes left over that do not make a whole envelope are an incomplete
- * envelope, and no message or a second one is Unimplemented. Envelopes flagged `skippedFlag`
- * are decompressed but count for neither.
- */
-async function readSingleMessage<T>(
-  body: AsyncIterable<Uint8Array>,
-  limits: { input: DescMessage; skippedFlag: number; readMaxBytes: number; compression: Compression | null },
-  parse: (data: Uint8Array) => T,
-): Promise<T> {
-  let bytes: Uint8Array = Buffer.alloc(0);
-  let consumed = 0;
-  let message: { value: T } | undefined;
-  for await (const chunk of body) {
-    bytes = bytes.byteLength === 0 ? chunk : Buffer.concat([bytes, chunk]);
-    for (let envelope = envelopeAt(bytes, consumed, limits.readMaxBytes); envelope; envelope = envelopeAt(bytes, consumed, limits.readMaxBytes)) {
-      consumed += HEADER_BYTES + envelope.data.byteLength;
-      const { data } = await decompressEnvelope(limits.input, envelope, limits.compression, limits.readMaxBytes);
-      if (limits.skippedFlag && (envelope.flags & limits.skippedFlag) === limits.skippedFlag) continue;
-      const value = parse(data);
-      if (message) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
-      message = { value };
-    }
-  }
-  if (bytes.byteLength > consumed) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-  if (!message) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
-  return message.value;
-}
-
-/** The envelope starting at `offset`, once all of it has arrived. */
-function envelopeAt(bytes: Uint8Array, offset: number, readMaxBytes: number): EnvelopedMessage | undefined {
-  if (bytes.byteLength < offset + HEADER_BYTES) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, HEADER_BYTES);
-  const length = view.getUint32(1);
-  if (length > readMaxBytes) {
-    throw new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
-  }
-  const start = offset + HEADER_BYTES;
-  if (bytes.byteLength < start + length) return undefined;
-  return { flags: view.getUint8(0), data: bytes.subarray(start, start + length) };
 }

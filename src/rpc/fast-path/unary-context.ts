@@ -1,6 +1,7 @@
 /**
  * The context of a unary gRPC, gRPC-Web, Connect or REST call (grpc-unary.ts, connect-unary.ts,
- * fast-path.ts), and the call of its interceptors and implementation with it.
+ * fast-path.ts), and the call of its interceptors and implementation with it. A server stream's
+ * context is the same (server-stream.ts; stream-invoker.ts calls its interceptors).
  *
  * Connect-ES's createHandlerContext makes, for every call, an abort controller for the
  * deadline (with its timer), another linked to it, to the request and to the server's
@@ -27,7 +28,7 @@ import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
 /** What an interceptor wraps and returns: the rest of the call. */
-type Next = Parameters<Interceptor>[0];
+export type Next = Parameters<Interceptor>[0];
 
 export interface UnaryContext extends HandlerContext {
   /** Ends the call: its signal, whether made already or later, is aborted with `reason`. */
@@ -35,7 +36,7 @@ export interface UnaryContext extends HandlerContext {
 }
 
 export interface UnaryContextInit {
-  spec: UnarySpec;
+  spec: MethodImplSpec;
   protocolName: string;
   request: UniversalServerRequest;
   timeoutMs: number | undefined;
@@ -59,8 +60,8 @@ export const CALL_FINISHED = new ConnectError("the call has finished", Code.Canc
  */
 
 class CallContext implements UnaryContext {
-  readonly method: UnarySpec["method"];
-  readonly service: UnarySpec["method"]["parent"];
+  readonly method: MethodImplSpec["method"];
+  readonly service: MethodImplSpec["method"]["parent"];
   readonly protocolName: string;
   readonly requestMethod: string;
   readonly url: string;
@@ -143,16 +144,15 @@ export function createUnaryContext(init: UnaryContextInit): UnaryContext {
 }
 
 /** What the first interceptor's request carries besides Connect-ES's fields: the call's context. */
-const CONTEXT = Symbol("unary call context");
+export const CONTEXT = Symbol("unary call context");
 
 /**
  * The request the interceptors see, with Connect-ES's fields. Its signal is a getter on the
  * prototype, so a copy made by spreading it has none (the implementation still gets one).
  */
-class InterceptorRequest {
-  readonly stream = false;
-  readonly method: UnarySpec["method"];
-  readonly service: UnarySpec["method"]["parent"];
+export class InterceptorRequest {
+  readonly method: MethodImplSpec["method"];
+  readonly service: MethodImplSpec["method"]["parent"];
   readonly requestMethod: string;
   readonly url: string;
   readonly header: Headers;
@@ -162,8 +162,10 @@ class InterceptorRequest {
   constructor(
     context: UnaryContext,
     readonly message: unknown,
+    /** A stream's message is an async iterable of them. */
+    readonly stream = false,
   ) {
-    this.method = context.method as UnarySpec["method"];
+    this.method = context.method;
     this.service = context.service;
     this.requestMethod = context.requestMethod;
     this.url = context.url;
@@ -181,7 +183,7 @@ class InterceptorRequest {
  * The implementation's context when an interceptor passed on a request of its own, as
  * Connect-ES merges them. Rare (no interceptor of this server does it), so a plain object.
  */
-function contextWithRequest(context: UnaryContext, req: UnaryRequest): HandlerContext {
+export function contextWithRequest(context: UnaryContext, req: Pick<UnaryRequest, "service" | "header" | "contextValues" | "signal">): HandlerContext {
   const { method, protocolName, requestMethod, url, timeoutMs, responseHeader, responseTrailer } = context;
   return {
     method,
@@ -199,7 +201,7 @@ function contextWithRequest(context: UnaryContext, req: UnaryRequest): HandlerCo
   };
 }
 
-type ContextRequest = UnaryRequest & { [CONTEXT]: UnaryContext };
+export type ContextRequest = UnaryRequest & { [CONTEXT]: UnaryContext };
 
 /**
  * The interceptors around the implementation, chained once per method (Connect-ES chains them
@@ -236,7 +238,7 @@ export function unaryInvoker(
 }
 
 /** An interceptor may answer with headers of its own: they replace the context's. */
-function replaceHeaders(target: Headers, source: Headers): void {
+export function replaceHeaders(target: Headers, source: Headers): void {
   if (source === target) return;
   for (const key of [...target.keys()]) target.delete(key);
   source.forEach((value, key) => target.set(key, value));

@@ -2,7 +2,7 @@
  * The event log on SQLite: one writer commits transactions one after another and row ids only
  * grow (AUTOINCREMENT), so an event's id is its place in commit order and a position is an id.
  */
-import { and, desc, eq, gt, lt, max, sql } from "drizzle-orm";
+import { and, desc, eq, lt, max, sql } from "drizzle-orm";
 import type Database from "better-sqlite3";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { RecordedUserEvent } from "../../domain/events.js";
@@ -11,6 +11,17 @@ import { fromEventRow } from "../event-rows.js";
 import * as schema from "./schema.js";
 
 type Db = BetterSQLite3Database<typeof schema>;
+/** A row of `events` as SQLite returns it. */
+interface AfterRow {
+  id: number;
+  aggregate_id: string;
+  sequence: number;
+  type: string;
+  payload: string | null;
+  actor: string;
+  resource_owner: string;
+  created_at: number;
+}
 type Id = { id: number };
 
 const position = (id: number) => ({ id }) as Id as unknown as EventPosition;
@@ -42,13 +53,13 @@ export class SqliteEventLog implements EventLog {
     /** Resolves when what is committed now is durable (reads answer only with that). */
     private readonly durable: () => Promise<void>,
   ) {
-    this.after = db
-      .select()
-      .from(schema.events)
-      .where(gt(schema.events.id, sql.placeholder("from")))
-      .orderBy(schema.events.id)
-      .limit(sql.placeholder("limit"))
-      .prepare();
+    // The watch hub's read of every committed event, once per group commit while anyone watches:
+    // plain rows mapped here, where Drizzle's prepared select mapped each row through its
+    // column decoders (~4 µs an event at the maximum, bench/FINDINGS.md, round "2026-12-05, watch streams").
+    const after = sqlite.prepare<[number, number], AfterRow>(
+      "SELECT id, aggregate_id, sequence, type, payload, actor, resource_owner, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?",
+    );
+    this.after = (from: number, limit: number) => after.all(from, limit);
     this.last = db.select({ id: max(schema.events.id) }).from(schema.events).prepare();
     // A user's events newest first, from the latest or from below a sequence: both read the
     // unique index on (aggregate_id, sequence) backwards, as far as the limit. Prepared once:
@@ -78,11 +89,21 @@ export class SqliteEventLog implements EventLog {
   }
 
   async eventsAfter(from: EventPosition, limit: number): Promise<{ events: LoggedEvent[]; end: EventPosition }> {
-    const rows = this.after.all({ from: idOf(from), limit });
+    const rows = this.after(idOf(from), limit);
     await this.durable();
     const events = rows.map((row) => {
       const at = position(row.id);
-      return { event: fromEventRow(row), orgId: row.resourceOwner, mark: at as unknown as EventMark, after: at };
+      // The columns as Drizzle's schema decodes them: payload as JSON, created_at in ms.
+      const event = fromEventRow({
+        aggregateId: row.aggregate_id,
+        sequence: row.sequence,
+        type: row.type,
+        payload: row.payload === null ? null : (JSON.parse(row.payload) as unknown),
+        actor: row.actor,
+        resourceOwner: row.resource_owner,
+        createdAt: new Date(row.created_at),
+      });
+      return { event, orgId: row.resource_owner, mark: at as unknown as EventMark, after: at };
     });
     return { events, end: events.length ? events[events.length - 1]!.after : from };
   }
