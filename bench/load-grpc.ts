@@ -12,6 +12,7 @@
  * lockunlock, rate: windows of users locked then unlocked (bench/open-loop.ts). A slot stops
  * only after an unlock, and anything still locked at the end is unlocked (not measured), so
  * the next run starts clean.
+ * `calls` ends a closed loop after about that many calls instead of at the duration.
  * With `record`, every lock/unlock that succeeded (the clean-up's too) is kept with the sequence
  * it answered and when it was sent and answered: what the watchers scenario checks deliveries
  * against (bench/watchers.ts).
@@ -34,6 +35,8 @@ interface Config {
   rate?: number;
   durationS: number;
   record?: boolean;
+  /** Closed loop: stop after about this many calls (at a slot's next unlock), or at the duration, whichever comes first. */
+  calls?: number;
 }
 
 const cfg = JSON.parse(process.argv[2]!) as Config;
@@ -164,11 +167,14 @@ const end = start + cfg.durationS * 1000;
 if (cfg.mode === "closed") {
   const C = cfg.concurrency;
   const slice = Math.max(1, Math.floor(N / C));
+  const limit = cfg.calls ?? Infinity;
+  let started = 0;
   await Promise.all(
     Array.from({ length: C }, async (_, s) => {
       const base = (s * slice) % N;
       for (let j = 0; ; j++) {
-        if (performance.now() >= end && (cfg.op !== "lockunlock" || j % 2 === 0)) break;
+        if ((performance.now() >= end || started >= limit) && (cfg.op !== "lockunlock" || j % 2 === 0)) break;
+        started++;
         const user = (base + (Math.floor(j / 2) % slice)) % N;
         if (cfg.op === "noop") await timed(PATHS.noop, user);
         else if (cfg.op === "get") await timed(PATHS.get, Math.floor(Math.random() * N));

@@ -15,15 +15,13 @@
  * receipt by the watcher minus the answer's arrival at the load generator (both on this machine's
  * clock; negative when the event reached the watcher before the answer reached its caller).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { runNodeLoad } from "./load.js";
-import { pass, summarize, table, writeResult, type Latency } from "./report.js";
+import { lineChild } from "./line-child.js";
+import { perCallUs, recordedLocks, round, type LockRun, type SessionScenario } from "./recorded-locks.js";
+import { pass, summarize, table, writeResult } from "./report.js";
 import type { Instance } from "./seed.js";
-import { between, scrape, type ServerView } from "./server-metrics.js";
-import { cpuSeconds, memoryMiB, ROOT, type RunningServer } from "./server.js";
+import { memoryMiB, type RunningServer } from "./server.js";
 
 /** What the scenario needs of run.ts's session: a server on a fresh, seeded database. */
 export interface WatchSession {
@@ -33,22 +31,9 @@ export interface WatchSession {
   db: { dataDir: string };
 }
 
-export interface WatchersContext {
-  users: number;
-  durationS: number;
-  warmupS: number;
-  rounds: number;
-  connections: number;
+export interface WatchersContext extends SessionScenario<WatchSession> {
   watchers: number;
   orgWatchers: number;
-  open(): Promise<WatchSession>;
-  close(s: WatchSession): Promise<void>;
-  log(msg: string): void;
-  print(title: string, text: string): void;
-  header(extra?: object): object;
-  /** Names the RPC path in titles, and the results file's suffix. */
-  tag: string;
-  resultName: string;
 }
 
 /** The targets of issue 21. */
@@ -61,54 +46,8 @@ const GRPC_CONNECTIONS = 10;
 /** Seconds for every watcher to have its first message: the server's first heartbeat comes after WATCH_HEARTBEAT_MS (15 s). */
 const READY_TIMEOUT_S = 60;
 
-/** One lock/unlock run, with every acknowledged change: user, 1 for unlock, sequence, sent at, answered at (ms since the epoch). */
-interface LockRun {
-  rps: number;
-  ok: number;
-  errors: number;
-  firstError?: string;
-  latencyMs: Latency;
-  serverCpuCores: number;
-  loadCpuCores?: number;
-  server: ServerView;
-  calls: number[];
-}
-
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-
-async function locks(ctx: WatchersContext, s: WatchSession, seconds: number, rate?: number): Promise<LockRun> {
-  const scraped = await scrape(s.server.baseUrl);
-  const cpu0 = cpuSeconds(s.server.pid);
-  const t0 = performance.now();
-  const out = await runNodeLoad<{ ok: number; errors: number; rps: number; latencies: number[]; firstError?: string; cpuCores?: number; calls: number[] }>(
-    "load-grpc.ts",
-    {
-      url: s.server.baseUrl,
-      token: s.server.token,
-      idsFile: s.idsFile,
-      durationS: seconds,
-      op: "lockunlock",
-      mode: rate ? "rate" : "closed",
-      rate,
-      concurrency: ctx.connections,
-      connections: Math.min(4, ctx.connections),
-      record: true,
-    },
-    seconds + 120,
-  );
-  const elapsedS = (performance.now() - t0) / 1000;
-  return {
-    rps: round(out.rps),
-    ok: out.ok,
-    errors: out.errors,
-    firstError: out.firstError,
-    latencyMs: summarize(out.latencies),
-    serverCpuCores: round((cpuSeconds(s.server.pid) - cpu0) / elapsedS, 2),
-    loadCpuCores: out.cpuCores === undefined ? undefined : round(out.cpuCores, 2),
-    server: between(scraped, await scrape(s.server.baseUrl), elapsedS),
-    calls: out.calls,
-  };
-}
+/** A lock/unlock run of the watchers scenario: `connections` gRPC streams, or `rate` calls a second. */
+const locks = (ctx: WatchersContext, s: WatchSession, seconds: number, rate?: number): Promise<LockRun> => recordedLocks(s, { seconds, rate, connections: ctx.connections });
 
 /** The server's largest resident memory while `during` runs, sampled every 250 ms. */
 async function peakRss<T>(pid: number, during: () => Promise<T>): Promise<{ result: T; peakRssMiB: number }> {
@@ -149,30 +88,19 @@ async function openWatchers(ctx: WatchersContext, s: WatchSession, receiptsFile:
     receiptsFile,
     readyTimeoutS: READY_TIMEOUT_S,
   };
-  const child: ChildProcess = spawn("taskset", ["-c", "1", process.execPath, "--max-old-space-size=2048", "--import", "tsx", join("bench", "load-watchers.ts"), JSON.stringify(config)], {
-    cwd: ROOT,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.on("data", (c) => (stderr = (stderr + c).slice(-10_000)));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async (): Promise<Record<string, unknown>> => {
-    const line = await lines.next();
-    if (line.done) throw new Error(`bench/load-watchers.ts exited with ${await exited}:\n${stderr}`);
-    return JSON.parse(line.value) as Record<string, unknown>;
-  };
+  const child = lineChild("load-watchers.ts", [JSON.stringify(config)]);
+  const next = () => child.next();
   const ready = await next();
   if (ready.ready !== true) {
     child.kill("SIGKILL");
-    throw new Error(`only ${String(ready.opened)} of ${ctx.watchers + ctx.orgWatchers} watchers opened within ${READY_TIMEOUT_S} s (${String(ready.ended)} ended):\n${stderr}`);
+    throw new Error(`only ${String(ready.opened)} of ${ctx.watchers + ctx.orgWatchers} watchers opened within ${READY_TIMEOUT_S} s (${String(ready.ended)} ended):\n${child.stderr()}`);
   }
   return {
     openMs: ready.openMs as number,
     async stop() {
-      child.stdin!.end("stop\n");
+      child.end("stop\n");
       const summary = (await next()) as unknown as WatchersSummary;
-      await exited;
+      await child.exited;
       // A copy: a Float64Array needs its own 8-byte-aligned buffer.
       return { ...summary, receipts: new Float64Array(new Uint8Array(readFileSync(receiptsFile)).buffer) };
     },
@@ -441,8 +369,6 @@ function report(ctx: WatchersContext, rounds: Round[], rate: number): void {
   );
 }
 
-/** The server's CPU time per lock/unlock of a run (the watchers' part included when they are attached). */
-const perCallUs = (run: LockRun) => round((run.serverCpuCores / run.rps) * 1e6, 0);
 
 function sumErrors(rounds: Round[]): number {
   return rounds.reduce((n, r) => n + r.maxWithout.errors + r.halfWithout.errors + r.halfWith.errors + r.maxWith.errors, 0);
