@@ -1,10 +1,12 @@
 /**
  * The benchmark (issue 6): `npm run bench -- [options]`
  *
- *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|watchers|history|all  (comma-separated; default ceiling,lockunlock,latency;
+ *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|watchers|history|delivery|all  (comma-separated; default ceiling,lockunlock,latency;
  *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options;
  *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls;
  *                      watchers is bench/watchers.ts: lock/unlock over gRPC with and without watchers;
+ *                      delivery is bench/delivery.ts: lock/unlock with and without a push stream, a poll stream
+ *                      and an Actions target attached, the delay to each, and a held-back backlog's drain;
  *                      history is bench/history.ts, with 1,000,000 users and 16 connections unless given)
  *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
  *   --users N          seeded users (default 1000, history 1000000; scale: the large size, e.g. 1000000)
@@ -22,6 +24,7 @@
  *                      with the paths: bench/results/ceiling-sqlite-fast-stock.json, scale-sqlite-stock.json.
  *   --watchers N       watchers scenario: watchers of one user each (default 1000)
  *   --org-watchers N   watchers scenario: watchers of the whole organization too (default 0: each gets every event)
+ *   --backlog N        delivery scenario: deliveries written to each receiver while it is held back (default 100000)
  *
  * Starts the server itself (`taskset -c 0 node dist/server.mjs`, BENCH_NOOP=1) on a
  * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
@@ -42,8 +45,9 @@ import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult 
 import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, freePort, freshDatabase, memoryMiB, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 import { watchers } from "./watchers.js";
+import { delivery } from "./delivery.js";
 
-const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers", "history"] as const;
+const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers", "history", "delivery"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
 const RPC_PATHS = ["fast", "stock"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -53,7 +57,7 @@ type RpcPath = (typeof RPC_PATHS)[number];
 const RPC_FAST_PATH: Record<RpcPath, string> = { fast: "on", stock: "off" };
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R] [--rpc-path fast|stock|all] [--watchers N] [--org-watchers N]`);
+  console.error(`bench: ${msg}\nusage: npm run bench -- [--scenario ${SCENARIOS.join("|")}|all] [--protocol grpc|connect|rest|all] [--users N] [--duration S] [--connections C] [--backend sqlite|postgres] [--warmup S] [--rounds R] [--rpc-path fast|stock|all] [--watchers N] [--org-watchers N] [--backlog N]`);
   process.exit(2);
 }
 
@@ -74,6 +78,7 @@ try {
       "rpc-path": { type: "string", default: "fast" },
       watchers: { type: "string", default: "1000" },
       "org-watchers": { type: "string", default: "0" },
+      backlog: { type: "string", default: "100000" },
     },
   }).values;
 } catch (err) {
@@ -109,6 +114,7 @@ const WARMUP = num("warmup", parsed.warmup!, 0, 60);
 const ROUNDS = Math.floor(num("rounds", parsed.rounds!, 1, 20));
 const WATCHERS = Math.floor(num("watchers", parsed.watchers!, 1, 100_000));
 const ORG_WATCHERS = Math.floor(num("org-watchers", parsed["org-watchers"]!, 0, 1_000));
+const BACKLOG = Math.floor(num("backlog", parsed.backlog!, 1, 10_000_000));
 if (parsed.backend !== "sqlite" && parsed.backend !== "postgres") usage(`--backend must be sqlite or postgres`);
 const BACKEND = parsed.backend as Backend;
 const ARGS = process.argv.slice(2);
@@ -131,7 +137,9 @@ const HARD_DEADLINE_S =
       (has("signin") ? 300 : 0) +
       (has("bulk") ? 120 + ROUNDS * 60 : 0) +
       (has("watchers") ? ROUNDS * (5 * (DURATION + 120) + 2 * WARMUP + 90) : 0) +
-      (has("history") ? 120 + HISTORY_USERS / 1_000 + protocols.length * ROUNDS * 6 * (DURATION + WARMUP + 30) : 0));
+      (has("history") ? 120 + HISTORY_USERS / 1_000 + protocols.length * ROUNDS * 6 * (DURATION + WARMUP + 30) : 0) +
+      // Each round's waits for receipts and each backlog's fill and drain are bounded by delivery.ts's own timeouts.
+      (has("delivery") ? 120 + ROUNDS * (4 * (DURATION + WARMUP + 60) + 3 * 600) + 3 * (240 + 600 + 60) : 0));
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();
@@ -177,11 +185,11 @@ async function cleanup(): Promise<void> {
 }
 
 /** Fresh database → first start (migrations, org, admin) → stop → bulk seed → start again, on the RPC path `path`. */
-async function openSession(users: number, path: RpcPath): Promise<Session> {
+async function openSession(users: number, path: RpcPath, extraEnv: NodeJS.ProcessEnv = {}): Promise<Session> {
   const db = await freshDatabase(BACKEND);
   databases.add(db);
   const port = await freePort();
-  const env = { RPC_FAST_PATH: RPC_FAST_PATH[path] };
+  const env = { ...extraEnv, RPC_FAST_PATH: RPC_FAST_PATH[path] };
   const first = await startServer(db, port, env);
   const instance = await readInstance(BACKEND, db.url);
   await first.stop();
@@ -645,6 +653,24 @@ function signIn(path: RpcPath): Promise<void> {
 
 // ---------------------------------------------------------------- main
 
+/** What the scenarios that run on one session of their own (watchers, delivery) get from here. */
+function onSession(path: RpcPath, env: NodeJS.ProcessEnv = {}) {
+  return {
+    users: USERS,
+    durationS: DURATION,
+    warmupS: WARMUP,
+    rounds: ROUNDS,
+    connections: CONNECTIONS,
+    open: () => openSession(USERS, path, env),
+    close: (s: { server: RunningServer }) => closeSession(s as Session),
+    log,
+    print,
+    header,
+    tag: tag(path),
+    resultName: `${BACKEND}${variant([path])}`,
+  };
+}
+
 let code = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
@@ -661,26 +687,9 @@ try {
   for (const path of paths)
     if (has("bulk"))
       await bulk({ backend: BACKEND, rounds: ROUNDS, connections: CONNECTIONS, env: { RPC_FAST_PATH: RPC_FAST_PATH[path] }, name: `${BACKEND}${variant([path])}`, command: COMMAND, log, print });
-  for (const path of paths) {
-    if (!has("watchers")) continue;
-    await watchers({
-      users: USERS,
-      durationS: DURATION,
-      warmupS: WARMUP,
-      rounds: ROUNDS,
-      connections: CONNECTIONS,
-      watchers: WATCHERS,
-      orgWatchers: ORG_WATCHERS,
-      open: () => openSession(USERS, path),
-      close: (s) => closeSession(s as Session),
-      log,
-      print,
-      header,
-      tag: tag(path),
-      resultName: `${BACKEND}${variant([path])}`,
-    });
-  }
+  for (const path of paths) if (has("watchers")) await watchers({ ...onSession(path), watchers: WATCHERS, orgWatchers: ORG_WATCHERS });
   for (const path of paths) if (has("history")) await history(path);
+  for (const path of paths) if (has("delivery")) await delivery({ ...onSession(path, { OUTBOUND_URL_ALLOW: "http://127.0.0.1" }), backlog: BACKLOG });
   const pinned = scenarios.some((s) => s !== "signin") ? "; server on core 0, load on core 1" : "";
   console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}${pinned}`);
 } catch (err) {
