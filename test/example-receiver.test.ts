@@ -12,6 +12,7 @@ import { userClient } from "./support/clients.js";
 import { addHuman, addMachine, addOrg } from "./support/fixtures.js";
 import { ROOT, startServer, type TestServer } from "./support/server.js";
 import { PUSH, ssfCall } from "./support/ssf-http.js";
+import { sleep, until } from "./support/wait.js";
 
 const EXAMPLE = join(ROOT, "examples", "receiver.mjs");
 
@@ -28,10 +29,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until(check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 beforeAll(async () => {
   server = await startServer({ env: { OUTBOUND_URL_ALLOW: "http://127.0.0.1" } });
@@ -59,14 +56,14 @@ beforeAll(async () => {
 
   receiver = spawn(process.execPath, [EXAMPLE], {
     cwd: ROOT,
-    env: { ...process.env, ISSUER: server.baseUrl.replace("127.0.0.1", "localhost"), AUDIENCE: crm.userId, ACTIONS_SIGNING_KEY: target.signingKey, PORT: String(port) },
+    env: { ...process.env, ISSUER: (await ssfCall(server, "GET", "/.well-known/ssf-configuration")).json.issuer, AUDIENCE: crm.userId, ACTIONS_SIGNING_KEY: target.signingKey, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   receiver.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   receiver.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   await until(() => output.includes("listening on"));
   // Executions and streams reach the delivery routes within a second.
-  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  await sleep(1_200);
 });
 afterAll(async () => {
   receiver?.kill();

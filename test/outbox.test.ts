@@ -15,6 +15,7 @@ import { Dispatcher, type DispatcherOptions, type Sender } from "../src/app/disp
 import { UserApp } from "../src/app/user-app.js";
 import type { Principal } from "../src/domain/permissions.js";
 import type { Store } from "../src/store/store.js";
+import { until } from "./support/wait.js";
 import { STORE_BACKENDS } from "./support/stores.js";
 
 const KEY = "test-signing-key";
@@ -78,13 +79,6 @@ const options = (overrides: Partial<DispatcherOptions> = {}): DispatcherOptions 
   ...overrides,
 });
 
-async function until(test: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe.each(STORE_BACKENDS)("the outbox on $name", (backend) => {
   let store: Store;

@@ -11,6 +11,7 @@ import { addHuman, addMachine, addOrg, cli } from "../support/fixtures.js";
 import { checkAll, pollUntil, PushReceiver } from "../support/set-receiver.js";
 import { CAEP, POLL, PUSH, RISC, ssfCall } from "../support/ssf-http.js";
 import { startServer, type TestServer } from "../support/server.js";
+import { sleep, until } from "../support/wait.js";
 
 const DISABLED = `${RISC}account-disabled`;
 const ENABLED = `${RISC}account-enabled`;
@@ -25,12 +26,6 @@ let push: PushReceiver;
 let pushStream: { id: string; receiver: { userId: string; token: string } };
 let pollStream: { id: string; receiver: { userId: string; token: string } };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await sleep(20);
-}
 
 async function createStream(receiver: { token: string }, delivery: Record<string, unknown>): Promise<string> {
   const created = await ssfCall(server, "POST", "/ssf/streams", { token: receiver.token, body: { delivery, events_requested: REQUESTED } });
@@ -95,7 +90,7 @@ describe("stream status", () => {
 
   it("paused holds the events and sends them in order once enabled; disabled drops them", async () => {
     const userId = await addHuman(users);
-    await until(() => false, 300);
+    await sleep(300);
     const from = push.received.length;
     await setStatus("paused");
     await users.lockUser({ userId });
@@ -159,7 +154,7 @@ it("a receiver's 400 parks the delivery: it is not sent again on its own", async
   push.status = 400;
   const parkedBefore = await parkedCount();
   await users.lockUser({ userId });
-  await until(() => false, 1500);
+  await sleep(1500);
   expect(await parkedCount()).toBe(parkedBefore + 1);
   push.status = 202;
   const from = push.received.length;
