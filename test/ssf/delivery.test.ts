@@ -149,16 +149,19 @@ it("verification: the event carries the receiver's state, on push and on poll", 
   expect(polled.map((set) => [set.type, set.event])).toEqual([[VERIFICATION, { state: "poll-state" }]]);
 });
 
-it("a receiver's 400 parks the delivery: it is not sent again on its own", async () => {
+it("a receiver's 400 parks the delivery and drops a verification event: neither is sent again on its own", async () => {
   const userId = await addHuman(users);
   push.status = 400;
   const parkedBefore = await parkedCount();
   await users.lockUser({ userId });
   await sleep(1500);
   expect(await parkedCount()).toBe(parkedBefore + 1);
+  // A verification event it refuses is dropped too, not asked again.
+  expect((await ssfCall(server, "POST", "/ssf/verify", { token: pushStream.receiver.token, body: { stream_id: pushStream.id, state: "refused" } })).status).toBe(204);
+  await sleep(1000);
   push.status = 202;
   const from = push.received.length;
-  await sleep(1500);
+  await sleep(2500);
   expect(push.received.length).toBe(from);
   // The log names the receiver's reason, not the SET.
   expect(server.output()).not.toContain(push.received[0]?.set.slice(-20) ?? "no set");

@@ -3,11 +3,12 @@
  * management API records (SsfStreams.requestVerification): pushed to a push stream, or queued
  * for a poll stream. A request stays recorded until its event is sent, so one under way when the
  * process dies is sent after the restart; one a receiver fails to take is tried again, backing
- * off. A paused stream's request waits until the stream is enabled; a disabled stream's is dropped.
+ * off, and one it refuses (a 400) is dropped. A paused stream's request waits until the stream is enabled; a disabled stream's is dropped.
  */
 import { PUSH } from "../../domain/ssf/event-types.js";
 import type { OutboundPolicy } from "../../security/outbound-urls.js";
 import type { PendingVerification, SsfStore } from "../../store/ssf-store.js";
+import { PermanentDeliveryError } from "../dispatcher.js";
 import { pushSet } from "./push.js";
 import { verificationSet } from "./sets.js";
 import type { SigningKeys } from "./signing-keys.js";
@@ -47,9 +48,15 @@ export class VerificationSender {
           this.retries.delete(request.id);
         }
       } catch (err) {
+        this.deps.onError(err);
+        // Refused for good (the receiver's 400, an endpoint no longer allowed): asking again cannot help.
+        if (err instanceof PermanentDeliveryError) {
+          await this.deps.streams.verificationTaken(request.id);
+          this.retries.delete(request.id);
+          continue;
+        }
         const failures = (retry?.failures ?? 0) + 1;
         this.retries.set(request.id, { at: Date.now() + Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** failures), failures });
-        this.deps.onError(err);
       }
     }
     // Forget the retries of requests that are gone (their stream was deleted).
