@@ -6,7 +6,7 @@
  * and BENCH_SERVER_STDOUT names a file its stdout is appended to instead (what V8 traces).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -221,13 +221,23 @@ export function memoryMiB(pid: number): { vmRssMiB: number; vmHwmMiB: number } |
   }
 }
 
-/** utime+stime of a process in seconds. */
+/**
+ * The CPU of a process and of its children (the server's delivery process, app/courier-process.ts),
+ * in seconds: utime+stime of each live one, and cutime+cstime for those that have exited.
+ */
 export function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
+    const own = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+    return own + childrenOf(pid).reduce((sum, child) => sum + (cpuSeconds(child) || 0), 0);
   } catch {
     return NaN;
   }
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+  );
 }

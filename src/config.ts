@@ -42,11 +42,18 @@ export interface Config {
   /** Sent as `instanceID` in Actions v2 payloads (ZITADEL's instance; this server has one). */
   instanceId: string;
   /** Outbox deliveries (EXTENSIONS.md §2), see app/dispatcher.ts. */
-  delivery: { concurrency: number; perDestination: number; giveUpAfterMs: number; maxBackoffMs: number };
+  delivery: { concurrency: number; perDestination: number; giveUpAfterMs: number; maxBackoffMs: number; nice: number };
 }
 
 
 type Env = NodeJS.ProcessEnv;
+
+/**
+ * When calls and deliveries both want the CPU, calls get about ten times the deliveries' share at
+ * nice 10 (Linux's weights: 1024 against 110); chosen by measurement, bench/FINDINGS.md
+ * "2026-12-05, the courier".
+ */
+const DEFAULT_DELIVERY_NICE = 10;
 
 function integer(name: string, fallback: number, env: Env): number {
   const raw = env[name];
@@ -54,6 +61,13 @@ function integer(name: string, fallback: number, env: Env): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return value;
+}
+
+/** The delivery process's nice value (app/courier-process.ts): 0 (the server's own) to 19 (the lowest). */
+function deliveryNice(env: Env): number {
+  const nice = integer("DELIVERY_NICE", DEFAULT_DELIVERY_NICE, env);
+  if (nice > 19) throw new Error(`DELIVERY_NICE must be 0 to 19, got ${nice}`);
+  return nice;
 }
 
 function tls(env: Env): Config["tls"] {
@@ -147,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
       perDestination: integer("DELIVERY_PER_DESTINATION", 8, env) || 8,
       giveUpAfterMs: integer("DELIVERY_GIVE_UP_MS", 24 * 60 * 60 * 1000, env) || 24 * 60 * 60 * 1000,
       maxBackoffMs: integer("DELIVERY_MAX_BACKOFF_MS", 60 * 60 * 1000, env) || 60 * 60 * 1000,
+      nice: deliveryNice(env),
     },
   };
 }

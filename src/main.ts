@@ -6,6 +6,7 @@ import { UserApp } from "./app/user-app.js";
 import { EventHub } from "./app/event-hub.js";
 import { Watching } from "./app/watch.js";
 import { Delivery } from "./app/delivery.js";
+import { ProcessCourier } from "./app/courier-process.js";
 import { initializeOnFirstStart } from "./app/bootstrap.js";
 import { loadConfig } from "./config.js";
 import { createDispatcher } from "./edge/dispatch.js";
@@ -42,8 +43,11 @@ async function main() {
   if (firstKid) logger.info({ kid: firstKid }, "first start: created the Shared Signals transmitter's signing key");
   const { longPollMs, ...transmitter } = config.ssf;
   const ssfStreams = new SsfStreams(store.ssf, transmitter, config.outbound, { changed: () => delivery.streamsChanged() });
+  // The bundle's neighbour (scripts/bundle-server.mjs): deliveries are signed and sent there.
+  const courier = new ProcessCourier(new URL("./courier.mjs", import.meta.url), config.delivery.nice, onError);
   const delivery = new Delivery(store, actions, ssfStreams, signingKeys, {
     ...config.delivery,
+    courier,
     instanceId: config.instanceId,
     outbound: config.outbound,
     onOutcome: (outcome) => metrics.observeDelivery(outcome),
@@ -115,6 +119,7 @@ async function main() {
     hub.close();
     await server.close(config.shutdownGraceMs);
     await delivery.stop(DELIVERY_STOP_GRACE_MS);
+    courier.stop();
     await store.close();
     logger.info("stopped");
     process.exit(0);

@@ -10,6 +10,7 @@ import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actionsSender } from "../src/app/actions-sender.js";
+import { LocalCourier } from "../src/app/courier.js";
 import { parseOutboundAllow } from "../src/security/outbound-urls.js";
 import { Dispatcher, type DispatcherOptions, type Sender } from "../src/app/dispatcher.js";
 import { UserApp } from "../src/app/user-app.js";
@@ -94,7 +95,7 @@ describe.each(STORE_BACKENDS)("the outbox on $name", (backend) => {
     ({ store, dispose } = await backend.open());
     await receivers.a.start();
     await receivers.b.start();
-    const sending = { instanceId: "instance-1", outbound: parseOutboundAllow("http://127.0.0.1") };
+    const sending = { instanceId: "instance-1", outbound: parseOutboundAllow("http://127.0.0.1"), courier: new LocalCourier() };
     senders.a = actionsSender({ endpoint: receivers.a.url, signingKey: KEY, timeoutMs: 2000 }, sending);
     senders.b = actionsSender({ endpoint: receivers.b.url, signingKey: KEY, timeoutMs: 2000 }, sending);
     app = new UserApp(store, undefined, { routes: { destinationsFor: (type) => routes[type] ?? [] } });
@@ -195,7 +196,7 @@ describe.each(STORE_BACKENDS)("the outbox on $name", (backend) => {
   it("lets a receiver that hangs hold up only its own queue", async () => {
     routes = { "user.locked": ["a", "b"] };
     receivers.a.answer = () => "hang";
-    senders.a = actionsSender({ endpoint: receivers.a.url, signingKey: KEY, timeoutMs: 300 }, { instanceId: "instance-1", outbound: parseOutboundAllow("http://127.0.0.1") });
+    senders.a = actionsSender({ endpoint: receivers.a.url, signingKey: KEY, timeoutMs: 300 }, { instanceId: "instance-1", outbound: parseOutboundAllow("http://127.0.0.1"), courier: new LocalCourier() });
     const ids = await Promise.all(Array.from({ length: 6 }, addUser));
     for (const id of ids) await app.changeState("lock", id, admin);
     const sender = dispatcher({ giveUpAfterMs: 60_000, baseBackoffMs: 10_000 });
@@ -227,7 +228,7 @@ describe.each(STORE_BACKENDS)("the outbox on $name", (backend) => {
     receivers.b.answer = () => (hanging++, "hang");
     // A send that takes far longer than a lease: it ends only when the test releases it.
     const kept = senders.b!;
-    senders.b = actionsSender({ endpoint: receivers.b.url, signingKey: KEY, timeoutMs: 30_000 }, { instanceId: "instance-1", outbound: parseOutboundAllow("http://127.0.0.1") });
+    senders.b = actionsSender({ endpoint: receivers.b.url, signingKey: KEY, timeoutMs: 30_000 }, { instanceId: "instance-1", outbound: parseOutboundAllow("http://127.0.0.1"), courier: new LocalCourier() });
     const leaseMs = 400;
     const sender = dispatcher({ leaseMs });
     sender.start();

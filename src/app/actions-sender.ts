@@ -9,8 +9,8 @@
 import { createHmac } from "node:crypto";
 import { checkOutboundUrl, type OutboundPolicy } from "../security/outbound-urls.js";
 import type { LeasedDelivery } from "../store/outbox.js";
+import type { Courier } from "./courier.js";
 import { PermanentDeliveryError, type Sender } from "./dispatcher.js";
-import { post } from "./outbound-post.js";
 
 export interface ActionTarget {
   endpoint: string;
@@ -54,16 +54,22 @@ export function zitadelSignature(signingKey: string, body: string, at: Date): st
   return `t=${t},v1=${v1}`;
 }
 
-export function actionsSender(target: ActionTarget, options: { instanceId: string; outbound: OutboundPolicy; now?: () => Date }): Sender {
+export interface ActionsSenderOptions {
+  instanceId: string;
+  outbound: OutboundPolicy;
+  courier: Pick<Courier, "post">;
+  now?: () => Date;
+}
+
+export function actionsSender(target: ActionTarget, options: ActionsSenderOptions): Sender {
   return {
-    timeoutMs: target.timeoutMs,
-    async send(delivery, signal) {
+    async send(delivery) {
       const verdict = checkOutboundUrl(target.endpoint, options.outbound);
       if (!verdict.allowed) throw new PermanentDeliveryError(`the endpoint is not allowed: ${verdict.reason}`);
       const body = actionsEventBody(delivery, options.instanceId);
       const signature = zitadelSignature(target.signingKey, body, options.now?.() ?? new Date());
       const headers = { "content-type": "application/json", "zitadel-signature": signature };
-      const { status } = await post(verdict.url, body, { headers, signal, guarded: !verdict.byPrefix });
+      const { status } = await options.courier.post(verdict.url, body, { headers, timeoutMs: target.timeoutMs, guarded: !verdict.byPrefix });
       if (status < 200 || status > 299) throw new Error(`the target answered ${status}`);
     },
   };

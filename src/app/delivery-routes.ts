@@ -7,10 +7,9 @@
  */
 import { destinationName } from "../domain/destinations.js";
 import { USER_EVENT_TYPES } from "../domain/events.js";
-import type { OutboundPolicy } from "../security/outbound-urls.js";
 import type { ActionStore } from "../store/store.js";
 import type { ActionsApp } from "./actions.js";
-import { actionsSender } from "./actions-sender.js";
+import { actionsSender, type ActionsSenderOptions } from "./actions-sender.js";
 import type { Sender } from "./dispatcher.js";
 import type { DeliveryRoutes } from "./user-events.js";
 
@@ -33,7 +32,7 @@ export class ActionRoutes implements DeliveryRoutes {
 export async function targetSender(
   store: Pick<ActionStore, "getTarget">,
   targetId: string,
-  options: { instanceId: string; outbound: OutboundPolicy },
+  options: ActionsSenderOptions,
 ): Promise<Sender | undefined> {
   const target = await store.getTarget(targetId);
   return target && actionsSender({ endpoint: target.endpoint, signingKey: target.signingKey.reveal(), timeoutMs: target.timeoutMs }, options);

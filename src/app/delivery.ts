@@ -8,6 +8,7 @@ import { parseDestination } from "../domain/destinations.js";
 import type { OutboundPolicy } from "../security/outbound-urls.js";
 import type { Store } from "../store/store.js";
 import type { ActionsApp } from "./actions.js";
+import type { Courier } from "./courier.js";
 import { ActionRoutes, joinRoutes, targetSender } from "./delivery-routes.js";
 import { Dispatcher, type Outcome, type Sender } from "./dispatcher.js";
 import type { SigningKeys } from "./ssf/signing-keys.js";
@@ -29,6 +30,8 @@ const PUSH_TIMEOUT_MS = 10_000;
 export interface DeliveryOptions {
   instanceId: string;
   outbound: OutboundPolicy;
+  /** Who signs and sends (courier.ts). */
+  courier: Courier;
   concurrency: number;
   perDestination: number;
   giveUpAfterMs: number;
@@ -73,6 +76,7 @@ export class Delivery {
       streams,
       store: store.ssf,
       keys,
+      courier: options.courier,
       pollQueue: this.pollQueue,
       outbound: options.outbound,
       timeoutMs: PUSH_TIMEOUT_MS,
@@ -129,6 +133,7 @@ export class Delivery {
       streamSender(stream, {
         streams: this.streams,
         keys: this.keys,
+        courier: this.options.courier,
         users: this.store,
         queue: this.store.ssf,
         pollQueue: this.pollQueue,

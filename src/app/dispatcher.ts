@@ -14,11 +14,11 @@ export class PermanentDeliveryError extends Error {}
 export interface Sender {
   /**
    * Resolves once the receiver took it, or with "dropped" when the destination wants nothing of
-   * it (e.g. an SSF stream's subjects leave its user out); throws otherwise. `signal` aborts at the timeout.
+   * it (e.g. an SSF stream's subjects leave its user out); throws otherwise, a request that took
+   * longer than its timeout included. The timeout counts from the request's start, not from the
+   * lease: a delivery may wait for the courier's CPU (courier-process.ts) without failing for it.
    */
-  send(delivery: LeasedDelivery, signal: AbortSignal): Promise<void | "dropped">;
-  /** How long one request may take. */
-  timeoutMs: number;
+  send(delivery: LeasedDelivery): Promise<void | "dropped">;
 }
 
 export type Outcome = "delivered" | "retry" | "parked" | "dropped";
@@ -140,7 +140,7 @@ export class Dispatcher {
       return;
     }
     try {
-      const sent = await sender.send(delivery, AbortSignal.timeout(sender.timeoutMs));
+      const sent = await sender.send(delivery);
       await this.outbox.delivered(delivery.id);
       this.options.onOutcome?.(sent === "dropped" ? "dropped" : "delivered");
     } catch (err) {
@@ -209,6 +209,6 @@ const RENEWALS_PER_LEASE = 4;
 
 /** What went wrong, for the outbox's last_error: no stack, bounded. */
 function describe(err: unknown): string {
-  const text = err instanceof Error ? (err.name === "TimeoutError" ? "timed out" : err.message) : String(err);
+  const text = err instanceof Error ? err.message : String(err);
   return text.slice(0, 500);
 }

@@ -13,22 +13,28 @@ const MAX_ANSWER_BYTES = 4096;
 
 export interface PostOptions {
   headers: Record<string, string>;
-  signal: AbortSignal;
+  /** The request fails when it has taken this long, counted from its start. */
+  timeoutMs: number;
   /** Resolve names through the guarded lookup (the URL passed by the default rule, not by a listed prefix). */
   guarded: boolean;
 }
 
-/** Resolves with the status and the start of the answer's body. */
-export function post(url: URL, body: string, options: PostOptions): Promise<{ status: number; body: string }> {
+/** The status and the start of the answer's body. */
+export interface PostAnswer {
+  status: number;
+  body: string;
+}
+
+export function post(url: URL, body: string, options: PostOptions): Promise<PostAnswer> {
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: "POST",
       headers: { ...options.headers, "content-length": Buffer.byteLength(body) },
-      signal: options.signal,
+      signal: AbortSignal.timeout(options.timeoutMs),
       ...(options.guarded ? { lookup: guardedLookup() } : {}),
     });
-    req.once("error", reject);
+    req.once("error", (err) => reject(err.name === "AbortError" ? new Error(`no answer within ${options.timeoutMs} ms`) : err));
     req.once("response", (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

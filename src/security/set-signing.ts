@@ -18,20 +18,18 @@ export async function newKeyPair(): Promise<{ kid: string; privateKeyPem: string
   return { kid: Buffer.from(await calculateJwkThumbprint(publicJwk), "base64url").toString("hex"), privateKeyPem: await exportPKCS8(privateKey), publicJwk };
 }
 
-/** A key ready to sign with. */
+/** The key that signs now, as stored: it may be sent to the process that signs (app/courier.ts). */
 export interface SigningKey {
   kid: string;
-  privateKey: CryptoKey;
+  privateKeyPem: string;
 }
 
-export async function loadSigningKey(kid: string, privateKeyPem: string): Promise<SigningKey> {
-  return { kid, privateKey: await importPKCS8(privateKeyPem, SET_ALG) };
-}
+export const importSigningKey = (privateKeyPem: string): Promise<CryptoKey> => importPKCS8(privateKeyPem, SET_ALG);
 
 /** The public key as the JWKS serves it. */
 export const publicJwkOf = (kid: string, publicJwk: Record<string, unknown>) => ({ ...publicJwk, kid, use: "sig", alg: SET_ALG });
 
 /** A compact SET with SSF's explicitly typed header (SSF §4.1.1): typ secevent+jwt, RS256, the key's kid. */
-export function signSet(claims: Record<string, unknown>, key: SigningKey): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: SET_ALG, typ: "secevent+jwt", kid: key.kid }).sign(key.privateKey);
+export function signSet(claims: Record<string, unknown>, kid: string, privateKey: CryptoKey): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: SET_ALG, typ: "secevent+jwt", kid }).sign(privateKey);
 }

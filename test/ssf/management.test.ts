@@ -5,6 +5,7 @@
  * token, a token in the query string, a read-only token writing, a second stream → 409).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalCourier } from "../../src/app/courier.js";
 import { SigningKeys } from "../../src/app/ssf/signing-keys.js";
 import { verificationSet } from "../../src/app/ssf/sets.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -93,7 +94,7 @@ describe("signing keys: rotated by the CLI, the old key published until it is re
   it("ssf keys, rotate-key, retire-key; a SET signed before the rotation verifies until its key is retired", async () => {
     const [first] = await kids();
     const store = await openStore(server.databaseUrl, { poolSize: 1, logger: createLogger("error") });
-    const signed = await verificationSet({ id: 1, state: "s" }, { id: "1", aud: "receiver" }, await new SigningKeys(store.ssf).current(), issuer, new Date());
+    const signed = await verificationSet({ id: 1, state: "s" }, { id: "1", aud: "receiver" }, { key: await new SigningKeys(store.ssf).current(), courier: new LocalCourier() }, issuer, new Date());
     await store.close();
     const verifies = async () => checkSet(signed.set, (await call("GET", "/ssf/jwks")).json, { issuer, audience: "receiver" });
     expect((await verifies()).header.kid).toBe(first);

@@ -15,6 +15,7 @@ import { Readiness } from "../../src/app/readiness.js";
 import { SettingsApp } from "../../src/app/settings.js";
 import { SignInApp } from "../../src/app/sign-in.js";
 import type { PollQueue, SetError } from "../../src/app/ssf/poll-queue.js";
+import { LocalCourier } from "../../src/app/courier.js";
 import { verificationSet } from "../../src/app/ssf/sets.js";
 import { SigningKeys } from "../../src/app/ssf/signing-keys.js";
 import { SsfStreams } from "../../src/app/ssf/streams.js";
@@ -215,7 +216,7 @@ describe("polling", () => {
 
   it("a signed SET comes through as it went in, and verifies against the transmitter's JWKS", async () => {
     const { token, streamId, path } = await pollStream();
-    const signed = await verificationSet({ id: 1, state: "st" }, { id: streamId, aud: "receiver" }, await keys.current(), ISSUER, new Date());
+    const signed = await verificationSet({ id: 1, state: "st" }, { id: streamId, aud: "receiver" }, { key: await keys.current(), courier: new LocalCourier() }, ISSUER, new Date());
     queue.add(streamId, signed.jti, signed.set);
     const answer = await call("POST", path, { token, body: { returnImmediately: true } });
     const jwks = (await call("GET", "/ssf/jwks")).json as JSONWebKeySet;

@@ -5,15 +5,15 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { JSONWebKeySet } from "jose";
+import { LocalCourier } from "../../src/app/courier.js";
 import { SigningKeys } from "../../src/app/ssf/signing-keys.js";
-import { userEventSets, verificationSet, type UserEventSource } from "../../src/app/ssf/sets.js";
+import { userEventSets, verificationSet, type SetSigning, type UserEventSource } from "../../src/app/ssf/sets.js";
 import type { RecordedUserEvent, UserEvent } from "../../src/domain/events.js";
 import {
   ACCOUNT_DISABLED, ACCOUNT_ENABLED, ACCOUNT_PURGED, CREDENTIAL_CHANGE, EVENTS_SUPPORTED, SESSION_REVOKED, VERIFICATION,
 } from "../../src/domain/ssf/event-types.js";
 import type { SsfStream } from "../../src/domain/ssf/stream.js";
 import { SIGNAL_TYPES, signalsOf } from "../../src/domain/ssf/user-signals.js";
-import type { SigningKey } from "../../src/security/set-signing.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { checkSet } from "../support/set-checks.js";
 
@@ -25,13 +25,13 @@ type StreamAddress = Pick<SsfStream, "id" | "aud" | "format" | "eventsDelivered"
 const STREAM: StreamAddress = { id: "400000000000000001", aud: "500000000000000001", format: "iss_sub", eventsDelivered: [...EVENTS_SUPPORTED] };
 const EXPECTED = { issuer: ISSUER, audience: STREAM.aud };
 
-let key: SigningKey;
+let signing: SetSigning;
 let jwks: JSONWebKeySet;
 
 beforeAll(async () => {
   const keys = new SigningKeys(openSqliteStore(":memory:").ssf);
   await keys.ensure();
-  key = await keys.current();
+  signing = { key: await keys.current(), courier: new LocalCourier() };
   jwks = (await keys.jwks()) as JSONWebKeySet;
 });
 
@@ -41,7 +41,7 @@ const source = (event: RecordedUserEvent, extra: Partial<UserEventSource> = {}):
 
 /** The SETs of the event on STREAM, each checked and reduced to its type and event object. */
 async function setsOf(event: RecordedUserEvent, stream: StreamAddress = STREAM, extra: Partial<UserEventSource> = {}) {
-  const sets = await userEventSets(source(event, extra), stream, key, ISSUER, new Date());
+  const sets = await userEventSets(source(event, extra), stream, signing, ISSUER, new Date());
   return Promise.all(sets.map(async (signed) => ({ signed, ...(await checkSet(signed.set, jwks, EXPECTED)) })));
 }
 
@@ -131,7 +131,7 @@ describe("the claims", () => {
     expect(set!.claims.iss).toBe(ISSUER);
     expect(set!.claims.aud).toBe(STREAM.aud);
     expect(set!.claims.sub_id).toEqual({ format: "iss_sub", iss: ISSUER, sub: USER });
-    expect(set!.header.kid).toBe(key.kid);
+    expect(set!.header.kid).toBe(signing.key.kid);
   });
 
   it("a stream with format email names a user with an address by it, others by iss_sub", async () => {
@@ -167,18 +167,18 @@ describe("the claims", () => {
 
 describe("the verification event", () => {
   it("carries the receiver's state, and names the stream as an opaque subject", async () => {
-    const signed = await verificationSet({ id: 7, state: "c3RhdGU" }, STREAM, key, ISSUER, new Date());
+    const signed = await verificationSet({ id: 7, state: "c3RhdGU" }, STREAM, signing, ISSUER, new Date());
     const set = await checkSet(signed.set, jwks, EXPECTED);
     expect(set.type).toBe(VERIFICATION);
     expect(set.event).toEqual({ state: "c3RhdGU" });
     expect(set.claims.sub_id).toEqual({ format: "opaque", id: STREAM.id });
     expect(signed.jti).toBe(set.claims.jti);
-    const again = await verificationSet({ id: 7, state: "c3RhdGU" }, STREAM, key, ISSUER, new Date());
+    const again = await verificationSet({ id: 7, state: "c3RhdGU" }, STREAM, signing, ISSUER, new Date());
     expect(again.jti).toBe(signed.jti);
   });
 
   it("without a state has an empty event object", async () => {
-    const set = await checkSet((await verificationSet({ id: 8 }, STREAM, key, ISSUER, new Date())).set, jwks, EXPECTED);
+    const set = await checkSet((await verificationSet({ id: 8 }, STREAM, signing, ISSUER, new Date())).set, jwks, EXPECTED);
     expect(set.event).toEqual({});
   });
 });

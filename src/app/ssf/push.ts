@@ -5,21 +5,21 @@
  * this SET, so the delivery is parked; anything else is tried again.
  */
 import { checkOutboundUrl, type OutboundPolicy } from "../../security/outbound-urls.js";
+import type { Courier } from "../courier.js";
 import { PermanentDeliveryError } from "../dispatcher.js";
-import { post } from "../outbound-post.js";
 
 export interface PushEndpoint {
   endpointUrl: string;
   authorizationHeader?: string;
 }
 
-export async function pushSet(endpoint: PushEndpoint, set: string, outbound: OutboundPolicy, signal: AbortSignal): Promise<void> {
+export async function pushSet(courier: Pick<Courier, "post">, endpoint: PushEndpoint, set: string, outbound: OutboundPolicy, timeoutMs: number): Promise<void> {
   // Judged before every send: the policy may have changed since the stream was saved.
   const verdict = checkOutboundUrl(endpoint.endpointUrl, outbound);
   if (!verdict.allowed) throw new PermanentDeliveryError(`the endpoint is not allowed: ${verdict.reason}`);
   const headers: Record<string, string> = { "content-type": "application/secevent+jwt", accept: "application/json" };
   if (endpoint.authorizationHeader) headers.authorization = endpoint.authorizationHeader;
-  const answer = await post(verdict.url, set, { headers, signal, guarded: !verdict.byPrefix });
+  const answer = await courier.post(verdict.url, set, { headers, timeoutMs, guarded: !verdict.byPrefix });
   if (answer.status >= 200 && answer.status <= 299) return;
   if (answer.status === 400) throw new PermanentDeliveryError(`the receiver refused the SET: ${setError(answer.body)}`);
   throw new Error(`the receiver answered ${answer.status}`);

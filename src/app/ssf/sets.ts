@@ -15,8 +15,9 @@ import { VERIFICATION } from "../../domain/ssf/event-types.js";
 import type { SsfStream } from "../../domain/ssf/stream.js";
 import { signalsOf } from "../../domain/ssf/user-signals.js";
 import { derivedId } from "../../security/ids.js";
-import { signSet, type SigningKey } from "../../security/set-signing.js";
+import type { SigningKey } from "../../security/set-signing.js";
 import type { PendingVerification } from "../../store/ssf-store.js";
+import type { Courier } from "../courier.js";
 
 /** A user event as the delivery side hands it over. */
 export interface UserEventSource {
@@ -37,18 +38,23 @@ export interface SignedSet {
 
 type StreamAddress = Pick<SsfStream, "id" | "aud" | "format" | "eventsDelivered">;
 
+/** How SETs are signed: with the key that signs now, by a courier (app/courier.ts). */
+export interface SetSigning {
+  key: SigningKey;
+  courier: Pick<Courier, "signSets">;
+}
+
 /** The SETs the user event causes on this stream, in order: those of its signals the stream delivers. */
-export async function userEventSets(source: UserEventSource, stream: StreamAddress, key: SigningKey, issuer: string, now: Date): Promise<SignedSet[]> {
+export async function userEventSets(source: UserEventSource, stream: StreamAddress, signing: SetSigning, issuer: string, now: Date): Promise<SignedSet[]> {
   const { event } = source;
   const subId = stream.format === "email" && source.email ? { format: "email", email: source.email } : { format: "iss_sub", iss: issuer, sub: event.userId };
-  const sets: SignedSet[] = [];
-  for (const signal of signalsOf(event)) {
-    if (!stream.eventsDelivered.includes(signal.type)) continue;
-    const jti = derivedId("jti", stream.id, event.userId, event.sequence, signal.type);
-    const claims = { iss: issuer, jti, iat: seconds(now), aud: stream.aud, txn: source.txn, sub_id: subId, events: { [signal.type]: signal.members } };
-    sets.push({ jti, type: signal.type, set: await signSet(claims, key) });
-  }
-  return sets;
+  const unsigned = signalsOf(event)
+    .filter((signal) => stream.eventsDelivered.includes(signal.type))
+    .map((signal) => {
+      const jti = derivedId("jti", stream.id, event.userId, event.sequence, signal.type);
+      return { jti, type: signal.type, claims: { iss: issuer, jti, iat: seconds(now), aud: stream.aud, txn: source.txn, sub_id: subId, events: { [signal.type]: signal.members } } };
+    });
+  return signAll(unsigned, signing);
 }
 
 /**
@@ -58,7 +64,7 @@ export async function userEventSets(source: UserEventSource, stream: StreamAddre
 export async function verificationSet(
   request: Pick<PendingVerification, "id" | "state">,
   stream: Pick<SsfStream, "id" | "aud">,
-  key: SigningKey,
+  signing: SetSigning,
   issuer: string,
   now: Date,
 ): Promise<SignedSet> {
@@ -72,7 +78,15 @@ export async function verificationSet(
     sub_id: { format: "opaque", id: stream.id },
     events: { [VERIFICATION]: request.state === undefined ? {} : { state: request.state } },
   };
-  return { jti, type: VERIFICATION, set: await signSet(claims, key) };
+  const [signed] = await signAll([{ jti, type: VERIFICATION, claims }], signing);
+  return signed!;
+}
+
+/** One request to the courier for all of them (none when there are none). */
+async function signAll(unsigned: { jti: string; type: string; claims: Record<string, unknown> }[], { key, courier }: SetSigning): Promise<SignedSet[]> {
+  if (unsigned.length === 0) return [];
+  const sets = await courier.signSets(unsigned.map(({ claims }) => claims), key);
+  return unsigned.map(({ jti, type }, i) => ({ jti, type, set: sets[i]! }));
 }
 
 const seconds = (at: Date) => Math.floor(at.getTime() / 1000);

@@ -6,7 +6,7 @@
  * they are sent).
  */
 import { DomainError } from "../../domain/errors.js";
-import { loadSigningKey, newKeyPair, publicJwkOf, type SigningKey } from "../../security/set-signing.js";
+import { newKeyPair, publicJwkOf, type SigningKey } from "../../security/set-signing.js";
 import type { SsfStore } from "../../store/ssf-store.js";
 
 /**
@@ -73,7 +73,7 @@ export class SigningKeys {
     if (this.cached && nowMs - this.cached.readAt < SIGNING_KEY_REFRESH_MS) return this.cached.key;
     const stored = (await this.store.publishedKeys()).find((key) => !key.rotatedAt);
     if (!stored) throw new Error("the transmitter has no signing key (SigningKeys.ensure runs at start)");
-    const key = this.cached?.key.kid === stored.kid ? this.cached.key : await loadSigningKey(stored.kid, stored.privateKeyPem);
+    const key = { kid: stored.kid, privateKeyPem: stored.privateKeyPem };
     this.cached = { key, readAt: nowMs };
     return key;
   }

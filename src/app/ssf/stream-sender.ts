@@ -10,6 +10,7 @@ import type { SsfStream } from "../../domain/ssf/stream.js";
 import type { OutboundPolicy } from "../../security/outbound-urls.js";
 import type { SsfStore } from "../../store/ssf-store.js";
 import type { UserStore } from "../../store/store.js";
+import type { Courier } from "../courier.js";
 import type { Sender } from "../dispatcher.js";
 import { pushSet } from "./push.js";
 import { userEventSets } from "./sets.js";
@@ -20,6 +21,7 @@ import type { SsfStreams } from "./streams.js";
 export interface StreamSenderDeps {
   streams: Pick<SsfStreams, "delivers" | "settings">;
   keys: Pick<SigningKeys, "current">;
+  courier: Courier;
   users: Pick<UserStore, "getUser">;
   queue: Pick<SsfStore, "queueSets">;
   pollQueue: Pick<StoredPollQueue, "queued">;
@@ -31,18 +33,17 @@ export interface StreamSenderDeps {
 
 export function streamSender(stream: SsfStream, deps: StreamSenderDeps): Sender {
   return {
-    timeoutMs: deps.timeoutMs,
-    async send(delivery, signal) {
+    async send(delivery) {
       const { event } = delivery;
       // The address names the user in `email` streams and in subjects added by address.
       const email = (await deps.users.getUser(event.userId))?.human?.email || undefined;
       if (!(await deps.streams.delivers(stream, event.userId, email))) return "dropped";
       const key = await deps.keys.current();
       const now = deps.now?.() ?? new Date();
-      const sets = await userEventSets({ event, txn: delivery.txn, email }, stream, key, deps.streams.settings.issuer, now);
+      const sets = await userEventSets({ event, txn: delivery.txn, email }, stream, { key, courier: deps.courier }, deps.streams.settings.issuer, now);
       if (sets.length === 0) return "dropped";
       if (stream.delivery.method === PUSH) {
-        for (const { set } of sets) await pushSet(stream.delivery, set, deps.outbound, signal);
+        for (const { set } of sets) await pushSet(deps.courier, stream.delivery, set, deps.outbound, deps.timeoutMs);
         return;
       }
       await deps.queue.queueSets(stream.id, sets.map(({ jti, set }) => ({ jti, kid: key.kid, set })), now);

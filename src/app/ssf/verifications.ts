@@ -8,6 +8,7 @@
 import { PUSH } from "../../domain/ssf/event-types.js";
 import type { OutboundPolicy } from "../../security/outbound-urls.js";
 import type { PendingVerification, SsfStore } from "../../store/ssf-store.js";
+import type { Courier } from "../courier.js";
 import { PermanentDeliveryError } from "../dispatcher.js";
 import { pushSet } from "./push.js";
 import { verificationSet } from "./sets.js";
@@ -24,6 +25,7 @@ export interface VerificationDeps {
   streams: Pick<SsfStreams, "pendingVerifications" | "verificationTaken" | "settings">;
   store: Pick<SsfStore, "getStream" | "queueSets">;
   keys: Pick<SigningKeys, "current">;
+  courier: Courier;
   pollQueue: Pick<StoredPollQueue, "queued">;
   outbound: OutboundPolicy;
   timeoutMs: number;
@@ -71,9 +73,9 @@ export class VerificationSender {
     if (stream.status === "paused") return false;
     const key = await this.deps.keys.current();
     const now = new Date();
-    const { jti, set } = await verificationSet(request, stream, key, this.deps.streams.settings.issuer, now);
+    const { jti, set } = await verificationSet(request, stream, { key, courier: this.deps.courier }, this.deps.streams.settings.issuer, now);
     if (stream.delivery.method === PUSH) {
-      await pushSet(stream.delivery, set, this.deps.outbound, AbortSignal.timeout(this.deps.timeoutMs));
+      await pushSet(this.deps.courier, stream.delivery, set, this.deps.outbound, this.deps.timeoutMs);
     } else {
       await this.deps.store.queueSets(stream.id, [{ jti, kid: key.kid, set }], now);
       this.deps.pollQueue.queued(stream.id);
