@@ -42,9 +42,9 @@ describe.each(STORE_BACKENDS)("the outbox for an administrator on $name", (backe
 
   /** Leases every due delivery and settles each as `outcome` says for its user and destination. */
   async function settle(outcome: (userId: string, destination: string) => "delivered" | "parked" | "retry" | "leave", error: (userId: string) => string) {
-    for (const delivery of await store.outbox.leaseDue(LATER, new Date(LATER.getTime() + 60_000), 100, [])) {
+    for (const delivery of await store.outbox.leaseDue(LATER, new Date(LATER.getTime() + 60_000), { limit: 100, perDestination: 100 })) {
       const what = outcome(delivery.event.userId, delivery.destination);
-      if (what === "delivered") await store.outbox.delivered(delivery.id);
+      if (what === "delivered") await store.outbox.delivered([delivery.id]);
       else if (what === "parked") await store.outbox.failed(delivery.id, { error: error(delivery.event.userId) });
       else if (what === "retry") await store.outbox.failed(delivery.id, { error: error(delivery.event.userId), dueAt: new Date(LATER.getTime() + 3_600_000) });
     }
@@ -104,12 +104,12 @@ describe.each(STORE_BACKENDS)("the outbox for an administrator on $name", (backe
       lastError: `the target answered 500 for ${second}`,
     });
     // Due at once: the next lease takes it (and not the one backing off).
-    const leased = await store.outbox.leaseDue(LATER, new Date(LATER.getTime() + 60_000), 100, []);
+    const leased = await store.outbox.leaseDue(LATER, new Date(LATER.getTime() + 60_000), { limit: 100, perDestination: 100 });
     expect(leased.map((d) => [d.destination, d.event.userId, d.attempts])).toEqual([
       ["target:a", second, 1],
       ["stream:s", fourth, 0],
     ]);
-    for (const delivery of leased) await store.outbox.delivered(delivery.id);
+    for (const delivery of leased) await store.outbox.delivered([delivery.id]);
   });
 
   it("retries parked deliveries by id, and leaves the destination once nothing of it is left", async () => {
