@@ -6,8 +6,8 @@
  * backoff with jitter; one still failing `giveUpAfterMs` after it was written, or refused for
  * good, is parked for an administrator.
  */
+import { Batcher } from "../store/batcher.js";
 import type { LeasedDelivery, OutboxStore } from "../store/outbox.js";
-import { Batcher } from "./batcher.js";
 
 /** A delivery the receiver refused for good (e.g. an SSF receiver's 400): parked at once. */
 export class PermanentDeliveryError extends Error {}

@@ -18,8 +18,11 @@ const { outbox, events } = schema;
 export class SqliteOutbox implements OutboxStore {
   private readonly destinations;
   private readonly due;
+  private readonly lease;
+  private readonly leased;
   private readonly remove;
 
+  // The statements of every lease and delivery, prepared once (Drizzle builds its SQL on every call).
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
@@ -47,6 +50,14 @@ export class SqliteOutbox implements OutboxStore {
                             where p.destination = o.destination and p.user_id = o.user_id and p.id < o.id and p.parked = 0)
          order by o.id limit :limit`)
       .pluck();
+    this.lease = sqlite.prepare<[number, string]>("update outbox set lease_until = ? where id in (select value from json_each(?))");
+    this.leased = db
+      .select({ delivery: outbox, event: events })
+      .from(outbox)
+      .innerJoin(events, and(eq(events.aggregateId, outbox.userId), eq(events.sequence, outbox.sequence)))
+      .where(sql`${outbox.id} in (select value from json_each(${sql.placeholder("ids")}))`)
+      .orderBy(asc(outbox.id))
+      .prepare();
     this.remove = sqlite.prepare<[string]>("delete from outbox where id in (select value from json_each(?))");
   }
 
@@ -58,15 +69,9 @@ export class SqliteOutbox implements OutboxStore {
         if (limit > 0) ids.push(...this.due.all({ destination, now: now.getTime(), limit }));
       }
       if (ids.length === 0) return [];
-      const oldest = ids.sort((a, b) => a - b).slice(0, room.limit);
-      this.db.update(outbox).set({ leaseUntil }).where(inArray(outbox.id, oldest)).run();
-      return this.db
-        .select({ delivery: outbox, event: events })
-        .from(outbox)
-        .innerJoin(events, and(eq(events.aggregateId, outbox.userId), eq(events.sequence, outbox.sequence)))
-        .where(inArray(outbox.id, oldest))
-        .orderBy(asc(outbox.id))
-        .all();
+      const oldest = JSON.stringify(ids.sort((a, b) => a - b).slice(0, room.limit));
+      this.lease.run(leaseUntil.getTime(), oldest);
+      return this.leased.all({ ids: oldest });
     })();
     return leased.map(({ delivery, event }) => ({
       id: delivery.id,

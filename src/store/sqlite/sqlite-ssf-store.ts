@@ -7,6 +7,7 @@ import type Database from "better-sqlite3";
 import { and, asc, count, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { ReceiverConfig, SsfStream, StreamStatus } from "../../domain/ssf/stream.js";
+import { Batcher } from "../batcher.js";
 import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, queueDepthsOf, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
 import type { PendingVerification, QueuedSet, SsfStore, StoredSigningKey } from "../ssf-store.js";
 import { ConflictError } from "../store.js";
@@ -25,6 +26,14 @@ function isUniqueViolation(err: unknown, column: string): boolean {
 export class SqliteSsfStore implements SsfStore {
   /** The statements of every delivery and poll, prepared once (Drizzle builds its SQL on every call). */
   private readonly statements;
+  /** The SETs queued for poll streams within one turn, written in one transaction (a commit each cost most of a delivery's writes). */
+  private readonly queued = new Batcher<{ streamId: string; sets: readonly QueuedSet[]; at: Date }>(async (batches) => {
+    this.sqlite.transaction(() => {
+      for (const { streamId, sets, at } of batches) {
+        for (const { jti, kid, set } of sets) this.statements.queueSet.run(streamId, jti, kid, set, at.getTime());
+      }
+    })();
+  });
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -194,10 +203,7 @@ export class SqliteSsfStore implements SsfStore {
   // lost in a crash is followed in the log by the outbox's, so the SET is queued or acknowledged again.
 
   async queueSets(streamId: string, sets: readonly QueuedSet[], at: Date): Promise<void> {
-    if (sets.length === 0) return;
-    this.sqlite.transaction(() => {
-      for (const { jti, kid, set } of sets) this.statements.queueSet.run(streamId, jti, kid, set, at.getTime());
-    })();
+    if (sets.length > 0) await this.queued.add({ streamId, sets, at });
   }
 
   async queuedSets(streamId: string, limit: number): Promise<{ jti: string; set: string }[]> {

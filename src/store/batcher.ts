@@ -1,7 +1,8 @@
 /**
  * Joins the calls made within one turn of the event loop into one call of `run` with all their
- * items (e.g. the outbox rows settled together, deleted in one write: bench/FINDINGS.md,
- * "2026-12-05, outbox per delivery"); each call resolves or rejects as that one does.
+ * items, so that what many deliveries write together is one write (the outbox rows settled
+ * together, the poll SETs queued together: bench/FINDINGS.md, "2026-12-05, outbox per
+ * delivery"); each call resolves or rejects as that one does.
  */
 export class Batcher<T> {
   private items: T[] = [];
