@@ -157,8 +157,9 @@ export function loadConfig(env: Env = process.env): Config {
     outbound: parseOutboundAllow(env.OUTBOUND_URL_ALLOW),
     instanceId: env.INSTANCE_ID || "zitadel-user-state",
     delivery: {
-      concurrency: integer("DELIVERY_CONCURRENCY", 64, env) || 64,
-      perDestination: integer("DELIVERY_PER_DESTINATION", 8, env) || 8,
+      // Chosen by measurement: bench/FINDINGS.md, "2026-12-05, outbox per delivery".
+      concurrency: integer("DELIVERY_CONCURRENCY", 256, env) || 256,
+      perDestination: integer("DELIVERY_PER_DESTINATION", 32, env) || 32,
       giveUpAfterMs: integer("DELIVERY_GIVE_UP_MS", 24 * 60 * 60 * 1000, env) || 24 * 60 * 60 * 1000,
       maxBackoffMs: integer("DELIVERY_MAX_BACKOFF_MS", 60 * 60 * 1000, env) || 60 * 60 * 1000,
       nice: deliveryNice(env),

@@ -37,7 +37,7 @@ async function main() {
   const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
   const metrics = createMetrics();
   const onError = (err: unknown) => logInternalError(logger, err);
-  const actions = new ActionsApp(store.actions, config.outbound);
+  const actions = new ActionsApp(store.actions, config.outbound, undefined, (id) => delivery.targetChanged(id));
   const signingKeys = new SigningKeys(store.ssf);
   const firstKid = await signingKeys.ensure();
   if (firstKid) logger.info({ kid: firstKid }, "first start: created the Shared Signals transmitter's signing key");

@@ -44,6 +44,8 @@ export class ActionsApp {
     /** Where targets may point: OUTBOUND_URL_ALLOW. */
     readonly outbound: OutboundPolicy,
     private readonly now: () => Date = () => new Date(),
+    /** A target was changed or deleted here (the delivery side's senders make it take effect at once). */
+    private readonly targetChanged: (id: string) => void = () => {},
   ) {}
 
   async createTarget(input: NewTarget, caller: Principal): Promise<Target> {
@@ -76,6 +78,7 @@ export class ActionsApp {
     const updated = await nameMustBeFree(this.store.updateTarget({ ...changed, signingKey: signingKey ?? stored.signingKey, changedAt }));
     // Deleted since it was read.
     if (!updated) throw targetNotFound("COMMAND-xj14f2cccn");
+    this.targetChanged(id);
     return { changedAt, signingKey };
   }
 
@@ -83,7 +86,9 @@ export class ActionsApp {
   async deleteTarget(id: string, caller: Principal): Promise<Date | undefined> {
     mustHold(caller, "action.target.delete");
     const at = this.now();
-    return (await this.store.deleteTarget(id)) ? at : undefined;
+    if (!(await this.store.deleteTarget(id))) return undefined;
+    this.targetChanged(id);
+    return at;
   }
 
   async getTarget(id: string, caller: Principal): Promise<Target> {

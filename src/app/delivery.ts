@@ -4,13 +4,14 @@
  * the poll streams' queue and the verification events. main.ts makes one and starts it before
  * the first commit, so that every commit writes its deliveries.
  */
-import { parseDestination } from "../domain/destinations.js";
+import { destinationName, parseDestination } from "../domain/destinations.js";
 import type { OutboundPolicy } from "../security/outbound-urls.js";
 import type { Store } from "../store/store.js";
 import type { ActionsApp } from "./actions.js";
 import type { Courier } from "./courier.js";
 import { ActionRoutes, joinRoutes, targetSender } from "./delivery-routes.js";
 import { Dispatcher, type Outcome, type Sender } from "./dispatcher.js";
+import { SenderCache } from "./sender-cache.js";
 import type { SigningKeys } from "./ssf/signing-keys.js";
 import { StoredPollQueue } from "./ssf/stored-poll-queue.js";
 import { StreamRoutes } from "./ssf/stream-routes.js";
@@ -47,6 +48,7 @@ export class Delivery {
   private readonly streamRoutes: StreamRoutes;
   private readonly dispatcher: Dispatcher;
   private readonly verifications: VerificationSender;
+  private readonly senders = new SenderCache((destination) => this.senderFor(destination));
   private refresher?: NodeJS.Timeout;
   private verifying?: Promise<void>;
 
@@ -61,7 +63,7 @@ export class Delivery {
     this.streamRoutes = new StreamRoutes(store.ssf);
     this.routes = joinRoutes(this.actionRoutes, this.streamRoutes);
     this.pollQueue = new StoredPollQueue(store.ssf, (id) => this.streamRoutes.stream(id)?.status, POLL_MS);
-    this.dispatcher = new Dispatcher(store.outbox, (destination) => this.senderFor(destination), {
+    this.dispatcher = new Dispatcher(store.outbox, (destination) => this.senders.get(destination), {
       concurrency: options.concurrency,
       perDestination: options.perDestination,
       giveUpAfterMs: options.giveUpAfterMs,
@@ -100,6 +102,7 @@ export class Delivery {
   /** A stream was changed here (SsfStreams' `changed` hook): its routes and verification requests now. */
   streamsChanged(): void {
     void this.streamRoutes.refresh().then(() => {
+      this.senders.clear();
       this.dispatcher.wake();
       this.verify();
     }, this.options.onError);
@@ -114,6 +117,8 @@ export class Delivery {
 
   private async refresh(): Promise<void> {
     await Promise.all([this.actionRoutes.refresh(), this.streamRoutes.refresh()]);
+    // What changed on another instance since: its senders are made again.
+    this.senders.clear();
   }
 
   /** One round of verification events at a time. */
@@ -122,6 +127,11 @@ export class Delivery {
       .sendPending()
       .catch(this.options.onError)
       .finally(() => (this.verifying = undefined));
+  }
+
+  /** A target was changed or deleted here: its deliveries go out with what it is now. */
+  targetChanged(targetId: string): void {
+    this.senders.forget(destinationName("target", targetId));
   }
 
   private async senderFor(destination: string): Promise<Sender | undefined> {

@@ -65,21 +65,31 @@ export interface OutboxStats {
   oldestPendingAt?: Date;
 }
 
+/**
+ * How many deliveries one lease may take: at most `limit` in all, and at most the room of each
+ * destination, `perDestination` unless `rooms` says otherwise (0: none, e.g. a paused stream's).
+ */
+export interface LeaseRoom {
+  limit: number;
+  perDestination: number;
+  rooms?: ReadonlyMap<string, number>;
+}
+
 export interface OutboxStore {
   /**
-   * Leases up to `limit` deliveries that are due, each the first waiting one of its destination
-   * and user (so a user's deliveries to a destination go out in order, one at a time), until
-   * `leaseUntil`; a lease that runs out (its sender died) makes the delivery due again. None
-   * for the destinations in `skip` (those busy enough already).
+   * Leases deliveries that are due, each the first waiting one of its destination and user (so a
+   * user's deliveries to a destination go out in order, one at a time), oldest first within the
+   * room given, until `leaseUntil`; a lease that runs out (its sender died) makes the delivery
+   * due again.
    */
-  leaseDue(now: Date, leaseUntil: Date, limit: number, skip: string[]): Promise<LeasedDelivery[]>;
+  leaseDue(now: Date, leaseUntil: Date, room: LeaseRoom): Promise<LeasedDelivery[]>;
   /**
    * Still being sent: their leases now last until `leaseUntil`. Deliveries settled meanwhile
    * (sent, or failed and no longer leased) are left as they are.
    */
   renewLeases(ids: readonly number[], leaseUntil: Date): Promise<void>;
-  /** Sent: gone. */
-  delivered(id: number): Promise<void>;
+  /** Sent (or dropped): gone, all in one write. */
+  delivered(ids: readonly number[]): Promise<void>;
   /** Not sent: tried again at `dueAt`, or parked (`dueAt` undefined) until an administrator retries it. */
   failed(id: number, failure: { error: string; dueAt?: Date }): Promise<void>;
   /** Parked deliveries, oldest first. */

@@ -89,7 +89,7 @@ it("names each destination with what it is, while it is, and lists a poll stream
 });
 
 it("retries parked deliveries by id or every one of a destination, making them due now", async () => {
-  for (const delivery of await store.outbox.leaseDue(NOW, new Date(NOW.getTime() + 1000), 10, [])) {
+  for (const delivery of await store.outbox.leaseDue(NOW, new Date(NOW.getTime() + 1000), { limit: 10, perDestination: 10 })) {
     await store.outbox.failed(delivery.id, { error: "refused" });
   }
   const parked = await admin.parked(ADMIN, 10, {});
@@ -97,7 +97,7 @@ it("retries parked deliveries by id or every one of a destination, making them d
   expect(await admin.retry(ADMIN, { ids: [parked[0]!.id, parked[1]!.id] })).toBe(2);
   expect(await admin.retry(ADMIN, { destination: "queue:1" })).toBe(1);
   expect((await admin.parked(ADMIN, 10, {})).map((d) => d.destination)).toEqual(["target:700000000000000002"]);
-  const due = await store.outbox.leaseDue(NOW, new Date(NOW.getTime() + 1000), 10, []);
+  const due = await store.outbox.leaseDue(NOW, new Date(NOW.getTime() + 1000), { limit: 10, perDestination: 10 });
   expect(due.map((d) => d.destination).sort()).toEqual(["queue:1", "stream:800000000000000001", "target:700000000000000001"]);
 });
 

@@ -51,7 +51,7 @@ export class ActionsReceiver {
 }
 
 /** An administrator's REST call, answered 200. */
-async function adminRest(server: TestServer, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+export async function adminRest(server: TestServer, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${server.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" },

@@ -5,7 +5,7 @@
  */
 import { and, asc, count, eq, inArray, isNotNull, max, min, sql, type SQL } from "drizzle-orm";
 import { destinationStatesOf, failureChanges, outboxStatsOf } from "../outbox.js";
-import type { DestinationState, LeasedDelivery, OutboxStats, OutboxStore, ParkedDelivery, ParkedFilter } from "../outbox.js";
+import type { DestinationState, LeasedDelivery, LeaseRoom, OutboxStats, OutboxStore, ParkedDelivery, ParkedFilter } from "../outbox.js";
 import { parkedWhere, retryChanges } from "../outbox-sql.js";
 import { EVENT_COLUMNS, eventOf, type EventColumns } from "./event-columns.js";
 import type { PgDb } from "./postgres-store.js";
@@ -20,18 +20,31 @@ export class PostgresOutbox implements OutboxStore {
     private readonly guard: <T>(work: () => Promise<T>) => Promise<T>,
   ) {}
 
-  async leaseDue(now: Date, leaseUntil: Date, limit: number, skip: string[]): Promise<LeasedDelivery[]> {
-    // The first waiting delivery of each destination and user; rows another instance is leasing
-    // right now are skipped, and the ones behind them are not the first.
+  async leaseDue(now: Date, leaseUntil: Date, room: LeaseRoom): Promise<LeasedDelivery[]> {
+    // Each destination with a waiting delivery (one index seek apiece, outbox_pending), then its
+    // oldest waiting deliveries that are the first of their user, as many as its room; rows
+    // another instance is leasing right now are skipped, and the ones behind them are not the first.
+    const at = now.toISOString();
     const { rows } = await this.execute(sql`
-      with due as (
-        select o.id from outbox o
-         where not o.parked and o.due_at <= ${now.toISOString()} and (o.lease_until is null or o.lease_until <= ${now.toISOString()})
-           and o.destination not in (select jsonb_array_elements_text(${JSON.stringify(skip)}::jsonb))
-           and not exists (select 1 from outbox p
-                            where p.destination = o.destination and p.user_id = o.user_id and p.id < o.id and not p.parked)
-         order by o.id limit ${limit}
-         for update skip locked),
+      with recursive destinations(destination) as (
+        select min(destination) from outbox where not parked
+        union all
+        select (select min(o.destination) from outbox o where not o.parked and o.destination > d.destination)
+          from destinations d where d.destination is not null),
+      rooms as (
+        select d.destination, least(coalesce(r.value::int, ${room.perDestination}), ${room.limit}) as room
+          from destinations d left join jsonb_each_text(${JSON.stringify(Object.fromEntries(room.rooms ?? []))}::jsonb) r on r.key = d.destination
+         where d.destination is not null),
+      due as (
+        select c.id from rooms r cross join lateral (
+          select o.id from outbox o
+           where o.destination = r.destination and not o.parked
+             and o.due_at <= ${at} and (o.lease_until is null or o.lease_until <= ${at})
+             and not exists (select 1 from outbox p
+                              where p.destination = o.destination and p.user_id = o.user_id and p.id < o.id and not p.parked)
+           order by o.id limit r.room
+           for update skip locked) c
+         order by c.id limit ${room.limit}),
       leased as (
         update outbox set lease_until = ${leaseUntil.toISOString()} from due where outbox.id = due.id
         returning outbox.id, outbox.destination, outbox.txn, outbox.attempts, outbox.user_id, outbox.sequence, outbox.created_at)
@@ -60,9 +73,10 @@ export class PostgresOutbox implements OutboxStore {
     });
   }
 
-  delivered(id: number): Promise<void> {
+  delivered(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
     return this.guard(async () => {
-      await this.db.delete(outbox).where(eq(outbox.id, id));
+      await this.db.delete(outbox).where(inArray(outbox.id, [...ids]));
     });
   }
 

@@ -10,7 +10,11 @@ import * as schema from "./schema.js";
 const { ssfPollSets } = schema;
 
 export class PostgresSsfStore implements SsfStore {
-  constructor(private readonly db: PgDb) {}
+  private readonly reads;
+
+  constructor(private readonly db: PgDb) {
+    this.reads = preparedReads(db);
+  }
 
   publishedKeys(): Promise<StoredSigningKey[]> {
     return guard(async () => (await this.db.select().from(schema.ssfKeys)).sort(publishedOrder).map(fromKeyRow));
@@ -123,10 +127,7 @@ export class PostgresSsfStore implements SsfStore {
   subjectEntries(streamId: string, subjectKeys: readonly string[]): Promise<Map<string, boolean>> {
     if (!subjectKeys.length) return Promise.resolve(new Map());
     return guard(async () => {
-      const rows = await this.db
-        .select({ key: schema.ssfSubjects.subjectKey, included: schema.ssfSubjects.included })
-        .from(schema.ssfSubjects)
-        .where(and(eq(schema.ssfSubjects.streamId, streamId), inArray(schema.ssfSubjects.subjectKey, [...subjectKeys])));
+      const rows = await this.reads.subjectEntries.execute({ streamId, keys: [...subjectKeys] });
       return new Map(rows.map((row) => [row.key, row.included]));
     });
   }
@@ -181,14 +182,7 @@ export class PostgresSsfStore implements SsfStore {
   }
 
   queuedSets(streamId: string, limit: number): Promise<{ jti: string; set: string }[]> {
-    return guard(() =>
-      this.db
-        .select({ jti: ssfPollSets.jti, set: ssfPollSets.set })
-        .from(ssfPollSets)
-        .where(and(eq(ssfPollSets.streamId, streamId), isNull(ssfPollSets.error)))
-        .orderBy(asc(ssfPollSets.id))
-        .limit(limit),
-    );
+    return guard(() => this.reads.queuedSets.execute({ streamId, limit }));
   }
 
   ackSets(streamId: string, jtis: readonly string[]): Promise<void> {
@@ -218,4 +212,26 @@ export class PostgresSsfStore implements SsfStore {
       return queueDepthsOf(rows);
     });
   }
+}
+
+/**
+ * The reads of every SSF delivery and poll, as named prepared statements on the pool, as
+ * postgres-store.ts prepares the reads of every call.
+ */
+function preparedReads(db: PgDb) {
+  const { ssfSubjects } = schema;
+  return {
+    subjectEntries: db
+      .select({ key: ssfSubjects.subjectKey, included: ssfSubjects.included })
+      .from(ssfSubjects)
+      .where(and(eq(ssfSubjects.streamId, sql.placeholder("streamId")), sql`${ssfSubjects.subjectKey} = any(${sql.placeholder("keys")})`))
+      .prepare("zus_ssf_subject_entries"),
+    queuedSets: db
+      .select({ jti: ssfPollSets.jti, set: ssfPollSets.set })
+      .from(ssfPollSets)
+      .where(and(eq(ssfPollSets.streamId, sql.placeholder("streamId")), isNull(ssfPollSets.error)))
+      .orderBy(asc(ssfPollSets.id))
+      .limit(sql.placeholder("limit"))
+      .prepare("zus_ssf_queued_sets"),
+  };
 }

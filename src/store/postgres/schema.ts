@@ -161,7 +161,12 @@ export const outbox = pgTable(
     lastError: text("last_error"),
     createdAt: instant("created_at").notNull(),
   },
-  (t) => [index("outbox_queue").on(t.destination, t.userId, t.id), index("outbox_due").on(t.parked, t.dueAt)],
+  (t) => [
+    index("outbox_queue").on(t.destination, t.userId, t.id),
+    index("outbox_due").on(t.parked, t.dueAt),
+    // A lease reads each destination's waiting deliveries oldest first, and only as many as it takes.
+    index("outbox_pending").on(t.destination, t.id).where(sql`not ${t.parked}`),
+  ],
 );
 
 /**

@@ -160,7 +160,12 @@ export const outbox = sqliteTable(
     lastError: text("last_error"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   },
-  (t) => [index("outbox_queue").on(t.destination, t.userId, t.id), index("outbox_due").on(t.parked, t.dueAt)],
+  (t) => [
+    index("outbox_queue").on(t.destination, t.userId, t.id),
+    index("outbox_due").on(t.parked, t.dueAt),
+    // A lease reads each destination's waiting deliveries oldest first, and only as many as it takes.
+    index("outbox_pending").on(t.destination, t.id).where(sql`${t.parked} = 0`),
+  ],
 );
 
 /**

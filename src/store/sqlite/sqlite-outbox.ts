@@ -8,7 +8,7 @@ import { and, asc, count, eq, inArray, isNotNull, max, min, sql } from "drizzle-
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { fromEventRow } from "../event-rows.js";
 import { destinationStatesOf, failureChanges, outboxStatsOf } from "../outbox.js";
-import type { DestinationState, LeasedDelivery, OutboxStats, OutboxStore, ParkedDelivery, ParkedFilter } from "../outbox.js";
+import type { DestinationState, LeasedDelivery, LeaseRoom, OutboxStats, OutboxStore, ParkedDelivery, ParkedFilter } from "../outbox.js";
 import { parkedWhere, retryChanges } from "../outbox-sql.js";
 import * as schema from "./schema.js";
 
@@ -16,36 +16,62 @@ type Db = BetterSQLite3Database<typeof schema>;
 const { outbox, events } = schema;
 
 export class SqliteOutbox implements OutboxStore {
+  private readonly destinations;
   private readonly due;
+  private readonly lease;
+  private readonly leased;
+  private readonly remove;
 
+  // The statements of every lease and delivery, prepared once (Drizzle builds its SQL on every call).
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
   ) {
     // Leases are this process's own (it owns the file): any left are from one that died.
     db.update(outbox).set({ leaseUntil: null }).run();
-    // The first waiting delivery of each destination and user that is due and not leased.
-    this.due = sqlite.prepare<{ now: number; limit: number; skip: string }, { id: number }>(`
-      select o.id from outbox o
-       where o.parked = 0 and o.due_at <= :now and (o.lease_until is null or o.lease_until <= :now)
-         and o.destination not in (select value from json_each(:skip))
-         and not exists (select 1 from outbox p
-                          where p.destination = o.destination and p.user_id = o.user_id and p.id < o.id and p.parked = 0)
-       order by o.id limit :limit`);
+    // Each destination with a waiting delivery, one index seek apiece (outbox_pending).
+    this.destinations = sqlite
+      .prepare<[], string>(`
+        with recursive d(destination) as (
+          select min(destination) from outbox where parked = 0
+          union all
+          select (select min(o.destination) from outbox o where o.parked = 0 and o.destination > d.destination) from d where d.destination is not null)
+        select destination from d where destination is not null`)
+      .pluck();
+    // A destination's oldest waiting deliveries that are due, not leased and the first of their
+    // user: read in the order of outbox_pending, so only the head of its queue is looked at
+    // (without statistics SQLite would pick outbox_due, and sort every due row of the destination).
+    this.due = sqlite
+      .prepare<{ destination: string; now: number; limit: number }, number>(`
+        select o.id from outbox o indexed by outbox_pending
+         where o.destination = :destination and o.parked = 0
+           and o.due_at <= :now and (o.lease_until is null or o.lease_until <= :now)
+           and not exists (select 1 from outbox p
+                            where p.destination = o.destination and p.user_id = o.user_id and p.id < o.id and p.parked = 0)
+         order by o.id limit :limit`)
+      .pluck();
+    this.lease = sqlite.prepare<[number, string]>("update outbox set lease_until = ? where id in (select value from json_each(?))");
+    this.leased = db
+      .select({ delivery: outbox, event: events })
+      .from(outbox)
+      .innerJoin(events, and(eq(events.aggregateId, outbox.userId), eq(events.sequence, outbox.sequence)))
+      .where(sql`${outbox.id} in (select value from json_each(${sql.placeholder("ids")}))`)
+      .orderBy(asc(outbox.id))
+      .prepare();
+    this.remove = sqlite.prepare<[string]>("delete from outbox where id in (select value from json_each(?))");
   }
 
-  async leaseDue(now: Date, leaseUntil: Date, limit: number, skip: string[]): Promise<LeasedDelivery[]> {
+  async leaseDue(now: Date, leaseUntil: Date, room: LeaseRoom): Promise<LeasedDelivery[]> {
     const leased = this.sqlite.transaction(() => {
-      const ids = this.due.all({ now: now.getTime(), limit, skip: JSON.stringify(skip) }).map((row) => row.id);
+      const ids: number[] = [];
+      for (const destination of this.destinations.all()) {
+        const limit = Math.min(room.rooms?.get(destination) ?? room.perDestination, room.limit);
+        if (limit > 0) ids.push(...this.due.all({ destination, now: now.getTime(), limit }));
+      }
       if (ids.length === 0) return [];
-      this.db.update(outbox).set({ leaseUntil }).where(inArray(outbox.id, ids)).run();
-      return this.db
-        .select({ delivery: outbox, event: events })
-        .from(outbox)
-        .innerJoin(events, and(eq(events.aggregateId, outbox.userId), eq(events.sequence, outbox.sequence)))
-        .where(inArray(outbox.id, ids))
-        .orderBy(asc(outbox.id))
-        .all();
+      const oldest = JSON.stringify(ids.sort((a, b) => a - b).slice(0, room.limit));
+      this.lease.run(leaseUntil.getTime(), oldest);
+      return this.leased.all({ ids: oldest });
     })();
     return leased.map(({ delivery, event }) => ({
       id: delivery.id,
@@ -67,8 +93,8 @@ export class SqliteOutbox implements OutboxStore {
       .run();
   }
 
-  async delivered(id: number): Promise<void> {
-    this.db.delete(outbox).where(eq(outbox.id, id)).run();
+  async delivered(ids: readonly number[]): Promise<void> {
+    if (ids.length > 0) this.remove.run(JSON.stringify(ids));
   }
 
   async failed(id: number, failure: { error: string; dueAt?: Date }): Promise<void> {

@@ -7,6 +7,7 @@ import type Database from "better-sqlite3";
 import { and, asc, count, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { ReceiverConfig, SsfStream, StreamStatus } from "../../domain/ssf/stream.js";
+import { Batcher } from "../batcher.js";
 import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, queueDepthsOf, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
 import type { PendingVerification, QueuedSet, SsfStore, StoredSigningKey } from "../ssf-store.js";
 import { ConflictError } from "../store.js";
@@ -23,11 +24,35 @@ function isUniqueViolation(err: unknown, column: string): boolean {
 }
 
 export class SqliteSsfStore implements SsfStore {
+  /** The statements of every delivery and poll, prepared once (Drizzle builds its SQL on every call). */
+  private readonly statements;
+  /** The SETs queued for poll streams within one turn, written in one transaction (a commit each cost most of a delivery's writes). */
+  private readonly queued = new Batcher<{ streamId: string; sets: readonly QueuedSet[]; at: Date }>(async (batches) => {
+    this.sqlite.transaction(() => {
+      for (const { streamId, sets, at } of batches) {
+        for (const { jti, kid, set } of sets) this.statements.queueSet.run(streamId, jti, kid, set, at.getTime());
+      }
+    })();
+  });
+
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
     private readonly wal: WalSync,
-  ) {}
+  ) {
+    this.statements = {
+      subjectEntries: sqlite.prepare<[string, string], { key: string; included: number }>(
+        "select subject_key as key, included from ssf_subjects where stream_id = ? and subject_key in (select value from json_each(?))",
+      ),
+      queueSet: sqlite.prepare<[string, string, string, string, number]>(
+        "insert into ssf_poll_sets (stream_id, jti, kid, \"set\", created_at) values (?, ?, ?, ?, ?) on conflict do nothing",
+      ),
+      queuedSets: sqlite.prepare<[string, number], { jti: string; set: string }>(
+        "select jti, \"set\" from ssf_poll_sets where stream_id = ? and error is null order by id limit ?",
+      ),
+      ackSets: sqlite.prepare<[string, string]>("delete from ssf_poll_sets where stream_id = ? and jti in (select value from json_each(?))"),
+    };
+  }
 
   /** Answers only with what is on stable storage (see SqliteStore). */
   private async durable<T>(value: T): Promise<T> {
@@ -136,14 +161,8 @@ export class SqliteSsfStore implements SsfStore {
   }
 
   async subjectEntries(streamId: string, subjectKeys: readonly string[]): Promise<Map<string, boolean>> {
-    const rows = subjectKeys.length
-      ? this.db
-          .select({ key: schema.ssfSubjects.subjectKey, included: schema.ssfSubjects.included })
-          .from(schema.ssfSubjects)
-          .where(and(eq(schema.ssfSubjects.streamId, streamId), inArray(schema.ssfSubjects.subjectKey, [...subjectKeys])))
-          .all()
-      : [];
-    return this.durable(new Map(rows.map((row) => [row.key, row.included])));
+    const rows = subjectKeys.length ? this.statements.subjectEntries.all(streamId, JSON.stringify(subjectKeys)) : [];
+    return this.durable(new Map(rows.map((row) => [row.key, row.included === 1])));
   }
 
   async requestVerification(streamId: string, state: string | undefined, at: Date, notAfter: Date): Promise<boolean> {
@@ -184,30 +203,15 @@ export class SqliteSsfStore implements SsfStore {
   // lost in a crash is followed in the log by the outbox's, so the SET is queued or acknowledged again.
 
   async queueSets(streamId: string, sets: readonly QueuedSet[], at: Date): Promise<void> {
-    if (sets.length === 0) return;
-    this.db
-      .insert(ssfPollSets)
-      .values(sets.map((set) => ({ streamId, ...set, createdAt: at })))
-      .onConflictDoNothing()
-      .run();
+    if (sets.length > 0) await this.queued.add({ streamId, sets, at });
   }
 
   async queuedSets(streamId: string, limit: number): Promise<{ jti: string; set: string }[]> {
-    return this.db
-      .select({ jti: ssfPollSets.jti, set: ssfPollSets.set })
-      .from(ssfPollSets)
-      .where(and(eq(ssfPollSets.streamId, streamId), isNull(ssfPollSets.error)))
-      .orderBy(asc(ssfPollSets.id))
-      .limit(limit)
-      .all();
+    return this.statements.queuedSets.all(streamId, limit);
   }
 
   async ackSets(streamId: string, jtis: readonly string[]): Promise<void> {
-    if (jtis.length === 0) return;
-    this.db
-      .delete(ssfPollSets)
-      .where(and(eq(ssfPollSets.streamId, streamId), inArray(ssfPollSets.jti, [...jtis])))
-      .run();
+    if (jtis.length > 0) this.statements.ackSets.run(streamId, JSON.stringify(jtis));
   }
 
   async refuseSets(streamId: string, errors: ReadonlyMap<string, string>): Promise<void> {

@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_pending" ON "outbox" USING btree ("destination","id") WHERE not "outbox"."parked";
