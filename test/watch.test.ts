@@ -211,6 +211,33 @@ describe("from a history page's position", () => {
   });
 });
 
+describe("one event, many watchers", () => {
+  it("reaches each of them whole over every protocol and format; a type filter still holds", async () => {
+    const users = userClient("grpc", server.baseUrl, owner.token);
+    const userId = await addHuman(users, { orgId });
+    // An event's frame is made once per format (src/rpc/fast-path/server-stream.ts): JSON's, made
+    // first here, must not reach the binary watchers of the same protocol, nor theirs the JSON ones.
+    const kinds = ["connect-json", "connect-binary", "grpc", "grpc-web", "connect-json", "connect-binary"] as const;
+    const watchers = kinds.map((kind) => new Watcher(createClient(UserRecordService, transport(kind, server.baseUrl, owner.token)), { organizationId: orgId }));
+    const unlocksOnly = new Watcher(records("grpc", owner.token), { organizationId: orgId, types: ["user.unlocked"] });
+    for (const watcher of [...watchers, unlocksOnly]) await watcher.until(open);
+
+    await records("grpc", owner.token).lockUser({ userId, reason: "one event, many watchers" });
+    await users.unlockUser({ userId });
+    for (const watcher of [...watchers, unlocksOnly]) await watcher.until((w) => w.events.some((e) => e.userId === userId && e.type === "user.unlocked"));
+    for (const watcher of watchers) {
+      const own = watcher.events.filter((e) => e.userId === userId);
+      expect(own.map((e) => [e.type, e.sequence, e.actorId, e.resourceOwner, e.lock?.reason])).toEqual([
+        ["user.locked", 2n, owner.userId, orgId, "one event, many watchers"],
+        ["user.unlocked", 3n, owner.userId, orgId, undefined],
+      ]);
+      expect(watcher.position).toMatch(/^[A-Za-z0-9_-]+$/);
+    }
+    expect(unlocksOnly.events.filter((e) => e.userId === userId).map((e) => e.type)).toEqual(["user.unlocked"]);
+    for (const watcher of [...watchers, unlocksOnly]) await watcher.close();
+  });
+});
+
 describe("a watcher that stops reading", () => {
   it("ends with ResourceExhausted and the position after the last event it got; resuming there misses and repeats nothing", { timeout: 90_000 }, async () => {
     const org = await addOrg(server);

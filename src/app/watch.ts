@@ -117,13 +117,22 @@ export async function* watchEvents(
         full = read.events.length === options.backlogBatch;
       }
     }
-    // One heartbeat timer per watcher, re-armed by each message, rather than a timer and two
-    // closures made for each wait: a thousand watchers wait once per event each.
+    // One heartbeat timer per watcher rather than a timer and two closures made for each wait (a
+    // thousand watchers wait once per event each); a message only notes its time, and the timer,
+    // when it fires early, waits out the rest: re-arming it for each message moved it in Node's
+    // timer list every time (bench/FINDINGS.md, round "2026-12-05, watcher cost").
     let idle = false;
-    heartbeat = setTimeout(() => {
+    let lastMessage = Date.now();
+    const onTimer = () => {
+      const rest = lastMessage + options.heartbeatMs - Date.now();
+      if (rest > 0) {
+        heartbeat = setTimeout(onTimer, rest);
+        return;
+      }
       idle = true;
       wake?.();
-    }, options.heartbeatMs);
+    };
+    heartbeat = setTimeout(onTimer, options.heartbeatMs);
     for (;;) {
       if (options.signal.aborted) throw end("cancelled");
       if (behind) throw end("behind");
@@ -138,7 +147,8 @@ export async function* watchEvents(
         if (idle) {
           idle = false;
           recheck = true;
-          heartbeat.refresh();
+          lastMessage = Date.now();
+          heartbeat = setTimeout(onTimer, options.heartbeatMs);
           yield { kind: "heartbeat", position };
         } else {
           await new Promise<void>((resolve) => (wake = resolve));
@@ -149,8 +159,12 @@ export async function* watchEvents(
       // Already delivered from the backlog.
       if (log.positions.covers(position, next.mark)) continue;
       position = log.positions.merge(position, next.after);
-      idle = false;
-      heartbeat.refresh();
+      lastMessage = Date.now();
+      if (idle) {
+        // The timer fired while events were queued: the next heartbeat is due a full period after this event.
+        idle = false;
+        heartbeat = setTimeout(onTimer, options.heartbeatMs);
+      }
       yield { kind: "event", event: next, position };
     }
   } finally {

@@ -5,6 +5,7 @@ import { DomainError, invalidArgument } from "../domain/errors.js";
 import { CALLER } from "./caller.js";
 import { CALL_REPORT } from "./call-report.js";
 import { toConnectError } from "./errors.js";
+import { mapStream } from "./map-stream.js";
 
 /**
  * Outermost: turns whatever a later step throws into the protocol's error, and tells the
@@ -20,19 +21,11 @@ export function errorInterceptor(onInternal: (err: unknown) => void): Intercepto
     try {
       const res = await next(req);
       // A streaming answer's errors come while its messages are read.
-      return res.stream ? { ...res, message: convertErrors(res.message, convert) } : res;
+      return res.stream ? { ...res, message: mapStream(() => res.message, (message) => message, convert) } : res;
     } catch (err) {
       throw convert(err);
     }
   };
-}
-
-async function* convertErrors<T>(messages: AsyncIterable<T>, convert: (err: unknown) => Error): AsyncIterable<T> {
-  try {
-    yield* messages;
-  } catch (err) {
-    throw convert(err);
-  }
 }
 
 /** An invalid or missing token, or a wrong password (which carries the failed-attempt count). */

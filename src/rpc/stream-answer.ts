@@ -40,3 +40,17 @@ export const sendStream = (answer: StreamAnswer, sink: StreamSink): Promise<void
 /** The same answer, written through `wrap(sink)` (gRPC-Web text's base64, edge/grpc-web-text.ts). */
 export const wrapStream = (answer: StreamAnswer, wrap: (sink: StreamSink) => StreamSink): StreamAnswer =>
   streamAnswer((sink) => answer[SEND](wrap(sink)));
+
+const shared = new WeakSet<object>();
+
+/**
+ * Marks a message that many streams send unchanged (one event's message for all its watchers):
+ * each protocol serializes and frames it once (rpc/fast-path/server-stream.ts). It must not
+ * change after this.
+ */
+export function sharedMessage<T extends object>(message: T): T {
+  shared.add(message);
+  return message;
+}
+
+export const isSharedMessage = (message: unknown): message is object => typeof message === "object" && message !== null && shared.has(message);

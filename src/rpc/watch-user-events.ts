@@ -7,11 +7,13 @@ import {
   type WatchUserEventsRequest,
   type WatchUserEventsResponse,
 } from "../../gen/zus/user/v1/user_record_service_pb.js";
-import { WatchEnded, type WatchEndReason, type Watching } from "../app/watch.js";
+import { WatchEnded, type WatchEndReason, type WatchItem, type Watching } from "../app/watch.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { isUserEventType } from "../domain/events.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
+import { mapStream } from "./map-stream.js";
+import { sharedMessage } from "./stream-answer.js";
 import { toProtoEvent } from "./user-record-proto.js";
 
 const MESSAGE = "WatchUserEventsRequest";
@@ -22,11 +24,16 @@ const ENDED: Record<Exclude<WatchEndReason, "revoked">, { code: Code; message: s
   cancelled: { code: Code.Unavailable, message: "the watch was closed by the server; resume from the position in this error's details" },
 };
 
-export async function* watchUserEvents(
-  watching: Watching,
-  req: WatchUserEventsRequest,
-  ctx: HandlerContext,
-): AsyncGenerator<WatchUserEventsResponse> {
+export function watchUserEvents(watching: Watching, req: WatchUserEventsRequest, ctx: HandlerContext): AsyncIterable<WatchUserEventsResponse> {
+  return mapStream(
+    () => openWatch(watching, req, ctx),
+    (item) => toMessage(watching, item),
+    (err) => toStatus(watching, err),
+  );
+}
+
+/** The request checked and the watch begun (on the stream's first pull, once the interceptors have run). */
+async function openWatch(watching: Watching, req: WatchUserEventsRequest, ctx: HandlerContext): Promise<AsyncIterable<WatchItem>> {
   const caller = callerOf(ctx);
   const filter = {
     orgId: req.organizationId === "" ? undefined : requireLength(req.organizationId, MESSAGE, "OrganizationId", 1, 200),
@@ -35,22 +42,34 @@ export async function* watchUserEvents(
   };
   const from = req.position === "" ? undefined : watching.parsePosition(req.position);
   if (req.position !== "" && !from) throw invalidArgument(`invalid ${MESSAGE}.Position: not a position this server gave`);
-  const items = await watching.watch(caller, { filter, from, message: MESSAGE }, ctx.signal);
-  try {
-    for await (const item of items) {
-      const position = watching.formatPosition(item.position);
-      yield create(WatchUserEventsResponseSchema, {
-        position,
-        kind: item.kind === "event" ? { case: "event", value: toProtoEvent(item.event.event, item.event.orgId) } : { case: "heartbeat", value: {} },
-      });
-    }
-  } catch (err) {
-    if (!(err instanceof WatchEnded)) throw err;
-    if (err.reason === "revoked") throw new DomainError("Unauthenticated", "AUTH-7fs1e", "Token is invalid");
-    const { code, message } = ENDED[err.reason];
-    const position = watching.formatPosition(err.position);
-    throw new ConnectError(message, code, undefined, [{ desc: WatchEndedSchema, value: { position } }]);
-  }
+  return watching.watch(caller, { filter, from, message: MESSAGE }, ctx.signal);
+}
+
+/**
+ * The hub hands one event to all its watchers as the same object: its message, where their
+ * positions agree, is made once and marked shared, so that each protocol serializes it once.
+ */
+const eventMessages = new WeakMap<Extract<WatchItem, { kind: "event" }>["event"], WatchUserEventsResponse>();
+
+function toMessage(watching: Watching, item: WatchItem): WatchUserEventsResponse {
+  const position = watching.formatPosition(item.position);
+  if (item.kind === "heartbeat") return create(WatchUserEventsResponseSchema, { position, kind: { case: "heartbeat", value: {} } });
+  const made = eventMessages.get(item.event);
+  if (made?.position === position) return made;
+  const message = sharedMessage(
+    create(WatchUserEventsResponseSchema, { position, kind: { case: "event", value: toProtoEvent(item.event.event, item.event.orgId) } }),
+  );
+  eventMessages.set(item.event, message);
+  return message;
+}
+
+/** A watch's early end as the status the client sees; any other error as it is. */
+function toStatus(watching: Watching, err: unknown): unknown {
+  if (!(err instanceof WatchEnded)) return err;
+  if (err.reason === "revoked") return new DomainError("Unauthenticated", "AUTH-7fs1e", "Token is invalid");
+  const { code, message } = ENDED[err.reason];
+  const position = watching.formatPosition(err.position);
+  return new ConnectError(message, code, undefined, [{ desc: WatchEndedSchema, value: { position } }]);
 }
 
 function checkType(type: string): string {

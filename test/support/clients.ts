@@ -15,7 +15,8 @@ const bearer =
     return next(req);
   };
 
-export function transport(protocol: Protocol, baseUrl: string, token?: string): Transport {
+/** Connect with the binary codec too, for what differs by format (Connect JSON is what PROTOCOLS test). */
+export function transport(protocol: Protocol | "connect-binary", baseUrl: string, token?: string): Transport {
   const interceptors = [bearer(token)];
   switch (protocol) {
     case "grpc":
@@ -24,6 +25,8 @@ export function transport(protocol: Protocol, baseUrl: string, token?: string): 
       return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
     case "connect-json":
       return createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors });
+    case "connect-binary":
+      return createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true, interceptors });
   }
 }
 

@@ -59,7 +59,7 @@ import {
   trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
 import { reportCode } from "../call-report.js";
-import { streamAnswer, type StreamSink } from "../stream-answer.js";
+import { isSharedMessage, streamAnswer, type StreamSink } from "../stream-answer.js";
 import { inputParser, readSingleMessage } from "./parse.js";
 import { serverStreamInvoker } from "./stream-invoker.js";
 import { CALL_FINISHED, createUnaryContext, replaceHeaders } from "./unary-context.js";
@@ -150,6 +150,8 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
   const parse = inputParser(spec.method.input, opt.binaryOptions, serialization.getI(false));
   const invoke = serverStreamInvoker(spec, opt.interceptors);
   const { output } = spec.method;
+  /** The frames of shared messages, by format and compression: sent many times, made once each. */
+  const sharedFrames = new Map<string, WeakMap<object, Uint8Array | Promise<Uint8Array>>>();
 
   return async function handle(req: UniversalServerRequest): Promise<UniversalServerResponse> {
     assertByteStreamRequest(req);
@@ -168,6 +170,16 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
     // No promise per message unless it may be compressed.
     const frame = (envelope: EnvelopedMessage) =>
       compress ? compressed(envelope, compress, opt.compressMinBytes) : encodeEnvelope(envelope.flags, envelope.data);
+    const messageFrame = (message: unknown) =>
+      frame({ flags: 0, data: serializer.serialize(isMessage(message, output) ? message : create(output, message as never)) });
+    const framesKey = `${type.binary}/${compress?.name ?? ""}`;
+    const frames = sharedFrames.get(framesKey) ?? sharedFrames.set(framesKey, new WeakMap()).get(framesKey)!;
+    const framed = (message: unknown) => {
+      if (!isSharedMessage(message)) return messageFrame(message);
+      let bytes = frames.get(message);
+      if (!bytes) frames.set(message, (bytes = messageFrame(message)));
+      return bytes;
+    };
 
     return streamAnswer(async (sink: StreamSink) => {
       const context = createUnaryContext({
@@ -201,8 +213,7 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
         for await (const message of res.message) {
           // Gone: leaving the loop ends the implementation's iteration (its finally blocks run).
           if (sink.closed) break;
-          const data = serializer.serialize(isMessage(message, output) ? message : create(output, message as never));
-          const bytes = frame({ flags: 0, data });
+          const bytes = framed(message);
           head();
           if (!sink.write(bytes instanceof Uint8Array ? bytes : await bytes)) await sink.drained();
         }
