@@ -16,7 +16,7 @@ import { Dispatcher, type DispatcherOptions, type Sender } from "../src/app/disp
 import { UserApp } from "../src/app/user-app.js";
 import type { Principal } from "../src/domain/permissions.js";
 import type { Store } from "../src/store/store.js";
-import { until } from "./support/wait.js";
+import { sleep, until } from "./support/wait.js";
 import { STORE_BACKENDS } from "./support/stores.js";
 
 const KEY = "test-signing-key";
@@ -58,8 +58,14 @@ class Receiver {
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
-  release(status: number): void {
-    for (const res of this.hanging.splice(0)) res.writeHead(status).end();
+  /** Answers the `count` oldest requests left hanging (all of them by default). */
+  release(status: number, count = this.hanging.length): void {
+    for (const res of this.hanging.splice(0, count)) res.writeHead(status).end();
+  }
+
+  /** Requests left hanging now. */
+  get waiting(): number {
+    return this.hanging.length;
   }
 
   sequencesOf(userId: string): number[] {
@@ -211,6 +217,30 @@ describe.each(STORE_BACKENDS)("the outbox on $name", (backend) => {
     await until(() => ids.every((id) => receivers.b.sequencesOf(id).length === 1), 3_000);
     await sender.stop(5_000);
     receivers.a.answer = () => 200;
+  });
+
+  it("refills a busy destination once half its room is free, not one delivery at a time", async () => {
+    routes = { "user.locked": ["a"] };
+    receivers.a.release(200); // what an earlier test left hanging
+    receivers.a.answer = () => "hang";
+    // Long enough that no request times out (and is sent again) while the test holds it.
+    senders.a = actionsSender({ endpoint: receivers.a.url, signingKey: KEY, timeoutMs: 30_000 }, { instanceId: "instance-1", outbound: parseOutboundAllow("http://127.0.0.1"), courier: new LocalCourier() });
+    const ids = await Promise.all(Array.from({ length: 8 }, addUser));
+    for (const id of ids) await app.changeState("lock", id, admin);
+    const sender = dispatcher({ perDestination: 4 });
+    sender.start();
+    await until(() => receivers.a.waiting === 4);
+    // One of four answered: a quarter of the room is free, less than half; nothing more is sent.
+    receivers.a.release(200, 1);
+    await sleep(300);
+    expect(receivers.a.waiting).toBe(3);
+    // A second one: half the room is free, and it is filled at once.
+    receivers.a.release(200, 1);
+    await until(() => receivers.a.waiting === 4);
+    receivers.a.answer = () => 200;
+    receivers.a.release(200);
+    await until(async () => (await store.outbox.outboxStats()).pending === 0, 10_000);
+    await sender.stop(5_000);
   });
 
   it("gives a delivery whose lease ran out (its sender died) to the next sender", async () => {
