@@ -16,6 +16,7 @@ import { ActionsReceiver, attachTarget } from "../test/support/actions-receiver.
 import { userClient, type Protocol } from "../test/support/clients.js";
 import { addHuman } from "../test/support/fixtures.js";
 import { startServer, type TestServer } from "../test/support/server.js";
+import { until } from "../test/support/wait.js";
 import { PushReceiver } from "../test/support/set-receiver.js";
 import type { Kill, LoggedEvent, ReceiverFigures } from "./delivery-check.js";
 import { drain, loggedEvents } from "./delivery-database.js";
@@ -174,7 +175,7 @@ export async function runDeliveryDrill(options: DeliveryDrillOptions): Promise<D
     for (const instance of instances) instance.load!.halt();
     await within(20_000, "the last calls", Promise.all(instances.map((instance) => instance.load!.done)));
     if (push.status !== 202) {
-      await within(20_000, "a push refused by the receiver that is down", (async () => { while (push.refused === 0) await sleep(20); })());
+      await within(20_000, "a push refused by the receiver that is down", until(() => push.refused > 0, 21_000));
       pushBackUp();
     }
     const loadEnded = performance.now();
