@@ -15,7 +15,9 @@
  *    receiver.
  * 3. Backlog: for each receiver alone, `backlog` deliveries are written while it is held back
  *    (the streams paused, the target's answers withheld by its receiver), then released; the rate
- *    is deliveries over the time from the release to the last receipt.
+ *    is deliveries over the time from the release to the last receipt, the server on both cores.
+ * 4. The floor under the first three: the CPU of one RS256 signature (bench/sign-floor.ts), and
+ *    what signing alone would take at the rates the targets name.
  *
  * Every receipt is checked by its receiver (signatures) and set against the acknowledged calls
  * (bench/delivery-match.ts): lost, repeated, unasked for, out of a user's order.
@@ -25,10 +27,11 @@ import { callsOf, match, owed, readReceipts, type Call, type KindMatch } from ".
 import { KINDS, type Kind } from "./delivery-kinds.js";
 import { attach, pendingDeliveries, setStreamStatus, startReceivers, wire, type Receivers, type Target, type Wiring } from "./delivery-wiring.js";
 import { readUserIds, type UserIds } from "./ids.js";
+import { runNodeLoad } from "./load.js";
 import { perCallUs, recordedLocks, round, type LockRun, type SessionScenario } from "./recorded-locks.js";
 import { pass, summarize, table, writeResult, type Latency } from "./report.js";
 import type { Instance } from "./seed.js";
-import { cpuSeconds, type RunningServer } from "./server.js";
+import { cpuSeconds, pinTree, type RunningServer } from "./server.js";
 
 /** What the scenario needs of run.ts's session: a server on a fresh, seeded database that allows http://127.0.0.1. */
 export interface DeliverySession {
@@ -42,6 +45,21 @@ export interface DeliveryContext extends SessionScenario<DeliverySession> {
   /** Deliveries written while a receiver is held back, then drained. */
   backlog: number;
 }
+
+/** What bench/sign-floor.ts prints. */
+interface SignFloor {
+  signatures: number;
+  cpuUsPerSignature: number;
+  wallUsPerSignature: number;
+}
+/**
+ * The server (and its delivery process) keeps core 0 while calls are measured, the load has core 1;
+ * a drain has the whole machine, since nothing but the receiver runs then.
+ */
+const SERVER_CORE = "0";
+const DRAIN_CORES = "0,1";
+/** Signatures bench/sign-floor.ts times. */
+const SIGN_FLOOR_COUNT = 3_000;
 
 /** The targets of issue 22. */
 const THROUGHPUT_RATIO = 0.9;
@@ -120,6 +138,8 @@ interface Drain {
   receiptsPerS: number;
   serverCores: number;
   serverCpuUsPerDelivery: number;
+  /** Of it, the server's own process (the rest is its delivery process's). */
+  mainCpuUsPerDelivery: number;
   /** Deliveries waiting, sampled every second from the release. */
   pending: number[];
   complete: boolean;
@@ -143,6 +163,8 @@ async function withReceivers(ctx: DeliveryContext, s: DeliverySession, ids: User
 export async function delivery(ctx: DeliveryContext): Promise<void> {
   const s = await ctx.open();
   const ids = readUserIds(s.idsFile);
+  ctx.log(`delivery${ctx.tag}: the CPU of one RS256 signature (bench/sign-floor.ts)`);
+  const signing = await runNodeLoad<SignFloor>("sign-floor.ts", { count: SIGN_FLOOR_COUNT }, 300);
   const receivers = await startReceivers();
   const target: Target = { baseUrl: s.server.baseUrl, adminToken: s.server.token, databaseUrl: s.db.url, orgId: s.instance.orgId };
   const rounds: Round[] = [];
@@ -193,7 +215,7 @@ export async function delivery(ctx: DeliveryContext): Promise<void> {
     await receivers.stop();
     await ctx.close(s);
   }
-  report(ctx, rounds, drains, rate, status!);
+  report(ctx, rounds, drains, rate, status!, signing);
 }
 
 /**
@@ -216,6 +238,8 @@ async function drain(ctx: DeliveryContext, s: DeliverySession, ids: UserIds, rec
   const due = owed(calls, wiring, [kind]).get(kind)!.size;
   const before = await receivers.command<ReceiverStatus>({ counts: true });
   const cpu0 = cpuSeconds(s.server.pid);
+  const own0 = cpuSeconds(s.server.pid, "own");
+  pinTree(s.server.pid, DRAIN_CORES);
   const releasedAt = epochNow();
   if (stream) await setStreamStatus(target, stream, "enabled");
   else await receivers.command({ hold: false });
@@ -224,6 +248,8 @@ async function drain(ctx: DeliveryContext, s: DeliverySession, ids: UserIds, rec
   const complete = await receiptsIn(receivers, before, new Map([[kind, due]]), RECEIPTS_TIMEOUT_S);
   clearInterval(sampler);
   const cpu = cpuSeconds(s.server.pid) - cpu0;
+  const own = cpuSeconds(s.server.pid, "own") - own0;
+  pinTree(s.server.pid, SERVER_CORE);
   const m = (await matched(receivers, s, `drain-${kind}.txt`, calls, wiring, [kind])).byKind.get(kind)!;
   const seconds = (latest(m.arrivals.fill ?? []) - releasedAt) / 1000;
   const result: Drain = {
@@ -237,15 +263,16 @@ async function drain(ctx: DeliveryContext, s: DeliverySession, ids: UserIds, rec
     receiptsPerS: round(m.received / seconds, 0),
     serverCores: round(cpu / seconds, 2),
     serverCpuUsPerDelivery: round((cpu / calls.length) * 1e6, 0),
+    mainCpuUsPerDelivery: round((own / calls.length) * 1e6, 0),
     pending,
     complete,
     match: m,
   };
-  ctx.log(`${name}: ${result.deliveries} deliveries (${result.receipts} receipts) in ${result.seconds} s: ${result.deliveriesPerS}/s, server ${result.serverCpuUsPerDelivery} µs of CPU each`);
+  ctx.log(`${name}: ${result.deliveries} deliveries (${result.receipts} receipts) in ${result.seconds} s: ${result.deliveriesPerS}/s, server ${result.serverCpuUsPerDelivery} µs of CPU each, ${result.mainCpuUsPerDelivery} of them in its main process`);
   return result;
 }
 
-function report(ctx: DeliveryContext, rounds: Round[], drains: Drain[], rate: number, status: ReceiverStatus): void {
+function report(ctx: DeliveryContext, rounds: Round[], drains: Drain[], rate: number, status: ReceiverStatus, signing: SignFloor): void {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const each = (f: (r: Round) => string | number) => rounds.map(f).join(", ");
   const maxWithout = median(rounds.map((r) => r.maxWithout.rps));
@@ -263,6 +290,11 @@ function report(ctx: DeliveryContext, rounds: Round[], drains: Drain[], rate: nu
       return [k, { owed: sum((m) => m.owed), lost: sum((m) => m.lost), repeated: sum((m) => m.repeated), unexpected: sum((m) => m.unexpected), outOfOrder: sum((m) => m.outOfOrder) }];
     }),
   ) as Record<Kind, { owed: number; lost: number; repeated: number; unexpected: number; outOfOrder: number }>;
+  // What signing alone asks of the server's one core (the delivery process shares it): a sustained
+  // rate with receivers cannot pass 1 core / (a call's own CPU + its SETs' signatures).
+  const setsPerCall = median(rounds.map((r) => (r.halfMatch.get("push")!.owed + r.halfMatch.get("poll")!.owed) / Math.max(1, r.half.ok)));
+  const signingUsPerCall = setsPerCall * signing.cpuUsPerSignature;
+  const sustainedCeiling = 1e6 / (median(rounds.map((r) => perCallUs(r.maxWithout))) + signingUsPerCall);
   const errors = rounds.reduce((n, r) => n + r.maxWithout.errors + r.maxWith.errors + r.half.errors, 0) + drains.reduce((n, d) => n + d.fill.errors, 0);
   const rows: (string | number)[][] = [
     ["lock/unlock maximum, with / without receivers", `${maxWith} / ${maxWithout} req/s = ${round(ratio * 100)}% (each round: ${each((r) => `${round((100 * r.maxWith.rps) / r.maxWithout.rps)}%`)})`, `≥ ${THROUGHPUT_RATIO * 100}%`, pass(ratio >= THROUGHPUT_RATIO)],
@@ -274,6 +306,9 @@ function report(ctx: DeliveryContext, rounds: Round[], drains: Drain[], rate: nu
       `p99 ≤ ${LATENCY_P99_MS}`,
       pass(latency[k].fromAnswer.p99 <= LATENCY_P99_MS && latency[k].fromSent.p99 <= LATENCY_P99_MS),
     ]),
+    ["RS256 signature (bench/sign-floor.ts, jose), CPU µs; SETs signed a lock/unlock", `${signing.cpuUsPerSignature}; ${round(setsPerCall, 2)}`, "", ""],
+    [`signing alone at ${rate}/s, cores of the server's one`, round((rate * signingUsPerCall) / 1e6, 2), "", ""],
+    ["at most, lock/unlocks a second the server's core sustains with receivers (its own CPU a call + signing), share of the maximum without", `${round(sustainedCeiling, 0)}/s = ${round((100 * sustainedCeiling) / maxWithout)}%`, "", ""],
     [`lock/unlock at ${rate}/s with receivers: call p50 / p99 ms; server cores`, each((r) => `${r.half.latencyMs.p50} / ${r.half.latencyMs.p99}; ${r.half.serverCpuCores}`), "", ""],
     ...KINDS.map((k) => [`${k}: delay from the answer at the maximum, ms`, `p50 ${atMaximum[k].p50}, p99 ${atMaximum[k].p99}, max ${atMaximum[k].max}`, "", ""]),
     ...drains.map((d) => [
@@ -282,6 +317,9 @@ function report(ctx: DeliveryContext, rounds: Round[], drains: Drain[], rate: nu
       `≥ ${DRAIN_PER_S}/s`,
       pass(d.complete && d.deliveriesPerS >= DRAIN_PER_S),
     ]),
+    ...drains
+      .filter((d) => d.kind !== "actions")
+      .map((d) => [`  ${d.kind}: signing alone at ${DRAIN_PER_S} deliveries a second, cores of the machine's 2`, round((DRAIN_PER_S * (d.receipts / d.deliveries) * signing.cpuUsPerSignature) / 1e6, 2), "", ""]),
     ...KINDS.map((k) => [`${k}: lost / repeated / unasked for / out of order, of owed`, `${wrong[k].lost} / ${wrong[k].repeated} / ${wrong[k].unexpected} / ${wrong[k].outOfOrder} of ${wrong[k].owed}`, "0", pass(wrong[k].lost + wrong[k].repeated + wrong[k].unexpected + wrong[k].outOfOrder === 0)]),
     ["receipts failing the receivers' checks", `${status.rejected}${status.firstRejection ? ` (${status.firstRejection})` : ""}`, "0", pass(status.rejected === 0)],
     ["receivers' process: cores, event-loop p99 ms", `${round(status.cpuCores, 2)}, ${round(status.loopDelayP99Ms, 1)}`, "", ""],
@@ -302,9 +340,11 @@ function report(ctx: DeliveryContext, rounds: Round[], drains: Drain[], rate: nu
         locks: "bench/load-grpc.ts with record: closed loop for the maximum, open loop at half the first round's maximum without receivers",
         detached: "streams disabled and no executions: a commit writes no delivery",
         delay: "receipt at the receiver − the call's answer at the load generator (and − its sending), ms since the epoch in both processes",
-        backlog: "per receiver alone: streams paused, the target's answers held back by its receiver; ctx.backlog calls; from the release to the last receipt",
+        backlog: "per receiver alone: streams paused, the target's answers held back by its receiver; ctx.backlog calls; from the release to the last receipt, the server's processes on cores 0 and 1 (taskset -a -p) until then",
+        signing: "bench/sign-floor.ts, taskset -c 1, before the rounds: 3,000 SETs signed by src/security/set-signing.ts (jose, RS256, 2048-bit key), 32 at a time; process CPU (WebCrypto's thread pool included) per signature",
       },
       rate,
+      signing: { ...signing, setsPerCall: round(setsPerCall, 3), sustainedCeiling: round(sustainedCeiling, 0) },
       targets: { throughputRatio: THROUGHPUT_RATIO, latencyP99Ms: LATENCY_P99_MS, drainPerS: DRAIN_PER_S },
       summary: { maxWithout, maxWith, ratio: round(ratio, 3), latency, atMaximum, wrong, receivers: status, errors },
       rounds: rounds.map((r) => ({ ...r, maxWithout: strip(r.maxWithout), maxWith: strip(r.maxWith), half: strip(r.half), maxMatch: summary(r.maxMatch), halfMatch: summary(r.halfMatch) })),

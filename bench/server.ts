@@ -5,7 +5,7 @@
  * For diagnosis: NODE_BENCH_FLAGS adds flags to that `node` (`--cpu-prof`, `--trace-gc-nvp`),
  * and BENCH_SERVER_STDOUT names a file its stdout is appended to instead (what V8 traces).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
@@ -225,15 +225,21 @@ export function memoryMiB(pid: number): { vmRssMiB: number; vmHwmMiB: number } |
  * The CPU of a process and of its children (the server's delivery process, app/courier-process.ts),
  * in seconds: utime+stime of each live one, and cutime+cstime for those that have exited.
  */
-export function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number, of: "tree" | "own" = "tree"): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (of === "own") return (Number(f[11]) + Number(f[12])) / 100;
     const own = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
     return own + childrenOf(pid).reduce((sum, child) => sum + (cpuSeconds(child) || 0), 0);
   } catch {
     return NaN;
   }
+}
+
+/** Sets the cores (a taskset list, e.g. "0" or "0,1") of a process, its threads and its children's. */
+export function pinTree(pid: number, cores: string): void {
+  for (const p of [pid, ...childrenOf(pid)]) execFileSync("taskset", ["-a", "-p", "-c", cores, String(p)], { stdio: "ignore" });
 }
 
 function childrenOf(pid: number): number[] {
