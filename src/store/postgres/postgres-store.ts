@@ -16,7 +16,8 @@ import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../s
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
-import { planUserCommit, sessionRowToStore, type UserColumn, type WritePlan } from "../write-plan.js";
+import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
+import { commitStatement } from "./commit-statement.js";
 import * as schema from "./schema.js";
 import { guard } from "./guard.js";
 import { PostgresEventLog } from "./postgres-event-log.js";
@@ -95,6 +96,8 @@ export class PostgresStore implements Store {
 
   commitUser(commit: UserCommit): Promise<void> {
     const plan = planUserCommit(commit, COUNT_SHARDS);
+    // One round trip, unless a session's read has to come first.
+    if (!plan.session) return guard(() => writePlan(this.db, plan));
     return guard(() => this.db.transaction((tx) => writePlan(tx, plan)));
   }
 
@@ -245,47 +248,14 @@ function preparedReads(db: PgDb) {
   };
 }
 
-async function writePlan(tx: Tx, plan: WritePlan): Promise<void> {
-  const { user } = plan;
-  if (plan.update) {
-    // A concurrent change to the same user holds the row lock until it commits; this UPDATE then
-    // finds the row at another sequence.
-    const updated = await tx
-      .update(schema.users)
-      .set(updatedColumns(user, plan.update.columns))
-      .where(and(eq(schema.users.id, user.id), eq(schema.users.sequence, plan.update.expectedSequence)))
-      .returning({ id: schema.users.id });
-    if (updated.length === 0) throw new ConflictError("sequence");
-  } else {
-    await tx.insert(schema.users).values(user);
-  }
-  await tx.insert(schema.events).values(plan.events);
-  if (plan.outbox.length) await tx.insert(schema.outbox).values(plan.outbox);
-  if (plan.grants.length) await tx.insert(schema.roleGrants).values(plan.grants);
-  if (plan.token) await tx.insert(schema.tokens).values(plan.token);
-  if (plan.session) await writeSession(tx, plan.session);
-  if (plan.endSessionsOf) {
-    await tx
-      .update(schema.sessions)
-      .set({ terminated: true })
-      .where(and(eq(schema.sessions.userId, plan.endSessionsOf), eq(schema.sessions.terminated, false)));
-  }
-  // One statement, whose rows PostgreSQL locks in the order given (the plan sorts them).
-  if (plan.counts.length) {
-    await tx
-      .insert(schema.userCounts)
-      .values(plan.counts.map(({ orgId, state, type, shard, delta }) => ({ orgId, state, type, shard, count: delta })))
-      .onConflictDoUpdate({
-        target: [schema.userCounts.orgId, schema.userCounts.state, schema.userCounts.type, schema.userCounts.shard],
-        set: { count: sql`${schema.userCounts.count} + excluded.count` },
-      });
-  }
-}
-
-function updatedColumns(row: UserRow, columns: UserColumn[]): Partial<UserRow> {
-  const set: Partial<Record<UserColumn, unknown>> = {};
-  for (const name of columns) set[name] = row[name];
-  return set as Partial<UserRow>;
+/**
+ * The plan's writes: its session's first, when it has one (it reads the stored session, so `db`
+ * is then a transaction), then the rest as one statement (commit-statement.ts).
+ */
+async function writePlan(db: PgDb, plan: WritePlan): Promise<void> {
+  if (plan.session) await writeSession(db, plan.session);
+  const { rows } = (await db.execute(commitStatement(plan))) as unknown as { rows: { written: number }[] };
+  if (rows[0]!.written === 0) throw new ConflictError("sequence");
 }
 
 /**
@@ -293,7 +263,7 @@ function updatedColumns(row: UserRow, columns: UserColumn[]): Partial<UserRow> {
  * on the primary key, which guard() turns into the same "session" conflict. A change reads the
  * stored session with its row lock, so no other change passes the check until this one commits.
  */
-async function writeSession(tx: Tx, write: SessionWrite): Promise<void> {
+async function writeSession(tx: PgDb, write: SessionWrite): Promise<void> {
   if (write.expectedSequence === 0) {
     await tx.insert(schema.sessions).values(sessionRowToStore(write, undefined));
     return;
