@@ -43,7 +43,7 @@ import { machine, pass, summarize, table, writeResult, type Latency } from "./re
 import { historyData, measureHistory, type HistoryMeasure } from "./history.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
-import { cpuSeconds, freePort, freshDatabase, memoryMiB, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
+import { cpuSeconds, freePort, freshDatabase, memoryMiB, postgresCpuSeconds, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 import { watchers } from "./watchers.js";
 import { delivery } from "./delivery.js";
 
@@ -580,6 +580,7 @@ async function crowd(path: RpcPath) {
   const conns = 600;
   log(`crowd${tag(path)}: ${conns} connections doing AddHumanUser → LockUser → DeleteUser over Connect JSON, ${DURATION} s`);
   const cpu0 = cpuSeconds(s.server.pid);
+  const pg0 = postgresCpuSeconds();
   const t0 = performance.now();
   const out = await runNodeLoad<{ elapsedS: number; cycles: number; errors: Record<string, number>; firstError?: string; latencies: Record<string, number[]> }>(
     "load-crowd.ts",
@@ -587,13 +588,14 @@ async function crowd(path: RpcPath) {
     DURATION + 120,
   );
   const cpu = (cpuSeconds(s.server.pid) - cpu0) / ((performance.now() - t0) / 1000);
+  const pgCpu = BACKEND === "postgres" ? round((postgresCpuSeconds() - pg0) / ((performance.now() - t0) / 1000), 2) : undefined;
   const mem = memoryMiB(s.server.pid);
   await closeSession(s);
   const lat = Object.fromEntries(Object.entries(out.latencies).map(([k, v]) => [k, summarize(v)]));
   const rows = Object.entries(lat).map(([k, l]) => [k, l.count, round(l.count / out.elapsedS), l.p50, l.p95, l.p99, l.max]);
   print(
     `Crowd (${BACKEND}, ${conns} connections, create → lock → delete, ${DURATION} s)${tag(path)}, ms — ZITADEL v4 published: lock p50 1100, p95 6360 at 600 VUs`,
-    `${table(["call", "count", "per s", "p50", "p95", "p99", "max"], rows)}\n\ncycles: ${out.cycles} (${round(out.cycles / out.elapsedS)}/s), errors: ${JSON.stringify(out.errors)}, server cores ${round(cpu, 2)}`,
+    `${table(["call", "count", "per s", "p50", "p95", "p99", "max"], rows)}\n\ncycles: ${out.cycles} (${round(out.cycles / out.elapsedS)}/s), errors: ${JSON.stringify(out.errors)}, server cores ${round(cpu, 2)}${pgCpu === undefined ? "" : `, PostgreSQL's processes ${pgCpu} cores`}`,
   );
   log(
     `wrote ${writeResult("crowd", `${BACKEND}${variant([path])}`, {
@@ -605,6 +607,7 @@ async function crowd(path: RpcPath) {
       firstError: out.firstError,
       latencyMs: lat,
       serverCpuCores: round(cpu, 2),
+      postgresCpuCores: pgCpu,
       serverMemoryMiB: mem,
       reference: "ZITADEL v4 benchmark: lock p50 1.1 s, p95 6.36 s at 600 virtual users on a cluster",
     })}`,

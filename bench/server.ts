@@ -237,6 +237,22 @@ export function cpuSeconds(pid: number, of: "tree" | "own" = "tree"): number {
   }
 }
 
+/** CPU seconds of every process named postgres (user + system): the database's share of a run. */
+export function postgresCpuSeconds(): number {
+  let sum = 0;
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.includes("(postgres)")) continue;
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      sum += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return sum;
+}
+
 /** Sets the cores (a taskset list, e.g. "0" or "0,1") of a process, its threads and its children's. */
 export function pinTree(pid: number, cores: string): void {
   for (const p of [pid, ...childrenOf(pid)]) execFileSync("taskset", ["-a", "-p", "-c", cores, String(p)], { stdio: "ignore" });
