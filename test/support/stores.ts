@@ -32,7 +32,7 @@ const pglite: StoreBackend = {
     const client = new PGlite();
     const db = drizzle(client, { schema: pgSchema });
     await migrate(db, { migrationsFolder: MIGRATIONS.postgres });
-    const store = new PostgresStore(db, () => client.close());
+    const store = new PostgresStore(db, () => client.close(), (statement) => client.query(statement.text, statement.values));
     return { store, dispose: () => store.close() };
   },
 };

@@ -17,7 +17,7 @@ import { ConflictError, type Organization, type SessionWrite, type Store, type S
 import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
-import { commitStatement } from "./commit-statement.js";
+import { commitStatement, type Statement } from "./commit-statement.js";
 import * as schema from "./schema.js";
 import { guard } from "./guard.js";
 import { PostgresEventLog } from "./postgres-event-log.js";
@@ -42,6 +42,9 @@ type Tx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
 
 const userQuery = userQuerySql(schema.users, schema.userCounts, POSTGRES_TEXT);
 
+/** What node-postgres's pool.query and PGlite's query both do with a statement: run it, answer its rows. */
+export type RunStatement = (statement: Statement) => Promise<{ rows: unknown[] }>;
+
 export interface PostgresOptions {
   poolSize: number;
   onIdleError(err: Error): void;
@@ -64,7 +67,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
     await pool.end();
     throw err;
   }
-  return new PostgresStore(drizzle(pool, { schema }), () => pool.end());
+  return new PostgresStore(drizzle(pool, { schema }), () => pool.end(), (statement) => pool.query(statement));
 }
 
 export class PostgresStore implements Store {
@@ -77,6 +80,8 @@ export class PostgresStore implements Store {
   constructor(
     private readonly db: PgDb,
     private readonly end: () => Promise<void>,
+    /** Runs a statement made without Drizzle's builder (commit-statement.ts) on the pool. */
+    private readonly run: RunStatement,
   ) {
     this.reads = preparedReads(db);
     this.actions = new PostgresActions(db);
@@ -97,7 +102,7 @@ export class PostgresStore implements Store {
   commitUser(commit: UserCommit): Promise<void> {
     const plan = planUserCommit(commit, COUNT_SHARDS);
     // One round trip, unless a session's read has to come first.
-    if (!plan.session) return guard(() => writePlan(this.db, plan));
+    if (!plan.session) return guard(async () => written(await this.run(commitStatement(plan))));
     return guard(() => this.db.transaction((tx) => writePlan(tx, plan)));
   }
 
@@ -248,14 +253,21 @@ function preparedReads(db: PgDb) {
   };
 }
 
-/**
- * The plan's writes: its session's first, when it has one (it reads the stored session, so `db`
- * is then a transaction), then the rest as one statement (commit-statement.ts).
- */
-async function writePlan(db: PgDb, plan: WritePlan): Promise<void> {
-  if (plan.session) await writeSession(db, plan.session);
-  const { rows } = (await db.execute(commitStatement(plan))) as unknown as { rows: { written: number }[] };
-  if (rows[0]!.written === 0) throw new ConflictError("sequence");
+/** The plan's writes in a transaction: its session's first (it reads the stored session), then the rest as one statement. */
+async function writePlan(tx: PgDb, plan: WritePlan): Promise<void> {
+  if (plan.session) await writeSession(tx, plan.session);
+  written((await tx.execute(asSql(commitStatement(plan)))) as unknown as { rows: { written: number }[] });
+}
+
+/** A commit statement's answer: a "sequence" conflict when the users row was not written. */
+function written(result: { rows: unknown[] }): void {
+  if ((result.rows[0] as { written: number }).written === 0) throw new ConflictError("sequence");
+}
+
+/** A statement as Drizzle's SQL, for a transaction's execute: each numbered placeholder (always followed by its cast) becomes a parameter. */
+function asSql({ text, values }: Statement): SQL {
+  const parts = text.split(/\$\d+(?=::)/);
+  return sql.join(parts.flatMap((part, i) => (i === 0 ? [sql.raw(part)] : [sql`${values[i - 1]}`, sql.raw(part)])));
 }
 
 /**
