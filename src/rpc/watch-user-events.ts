@@ -15,6 +15,7 @@ import { requireLength } from "./from-proto.js";
 import { mapStream } from "./map-stream.js";
 import { sharedMessage } from "./stream-answer.js";
 import { toProtoEvent } from "./user-record-proto.js";
+import { encodeWatchResponse } from "./watch-encoding.js";
 
 const MESSAGE = "WatchUserEventsRequest";
 
@@ -56,8 +57,9 @@ function toMessage(watching: Watching, item: WatchItem): WatchUserEventsResponse
   if (item.kind === "heartbeat") return create(WatchUserEventsResponseSchema, { position, kind: { case: "heartbeat", value: {} } });
   const made = eventMessages.get(item.event);
   if (made?.position === position) return made;
-  const message = sharedMessage(
+  const message: WatchUserEventsResponse = sharedMessage(
     create(WatchUserEventsResponseSchema, { position, kind: { case: "event", value: toProtoEvent(item.event.event, item.event.orgId) } }),
+    (binary) => encodeWatchResponse(message, binary),
   );
   eventMessages.set(item.event, message);
   return message;

@@ -59,7 +59,7 @@ import {
   trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
 import { reportCode } from "../call-report.js";
-import { isSharedMessage, streamAnswer, type StreamSink } from "../stream-answer.js";
+import { encoderOf, isSharedMessage, streamAnswer, type StreamSink } from "../stream-answer.js";
 import { inputParser, readSingleMessage } from "./parse.js";
 import { serverStreamInvoker } from "./stream-invoker.js";
 import { CALL_FINISHED, createUnaryContext, replaceHeaders } from "./unary-context.js";
@@ -174,10 +174,17 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
       frame({ flags: 0, data: serializer.serialize(isMessage(message, output) ? message : create(output, message as never)) });
     const framesKey = `${type.binary}/${compress?.name ?? ""}`;
     const frames = sharedFrames.get(framesKey) ?? sharedFrames.set(framesKey, new WeakMap()).get(framesKey)!;
+    const sharedFrame = (message: object) => {
+      const data = encoderOf(message)?.(type.binary);
+      if (!data) return messageFrame(message);
+      // The serializer's own limit, which Connect-ES does not export on its own.
+      if (data.byteLength > opt.writeMaxBytes) throw new ConnectError(`message size ${data.byteLength} is larger than configured writeMaxBytes ${opt.writeMaxBytes}`, Code.ResourceExhausted);
+      return frame({ flags: 0, data });
+    };
     const framed = (message: unknown) => {
       if (!isSharedMessage(message)) return messageFrame(message);
       let bytes = frames.get(message);
-      if (!bytes) frames.set(message, (bytes = messageFrame(message)));
+      if (!bytes) frames.set(message, (bytes = sharedFrame(message)));
       return bytes;
     };
 
