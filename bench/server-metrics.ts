@@ -19,6 +19,9 @@ interface Scrape {
   /** V8's heap: live and dead objects, and what it holds from the system for them. */
   heapUsedMiB: number;
   heapTotalMiB: number;
+  /** store_commits: transactions and the writes they held since start (SQLite only). */
+  transactions: number;
+  writes: number;
 }
 
 export interface ServerView {
@@ -36,6 +39,8 @@ export interface ServerView {
   /** V8's heap at the end: used (live and not yet collected) and total (held from the system), MiB. */
   heapUsedMiB: number;
   heapTotalMiB: number;
+  /** Writes per group-commit transaction (SQLite; NaN elsewhere): the fewer, the more each write pays of a transaction and its fdatasync. */
+  writesPerTransaction: number;
 }
 
 function get(baseUrl: string, path: string): Promise<string> {
@@ -60,7 +65,7 @@ const LOOP_TIMER_MS = 10;
 const SAMPLE = /^(\w+)(?:\{([^}]*)\})? (\S+)$/;
 
 export async function scrape(baseUrl: string): Promise<Scrape> {
-  const s: Scrape = { callBuckets: new Map(), gcSeconds: 0, gcOver10ms: 0, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN, heapUsedMiB: NaN, heapTotalMiB: NaN };
+  const s: Scrape = { callBuckets: new Map(), gcSeconds: 0, gcOver10ms: 0, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN, heapUsedMiB: NaN, heapTotalMiB: NaN, transactions: NaN, writes: NaN };
   let gcCount = 0;
   let gcWithin10ms = 0;
   for (const line of (await get(baseUrl, "/metrics")).split("\n")) {
@@ -79,6 +84,8 @@ export async function scrape(baseUrl: string): Promise<Scrape> {
     else if (name === "nodejs_eventloop_lag_max_seconds") s.loopDelayMaxMs = value * 1000;
     else if (name === "nodejs_heap_size_used_bytes") s.heapUsedMiB = Math.round(value / 2 ** 20);
     else if (name === "nodejs_heap_size_total_bytes") s.heapTotalMiB = Math.round(value / 2 ** 20);
+    else if (name === "store_commits" && labels === 'what="transactions"') s.transactions = value;
+    else if (name === "store_commits" && labels === 'what="writes"') s.writes = value;
   }
   s.gcOver10ms = gcCount - gcWithin10ms;
   return s;
@@ -102,5 +109,6 @@ export function between(before: Scrape, after: Scrape, seconds: number): ServerV
     loopDelayMaxMs: Math.round((after.loopDelayMaxMs - LOOP_TIMER_MS) * 100) / 100,
     heapUsedMiB: after.heapUsedMiB,
     heapTotalMiB: after.heapTotalMiB,
+    writesPerTransaction: Math.round(((after.writes - before.writes) / (after.transactions - before.transactions)) * 10) / 10,
   };
 }

@@ -333,6 +333,12 @@ function report(ctx: WatchersContext, rounds: Round[], rate: number): void {
       "",
     ],
     ["server heap used / total MiB after each run: max and half without; half and max with", each((r) => [r.maxWithout, r.halfWithout, r.halfWith, r.maxWith].map((m) => `${m.server.heapUsedMiB}/${m.server.heapTotalMiB}`).join(" ")), "", ""],
+    [
+      "writes per group-commit transaction: at half rate without / with; at the maximum without / with",
+      each((r) => `${r.halfWithout.server.writesPerTransaction} / ${r.halfWith.server.writesPerTransaction}; ${r.maxWithout.server.writesPerTransaction} / ${r.maxWith.server.writesPerTransaction}`),
+      "",
+      "",
+    ],
     ["server: GC ms/s and event-loop p99 at half rate, without / with", `${each((r) => `${r.halfWithout.server.gcMsPerS}, ${r.halfWithout.server.loopDelayP99Ms} / ${r.halfWith.server.gcMsPerS}, ${r.halfWith.server.loopDelayP99Ms}`)}`, "", ""],
     ["watcher process: cores, event-loop p99 / max ms", each((r) => `${round(r.watchers.cpuCores, 2)}, ${round(r.watchers.loopDelayP99Ms, 1)} / ${round(r.watchers.loopDelayMaxMs, 1)}`), "", ""],
     ["lock generator cores at the maximum, without / with", each((r) => `${r.maxWithout.loadCpuCores} / ${r.maxWith.loadCpuCores}`), "", ""],

@@ -56,6 +56,7 @@ async function main() {
   // Before the first commit: every commit writes the deliveries its events are routed to.
   await delivery.start();
   metrics.watchOutbox(() => store.outbox.outboxStats());
+  if (store.commitCounts) metrics.watchCommits(store.commitCounts.bind(store));
   const app = new UserApp(store, undefined, {
     committed: () => {
       hub.wake();

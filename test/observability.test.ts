@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userClient, type Protocol } from "./support/clients.js";
 import { addHuman, addMachine, addOrg, expectCode } from "./support/fixtures.js";
 import { freePort, newDataDir, ROOT, SERVER_ENTRY, startServer, type TestServer } from "./support/server.js";
+import { SERVERS_ON_POSTGRES } from "./support/postgres.js";
 
 const LOCK = "zitadel.user.v2.UserService/LockUser";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -347,6 +348,34 @@ describe("metrics", () => {
     } finally {
       await fresh.stop();
     }
+  });
+});
+
+describe("group-commit metrics", () => {
+  const commits = async () => {
+    const samples = parseProm(await (await fetch(`${server.baseUrl}/metrics`)).text());
+    return { present: samples.some((s) => s.name === "store_commits"), transactions: sample(samples, "store_commits", { what: "transactions" }), writes: sample(samples, "store_commits", { what: "writes" }) };
+  };
+
+  it("counts each transaction and the writes it held on SQLite, and is absent on PostgreSQL", async () => {
+    const client = userClient("grpc", server.baseUrl, server.adminToken);
+    const userId = await addHuman(client);
+    const before = await commits();
+    expect(before.present).toBe(!SERVERS_ON_POSTGRES);
+    if (SERVERS_ON_POSTGRES) return;
+    await client.lockUser({ userId });
+    // A refused write commits nothing.
+    await expectCode(client.lockUser({ userId }), Code.FailedPrecondition);
+    const after = await commits();
+    expect({ transactions: after.transactions - before.transactions, writes: after.writes - before.writes }).toEqual({ transactions: 1, writes: 1 });
+    // Writes that arrive in one turn share a transaction.
+    const users = await Promise.all(Array.from({ length: 8 }, () => addHuman(client)));
+    const beforeMany = await commits();
+    await Promise.all(users.map((id) => client.lockUser({ userId: id })));
+    const afterMany = await commits();
+    expect(afterMany.writes - beforeMany.writes).toBe(8);
+    expect(afterMany.transactions - beforeMany.transactions).toBeGreaterThanOrEqual(1);
+    expect(afterMany.transactions - beforeMany.transactions).toBeLessThanOrEqual(8);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (prom-client): calls by method, protocol and code, latency by method,
- * deliveries by outcome and the outbox's depth and oldest waiting age, process metrics.
+ * deliveries by outcome and the outbox's depth and oldest waiting age, the writes per
+ * transaction of SQLite's group commit, process metrics.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -11,6 +12,8 @@ export interface Metrics {
   observeDelivery(outcome: string): void;
   /** Read at each scrape: the outbox's waiting and parked deliveries and the oldest waiting one's creation. */
   watchOutbox(stats: () => Promise<{ pending: number; parked: number; oldestPendingAt?: Date }>): void;
+  /** Read at each scrape: the transactions committed since start and the writes they held (SQLite's group commit). */
+  watchCommits(counts: () => { transactions: number; writes: number }): void;
 }
 
 export function createMetrics(): Metrics {
@@ -63,6 +66,19 @@ export function createMetrics(): Metrics {
         async collect() {
           const { oldestPendingAt } = await stats();
           this.set(oldestPendingAt ? Math.max(0, (Date.now() - oldestPendingAt.getTime()) / 1000) : 0);
+        },
+      });
+    },
+    watchCommits(counts) {
+      new Gauge({
+        name: "store_commits",
+        help: "Since start: transactions committed (what) and the writes they held (writes); each write shares its transaction with those that came in the same turn of the event loop.",
+        labelNames: ["what"],
+        registers: [registry],
+        collect() {
+          const { transactions, writes } = counts();
+          this.set({ what: "transactions" }, transactions);
+          this.set({ what: "writes" }, writes);
         },
       });
     },

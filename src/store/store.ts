@@ -133,7 +133,18 @@ export interface ActionStore {
 export interface StoreLifecycle {
   /** Resolves when the database answers. */
   ping(): Promise<void>;
+  /**
+   * Where writes share transactions (SQLite's group commit): the transactions committed since
+   * start and the writes they held, whose ratio a write's cost depends on (bench/FINDINGS.md,
+   * round "2026-12-05, watchers at the maximum"). Absent where each write is its own transaction.
+   */
+  commitCounts?(): CommitCounts;
   close(): Promise<void>;
+}
+
+export interface CommitCounts {
+  transactions: number;
+  writes: number;
 }
 
 /** A whole backend, as opened: what main and the CLI hold; each part of the app takes only the parts above it uses. */

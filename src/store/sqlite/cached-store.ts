@@ -11,7 +11,7 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
-import { ConflictError, type ActionStore, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
+import { ConflictError, type ActionStore, type CommitCounts, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { fromUserRow, type UserRow } from "../user-rows.js";
 import type { EventLog } from "../event-log.js";
 import type { OutboxStore } from "../outbox.js";
@@ -23,7 +23,8 @@ export interface ExpiringTokenOwner extends TokenOwner {
 }
 
 /** What the store behind the cache offers it: reads that answer at once, and word of each commit. */
-export interface CacheableStore extends Omit<Store, "getUser" | "findTokenOwner"> {
+export interface CacheableStore extends Omit<Store, "getUser" | "findTokenOwner" | "commitCounts"> {
+  commitCounts(): CommitCounts;
   /** The user as stored now, without waiting for what is not yet durable. */
   readUser(id: string): User | undefined;
   /** A token's owner as stored now, expired or not; undefined for an unknown or revoked token. */
@@ -152,6 +153,10 @@ export class CachedStore implements Store {
   setLockoutPolicy(scope: PolicyScope, policy: LockoutPolicy, at: Date): Promise<void> {
     return this.inner.setLockoutPolicy(scope, policy, at);
   }
+  commitCounts(): CommitCounts {
+    return this.inner.commitCounts();
+  }
+
   ping(): Promise<void> {
     return this.inner.ping();
   }

@@ -7,6 +7,7 @@
  * once, where Drizzle's nested transactions prepare a SAVEPOINT and a RELEASE for every write.
  */
 import type Database from "better-sqlite3";
+import type { CommitCounts } from "../store.js";
 import type { WalSync } from "./wal-sync.js";
 
 /** What every transaction ends with, made from what its writes left (the user counts). */
@@ -26,6 +27,8 @@ interface Pending<W> {
 
 export class GroupCommit<W> {
   private pending: Pending<W>[] = [];
+  /** Committed since start. */
+  readonly counts: CommitCounts = { transactions: 0, writes: 0 };
   private readonly commitBatch: (batch: Pending<W>[]) => unknown[];
 
   /** `writer` is what each write's work gets to write with (a Drizzle database on `sqlite`). */
@@ -85,6 +88,8 @@ export class GroupCommit<W> {
     }
     const written: typeof batch = [];
     batch.forEach((entry, i) => (outcomes[i] === undefined ? written.push(entry) : entry.reject(outcomes[i])));
+    this.counts.transactions++;
+    this.counts.writes += written.length;
     if (!written.length) return;
     for (const { committed } of written) committed?.();
     this.wal.durable().then(

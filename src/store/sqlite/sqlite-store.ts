@@ -12,7 +12,7 @@ import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
-import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type UserCommit } from "../store.js";
+import { ConflictError, type CommitCounts, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type UserCommit } from "../store.js";
 import * as schema from "./schema.js";
 import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
@@ -244,6 +244,10 @@ class SqliteStore implements CacheableStore {
     }
     if (created) await this.wal.durable();
     return created;
+  }
+
+  commitCounts(): CommitCounts {
+    return this.commits.counts;
   }
 
   async ping(): Promise<void> {
