@@ -508,6 +508,36 @@ describe.each(STORE_BACKENDS)("Store contract on $name", (backend) => {
   });
 
   describe("concurrency", () => {
+    it("commits made together: each is stored and counted, a stale one and a taken username are refused alone", async () => {
+      const orgId = await newOrg();
+      const users: User[] = [];
+      for (let i = 0; i < 12; i++) users.push(await commit(newHuman(orgId, uniq("together"))));
+      const [first, ...others] = users as [User, ...User[]];
+      await store.commitUser(change(first, "user.locked"));
+
+      // One turn: eleven changes of different users and one decided on a sequence that has moved on.
+      const changes = others.map((u, i) => change(u, i % 2 ? "user.locked" : "user.deactivated"));
+      const stale = change(first, "user.deactivated");
+      const together = await Promise.allSettled([...changes, stale].map((c) => store.commitUser(c)));
+      expect(together.slice(0, -1).map((r) => r.status)).toEqual(changes.map(() => "fulfilled"));
+      await expectConflict(Promise.reject((together.at(-1) as PromiseRejectedResult).reason), "sequence");
+      for (const c of changes) expect(await store.getUser(c.user.id)).toEqual(c.user);
+      expect((await store.getUser(first.id))?.sequence).toBe(2);
+      const count = async (state: UserState) => (await list({ filters: [F.org(orgId), F.state(state)] })).total;
+      expect({ locked: await count("locked"), inactive: await count("inactive"), initial: await count("initial") }).toEqual({ locked: 6, inactive: 6, initial: 0 });
+
+      // Another turn with a username that is taken: that one is refused, the rest are stored.
+      const clash = newHuman(orgId, others[0]!.username);
+      const fresh = newHuman(orgId, uniq("fresh"));
+      const unlocked = change((await store.getUser(first.id))!, "user.unlocked");
+      const next = await Promise.allSettled([clash, fresh, unlocked].map((c) => store.commitUser(c)));
+      await expectConflict(Promise.reject((next[0] as PromiseRejectedResult).reason), "username");
+      expect(next.slice(1).map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+      expect(await store.getUser(clash.user.id)).toBeUndefined();
+      expect(await store.getUser(fresh.user.id)).toEqual(fresh.user);
+      expect({ locked: await count("locked"), initial: await count("initial") }).toEqual({ locked: 5, initial: 2 });
+    });
+
     it("25 concurrent locks through UserApp: one succeeds, 24 FailedPrecondition; then 25 concurrent commits from one previous user: one wins", async () => {
       const orgId = (await app.addOrganization(uniq("race"))).id;
       const { userId } = await app.addHuman(

@@ -7,10 +7,12 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
+import { DomainError } from "../../domain/errors.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
+import { Batcher } from "../batcher.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
@@ -77,6 +79,8 @@ export class PostgresStore implements Store {
   readonly ssf: PostgresSsfStore;
   readonly actions: PostgresActions;
 
+  private readonly commits = new Batcher<PendingCommit>((pending) => this.commitTogether(pending));
+
   constructor(
     private readonly db: PgDb,
     private readonly end: () => Promise<void>,
@@ -92,6 +96,23 @@ export class PostgresStore implements Store {
     this.ssf = new PostgresSsfStore(db);
   }
 
+  private async commitTogether(pending: PendingCommit[]): Promise<void> {
+    await Promise.all(statementsOf(pending).map((group) => this.commitGroup(group)));
+  }
+
+  private async commitGroup(group: PendingCommit[]): Promise<void> {
+    try {
+      const { rows } = await guard(() => this.run(commitStatement(group.map((c) => c.plan))));
+      const written = new Set((rows as { p: number }[]).map((row) => row.p));
+      group.forEach((c, i) => (written.has(i) ? c.resolve() : c.reject(new ConflictError("sequence"))));
+    } catch (err) {
+      // One plan's unique violation fails the statement: alone, each plan gets its own answer.
+      const unavailable = err instanceof DomainError && err.kind === "Unavailable";
+      if (group.length === 1 || unavailable) for (const c of group) c.reject(err);
+      else await Promise.all(group.map((c) => this.commitGroup([c])));
+    }
+  }
+
   getUser(id: string): Promise<User | undefined> {
     return guard(async () => {
       const [row] = await this.reads.userById.execute({ id });
@@ -101,9 +122,9 @@ export class PostgresStore implements Store {
 
   commitUser(commit: UserCommit): Promise<void> {
     const plan = planUserCommit(commit, COUNT_SHARDS);
-    // One round trip, unless a session's read has to come first.
-    if (!plan.session) return guard(async () => written(await this.run(commitStatement(plan))));
-    return guard(() => this.db.transaction((tx) => writePlan(tx, plan)));
+    if (plan.session) return guard(() => this.db.transaction((tx) => writePlan(tx, plan)));
+    // The commits of one turn share a statement (commit-statement.ts): one round trip, one WAL flush.
+    return new Promise((resolve, reject) => void this.commits.add({ plan, resolve, reject }).catch(reject));
   }
 
   listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
@@ -256,12 +277,30 @@ function preparedReads(db: PgDb) {
 /** The plan's writes in a transaction: its session's first (it reads the stored session), then the rest as one statement. */
 async function writePlan(tx: PgDb, plan: WritePlan): Promise<void> {
   if (plan.session) await writeSession(tx, plan.session);
-  written((await tx.execute(asSql(commitStatement(plan)))) as unknown as { rows: { written: number }[] });
+  const { rows } = (await tx.execute(asSql(commitStatement([plan])))) as unknown as { rows: unknown[] };
+  if (rows.length === 0) throw new ConflictError("sequence");
 }
 
-/** A commit statement's answer: a "sequence" conflict when the users row was not written. */
-function written(result: { rows: unknown[] }): void {
-  if ((result.rows[0] as { written: number }).written === 0) throw new ConflictError("sequence");
+interface PendingCommit {
+  plan: WritePlan;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** Most plans one statement carries. */
+const MAX_PLANS = 64;
+
+/** The statements a turn's commits take: at most MAX_PLANS each, and a user at most once in each. */
+function statementsOf(pending: readonly PendingCommit[]): PendingCommit[][] {
+  const groups: { commits: PendingCommit[]; users: Set<string> }[] = [];
+  for (const commit of pending) {
+    const id = commit.plan.user.id;
+    let group = groups.find((g) => g.commits.length < MAX_PLANS && !g.users.has(id));
+    if (!group) groups.push((group = { commits: [], users: new Set() }));
+    group.commits.push(commit);
+    group.users.add(id);
+  }
+  return groups.map((g) => g.commits);
 }
 
 /** A statement as Drizzle's SQL, for a transaction's execute: each numbered placeholder (always followed by its cast) becomes a parameter. */
