@@ -33,7 +33,7 @@ const DELIVERY_STOP_GRACE_MS = 1000;
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
+  const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger, owner: true });
   const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
   const metrics = createMetrics();
   const onError = (err: unknown) => logInternalError(logger, err);
