@@ -12,13 +12,16 @@
  *
  * On SQLite it keeps its connection open and runs what must run once per file: the checkpoints
  * (sqlite/checkpointer.ts) and, at start, freeing the deliveries leased by processes that died.
+ * It relays what the workers tell each other, and gathers their metrics (cluster-bus.ts).
  */
 import cluster, { type Worker } from "node:cluster";
 import { UserApp } from "./app/user-app.js";
 import { SigningKeys } from "./app/ssf/signing-keys.js";
 import type { Config } from "./config.js";
+import { relayBetweenWorkers } from "./cluster-bus.js";
 import { firstStart } from "./first-start.js";
 import type { Logger } from "./observability/logger.js";
+import { clusterMetrics } from "./observability/metrics.js";
 import { openStore } from "./store/open.js";
 
 /** The first replacement of a dead worker waits this long; each further one in a row twice as long. */
@@ -93,6 +96,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
   });
 
+  relayBetweenWorkers(clusterMetrics());
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   logger.info({ workers: config.workers }, "forking workers");

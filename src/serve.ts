@@ -12,6 +12,7 @@ import { Delivery } from "./app/delivery.js";
 import { ProcessCourier } from "./app/courier-process.js";
 import type { Config } from "./config.js";
 import { firstStart } from "./first-start.js";
+import { WorkerBus, type Note } from "./cluster-bus.js";
 import { createDispatcher } from "./edge/dispatch.js";
 import { logInternalError, type Logger } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
@@ -37,15 +38,37 @@ const DELIVERY_STOP_GRACE_MS = 1000;
  * `worker`: one of several processes on the database, whose primary made the first start's data
  * and runs what must run once (main.ts, primary.ts).
  */
+/** MAX_CONNECTIONS is the server's: each of its workers takes its share of the connections. */
+function connectionLimits(config: Config, worker: boolean): Config["connectionLimits"] {
+  const limits = config.connectionLimits;
+  return worker ? { ...limits, maxConnections: Math.ceil(limits.maxConnections / config.workers) } : limits;
+}
+
 export async function serve(config: Config, logger: Logger, worker: boolean): Promise<void> {
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger, owner: !worker });
   const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
-  const metrics = createMetrics();
+  const attemptLimit = new FailureLimiter(config.authFailuresPerMinute);
+  // With several workers, what one of them changes in memory reaches the others (cluster-bus.ts).
+  const heard = (note: Note) => {
+    if (note.note === "targetChanged") delivery.targetChanged(note.targetId);
+    else if (note.note === "streamsChanged") delivery.streamsChanged();
+    else attemptLimit.recordFailure(note.address);
+  };
+  const bus = worker ? new WorkerBus(heard) : undefined;
+  const metrics = createMetrics(bus && (() => bus.scrapeAll()));
   const onError = (err: unknown) => logInternalError(logger, err);
-  const actions = new ActionsApp(store.actions, config.outbound, undefined, (id) => delivery.targetChanged(id));
+  const actions = new ActionsApp(store.actions, config.outbound, undefined, (id) => {
+    delivery.targetChanged(id);
+    bus?.tell({ note: "targetChanged", targetId: id });
+  });
   const signingKeys = new SigningKeys(store.ssf);
   const { longPollMs, ...transmitter } = config.ssf;
-  const ssfStreams = new SsfStreams(store.ssf, transmitter, config.outbound, { changed: () => delivery.streamsChanged() });
+  const ssfStreams = new SsfStreams(store.ssf, transmitter, config.outbound, {
+    changed: () => {
+      delivery.streamsChanged();
+      bus?.tell({ note: "streamsChanged" });
+    },
+  });
   // The bundle's neighbour (scripts/bundle-server.mjs): deliveries are signed and sent there.
   const courier = new ProcessCourier(new URL("./courier.mjs", import.meta.url), config.delivery.nice, onError);
   const delivery = new Delivery(store, actions, ssfStreams, signingKeys, {
@@ -100,12 +123,18 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     shutdownSignal: shutdown.signal,
-    attemptLimit: new FailureLimiter(config.authFailuresPerMinute),
+    attemptLimit: {
+      retryAfterSeconds: (address) => attemptLimit.retryAfterSeconds(address),
+      recordFailure: (address) => {
+        attemptLimit.recordFailure(address);
+        bus?.tell({ note: "credentialsFailed", address });
+      },
+    },
     benchNoop: config.benchNoop,
     rpcPath: config.rpcPath,
     ssf: { streams: ssfStreams, keys: signingKeys, pollQueue: delivery.pollQueue, longPollMs },
   });
-  const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: config.connectionLimits });
+  const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: connectionLimits(config, worker) });
   // A cluster's primary says "listening" once every worker is (primary.ts).
   logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcPath: handler.rpcPath }, worker ? "worker listening" : "listening");
 

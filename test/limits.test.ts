@@ -5,6 +5,7 @@
  */
 import http2 from "node:http2";
 import net from "node:net";
+import { availableParallelism } from "node:os";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialsCheckErrorSchema } from "../gen/zitadel/message_pb.js";
@@ -231,12 +232,22 @@ describe("slow and greedy clients (real server, short limits)", () => {
 
   it("closes connections past MAX_CONNECTIONS at once and keeps serving the others", async () => {
     const held = await Promise.all(Array.from({ length: 20 }, connect));
+    // With several workers each takes its share of MAX_CONNECTIONS (serve.ts), and the primary
+    // hands the connections out in turn, not always evenly: one of the next WORKERS is past a full
+    // worker's share. With one process the very next one is.
+    const workers = Number(server.env.WORKERS || availableParallelism());
+    const extras: net.Socket[] = [];
     try {
-      const extra = await connect();
-      const after = await closedAfter(extra, performance.now());
-      expect(after, "closed by the server right away, not by a timeout").toBeLessThan(500);
+      let closedAtOnce = false;
+      while (!closedAtOnce && extras.length < workers) {
+        const extra = await connect();
+        extras.push(extra);
+        const after = await Promise.race([closedAfter(extra, performance.now()), new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), 500))]);
+        closedAtOnce = after < 500;
+      }
+      expect(closedAtOnce, "closed by the server right away, not by a timeout").toBe(true);
     } finally {
-      for (const s of held) s.destroy();
+      for (const s of [...held, ...extras]) s.destroy();
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
     const admin = userClient("connect-json", server.baseUrl, server.adminToken);
