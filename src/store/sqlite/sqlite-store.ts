@@ -109,7 +109,7 @@ class SqliteStore implements CacheableStore {
     private readonly wal: WalSync,
     /** Stops what works on the files beside this connection (the checkpointer, the -wal flusher). */
     private readonly closeFiles: () => Promise<void>,
-    /** Frees every lease at start: see SqliteOptions. */
+    /** Frees every lease at start, and expects no other writer: see SqliteOptions. */
     owner: boolean,
   ) {
     this.dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
@@ -118,7 +118,8 @@ class SqliteStore implements CacheableStore {
     this.log = new SqliteEventLog(sqlite, db, async () => this.pendingDurability());
     this.outbox = new SqliteOutbox(sqlite, db, owner);
     this.ssf = new SqliteSsfStore(sqlite, db, wal);
-    this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() });
+    // A process that does not own the file shares it with others that write (a cluster's workers).
+    this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() }, !owner);
     this.actions = new SqliteActions(db, this.commits, async () => this.pendingDurability());
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
