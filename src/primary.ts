@@ -74,8 +74,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     const { startedAt } = workers.get(worker) ?? { startedAt: Date.now() };
     workers.delete(worker);
     if (stopping) {
-      // Killed by the SIGTERM itself: a worker still starting, before its handler was set, with nothing to drain.
-      if (code !== 0 && signal !== "SIGTERM") failed = true;
+      // Killed by the signal itself (the primary's SIGTERM, or a Ctrl-C's SIGINT to the whole
+      // process group): a worker still starting, before its handler was set, with nothing to drain.
+      if (code !== 0 && signal !== "SIGTERM" && signal !== "SIGINT") failed = true;
       if (workers.size === 0) void finish();
       return;
     }
