@@ -106,7 +106,9 @@ function post(port: number, path: string, token: string, body: string): Promise<
 
 export async function startServer(db: Database, port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
   const tokenFile = join(db.dataDir, "admin.pat");
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: db.url, ADMIN_TOKEN_FILE: tokenFile, BENCH_NOOP: "1", ...extraEnv };
+  // One server process (WORKERS=1) unless a scenario asks for more: the server is pinned to one
+  // core, and its CPU is read from its pid.
+  const env: NodeJS.ProcessEnv = { ...process.env, WORKERS: "1", PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: db.url, ADMIN_TOKEN_FILE: tokenFile, BENCH_NOOP: "1", ...extraEnv };
   if (!extraEnv.LOG_LEVEL) delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
   const started = performance.now();
   const stdout = env.BENCH_SERVER_STDOUT ? openSync(env.BENCH_SERVER_STDOUT, "a") : "ignore";

@@ -1,13 +1,15 @@
 /**
- * `npm run drill:crash -- [--kills 20] [--backend sqlite|postgres|all] [--seed N] [--users 20]`:
- * the crash drill on each backend, a table of what happened, exit code 1 on any violation.
+ * `npm run drill:crash -- [--kills 20] [--backend sqlite|postgres|all] [--seed N] [--users 20] [--workers N]`:
+ * the crash drill on each backend, a table of what happened, exit code 1 on any violation. With
+ * `--workers` above 1 the server runs that many workers, and the kills alternate between one
+ * worker and the whole group (drill/crash-drill.ts).
  */
 import { randomInt } from "node:crypto";
 import { parseArgs } from "node:util";
 import { backendsOf, DRILL_POSTGRES_URL, killServersOnSignals, optionsOr, wholeNumber } from "./cli.js";
 import { runCrashDrill, type CrashDrillReport } from "./crash-drill.js";
 
-const USAGE = "usage: npm run drill:crash -- [--kills N] [--backend sqlite|postgres|all] [--seed N] [--users N]";
+const USAGE = "usage: npm run drill:crash -- [--kills N] [--backend sqlite|postgres|all] [--seed N] [--users N] [--workers N]";
 
 function parseOptions() {
   return optionsOr(USAGE, () => {
@@ -17,9 +19,16 @@ function parseOptions() {
         backend: { type: "string", default: "all" },
         seed: { type: "string", default: String(randomInt(2 ** 31)) },
         users: { type: "string", default: "20" },
+        workers: { type: "string" },
       },
     });
-    return { backends: backendsOf(values.backend), kills: wholeNumber(values.kills, "kills"), seed: wholeNumber(values.seed, "seed"), usersCount: wholeNumber(values.users, "users") };
+    return {
+      backends: backendsOf(values.backend),
+      kills: wholeNumber(values.kills, "kills"),
+      seed: wholeNumber(values.seed, "seed"),
+      usersCount: wholeNumber(values.users, "users"),
+      workers: values.workers === undefined ? undefined : wholeNumber(values.workers, "workers"),
+    };
   });
 }
 
@@ -28,6 +37,7 @@ function printTable(reports: CrashDrillReport[]): void {
     backend: r.backend,
     seed: r.seed,
     kills: r.kills,
+    "of one worker": r.workerKills,
     acknowledged: r.acknowledged,
     "in flight committed": r.inFlightCommitted,
     "in flight lost": r.inFlightLost,

@@ -57,6 +57,35 @@ export function kill(server: TestServer): Promise<unknown> {
   return within(10_000, "SIGKILL of the server", server.stop("SIGKILL"));
 }
 
+/** The pids of a server's workers (WORKERS above 1) that said they listen and have not died, from its log. */
+export function liveWorkers(server: TestServer): number[] {
+  const lines = server.output().split("\n");
+  const pidsOf = (msg: string) => lines.filter((line) => line.includes(`"msg":"${msg}"`)).map((line) => Number(/"worker":(\d+)/.exec(line)?.[1]));
+  const died = new Set(pidsOf("worker died; replacing it"));
+  return pidsOf("worker listening").filter((pid) => !died.has(pid));
+}
+
+/** SIGKILL of one worker; resolves once the primary has logged its death and a new worker listens. */
+export async function killWorker(server: TestServer, pid: number): Promise<void> {
+  const before = new Set(liveWorkers(server));
+  process.kill(pid, "SIGKILL");
+  await within(20_000, `the replacement of worker ${pid}`, (async () => {
+    while (!liveWorkers(server).some((live) => !before.has(live))) await new Promise((resolve) => setTimeout(resolve, 20));
+  })());
+}
+
+/** SIGKILL of the primary and every worker at once, as a power loss would take them. */
+export function killGroup(server: TestServer): Promise<unknown> {
+  for (const pid of liveWorkers(server)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Gone already.
+    }
+  }
+  return kill(server);
+}
+
 /** For a signal handler: SIGKILL every server the drills have running. */
 export function killDrillServers(): void {
   for (const server of running) void server.stop("SIGKILL");

@@ -1,5 +1,6 @@
 /** Settings from the environment (SPEC §7; each is described in docs/operations.md). */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { LOG_LEVELS } from "./observability/logger.js";
 import type { ConnectionLimits } from "./edge/connection-limits.js";
@@ -9,6 +10,8 @@ import type { TransmitterSettings } from "./app/ssf/streams.js";
 import { parseOutboundAllow, type OutboundPolicy } from "./security/outbound-urls.js";
 
 export interface Config {
+  /** Server processes on the one port (main.ts); 1 serves from this process alone, as before there were several. */
+  workers: number;
   port: number;
   host: string;
   databaseUrl: string;
@@ -129,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
   const port = integer("PORT", 8080, env);
   const tlsFiles = tls(env);
   return {
+    workers: integer("WORKERS", availableParallelism(), env) || availableParallelism(),
     port,
     host: env.HOST || "0.0.0.0",
     databaseUrl: env.DATABASE_URL || resolve("data", "zitadel.db"),

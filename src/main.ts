@@ -1,132 +1,19 @@
-/** config → store → app → server; SIGTERM and SIGINT drain in-flight calls, then close the store. */
-import { setMaxListeners } from "node:events";
-import { ActionsApp } from "./app/actions.js";
-import { DeliveryAdmin } from "./app/delivery-admin.js";
-import { UserApp } from "./app/user-app.js";
-import { EventHub } from "./app/event-hub.js";
-import { Watching } from "./app/watch.js";
-import { Delivery } from "./app/delivery.js";
-import { ProcessCourier } from "./app/courier-process.js";
-import { initializeOnFirstStart } from "./app/bootstrap.js";
+/**
+ * config → one server process (WORKERS=1), or a cluster: the primary (primary.ts) and the
+ * WORKERS server processes it forks, each running serve.ts on the one port.
+ */
+import cluster from "node:cluster";
 import { loadConfig } from "./config.js";
-import { createDispatcher } from "./edge/dispatch.js";
-import { createLogger, logInternalError } from "./observability/logger.js";
-import { createMetrics } from "./observability/metrics.js";
-import { Readiness } from "./app/readiness.js";
-import { FailureLimiter } from "./security/failure-limiter.js";
-import { listen } from "./edge/server.js";
-import { SettingsApp } from "./app/settings.js";
-import { SignInApp } from "./app/sign-in.js";
-import { openStore } from "./store/open.js";
-import { SigningKeys } from "./app/ssf/signing-keys.js";
-import { SsfStreams } from "./app/ssf/streams.js";
-
-/** Locks with an end are ended by the system within a second of it (EXTENSIONS.md §1): swept four times a second. */
-const LOCK_SWEEP_MS = 250;
-
-/** Events the watch hub reads at a time (event-hub.ts). */
-const HUB_BATCH = 1000;
-
-/** After the calls have drained, sends under way get this long to finish at shutdown. */
-const DELIVERY_STOP_GRACE_MS = 1000;
+import { createLogger } from "./observability/logger.js";
+import { runPrimary } from "./primary.js";
+import { serve } from "./serve.js";
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
-  const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
-  const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
-  const metrics = createMetrics();
-  const onError = (err: unknown) => logInternalError(logger, err);
-  const actions = new ActionsApp(store.actions, config.outbound, undefined, (id) => delivery.targetChanged(id));
-  const signingKeys = new SigningKeys(store.ssf);
-  const firstKid = await signingKeys.ensure();
-  if (firstKid) logger.info({ kid: firstKid }, "first start: created the Shared Signals transmitter's signing key");
-  const { longPollMs, ...transmitter } = config.ssf;
-  const ssfStreams = new SsfStreams(store.ssf, transmitter, config.outbound, { changed: () => delivery.streamsChanged() });
-  // The bundle's neighbour (scripts/bundle-server.mjs): deliveries are signed and sent there.
-  const courier = new ProcessCourier(new URL("./courier.mjs", import.meta.url), config.delivery.nice, onError);
-  const delivery = new Delivery(store, actions, ssfStreams, signingKeys, {
-    ...config.delivery,
-    courier,
-    instanceId: config.instanceId,
-    outbound: config.outbound,
-    onOutcome: (outcome) => metrics.observeDelivery(outcome),
-    onError,
-  });
-  // Before the first commit: every commit writes the deliveries its events are routed to.
-  await delivery.start();
-  metrics.watchOutbox(() => store.outbox.outboxStats());
-  if (store.commitCounts) metrics.watchCommits(store.commitCounts.bind(store));
-  const app = new UserApp(store, undefined, {
-    committed: () => {
-      hub.wake();
-      delivery.wake();
-    },
-    routes: delivery.routes,
-  });
-  const apps = {
-    users: app,
-    signIn: new SignInApp(store, app.events),
-    settings: new SettingsApp(store),
-    watching: new Watching(hub, store, config.watch),
-    actions,
-    delivery: new DeliveryAdmin(store.outbox, store.actions, store.ssf),
-  };
-  if (await initializeOnFirstStart(app, config.adminTokenFile)) {
-    logger.info({ tokenFile: config.adminTokenFile }, "first start: created the first organization and an IAM_OWNER machine user");
-  }
-  // A lock whose end has come also ends when its user is next loaded; the sweep ends it without
-  // that. Before the first call is served, every lock that fell due while the server was down ends.
-  const sweep = async (): Promise<number> => {
-    try {
-      return await app.expireLocks();
-    } catch (err) {
-      logInternalError(logger, err);
-      return 0;
-    }
-  };
-  while ((await sweep()) > 0);
-  const readiness = new Readiness(store);
-  const shutdown = new AbortController();
-  // Every call in flight listens to this signal (and stops listening when it ends).
-  setMaxListeners(0, shutdown.signal);
-  const handler = createDispatcher({
-    apps,
-    readiness,
-    logger,
-    metrics,
-    maxBodyBytes: config.maxBodyBytes,
-    corsOrigins: config.corsOrigins,
-    shutdownSignal: shutdown.signal,
-    attemptLimit: new FailureLimiter(config.authFailuresPerMinute),
-    benchNoop: config.benchNoop,
-    rpcPath: config.rpcPath,
-    ssf: { streams: ssfStreams, keys: signingKeys, pollQueue: delivery.pollQueue, longPollMs },
-  });
-  const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: config.connectionLimits });
-  logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcPath: handler.rpcPath }, "listening");
-
-  const lockSweep = setInterval(() => void sweep(), LOCK_SWEEP_MS);
-  lockSweep.unref();
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
-    clearInterval(lockSweep);
-    readiness.startDraining();
-    shutdown.abort();
-    hub.close();
-    await server.close(config.shutdownGraceMs);
-    await delivery.stop(DELIVERY_STOP_GRACE_MS);
-    courier.stop();
-    await store.close();
-    logger.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  if (config.workers === 1) return serve(config, createLogger(config.logLevel), false);
+  // Every line says which process wrote it: the workers share the primary's stdout.
+  if (cluster.isPrimary) return runPrimary(config, createLogger(config.logLevel, 1, { primary: process.pid }));
+  return serve(config, createLogger(config.logLevel, 1, { worker: process.pid }), true);
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,7 @@
 /**
  * The short crash drill (`npm run drill:crash` runs the long one): SIGKILL in the middle of
- * LockUser/UnlockUser load, three times, and nothing acknowledged is lost. On SQLite, and on
+ * LockUser/UnlockUser load, three times, and nothing acknowledged is lost; then with two workers,
+ * SIGKILL of one worker and of the whole group in turn. On SQLite, and on
  * PostgreSQL in the "postgres" project.
  */
 import { describe, expect, it } from "vitest";
@@ -18,5 +19,15 @@ describe(`crash drill on ${backend}`, () => {
     expect(report.acknowledged, "the load did real work between the kills").toBeGreaterThanOrEqual(50);
     expect(report.inFlightCommitted + report.inFlightLost, "some calls were in flight at the kills").toBeGreaterThan(0);
     expect(report.restartMs!.max).toBeLessThan(10_000);
+  });
+
+  it("with WORKERS=2: keeps every acknowledged change through kills of one worker and of the whole group, alternating", { timeout: 90_000 }, async () => {
+    const report = await runCrashDrill({ backend, kills: 4, seed: 20261205, workers: 2 });
+
+    expect(report.violations).toEqual([]);
+    expect(report.kills).toBe(4);
+    expect(report.workerKills).toBe(2);
+    expect(report.acknowledged, "the load did real work between the kills").toBeGreaterThanOrEqual(50);
+    expect(report.inFlightCommitted + report.inFlightLost, "some calls were in flight at the kills").toBeGreaterThan(0);
   });
 });

@@ -4,6 +4,9 @@
  * whole transaction fails the whole batch, so no caller is told "failed" for a change that was
  * in fact committed, or "done" for one that was not.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { GroupCommit } from "../src/store/sqlite/group-commit.js";
@@ -117,5 +120,30 @@ describe("GroupCommit", () => {
     expect(raced.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     expect(events).toEqual(["write", "discard"]);
     expect(sqlite.prepare("select count(*) from ends").pluck().get()).toBe(1);
+  });
+
+  it("where another process holds the write lock, waits for it without blocking the event loop, then commits", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "zus-group-commit-")), "db");
+    const sqlite = new Database(file);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("busy_timeout = 5000");
+    sqlite.exec("create table names (name text primary key)");
+    const commits = new GroupCommit(sqlite, sqlite, new WalSync(async () => undefined), undefined, true);
+    const other = new Database(file); // another worker, in the middle of its transaction
+    other.exec("begin immediate; insert into names values ('other')");
+
+    let written = false;
+    const writing = commits.write((db) => db.prepare("insert into names values ('mine')").run()).then(() => (written = true));
+    // The event loop turns meanwhile (a busy_timeout sleep would hold it for 5 s, and this
+    // process could not even end the other transaction).
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(written).toBe(false);
+    expect(Number(sqlite.pragma("busy_timeout", { simple: true }))).toBe(5000);
+
+    other.exec("commit");
+    await writing;
+    expect(sqlite.prepare("select name from names order by name").pluck().all()).toEqual(["mine", "other"]);
+    other.close();
+    sqlite.close();
   });
 });

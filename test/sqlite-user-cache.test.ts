@@ -1,7 +1,7 @@
 /**
  * The SQLite store keeps the users it read or committed in memory. What it answers from
- * there must be exactly what a read of the row answers, after every kind of change; and a
- * row changed behind its back (which the server's own writes never do) must not wedge writes.
+ * there must be exactly what a read of the row answers, after every kind of change, and after a
+ * commit of another connection on the file (another worker of the cluster, the CLI).
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -99,21 +99,35 @@ describe("SQLite store: users kept in memory", () => {
     await step("u-machine", { type: "user.locked" });
   });
 
-  it("a row changed behind the store's back: the next change conflicts once, reads the row again and succeeds", async () => {
+  it("a row changed by another connection on the file: the next read answers the row, and the next change commits on it", async () => {
     await step("u-behind", { type: "user.machine.added", payload: { orgId: ORG, username: "behind", machine: { name: "B", description: "" } } });
     const cached = (await store.getUser("u-behind"))!;
     const writer = new Database(file);
     writer.prepare("update users set sequence = sequence + 5, changed_at = changed_at + 1 where id = ?").run("u-behind");
     writer.close();
-    // Reads keep the user as this store last saw it: one server per SQLite file writes all changes.
-    expect((await store.getUser("u-behind"))!.sequence).toBe(cached.sequence);
+    expect((await store.getUser("u-behind"))!.sequence).toBe(cached.sequence + 5);
+    expect(await store.getUser("u-behind")).toEqual(rowOf("u-behind"));
 
+    let attempts = 0;
     const locked = await events.retryOnConflict(async () => {
+      attempts++;
       const user = await store.getUser("u-behind");
       return (await events.commit(user, [{ type: "user.locked" }], "cache-test")).user;
     });
+    expect(attempts).toBe(1);
     expect(locked.sequence).toBe(cached.sequence + 6);
     expect(await store.getUser("u-behind")).toEqual(rowOf("u-behind"));
+  });
+
+  it("a token whose user another connection locked: the next lookup gives the locked user", async () => {
+    await step("u-token", { type: "user.machine.added", payload: { orgId: ORG, username: "token", machine: { name: "T", description: "" } } });
+    const writer = new Database(file);
+    writer.prepare("insert into tokens (hash, user_id, created_at) values (?, ?, ?)").run("hash-of-u-token", "u-token", Date.now());
+    expect((await store.findTokenOwner("hash-of-u-token"))?.user.flags.locked).toBe(false);
+    writer.prepare("update users set locked = 1, sequence = sequence + 1 where id = ?").run("u-token");
+    writer.close();
+    expect((await store.findTokenOwner("hash-of-u-token"))?.user).toEqual(rowOf("u-token"));
+    expect(rowOf("u-token")!.flags.locked).toBe(true);
   });
 
   it("an unknown user is not remembered as missing", async () => {

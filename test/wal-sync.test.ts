@@ -175,6 +175,23 @@ describe("SQLite store durability", () => {
     await store.close();
   });
 
+  it("answers a read that shows another process's commit only after a flush of its own that started after it", async () => {
+    const { file, store, held } = openWithHeldFlushes();
+    const other = openSqliteStore(file, { owner: false });
+    await settledAll(store.addOrganization({ id: "o1", name: "o1", createdAt: new Date() }), held);
+    const create = newMachine("o1");
+    await other.commitUser(create); // another worker: flushed through its own descriptor
+    const first = held.length;
+
+    const reading = store.getUser(create.user.id);
+    expect(held).toHaveLength(first + 1);
+    expect(await settled(reading)).toBe(false);
+    held[first]!.finish();
+    expect((await reading)?.id).toBe(create.user.id);
+    await other.close();
+    await store.close();
+  });
+
   it("refuses writes and reports unready after a failed flush", async () => {
     const { store, held } = openWithHeldFlushes();
     const adding = store.addOrganization({ id: "o1", name: "o1", createdAt: new Date() });

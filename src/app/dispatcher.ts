@@ -218,8 +218,8 @@ export class Dispatcher {
  * RENEWALS_PER_LEASE times per lease (one write for all of them), so a send may take as long as
  * its timeout (an Actions target's may be ZITADEL's 270 s) without another sender taking it, while
  * the deliveries of an instance that died mid-send go to another within this: on PostgreSQL,
- * where the lease is all another instance sees (SQLite's one process drops them at start,
- * sqlite-outbox.ts). A lease as long as the longest timeout instead held such deliveries, and every
+ * and on SQLite for a worker of the cluster that died (the process that owns the file frees
+ * every lease when it starts, sqlite-outbox.ts). A lease as long as the longest timeout instead held such deliveries, and every
  * later one of their users and destinations, for minutes (the delivery drill measured 300 s).
  */
 export const LEASE_MS = 10_000;

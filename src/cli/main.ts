@@ -20,7 +20,7 @@ const isApiCommand = (command: Command): command is ApiCommand => "server" in co
 
 async function run(command: DatabaseCommand): Promise<string> {
   const config = loadConfig();
-  const store = await openStore(config.databaseUrl, { poolSize: 1, logger: createLogger("error", 2) });
+  const store = await openStore(config.databaseUrl, { poolSize: 1, logger: createLogger("error", 2), owner: false });
   try {
     const app = new UserApp(store);
     switch (command.kind) {

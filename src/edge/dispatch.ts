@@ -44,7 +44,7 @@ export interface DispatchOptions {
   /** Aborted when shutdown begins: ends long-running streams such as Health.Watch. */
   shutdownSignal: AbortSignal;
   /** Failed credentials per client address (AUTH_FAILURES_PER_MINUTE). */
-  attemptLimit: FailureLimiter;
+  attemptLimit: Pick<FailureLimiter, "retryAfterSeconds" | "recordFailure">;
   /** Serves zus.bench.v1.BenchService/Noop (and POST /bench/noop) for the benchmark's ceiling. */
   benchNoop?: boolean;
   /** How calls are served (rpc/rpc-handlers.ts); the fast path unless given. */

@@ -28,7 +28,10 @@ export function serveProbe(
   } else if (path === "/readyz") {
     void readiness.isReady().then((ready) => answer(ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n"));
   } else {
-    void metrics.registry.metrics().then((text) => answer(200, metrics.registry.contentType, text));
+    void metrics.scrape().then(
+      (text) => answer(200, metrics.registry.contentType, text),
+      () => answer(503, "text/plain", "metrics unavailable\n"),
+    );
   }
   return true;
 }

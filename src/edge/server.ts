@@ -39,10 +39,20 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
   };
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  const track = (socket: net.Socket) => {
+  /**
+   * MAX_CONNECTIONS, counted here rather than by net.Server's maxConnections: in a worker of a
+   * cluster (primary.ts) a connection refused that way goes back to the primary, which hands it
+   * to the next worker, and round and round while all are full, where it should be closed.
+   */
+  const track = (socket: net.Socket): boolean => {
+    if (limits.maxConnections > 0 && sockets.size >= limits.maxConnections) {
+      socket.destroy();
+      return false;
+    }
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
+    return true;
   };
   const trackSession = (session: http2.Http2Session) => {
     sessions.add(session);
@@ -71,11 +81,10 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
     // noDelay as Node's own HTTP server sets it: with Nagle's algorithm a response written in
     // several pieces (headers, body, gRPC trailers) waits for the client's delayed ACK, ~40 ms.
     accepting = net.createServer({ noDelay: true }, (socket) => {
-      track(socket);
+      if (!track(socket)) return;
       routeConnection(socket, plain.http1, plain.h2, untilFirstRequest(socket, limits));
     });
   }
-  accepting.maxConnections = limits.maxConnections;
 
   await new Promise<void>((resolve, reject) => {
     accepting.once("error", reject);

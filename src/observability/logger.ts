@@ -5,12 +5,15 @@ export type { Logger };
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-/** Logs to stdout (the server) or stderr (the CLI, whose stdout is its answer). */
-export function createLogger(level: string, destination: 1 | 2 = 1): Logger {
+/**
+ * Logs to stdout (the server) or stderr (the CLI, whose stdout is its answer). `base` goes into
+ * every line: with several server processes, which one wrote it.
+ */
+export function createLogger(level: string, destination: 1 | 2 = 1, base?: Record<string, unknown>): Logger {
   return pino(
     {
       level,
-      base: undefined,
+      base,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

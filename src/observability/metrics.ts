@@ -3,10 +3,12 @@
  * deliveries by outcome and the outbox's depth and oldest waiting age, the writes per
  * transaction of SQLite's group commit, process metrics.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface Metrics {
   registry: Registry;
+  /** What /metrics answers: this process's metrics, or with several workers every worker's, added up. */
+  scrape(): Promise<string>;
   observeCall(method: string, protocol: string, code: string, seconds: number): void;
   /** A delivery attempt's outcome: delivered, retry, parked or dropped. */
   observeDelivery(outcome: string): void;
@@ -16,9 +18,18 @@ export interface Metrics {
   watchCommits(counts: () => { transactions: number; writes: number }): void;
 }
 
-export function createMetrics(): Metrics {
+/**
+ * `everyWorker`: in a worker of a cluster, how /metrics gets every worker's metrics (from the
+ * primary, which asks each worker for its registry: clusterMetrics below).
+ */
+export function createMetrics(everyWorker?: () => Promise<string>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (everyWorker) {
+    // Answers the primary's requests for this registry (prom-client listens once one exists).
+    AggregatorRegistry.setRegistries([registry]);
+    new AggregatorRegistry();
+  }
   const calls = new Counter({
     name: "rpc_calls_total",
     help: "Finished calls by RPC method, protocol and status code.",
@@ -40,6 +51,7 @@ export function createMetrics(): Metrics {
   });
   return {
     registry,
+    scrape: everyWorker ?? (() => registry.metrics()),
     observeCall(method, protocol, code, seconds) {
       calls.inc({ method, protocol, code });
       duration.observe({ method }, seconds);
@@ -53,6 +65,8 @@ export function createMetrics(): Metrics {
         help: "Deliveries in the outbox by state: pending (to be sent) or parked (waiting for an administrator).",
         labelNames: ["state"],
         registers: [registry],
+        // Every worker reads the same outbox: one worker's reading, not the sum.
+        aggregator: "max",
         async collect() {
           const { pending, parked } = await stats();
           this.set({ state: "pending" }, pending);
@@ -63,6 +77,7 @@ export function createMetrics(): Metrics {
         name: "outbox_oldest_pending_age_seconds",
         help: "Age of the oldest delivery still to be sent; 0 when none waits.",
         registers: [registry],
+        aggregator: "max",
         async collect() {
           const { oldestPendingAt } = await stats();
           this.set(oldestPendingAt ? Math.max(0, (Date.now() - oldestPendingAt.getTime()) / 1000) : 0);
@@ -83,4 +98,10 @@ export function createMetrics(): Metrics {
       });
     },
   };
+}
+
+/** In a cluster's primary: every worker's metrics, added up (prom-client's aggregation). */
+export function clusterMetrics(): () => Promise<string> {
+  const aggregator = new AggregatorRegistry();
+  return () => aggregator.clusterMetrics();
 }

@@ -31,13 +31,22 @@ function detailsOf(err: DomainError) {
 }
 
 /**
+ * SQLite's "another process holds the lock" (SQLITE_BUSY and its extended codes): with several
+ * workers on one file a write waits busy_timeout for the lock (sqlite-store.ts), and one that
+ * still finds it held has not happened; the client may try again, as for a PostgreSQL that is
+ * unavailable (postgres/guard.ts).
+ */
+const isSqliteBusy = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown } | undefined)?.code ?? ""));
+
+/**
  * A DomainError keeps its message ("<text> (<ID>)") and gets a zitadel.v1.ErrorDetail;
- * ConnectErrors pass through; anything else is an internal error whose cause is
- * reported to `onInternal` and never sent to the client.
+ * ConnectErrors pass through; a busy SQLite is Unavailable; anything else is an internal error
+ * whose cause is reported to `onInternal` and never sent to the client.
  */
 export function toConnectError(err: unknown, onInternal: (err: unknown) => void): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof DomainError) return new ConnectError(err.message, codeOf(err.kind), undefined, detailsOf(err));
+  if (isSqliteBusy(err)) return new ConnectError("The database is busy; try again", Code.Unavailable);
   onInternal(err);
   return new ConnectError("internal error", Code.Internal);
 }

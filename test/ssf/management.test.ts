@@ -93,7 +93,7 @@ describe("signing keys: rotated by the CLI, the old key published until it is re
 
   it("ssf keys, rotate-key, retire-key; a SET signed before the rotation verifies until its key is retired", async () => {
     const [first] = await kids();
-    const store = await openStore(server.databaseUrl, { poolSize: 1, logger: createLogger("error") });
+    const store = await openStore(server.databaseUrl, { poolSize: 1, logger: createLogger("error"), owner: false });
     const signed = await verificationSet({ id: 1, state: "s" }, { id: "1", aud: "receiver" }, { key: await new SigningKeys(store.ssf).current(), courier: new LocalCourier() }, issuer, new Date());
     await store.close();
     const verifies = async () => checkSet(signed.set, (await call("GET", "/ssf/jwks")).json, { issuer, audience: "receiver" });

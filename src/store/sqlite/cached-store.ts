@@ -1,11 +1,11 @@
 /**
- * Users and token owners kept in memory in front of a store that one process owns (SQLite: one
- * server per file; the CLI only adds organizations and users). Every change to a user is
- * committed through this process, so an entry is replaced or dropped right after each commit of
- * its user and is otherwise exactly what a read of the rows would give. Authentication runs on
- * every call, and a lock or unlock then reads its user without SQLite (what that saves:
- * bench/FINDINGS.md, "Earlier rounds", "Two rounds before"). PostgreSQL has several instances on
- * one database and gets no such cache.
+ * Users and token owners kept in memory in front of a SQLite store. An entry is replaced or
+ * dropped right after each commit of its user here, and every entry is dropped as soon as
+ * another process on the file (another worker of the cluster, the CLI) is seen to have
+ * committed, which is looked at before each use: so an entry is exactly what a read of the rows
+ * would give. Authentication runs on every call, and a lock or unlock then reads its user without
+ * SQLite (what that saves: bench/FINDINGS.md, "Earlier rounds", "Two rounds before"). PostgreSQL
+ * has several instances on one database and gets no such cache.
  */
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
@@ -31,6 +31,8 @@ export interface CacheableStore extends Omit<Store, "getUser" | "findTokenOwner"
   readTokenOwner(tokenHash: string): ExpiringTokenOwner | undefined;
   /** What is committed but not yet durable, if anything: an answer from memory waits for it too. */
   pendingDurability(): Promise<void> | undefined;
+  /** Grows each time another connection on the file is seen to have committed since the last look. */
+  othersCommitted(): number;
   /**
    * Calls `committed` with the user's row right after the COMMIT that holds the commit, before
    * any other JavaScript runs and before the wait for durability: a change that starts meanwhile
@@ -49,6 +51,8 @@ export class CachedStore implements Store {
   private readonly tokenOwners = new Map<string, ExpiringTokenOwner>();
   private readonly tokensOfUser = new Map<string, Set<string>>();
   private readonly users = new Map<string, User>();
+  /** othersCommitted() when the entries were last known to be current. */
+  private othersCommits: number;
   private readonly committed = (row: UserRow): void => {
     this.forgetTokensOf(row.id);
     // As a read of the row would give it: what the row does not store is not kept.
@@ -67,9 +71,21 @@ export class CachedStore implements Store {
     this.outbox = inner.outbox;
     this.ssf = inner.ssf;
     this.actions = inner.actions;
+    this.othersCommits = inner.othersCommitted();
+  }
+
+  /** Before an entry is used: none may predate a commit of another process. */
+  private dropIfOthersCommitted(): void {
+    const commits = this.inner.othersCommitted();
+    if (commits === this.othersCommits) return;
+    this.othersCommits = commits;
+    this.users.clear();
+    this.tokenOwners.clear();
+    this.tokensOfUser.clear();
   }
 
   async getUser(id: string): Promise<User | undefined> {
+    this.dropIfOthersCommitted();
     let user = this.users.get(id);
     if (!user) {
       user = this.inner.readUser(id);
@@ -96,6 +112,7 @@ export class CachedStore implements Store {
   }
 
   async findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
+    this.dropIfOthersCommitted();
     let owner = this.tokenOwners.get(tokenHash);
     if (!owner) {
       owner = this.inner.readTokenOwner(tokenHash);

@@ -5,7 +5,9 @@
  * bench/FINDINGS.md, "Earlier rounds", where checkpoints left the event loop). Here a
  * worker thread with a connection of its own checkpoints every INTERVAL_MS instead, and the
  * server's connection checkpoints itself only if the -wal file grows well past what the
- * worker lets accumulate (the worker fell behind, or died).
+ * worker lets accumulate (the worker fell behind, or died). With several server processes on the
+ * file, one checkpointer is enough (a checkpoint covers every connection's commits): the
+ * cluster's primary runs it, and the workers only keep the fallback.
  */
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
@@ -37,6 +39,12 @@ parentPort.once("message", () => {
   parentPort.close();
 });
 `;
+
+/** For a process whose commits the file's owner checkpoints: only the fallback. */
+export function leaveCheckpointsToOwner(sqlite: Database.Database): () => Promise<void> {
+  sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
+  return async () => undefined;
+}
 
 /** Starts checkpointing `file` in the background; the result stops it (before the connection closes). */
 export function startCheckpointer(sqlite: Database.Database, file: string): () => Promise<void> {

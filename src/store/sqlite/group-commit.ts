@@ -5,6 +5,13 @@
  * flushed past the COMMIT (WalSync), so nothing is acknowledged before it is on disk. The
  * transaction and its savepoints are better-sqlite3's own: their statements are prepared
  * once, where Drizzle's nested transactions prepare a SAVEPOINT and a RELEASE for every write.
+ *
+ * With other processes writing to the file (the workers of a cluster), another may hold SQLite's
+ * write lock. SQLite's busy_timeout would wait for it sleeping on this thread, and the process
+ * would serve nobody meanwhile; so there the BEGIN IMMEDIATE is tried without it, and a batch that
+ * finds the lock taken is tried again a millisecond later, with the writes that arrived meanwhile,
+ * while the event loop goes on. After as long as busy_timeout the batch is refused with its
+ * SQLITE_BUSY (answered as Unavailable, rpc/errors.ts).
  */
 import type Database from "better-sqlite3";
 import type { CommitCounts } from "../store.js";
@@ -25,11 +32,22 @@ interface Pending<W> {
   reject: (err: unknown) => void;
 }
 
+/** How long a batch that found the write lock taken waits before it tries again. */
+const BUSY_RETRY_MS = 1;
+
+const isBusy = (err: unknown): boolean => /^SQLITE_BUSY/.test(String((err as { code?: unknown } | undefined)?.code ?? ""));
+
 export class GroupCommit<W> {
   private pending: Pending<W>[] = [];
   /** Committed since start. */
   readonly counts: CommitCounts = { transactions: 0, writes: 0 };
   private readonly commitBatch: (batch: Pending<W>[]) => unknown[];
+  /** Runs a batch's transaction: at once, or where others write, without sleeping for the lock. */
+  private readonly begin: (batch: Pending<W>[]) => unknown[];
+  /** The connection's busy_timeout (ms): how long a batch may wait for the write lock in all. */
+  private readonly busyTimeoutMs: number;
+  /** When the batch now waiting for the write lock first found it taken. */
+  private busySince?: number;
 
   /** `writer` is what each write's work gets to write with (a Drizzle database on `sqlite`). */
   constructor(
@@ -37,7 +55,21 @@ export class GroupCommit<W> {
     writer: W,
     private readonly wal: WalSync,
     private readonly epilogue?: Epilogue<W>,
+    /** Other processes write to the file too: wait for the write lock without blocking. */
+    shared = false,
   ) {
+    this.busyTimeoutMs = Number(sqlite.pragma("busy_timeout", { simple: true }));
+    // A PRAGMA that sets takes effect when prepared, so these are prepared each time (~16 µs a batch).
+    this.begin = !shared
+      ? (batch) => this.commitBatch(batch)
+      : (batch) => {
+          sqlite.pragma("busy_timeout = 0");
+          try {
+            return this.commitBatch(batch);
+          } finally {
+            sqlite.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+          }
+        };
     // Called inside a transaction, a better-sqlite3 transaction function runs in a savepoint.
     const inSavepoint = sqlite.transaction((work: (writer: W) => void) => work(writer));
     const writeAll = (batch: Pending<W>[]): unknown[] => {
@@ -80,12 +112,21 @@ export class GroupCommit<W> {
     this.pending = [];
     let outcomes: unknown[];
     try {
-      outcomes = this.commitBatch(batch);
+      outcomes = this.begin(batch);
     } catch (err) {
       this.epilogue?.discard();
+      const now = Date.now();
+      if (isBusy(err) && now - (this.busySince ??= now) < this.busyTimeoutMs) {
+        // First in line again, ahead of what arrived since; those join the next try.
+        this.pending = [...batch, ...this.pending];
+        setTimeout(() => this.flush(), BUSY_RETRY_MS);
+        return;
+      }
+      this.busySince = undefined;
       for (const { reject } of batch) reject(err);
       return;
     }
+    this.busySince = undefined;
     const written: typeof batch = [];
     batch.forEach((entry, i) => (outcomes[i] === undefined ? written.push(entry) : entry.reject(outcomes[i])));
     this.counts.transactions++;

@@ -1,7 +1,9 @@
 /**
- * The outbox on SQLite. One process owns the file, so a lease only guards against sending a
- * delivery twice from this process; the writes here need no wait for fdatasync: one lost in a
- * crash means a delivery sent again, which the outbox allows (at least once).
+ * The outbox on SQLite. A lease guards against sending a delivery twice, from this process or
+ * from another worker of the cluster on the same file: leases are taken in an IMMEDIATE
+ * transaction, so two processes never lease the same delivery. The writes here need no wait for
+ * fdatasync: one lost in a crash means a delivery sent again, which the outbox allows (at least
+ * once).
  */
 import type Database from "better-sqlite3";
 import { and, asc, count, eq, inArray, isNotNull, max, min, sql } from "drizzle-orm";
@@ -26,9 +28,11 @@ export class SqliteOutbox implements OutboxStore {
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
+    /** Starting before any other process on the file sends: any lease left is from one that died. */
+    freeLeases: boolean,
   ) {
-    // Leases are this process's own (it owns the file): any left are from one that died.
-    db.update(outbox).set({ leaseUntil: null }).run();
+    // The workers of a cluster leave them to run out (LEASE_MS): another worker may be sending.
+    if (freeLeases) db.update(outbox).set({ leaseUntil: null }).run();
     // Each destination with a waiting delivery, one index seek apiece (outbox_pending).
     this.destinations = sqlite
       .prepare<[], string>(`
@@ -72,7 +76,9 @@ export class SqliteOutbox implements OutboxStore {
       const oldest = JSON.stringify(ids.sort((a, b) => a - b).slice(0, room.limit));
       this.lease.run(leaseUntil.getTime(), oldest);
       return this.leased.all({ ids: oldest });
-    })();
+      // IMMEDIATE: the read above and the lease are one write, which another process waits for
+      // (busy_timeout); a deferred transaction would be refused, not made to wait, on upgrading.
+    }).immediate();
     return leased.map(({ delivery, event }) => ({
       id: delivery.id,
       destination: delivery.destination,

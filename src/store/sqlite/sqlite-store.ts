@@ -18,7 +18,7 @@ import { userQuerySql } from "../user-query-sql.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
 import { CachedStore, type CacheableStore, type ExpiringTokenOwner } from "./cached-store.js";
-import { startCheckpointer } from "./checkpointer.js";
+import { leaveCheckpointsToOwner, startCheckpointer } from "./checkpointer.js";
 import { CountTally } from "./count-tally.js";
 import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
@@ -36,6 +36,11 @@ const userQuery = userQuerySql(schema.users, schema.userCounts, SQLITE_TEXT);
 export interface SqliteOptions {
   /** Flushes the -wal file to stable storage; tests replace it to watch the ordering. */
   flushWal?: () => Promise<void>;
+  /**
+   * Whether this process runs the jobs that must run once per file (store/open.ts): frees the
+   * leases of processes that died, and checkpoints. Default true: the only process on the file.
+   */
+  owner?: boolean;
 }
 
 export function openSqliteStore(file: string, options: SqliteOptions = {}): Store {
@@ -64,13 +69,13 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     : options.flushWal
       ? { flush: options.flushWal, close: () => undefined }
       : walFlusher(`${file}-wal`);
-  const stopCheckpointer = wal ? startCheckpointer(sqlite, file) : async () => undefined;
+  const owner = options.owner ?? true;
+  const stopCheckpointer = !wal ? async () => undefined : owner ? startCheckpointer(sqlite, file) : leaveCheckpointsToOwner(sqlite);
   const closeFiles = async () => {
     await stopCheckpointer();
     flusher.close();
   };
-  // The caches in front of it: this process owns the file.
-  return new CachedStore(new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles));
+  return new CachedStore(new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles, owner));
 }
 
 /**
@@ -93,6 +98,10 @@ class SqliteStore implements CacheableStore {
   private readonly userById;
   private readonly tokenOwnerByHash;
   private readonly grantsOfUser;
+  /** SQLite's count of commits by other connections, as last read (see othersCommitted). */
+  private readonly dataVersion;
+  private seenDataVersion: unknown;
+  private othersCommits = 0;
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -100,13 +109,18 @@ class SqliteStore implements CacheableStore {
     private readonly wal: WalSync,
     /** Stops what works on the files beside this connection (the checkpointer, the -wal flusher). */
     private readonly closeFiles: () => Promise<void>,
+    /** Frees every lease at start, and expects no other writer: see SqliteOptions. */
+    owner: boolean,
   ) {
+    this.dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
+    this.seenDataVersion = this.dataVersion.get();
     this.statements = writeStatements(db);
-    this.log = new SqliteEventLog(sqlite, db, async () => this.wal.pending());
-    this.outbox = new SqliteOutbox(sqlite, db);
+    this.log = new SqliteEventLog(sqlite, db, async () => this.pendingDurability());
+    this.outbox = new SqliteOutbox(sqlite, db, owner);
     this.ssf = new SqliteSsfStore(sqlite, db, wal);
-    this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() });
-    this.actions = new SqliteActions(db, this.commits, async () => this.wal.pending());
+    // A process that does not own the file shares it with others that write (a cluster's workers).
+    this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() }, !owner);
+    this.actions = new SqliteActions(db, this.commits, async () => this.pendingDurability());
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
       .select({ user: schema.users, expiresAt: schema.tokens.expiresAt })
@@ -131,12 +145,31 @@ class SqliteStore implements CacheableStore {
    * still running, so it waits for that (and every earlier) commit to be durable.
    */
   private async onceDurable<T>(value: T): Promise<T> {
-    await this.wal.pending();
+    await this.pendingDurability();
     return value;
   }
 
   pendingDurability(): Promise<void> | undefined {
+    this.othersCommitted();
     return this.wal.pending();
+  }
+
+  /**
+   * `PRAGMA data_version` (a read of the shared memory, a few microseconds) moves when another
+   * connection on the file committed: another worker of the cluster, the CLI. What such a commit
+   * wrote may not be on disk yet (its writer answers once it is, wal-sync.ts), and what this
+   * process reads now may show it: a flush of the -wal file starts, which pendingDurability()
+   * then waits for, so that nothing not durable is answered here either.
+   */
+  othersCommitted(): number {
+    const version = this.dataVersion.get();
+    if (version !== this.seenDataVersion) {
+      this.seenDataVersion = version;
+      this.othersCommits++;
+      // A failure is reported by pending() to every reader, and makes the store unready (ping).
+      this.wal.durable().catch(() => undefined);
+    }
+    return this.othersCommits;
   }
 
   commitUser(commit: UserCommit, committed?: (row: UserRow) => void): Promise<void> {

@@ -1,0 +1,74 @@
+/**
+ * Word between the workers of a cluster, through the primary (primary.ts relays it): what one
+ * worker changed that every worker keeps in memory, and every worker's metrics for a scrape.
+ * Without it a change made on one worker (an Actions target, an SSF stream) reached the others
+ * only at their next refresh (a second), and the failed-credentials limit and /metrics were
+ * each one worker's.
+ */
+import cluster, { type Worker } from "node:cluster";
+
+/** What one worker tells the others. */
+export type Note =
+  | { note: "targetChanged"; targetId: string }
+  | { note: "streamsChanged" }
+  | { note: "credentialsFailed"; address: string };
+
+const NOTE = "zus:note";
+const SCRAPE = "zus:scrape";
+const SCRAPED = "zus:scraped";
+
+interface Message {
+  type?: string;
+  id?: number;
+  text?: string;
+  error?: string;
+}
+
+/** In the primary: hands each worker's note to every other worker, and answers scrapes with `metrics`. */
+export function relayBetweenWorkers(metrics: () => Promise<string>): void {
+  cluster.on("message", (from: Worker, message: Message & Note) => {
+    if (message?.type === NOTE) {
+      for (const worker of Object.values(cluster.workers ?? {})) {
+        if (worker && worker !== from && worker.isConnected()) worker.send(message);
+      }
+    } else if (message?.type === SCRAPE) {
+      const reply = (answer: Message) => from.isConnected() && from.send({ type: SCRAPED, id: message.id, ...answer });
+      metrics().then(
+        (text) => reply({ text }),
+        (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
+      );
+    }
+  });
+}
+
+/** In a worker: tells the others, hears them, and asks for every worker's metrics. */
+export class WorkerBus {
+  private readonly scrapes = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
+  private nextScrape = 0;
+
+  constructor(heard: (note: Note) => void) {
+    process.on("message", (message: Message & Note) => {
+      if (message?.type === NOTE) heard(message);
+      else if (message?.type === SCRAPED && message.id !== undefined) {
+        const scrape = this.scrapes.get(message.id);
+        this.scrapes.delete(message.id);
+        if (message.error !== undefined) scrape?.reject(new Error(message.error));
+        else scrape?.resolve(message.text ?? "");
+      }
+    });
+  }
+
+  tell(note: Note): void {
+    if (process.connected) process.send!({ type: NOTE, ...note });
+  }
+
+  /** Every worker's metrics, added up by the primary. */
+  scrapeAll(): Promise<string> {
+    const id = this.nextScrape++;
+    return new Promise((resolve, reject) => {
+      if (!process.connected) return reject(new Error("the primary is gone"));
+      this.scrapes.set(id, { resolve, reject });
+      process.send!({ type: SCRAPE, id });
+    });
+  }
+}
