@@ -64,6 +64,9 @@ export async function startServer(options: { dataDir?: string; env?: NodeJS.Proc
     // Every test client calls from 127.0.0.1, so the per-address attempt limit is off unless a
     // test is about it (test/limits.test.ts).
     AUTH_FAILURES_PER_MINUTE: "0",
+    // One process unless the run asks for more (`WORKERS=2 npm test`, docs/operations.md); the
+    // tests about several (test/workers.test.ts, the crash drill's) ask for their own.
+    WORKERS: process.env.WORKERS ?? "1",
     ...options.env,
   };
   let output = "";
