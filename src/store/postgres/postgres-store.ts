@@ -40,7 +40,6 @@ const COUNT_SHARDS = 16;
 const MIGRATION_LOCK = 7_242_001;
 
 export type PgDb = PgDatabase<PgQueryResultHKT, typeof schema>;
-type Tx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
 
 const userQuery = userQuerySql(schema.users, schema.userCounts, POSTGRES_TEXT);
 
