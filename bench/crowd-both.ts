@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { round } from "./recorded-locks.js";
 import { table } from "./report.js";
 import { ROOT } from "./server.js";
 
@@ -39,7 +40,6 @@ function run(backend: "sqlite" | "postgres"): CrowdResult {
   return JSON.parse(readFileSync(join(ROOT, "bench", "results", `crowd-${backend}.json`), "utf8")) as CrowdResult;
 }
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const sqlite = run("sqlite");
 const postgres = run("postgres");
 const perS = (r: CrowdResult) => r.cycles / r.elapsedS;

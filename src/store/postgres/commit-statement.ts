@@ -15,10 +15,11 @@
  * same order. A plan's session write, which reads before it writes, is not part of it: the caller
  * runs it in a transaction with this statement.
  *
- * The text depends only on the plans' shapes (which columns change, how many rows of each kind),
- * so it is made once per shape and named, and PostgreSQL parses and plans it once per connection;
- * each call only lists its values. Building it through Drizzle's SQL builder on every call cost the
- * server more than the round trips it saved (the same FINDINGS round).
+ * The text is plain strings with numbered parameters: building it through Drizzle's SQL builder on
+ * every call cost the server more than the round trips it saved (the same FINDINGS round). A lone
+ * plan's text depends only on its shape (which columns change, how many rows of each kind), so it
+ * is made once per shape and named, and PostgreSQL parses and plans it once per connection; a
+ * statement of several plans is made each time, since their mixes seldom repeat.
  */
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
@@ -46,15 +47,16 @@ type PlanRows = [PgTable, readonly object[]][];
  */
 export function commitStatement(plans: readonly WritePlan[]): Statement {
   const rows = plans.map(rowsOf);
-  const shape = plans.map((plan, i) => shapeOf(plan, rows[i]!)).join("||");
+  const values = valuesOf(plans, rows);
+  if (plans.length > 1) return { text: textOf(plans, rows), values };
+  const shape = shapeOf(plans[0]!, rows[0]!);
   let known = texts.get(shape);
   if (!known) {
-    const made = { name: `zus_commit_${texts.size + 1}`, text: textOf(plans, rows) };
-    if (texts.size >= MAX_SHAPES) return { text: made.text, values: valuesOf(plans, rows) };
-    texts.set(shape, made);
-    known = made;
+    known = { name: `zus_commit_${texts.size + 1}`, text: textOf(plans, rows) };
+    if (texts.size >= MAX_SHAPES) return { text: known.text, values };
+    texts.set(shape, known);
   }
-  return { name: known.name, text: known.text, values: valuesOf(plans, rows) };
+  return { ...known, values };
 }
 
 function rowsOf(plan: WritePlan): PlanRows {
