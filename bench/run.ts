@@ -127,7 +127,7 @@ if (protocols.includes("grpc") && (has("ceiling") || has("lockunlock")) && !h2lo
 }
 
 // Hard deadline: every measurement is bounded, so this is generous but finite.
-const perProtocol = 5 * ROUNDS * (DURATION + WARMUP) + 30;
+const perProtocol = 6 * ROUNDS * (DURATION + WARMUP) + 30;
 const HARD_DEADLINE_S =
   180 +
   paths.length *
@@ -168,6 +168,8 @@ interface LatencyRound {
   lock: Measured & { rate: number };
   noop: Measured;
   bare: BareMeasured;
+  /** The bare server answering each call after an fdatasync: the disk's part of a durable answer. */
+  durable: BareMeasured;
   /** Lock/unlock p99 ÷ the bare server's p99 (issue 23's ≤ 2×). */
   overFloor: number;
 }
@@ -298,10 +300,11 @@ interface BareMeasured {
 
 /**
  * The no-op load at `rate` against a bare Node server instead of ours, with ours paused
- * (SIGSTOP) meanwhile so that nothing of it runs: the machine's own floor.
+ * (SIGSTOP) meanwhile so that nothing of it runs: the machine's own floor; `durable`, the floor
+ * of an answer that waits for an fdatasync, in a file beside the database.
  */
-async function onBare(s: Session, protocol: Protocol, rate: number, connections = CONNECTIONS): Promise<BareMeasured> {
-  const bare = await startBareServer();
+async function onBare(s: Session, protocol: Protocol, rate: number, connections = CONNECTIONS, durable = false): Promise<BareMeasured> {
+  const bare = await startBareServer(durable ? join(s.db.dataDir, "bare-durable.log") : undefined);
   process.kill(s.server.pid, "SIGSTOP");
   try {
     const url = protocol === "grpc" ? bare.grpcUrl : bare.httpUrl;
@@ -406,8 +409,10 @@ async function throughputAndLatency() {
           const noop = await load(s, p, "noop", DURATION, rate);
           log(`${name}: no-op p99 ${noop.latencyMs.p99} ms; a bare Node server at the same rate, ${DURATION} s`);
           const bare = await onBare(s, p, rate);
-          log(`${name}: bare Node p99 ${bare.latencyMs.p99} ms`);
-          latencyRounds.push({ lock, noop, bare, overFloor: round(lock.latencyMs.p99 / bare.latencyMs.p99, 2) });
+          log(`${name}: bare Node p99 ${bare.latencyMs.p99} ms; the same with an fdatasync before each answer, ${DURATION} s`);
+          const durable = await onBare(s, p, rate, CONNECTIONS, true);
+          log(`${name}: bare Node with fdatasync p99 ${durable.latencyMs.p99} ms`);
+          latencyRounds.push({ lock, noop, bare, durable, overFloor: round(lock.latencyMs.p99 / bare.latencyMs.p99, 2) });
         }
       }
     }
@@ -486,13 +491,14 @@ async function throughputAndLatency() {
   if (has("latency")) {
     const rows = rowsOf((p, res) => {
       const rounds = res.latency[p]!;
-      const { lock: l, noop, bare: floor, overFloor } = medianRound(rounds);
+      const { lock: l, noop, bare: floor, durable, overFloor } = medianRound(rounds);
       const sv = l.server;
       const max = res.lockunlock[p]!;
       const perCallUs = (m: Measured) => round((m.serverCpuCores / m.rps) * 1e6, 0);
       return [
         p, l.rate, l.rps, l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.latencyMs.max,
         `${floor.latencyMs.p50} / ${floor.latencyMs.p99}`, `${overFloor}× (${rounds.map((r) => r.overFloor).join(", ")})`, pass(overFloor <= 2), pass(l.latencyMs.p99 <= 10),
+        `${durable.latencyMs.p50} / ${durable.latencyMs.p99}`, `${round(l.latencyMs.p99 / durable.latencyMs.p99, 2)}×`,
         rounds.reduce((sum, r) => sum + r.lock.errors, 0),
         `${noop.latencyMs.p50} / ${noop.latencyMs.p99}`, `${round(noop.server.within10msShare * 100, 2)}%`,
         l.serverCpuCores, `${perCallUs(l)} / ${perCallUs(max)}`,
@@ -500,9 +506,9 @@ async function throughputAndLatency() {
       ];
     });
     print(
-      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${ROUNDS} rounds of ${DURATION} s each for lock/unlock, the no-op and a bare Node server; the round with the median p99 ÷ bare p99 shown), ms; a bare Node server at that rate (the machine's floor, bench/bare-server.ts) and the no-op at the same rate (the stack's own floor); the server's cores busy at that rate and its CPU per call there and at the maximum; then the server's own view (its /metrics) and the load generator's event-loop delay`,
+      `Latency at half the lock/unlock maximum (${BACKEND}, fixed rate, ${ROUNDS} rounds of ${DURATION} s each for lock/unlock, the no-op and a bare Node server; the round with the median p99 ÷ bare p99 shown), ms; a bare Node server at that rate (the machine's floor, bench/bare-server.ts), the same answering each call after an fdatasync (the disk's floor for a durable answer), and the no-op at the same rate (the stack's own floor); the server's cores busy at that rate and its CPU per call there and at the maximum; then the server's own view (its /metrics) and the load generator's event-loop delay`,
       table(
-        withPath(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "bare Node p50 / p99", "p99 ÷ bare p99 (each round)", "≤ 2×", "p99 ≤ 10 ms", "errors", "no-op p50 / p99", "no-op: server ≤ 10 ms", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"]),
+        withPath(["protocol", "rate/s", "achieved/s", "p50", "p95", "p99", "max", "bare Node p50 / p99", "p99 ÷ bare p99 (each round)", "≤ 2×", "p99 ≤ 10 ms", "bare Node + fdatasync p50 / p99", "p99 ÷ that p99", "errors", "no-op p50 / p99", "no-op: server ≤ 10 ms", "server cores", "CPU µs/call here / at max", "server ≤ 10 ms", "server p99", "GC ms/s", "GCs > 10 ms", "server loop p99 / max", "load loop p99"]),
         rows,
       ),
     );

@@ -169,9 +169,12 @@ export interface BareServer {
   stop(): Promise<void>;
 }
 
-/** bench/bare-server.ts on the server's core: the floor of the latency figures. */
-export async function startBareServer(): Promise<BareServer> {
-  const child = spawn("taskset", ["-c", "0", process.execPath, "--import", "tsx", "bench/bare-server.ts"], {
+/**
+ * bench/bare-server.ts on the server's core: the floor of the latency figures; with
+ * `durableFile`, each answer waits for an fdatasync of a record appended to it.
+ */
+export async function startBareServer(durableFile?: string): Promise<BareServer> {
+  const child = spawn("taskset", ["-c", "0", process.execPath, "--import", "tsx", "bench/bare-server.ts", ...(durableFile ? ["--durable", durableFile] : [])], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
