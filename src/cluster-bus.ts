@@ -11,6 +11,8 @@ import cluster, { type Worker } from "node:cluster";
 export type Note =
   | { note: "targetChanged"; targetId: string }
   | { note: "streamsChanged" }
+  /** Events were committed: the others' watchers and dispatchers look now, not at their next poll. */
+  | { note: "committed" }
   | { note: "credentialsFailed"; address: string };
 
 const NOTE = "zus:note";
@@ -45,6 +47,8 @@ export function relayBetweenWorkers(metrics: () => Promise<string>): void {
 export class WorkerBus {
   private readonly scrapes = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
   private nextScrape = 0;
+  /** Notes held until the end of this turn of the event loop, each kind once. */
+  private readonly turnNotes = new Map<Note["note"], Note>();
 
   constructor(heard: (note: Note) => void) {
     process.on("message", (message: Message & Note) => {
@@ -60,6 +64,21 @@ export class WorkerBus {
 
   tell(note: Note): void {
     if (process.connected) process.send!({ type: NOTE, ...note });
+  }
+
+  /**
+   * Tells `note` once at the end of this turn of the event loop, however often it is told in the
+   * turn: a turn's commits (one group commit on SQLite) cost the others one wake, not one each.
+   * At the turn's end, every commit whose answer ran in it has committed.
+   */
+  tellOncePerTurn(note: Note): void {
+    if (this.turnNotes.size === 0) {
+      setImmediate(() => {
+        for (const held of this.turnNotes.values()) this.tell(held);
+        this.turnNotes.clear();
+      });
+    }
+    this.turnNotes.set(note.note, note);
   }
 
   /** Every worker's metrics, added up by the primary. */
