@@ -26,15 +26,22 @@ interface Message {
   error?: string;
 }
 
+/**
+ * A send's failure: the process at the other end has just died (EPIPE) and is replaced, or it is
+ * the primary and the worker ends with it. Without a callback the failure is an 'error' event,
+ * which ended the primary with a worker killed while notes were on their way (the crash drill).
+ */
+const gone = (): void => undefined;
+
 /** In the primary: hands each worker's note to every other worker, and answers scrapes with `metrics`. */
 export function relayBetweenWorkers(metrics: () => Promise<string>): void {
   cluster.on("message", (from: Worker, message: Message & Note) => {
     if (message?.type === NOTE) {
       for (const worker of Object.values(cluster.workers ?? {})) {
-        if (worker && worker !== from && worker.isConnected()) worker.send(message);
+        if (worker && worker !== from && worker.isConnected()) worker.send(message, undefined, gone);
       }
     } else if (message?.type === SCRAPE) {
-      const reply = (answer: Message) => from.isConnected() && from.send({ type: SCRAPED, id: message.id, ...answer });
+      const reply = (answer: Message) => from.isConnected() && from.send({ type: SCRAPED, id: message.id, ...answer }, undefined, gone);
       metrics().then(
         (text) => reply({ text }),
         (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
@@ -63,7 +70,7 @@ export class WorkerBus {
   }
 
   tell(note: Note): void {
-    if (process.connected) process.send!({ type: NOTE, ...note });
+    if (process.connected) process.send!({ type: NOTE, ...note }, undefined, {}, gone);
   }
 
   /**
@@ -87,7 +94,11 @@ export class WorkerBus {
     return new Promise((resolve, reject) => {
       if (!process.connected) return reject(new Error("the primary is gone"));
       this.scrapes.set(id, { resolve, reject });
-      process.send!({ type: SCRAPE, id });
+      process.send!({ type: SCRAPE, id }, undefined, {}, (err: Error | null) => {
+        if (!err) return;
+        this.scrapes.delete(id);
+        reject(new Error("the primary is gone"));
+      });
     });
   }
 }
