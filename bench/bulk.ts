@@ -10,8 +10,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runNodeLoad } from "./load.js";
 import { machine, pass, table, writeResult } from "./report.js";
-import { readInstance, seedPostgres, seedSqlite } from "./seed.js";
-import { cpuSeconds, freePort, freshDatabase, memoryMiB, startServer, type Backend, type RunningServer } from "./server.js";
+import { seededDatabase } from "./seeded-database.js";
+import { cpuSeconds, memoryMiB, startServer, type Backend, type RunningServer } from "./server.js";
 
 export interface BulkOptions {
   backend: Backend;
@@ -40,16 +40,9 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function bulk(o: BulkOptions): Promise<void> {
-  const db = await freshDatabase(o.backend);
+  const { db, port, ids } = await seededDatabase(o.backend, 2 * (WARMUP_SIZE + o.rounds * BULK_SIZE), o.env, o.log, "bulk");
   let server: RunningServer | undefined;
   try {
-    const port = await freePort();
-    const first = await startServer(db, port, o.env);
-    const instance = await readInstance(o.backend, db.url);
-    await first.stop();
-    const users = 2 * (WARMUP_SIZE + o.rounds * BULK_SIZE);
-    o.log(`bulk: seeding ${users} users (${o.backend})`);
-    const { ids } = o.backend === "sqlite" ? await seedSqlite(db.url, instance, users) : await seedPostgres(db.url, instance, users);
     server = await startServer(db, port, o.env);
     const running = server;
     let used = 0;

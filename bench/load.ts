@@ -1,9 +1,9 @@
 /**
  * Starting the load generators as their own processes pinned to core 1 (`taskset -c 1 …`),
- * and h2load for the gRPC ceiling cross-check.
+ * h2load for the gRPC ceiling cross-check, and wrk for the workers scenario (unpinned).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { killAll as killServers, ROOT } from "./server.js";
 
@@ -40,6 +40,24 @@ export function runNodeLoad<T>(script: string, config: object, timeoutS: number)
   });
 }
 
+/** Runs a C load generator to its end (killed after `timeoutS`): its exit code and its stdout and stderr together. */
+function outputOf(command: string, args: string[], timeoutS: number): Promise<{ code: number | null; out: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    children.add(child);
+    let out = "";
+    child.stdout!.on("data", (chunk) => (out += chunk));
+    child.stderr!.on("data", (chunk) => (out += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutS * 1000);
+    child.once("error", (err) => fail(new Error(`${command} could not start (${err.message}): run \`bash scripts/bench-prerequisites.sh\``)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      done({ code, out });
+    });
+  });
+}
+
 export function h2loadPath(): string | undefined {
   try {
     return execFileSync("sh", ["-c", "command -v h2load"], { encoding: "utf8" }).trim() || undefined;
@@ -48,7 +66,50 @@ export function h2loadPath(): string | undefined {
   }
 }
 
-export const H2LOAD_HINT = "h2load not found: install it with `apt-get update && apt-get install -y nghttp2-client` (Debian/Ubuntu)";
+export const H2LOAD_HINT = "h2load not found: install it with `apt-get update && apt-get install -y nghttp2-client` (Debian/Ubuntu), or run `bash scripts/bench-prerequisites.sh`";
+
+/** CPU seconds of this process's children that have ended (and been waited for): what a load generator used, read around its run. */
+export function endedChildrenCpuSeconds(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+/** What bench/wrk-users.lua's done() prints. */
+export interface WrkResult {
+  requests: number;
+  durationUs: number;
+  ok: number;
+  /** Answers the script did not expect (any but 200, and a lock's 400 on a user's first visit). */
+  unexpected: number;
+  /** Users a run before left locked: their first lock answered 400 and the walk unlocked them. */
+  resumed: number;
+  non2xx: number;
+  socketErrors: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  firstUnexpected: string;
+  /** The cores wrk kept busy. */
+  cpuCores: number;
+}
+
+/**
+ * wrk with bench/wrk-users.lua, one connection per thread (the script's reason), unpinned: it
+ * shares the cores with the server it loads.
+ */
+export function runWrk(opts: { url: string; token: string; idsFile: string; op: "get" | "lockunlock"; connections: number; durationS: number }): Promise<WrkResult> {
+  const c = String(opts.connections);
+  const args = ["-t", c, "-c", c, "-d", `${opts.durationS}s`, "--latency", "-s", join(ROOT, "bench", "wrk-users.lua"), opts.url, "--", opts.op, opts.idsFile, opts.token, c];
+  const cpu0 = endedChildrenCpuSeconds();
+  const t0 = performance.now();
+  return outputOf("wrk", args, opts.durationS + 30).then(({ code, out }) => {
+    const line = out.split("\n").find((l) => l.startsWith("{"));
+    if (code !== 0 || !line) throw new Error(`wrk exited with ${code}:\n${out.slice(-2000)}`);
+    const cpuCores = (endedChildrenCpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
+    return { ...(JSON.parse(line) as Omit<WrkResult, "cpuCores">), cpuCores };
+  });
+}
 
 export interface H2loadResult {
   rps: number;
@@ -76,20 +137,10 @@ export function runH2load(opts: { url: string; token: string; userId: string; da
     `${opts.url}/zus.bench.v1.BenchService/Noop`,
   ];
   const command = ["taskset", ...args].join(" ").replace(opts.token, "$TOKEN");
-  return new Promise((done, fail) => {
-    const child = spawn("taskset", args, { stdio: ["ignore", "pipe", "pipe"] });
-    children.add(child);
-    let out = "";
-    child.stdout!.on("data", (c) => (out += c));
-    child.stderr!.on("data", (c) => (out += c));
-    const timer = setTimeout(() => child.kill("SIGKILL"), (opts.durationS + 30) * 1000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      children.delete(child);
-      const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN);
-      const m = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
-      if (!Number.isFinite(rps) || !m) return fail(new Error(`h2load output not understood:\n${out}`));
-      done({ rps, succeeded: Number(m[1]), failed: Number(m[2]), errored: Number(m[3]), command, raw: out.slice(-1500) });
-    });
+  return outputOf("taskset", args, opts.durationS + 30).then(({ out }) => {
+    const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN);
+    const m = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
+    if (!Number.isFinite(rps) || !m) throw new Error(`h2load output not understood:\n${out}`);
+    return { rps, succeeded: Number(m[1]), failed: Number(m[2]), errored: Number(m[3]), command, raw: out.slice(-1500) };
   });
 }

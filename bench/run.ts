@@ -1,13 +1,14 @@
 /**
  * The benchmark (issue 6): `npm run bench -- [options]`
  *
- *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|watchers|history|delivery|all  (comma-separated; default ceiling,lockunlock,latency;
+ *   --scenario ceiling|lockunlock|latency|scale|crowd|signin|bulk|watchers|history|delivery|workers|all  (comma-separated; default ceiling,lockunlock,latency;
  *                      signin is bench/sign-in.ts with its own defaults, `npm run bench:sign-in` for its options;
  *                      bulk is bench/bulk.ts: one BulkLockUsers of 1,000 users against 1,000 LockUser calls;
  *                      watchers is bench/watchers.ts: lock/unlock over gRPC with and without watchers;
  *                      delivery is bench/delivery.ts: lock/unlock with and without a push stream, a poll stream
  *                      and an Actions target attached, the delay to each, and a held-back backlog's drain;
- *                      history is bench/history.ts, with 1,000,000 users and 16 connections unless given)
+ *                      history is bench/history.ts, with 1,000,000 users and 16 connections unless given;
+ *                      workers is bench/workers.ts: WORKERS=2 against WORKERS=1, unpinned, loaded by wrk)
  *   --protocol grpc|connect|rest|all                     (comma-separated; default all)
  *   --users N          seeded users (default 1000, history 1000000; scale: the large size, e.g. 1000000)
  *   --duration S       seconds per measurement (default 10)
@@ -46,8 +47,9 @@ import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, freePort, freshDatabase, memoryMiB, postgresCpuSeconds, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 import { watchers } from "./watchers.js";
 import { delivery } from "./delivery.js";
+import { workers } from "./workers.js";
 
-const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers", "history", "delivery"] as const;
+const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers", "history", "delivery", "workers"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
 const RPC_PATHS = ["fast", "stock"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -139,7 +141,8 @@ const HARD_DEADLINE_S =
       (has("watchers") ? ROUNDS * (5 * (DURATION + 120) + 2 * WARMUP + 90) : 0) +
       (has("history") ? 120 + HISTORY_USERS / 1_000 + protocols.length * ROUNDS * 6 * (DURATION + WARMUP + 30) : 0) +
       // Each round's waits for receipts and each backlog's fill and drain are bounded by delivery.ts's own timeouts.
-      (has("delivery") ? 120 + ROUNDS * (4 * (DURATION + WARMUP + 60) + 3 * 600) + 3 * (240 + 600 + 60) : 0));
+      (has("delivery") ? 120 + ROUNDS * (4 * (DURATION + WARMUP + 60) + 3 * 600) + 3 * (240 + 600 + 60) : 0) +
+      (has("workers") ? 120 + ROUNDS * 2 * (2 * (DURATION + WARMUP + 30) + 90) : 0));
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();
@@ -716,7 +719,10 @@ try {
   for (const path of paths) if (has("watchers")) await watchers({ ...onSession(path), watchers: WATCHERS, orgWatchers: ORG_WATCHERS });
   for (const path of paths) if (has("history")) await history(path);
   for (const path of paths) if (has("delivery")) await delivery({ ...onSession(path, { OUTBOUND_URL_ALLOW: "http://127.0.0.1" }), backlog: BACKLOG });
-  const pinned = scenarios.some((s) => s !== "signin") ? "; server on core 0, load on core 1" : "";
+  for (const path of paths)
+    if (has("workers"))
+      await workers({ backend: BACKEND, users: USERS, rounds: ROUNDS, connections: CONNECTIONS, durationS: DURATION, warmupS: WARMUP, env: { RPC_FAST_PATH: RPC_FAST_PATH[path] }, name: `${BACKEND}${variant([path])}`, log, print, header });
+  const pinned = scenarios.some((s) => s !== "signin" && s !== "workers") ? "; server on core 0, load on core 1" : "";
   console.log(`\n${COMMAND}\n${machine().cores} cores (${machine().cpuModel}), node ${process.version}${pinned}`);
 } catch (err) {
   console.error("bench failed:", err);

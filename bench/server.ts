@@ -1,6 +1,6 @@
 /**
- * The server under test: `taskset -c 0 node dist/server.mjs` with BENCH_NOOP=1, the
- * default LOG_LEVEL and stdout to /dev/null, on a fresh database (a temp dir for SQLite, a new
+ * The server under test: `taskset -c 0 node dist/server.mjs` (or unpinned, when asked) with
+ * BENCH_NOOP=1, the default LOG_LEVEL and stdout to /dev/null, on a fresh database (a temp dir for SQLite, a new
  * database for PostgreSQL). Readiness is the first served authenticated Noop call.
  * For diagnosis: NODE_BENCH_FLAGS adds flags to that `node` (`--cpu-prof`, `--trace-gc-nvp`),
  * and BENCH_SERVER_STDOUT names a file its stdout is appended to instead (what V8 traces).
@@ -104,15 +104,21 @@ function post(port: number, path: string, token: string, body: string): Promise<
   });
 }
 
-export async function startServer(db: Database, port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+/**
+ * `pinned: false` leaves the server to the scheduler on every core (the workers scenario, whose
+ * WORKERS=2 is to use both).
+ */
+export async function startServer(db: Database, port: number, extraEnv: NodeJS.ProcessEnv = {}, { pinned = true } = {}): Promise<RunningServer> {
   const tokenFile = join(db.dataDir, "admin.pat");
   // One server process (WORKERS=1) unless a scenario asks for more: the server is pinned to one
-  // core, and its CPU is read from its pid.
+  // core, and its CPU is read from its pid (a cluster's: its primary's and its workers').
   const env: NodeJS.ProcessEnv = { ...process.env, WORKERS: "1", PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: db.url, ADMIN_TOKEN_FILE: tokenFile, BENCH_NOOP: "1", ...extraEnv };
   if (!extraEnv.LOG_LEVEL) delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
   const started = performance.now();
   const stdout = env.BENCH_SERVER_STDOUT ? openSync(env.BENCH_SERVER_STDOUT, "a") : "ignore";
-  const child = spawn("taskset", ["-c", "0", process.execPath, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/server.mjs"], {
+  const node = [process.execPath, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/server.mjs"];
+  const [command, ...args] = pinned ? ["taskset", "-c", "0", ...node] : node;
+  const child = spawn(command!, args, {
     cwd: ROOT,
     env,
     stdio: ["ignore", stdout, "pipe"],
@@ -263,7 +269,8 @@ export function pinTree(pid: number, cores: string): void {
   for (const p of [pid, ...childrenOf(pid)]) execFileSync("taskset", ["-a", "-p", "-c", cores, String(p)], { stdio: "ignore" });
 }
 
-function childrenOf(pid: number): number[] {
+/** The processes `pid` started (a cluster primary's workers), by pid. */
+export function childrenOf(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
     readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
   );

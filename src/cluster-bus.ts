@@ -11,6 +11,8 @@ import cluster, { type Worker } from "node:cluster";
 export type Note =
   | { note: "targetChanged"; targetId: string }
   | { note: "streamsChanged" }
+  /** Events were committed: the others' watchers and dispatchers look now, not at their next poll. */
+  | { note: "committed" }
   | { note: "credentialsFailed"; address: string };
 
 const NOTE = "zus:note";
@@ -24,15 +26,22 @@ interface Message {
   error?: string;
 }
 
+/**
+ * A send's failure: the process at the other end has just died (EPIPE) and is replaced, or it is
+ * the primary and the worker ends with it. Without a callback the failure is an 'error' event,
+ * which ended the primary with a worker killed while notes were on their way (the crash drill).
+ */
+const gone = (): void => undefined;
+
 /** In the primary: hands each worker's note to every other worker, and answers scrapes with `metrics`. */
 export function relayBetweenWorkers(metrics: () => Promise<string>): void {
   cluster.on("message", (from: Worker, message: Message & Note) => {
     if (message?.type === NOTE) {
       for (const worker of Object.values(cluster.workers ?? {})) {
-        if (worker && worker !== from && worker.isConnected()) worker.send(message);
+        if (worker && worker !== from && worker.isConnected()) worker.send(message, undefined, gone);
       }
     } else if (message?.type === SCRAPE) {
-      const reply = (answer: Message) => from.isConnected() && from.send({ type: SCRAPED, id: message.id, ...answer });
+      const reply = (answer: Message) => from.isConnected() && from.send({ type: SCRAPED, id: message.id, ...answer }, undefined, gone);
       metrics().then(
         (text) => reply({ text }),
         (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
@@ -45,6 +54,8 @@ export function relayBetweenWorkers(metrics: () => Promise<string>): void {
 export class WorkerBus {
   private readonly scrapes = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
   private nextScrape = 0;
+  /** Notes held until the end of this turn of the event loop, each kind once. */
+  private readonly turnNotes = new Map<Note["note"], Note>();
 
   constructor(heard: (note: Note) => void) {
     process.on("message", (message: Message & Note) => {
@@ -59,7 +70,22 @@ export class WorkerBus {
   }
 
   tell(note: Note): void {
-    if (process.connected) process.send!({ type: NOTE, ...note });
+    if (process.connected) process.send!({ type: NOTE, ...note }, undefined, {}, gone);
+  }
+
+  /**
+   * Tells `note` once at the end of this turn of the event loop, however often it is told in the
+   * turn: a turn's commits (one group commit on SQLite) cost the others one wake, not one each.
+   * At the turn's end, every commit whose answer ran in it has committed.
+   */
+  tellOncePerTurn(note: Note): void {
+    if (this.turnNotes.size === 0) {
+      setImmediate(() => {
+        for (const held of this.turnNotes.values()) this.tell(held);
+        this.turnNotes.clear();
+      });
+    }
+    this.turnNotes.set(note.note, note);
   }
 
   /** Every worker's metrics, added up by the primary. */
@@ -68,7 +94,11 @@ export class WorkerBus {
     return new Promise((resolve, reject) => {
       if (!process.connected) return reject(new Error("the primary is gone"));
       this.scrapes.set(id, { resolve, reject });
-      process.send!({ type: SCRAPE, id });
+      process.send!({ type: SCRAPE, id }, undefined, {}, (err: Error | null) => {
+        if (!err) return;
+        this.scrapes.delete(id);
+        reject(new Error("the primary is gone"));
+      });
     });
   }
 }

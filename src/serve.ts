@@ -48,9 +48,15 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger, owner: !worker });
   const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
   const attemptLimit = new FailureLimiter(config.authFailuresPerMinute);
+  // What was committed, here or (told through the bus) on another worker, is read at once.
+  const wakeReaders = () => {
+    hub.wake();
+    delivery.wake();
+  };
   // With several workers, what one of them changes in memory reaches the others (cluster-bus.ts).
   const heard = (note: Note) => {
-    if (note.note === "targetChanged") delivery.targetChanged(note.targetId);
+    if (note.note === "committed") wakeReaders();
+    else if (note.note === "targetChanged") delivery.targetChanged(note.targetId);
     else if (note.note === "streamsChanged") delivery.streamsChanged();
     else attemptLimit.recordFailure(note.address);
   };
@@ -85,8 +91,8 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
   if (store.commitCounts) metrics.watchCommits(store.commitCounts.bind(store));
   const app = new UserApp(store, undefined, {
     committed: () => {
-      hub.wake();
-      delivery.wake();
+      wakeReaders();
+      bus?.tellOncePerTurn({ note: "committed" });
     },
     routes: delivery.routes,
   });

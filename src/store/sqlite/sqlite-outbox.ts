@@ -66,6 +66,9 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   async leaseDue(now: Date, leaseUntil: Date, room: LeaseRoom): Promise<LeasedDelivery[]> {
+    // The dispatcher looks after every commit; with nothing waiting it takes no write lock, which
+    // the other workers of a cluster would wait for (bench/FINDINGS.md, "2026-12-06, every core").
+    if (this.destinations.all().length === 0) return [];
     const leased = this.sqlite.transaction(() => {
       const ids: number[] = [];
       for (const destination of this.destinations.all()) {
