@@ -13,6 +13,7 @@ import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { Batcher } from "../batcher.js";
+import { BatchedLookup } from "./batched-lookup.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
@@ -79,6 +80,16 @@ export class PostgresStore implements Store {
   readonly actions: PostgresActions;
 
   private readonly commits = new Batcher<PendingCommit>((pending) => this.commitTogether(pending));
+  /** Every call's two reads, one query a turn each (batched-lookup.ts). */
+  private readonly users = new BatchedLookup<string, User>((ids) =>
+    guard(async () => new Map((await this.reads.usersByIds.execute({ ids })).map((row) => [row.id, fromUserRow(row)]))),
+  );
+  private readonly tokenOwners = new BatchedLookup<string, TokenOwner>((hashes) =>
+    guard(async () => {
+      const rows = await this.reads.tokenOwnersByHashes.execute({ hashes, now: new Date() });
+      return new Map(rows.map((row) => [row.hash, toTokenOwner(row.user, row.grants)]));
+    }),
+  );
 
   constructor(
     private readonly db: PgDb,
@@ -113,10 +124,7 @@ export class PostgresStore implements Store {
   }
 
   getUser(id: string): Promise<User | undefined> {
-    return guard(async () => {
-      const [row] = await this.reads.userById.execute({ id });
-      return row && fromUserRow(row);
-    });
+    return this.users.get(id);
   }
 
   commitUser(commit: UserCommit): Promise<void> {
@@ -150,11 +158,7 @@ export class PostgresStore implements Store {
   }
 
   findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
-    return guard(async () => {
-      const [found] = await this.reads.tokenOwnerByHash.execute({ hash: tokenHash, now: new Date() });
-      if (!found) return undefined;
-      return toTokenOwner(found.user, found.grants);
-    });
+    return this.tokenOwners.get(tokenHash);
   }
 
   getOrganization(id: string): Promise<Organization | undefined> {
@@ -252,10 +256,11 @@ export class PostgresStore implements Store {
  */
 function preparedReads(db: PgDb) {
   return {
-    userById: db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare("zus_user_by_id"),
-    // The owner and its role grants in one round trip.
-    tokenOwnerByHash: db
+    usersByIds: db.select().from(schema.users).where(sql`${schema.users.id} = any(${sql.placeholder("ids")}::text[])`).prepare("zus_users_by_ids"),
+    // The owners and their role grants in one round trip.
+    tokenOwnersByHashes: db
       .select({
+        hash: schema.tokens.hash,
         user: schema.users,
         grants: sql<{ role: string; orgId: string | null }[]>`coalesce((select json_agg(json_build_object('role', ${schema.roleGrants.role}, 'orgId', ${schema.roleGrants.orgId})) from ${schema.roleGrants} where ${schema.roleGrants.userId} = ${schema.users.id}), '[]'::json)`,
       })
@@ -263,12 +268,12 @@ function preparedReads(db: PgDb) {
       .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
       .where(
         and(
-          eq(schema.tokens.hash, sql.placeholder("hash")),
+          sql`${schema.tokens.hash} = any(${sql.placeholder("hashes")}::text[])`,
           isNull(schema.tokens.revokedAt),
           or(isNull(schema.tokens.expiresAt), gt(schema.tokens.expiresAt, sql.placeholder("now"))),
         ),
       )
-      .prepare("zus_token_owner"),
+      .prepare("zus_token_owners"),
     organizationById: db.select().from(schema.organizations).where(eq(schema.organizations.id, sql.placeholder("id"))).prepare("zus_organization_by_id"),
   };
 }
