@@ -2,7 +2,7 @@
  * PostgreSQL through Drizzle, for installations with several server instances on one
  * database. Works with node-postgres (production) and PGlite (tests) alike.
  */
-import { and, count, eq, gt, inArray, isNull, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, inArray, lte, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -13,12 +13,12 @@ import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
 import { Batcher } from "../batcher.js";
-import { BatchedLookup } from "./batched-lookup.js";
+import { CallReads } from "./call-reads.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
+import { fromUserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
 import { commitStatement, type Statement } from "./commit-statement.js";
 import * as schema from "./schema.js";
@@ -80,16 +80,8 @@ export class PostgresStore implements Store {
   readonly actions: PostgresActions;
 
   private readonly commits = new Batcher<PendingCommit>((pending) => this.commitTogether(pending));
-  /** Every call's two reads, one query a turn each (batched-lookup.ts). */
-  private readonly users = new BatchedLookup<string, User>((ids) =>
-    guard(async () => new Map((await this.reads.usersByIds.execute({ ids })).map((row) => [row.id, fromUserRow(row)]))),
-  );
-  private readonly tokenOwners = new BatchedLookup<string, TokenOwner>((hashes) =>
-    guard(async () => {
-      const rows = await this.reads.tokenOwnersByHashes.execute({ hashes, now: new Date() });
-      return new Map(rows.map((row) => [row.hash, toTokenOwner(row.user, row.grants)]));
-    }),
-  );
+  /** Every call's two reads, one statement a turn for all (call-reads.ts). */
+  private readonly callReads: CallReads;
 
   constructor(
     private readonly db: PgDb,
@@ -98,6 +90,7 @@ export class PostgresStore implements Store {
     private readonly run: RunStatement,
   ) {
     this.reads = preparedReads(db);
+    this.callReads = new CallReads((statement) => guard(() => run(statement)));
     this.actions = new PostgresActions(db);
     // node-postgres and PGlite both answer a raw statement with its rows.
     const execute = (query: SQL) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] });
@@ -124,7 +117,7 @@ export class PostgresStore implements Store {
   }
 
   getUser(id: string): Promise<User | undefined> {
-    return this.users.get(id);
+    return this.callReads.getUser(id);
   }
 
   commitUser(commit: UserCommit): Promise<void> {
@@ -158,7 +151,7 @@ export class PostgresStore implements Store {
   }
 
   findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
-    return this.tokenOwners.get(tokenHash);
+    return this.callReads.findTokenOwner(tokenHash);
   }
 
   getOrganization(id: string): Promise<Organization | undefined> {
@@ -249,31 +242,12 @@ export class PostgresStore implements Store {
 }
 
 /**
- * The reads of every call (authentication, loading the user), as named prepared statements:
- * Drizzle builds their SQL once, and PostgreSQL parses and plans them once per connection.
- * They run on the pool, outside transactions (a prepared query is bound to the client it was
- * prepared on, so the statements inside transactions are built per call).
+ * Reads made often outside transactions, as named prepared statements: Drizzle builds their SQL
+ * once, and PostgreSQL parses and plans them once per connection (a prepared query is bound to
+ * the client it was prepared on, so the statements inside transactions are built per call).
  */
 function preparedReads(db: PgDb) {
   return {
-    usersByIds: db.select().from(schema.users).where(sql`${schema.users.id} = any(${sql.placeholder("ids")}::text[])`).prepare("zus_users_by_ids"),
-    // The owners and their role grants in one round trip.
-    tokenOwnersByHashes: db
-      .select({
-        hash: schema.tokens.hash,
-        user: schema.users,
-        grants: sql<{ role: string; orgId: string | null }[]>`coalesce((select json_agg(json_build_object('role', ${schema.roleGrants.role}, 'orgId', ${schema.roleGrants.orgId})) from ${schema.roleGrants} where ${schema.roleGrants.userId} = ${schema.users.id}), '[]'::json)`,
-      })
-      .from(schema.tokens)
-      .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
-      .where(
-        and(
-          sql`${schema.tokens.hash} = any(${sql.placeholder("hashes")}::text[])`,
-          isNull(schema.tokens.revokedAt),
-          or(isNull(schema.tokens.expiresAt), gt(schema.tokens.expiresAt, sql.placeholder("now"))),
-        ),
-      )
-      .prepare("zus_token_owners"),
     organizationById: db.select().from(schema.organizations).where(eq(schema.organizations.id, sql.placeholder("id"))).prepare("zus_organization_by_id"),
   };
 }
