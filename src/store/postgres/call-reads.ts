@@ -10,12 +10,12 @@
  * node-postgres and PGlite both answer timestamps as Dates, integers as numbers and JSON parsed.
  */
 import { getTableColumns } from "drizzle-orm";
-import { Batcher } from "../batcher.js";
 import type { TokenOwner } from "../store.js";
 import type { User } from "../../domain/user.js";
 import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
 import type { RunStatement } from "./postgres-store.js";
 import * as schema from "./schema.js";
+import { GatedBatcher } from "./gated-batcher.js";
 
 const userColumns = Object.entries(getTableColumns(schema.users))
   .map(([key, column]) => `u."${column.name}" as "${key}"`)
@@ -43,17 +43,22 @@ interface Pending {
 type Row = UserRow & { key: string; t: boolean; grants: { role: string; orgId: string | null }[] | null };
 
 export class CallReads {
-  private readonly pending = new Batcher<Pending>((items) => this.readAll(items));
+  private readonly pending: GatedBatcher<Pending>;
 
-  /** `run` must guard the statement (guard.ts). */
-  constructor(private readonly run: RunStatement) {}
+  /** `run` must guard the statement (guard.ts); at most `limit` statements are in flight. */
+  constructor(
+    private readonly run: RunStatement,
+    limit: number,
+  ) {
+    this.pending = new GatedBatcher(limit, (items) => this.readAll(items));
+  }
 
   getUser(id: string): Promise<User | undefined> {
-    return new Promise((resolve, reject) => void this.pending.add({ token: false, key: id, resolve, reject }));
+    return new Promise((resolve, reject) => this.pending.add({ token: false, key: id, resolve, reject }));
   }
 
   findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
-    return new Promise((resolve, reject) => void this.pending.add({ token: true, key: tokenHash, resolve, reject }));
+    return new Promise((resolve, reject) => this.pending.add({ token: true, key: tokenHash, resolve, reject }));
   }
 
   private async readAll(items: Pending[]): Promise<void> {

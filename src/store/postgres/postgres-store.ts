@@ -12,7 +12,7 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
-import { Batcher } from "../batcher.js";
+import { GatedBatcher } from "./gated-batcher.js";
 import { CallReads } from "./call-reads.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
@@ -36,6 +36,14 @@ import { POSTGRES_TEXT } from "./postgres-text.js";
  * an organization waited for the one before it.
  */
 const COUNT_SHARDS = 16;
+
+/**
+ * Statements in flight at once for the calls' reads and for their commits (gated-batcher.ts):
+ * what arrives meanwhile waits and joins the next. Chosen by measurement (bench/FINDINGS.md,
+ * round "2026-12-06, PostgreSQL's reads a turn"); the pool has room for both and for the rest.
+ */
+const READS_IN_FLIGHT = 2;
+const COMMITS_IN_FLIGHT = 4;
 
 /** Taken while migrating, so instances that start together do not migrate at the same time. */
 const MIGRATION_LOCK = 7_242_001;
@@ -79,7 +87,7 @@ export class PostgresStore implements Store {
   readonly ssf: PostgresSsfStore;
   readonly actions: PostgresActions;
 
-  private readonly commits = new Batcher<PendingCommit>((pending) => this.commitTogether(pending));
+  private readonly commits = new GatedBatcher<PendingCommit>(COMMITS_IN_FLIGHT, (pending) => this.commitTogether(pending));
   /** Every call's two reads, one statement a turn for all (call-reads.ts). */
   private readonly callReads: CallReads;
 
@@ -90,7 +98,7 @@ export class PostgresStore implements Store {
     private readonly run: RunStatement,
   ) {
     this.reads = preparedReads(db);
-    this.callReads = new CallReads((statement) => guard(() => run(statement)));
+    this.callReads = new CallReads((statement) => guard(() => run(statement)), READS_IN_FLIGHT);
     this.actions = new PostgresActions(db);
     // node-postgres and PGlite both answer a raw statement with its rows.
     const execute = (query: SQL) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] });
@@ -100,7 +108,12 @@ export class PostgresStore implements Store {
   }
 
   private async commitTogether(pending: PendingCommit[]): Promise<void> {
-    await Promise.all(statementsOf(pending).map((group) => this.commitGroup(group)));
+    try {
+      await Promise.all(statementsOf(pending).map((group) => this.commitGroup(group)));
+    } catch (err) {
+      // Not expected (commitGroup answers each commit), but a commit must never be left waiting.
+      for (const c of pending) c.reject(err);
+    }
   }
 
   private async commitGroup(group: PendingCommit[]): Promise<void> {
@@ -124,7 +137,7 @@ export class PostgresStore implements Store {
     const plan = planUserCommit(commit, COUNT_SHARDS);
     if (plan.session) return guard(() => this.db.transaction((tx) => writePlan(tx, plan)));
     // The commits of one turn share a statement (commit-statement.ts): one round trip, one WAL flush.
-    return new Promise((resolve, reject) => void this.commits.add({ plan, resolve, reject }).catch(reject));
+    return new Promise((resolve, reject) => this.commits.add({ plan, resolve, reject }));
   }
 
   listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
