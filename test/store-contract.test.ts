@@ -369,6 +369,30 @@ describe.each(STORE_BACKENDS)("Store contract on $name", (backend) => {
       const byRole = (a: { role: string }, b: { role: string }) => compareText(a.role, b.role);
       expect([...owner!.grants].sort(byRole)).toEqual([...c.grants].sort(byRole));
     });
+
+    it("reads asked for together each get their own answer, repeated or unknown, and a later one sees every commit before it", async () => {
+      const orgId = await newOrg();
+      const users = [await commit(newHuman(orgId, uniq("together.read"))), await commit(newMachine(orgId, uniq("together.read")))];
+      const token = newMachine(orgId, uniq("together.owner"));
+      token.tokenHash = hashToken("together-token");
+      const owner = await commit(token);
+      const [a, b, again, missing, found, unknown] = await Promise.all([
+        store.getUser(users[0]!.id),
+        store.getUser(users[1]!.id),
+        store.getUser(users[1]!.id),
+        store.getUser("no-such-user"),
+        store.findTokenOwner(hashToken("together-token")),
+        store.findTokenOwner(hashToken("no-such-token")),
+      ]);
+      expect([a, b, again, missing]).toEqual([users[0], users[1], users[1], undefined]);
+      expect(found?.user).toEqual(owner);
+      expect(unknown).toBeUndefined();
+      const locked = [change(users[0]!, "user.locked"), change(owner, "user.locked")];
+      await Promise.all(locked.map((c) => store.commitUser(c)));
+      const [after, ownerAfter] = await Promise.all([store.getUser(users[0]!.id), store.findTokenOwner(hashToken("together-token"))]);
+      expect(after).toEqual(locked[0]!.user);
+      expect(ownerAfter?.user).toEqual(locked[1]!.user);
+    });
   });
 
   describe("conflicts", () => {

@@ -2,7 +2,7 @@
  * PostgreSQL through Drizzle, for installations with several server instances on one
  * database. Works with node-postgres (production) and PGlite (tests) alike.
  */
-import { and, count, eq, gt, inArray, isNull, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, inArray, lte, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -12,12 +12,13 @@ import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
 import type { Session } from "../../domain/sessions.js";
-import { Batcher } from "../batcher.js";
+import { GatedBatcher } from "./gated-batcher.js";
+import { CallReads } from "./call-reads.js";
 import { MIGRATIONS } from "../migrations.js";
 import { fromSessionRow, mostSpecificPolicy, scopeKeys, toPolicyRow } from "../session-rows.js";
 import { ConflictError, type Organization, type SessionWrite, type Store, type StoredLockoutPolicy, type TokenOwner, type UserCommit } from "../store.js";
 import { userQuerySql } from "../user-query-sql.js";
-import { fromUserRow, toTokenOwner, type UserRow } from "../user-rows.js";
+import { fromUserRow } from "../user-rows.js";
 import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan.js";
 import { commitStatement, type Statement } from "./commit-statement.js";
 import * as schema from "./schema.js";
@@ -35,6 +36,14 @@ import { POSTGRES_TEXT } from "./postgres-text.js";
  * an organization waited for the one before it.
  */
 const COUNT_SHARDS = 16;
+
+/**
+ * Statements in flight at once for the calls' reads and for their commits (gated-batcher.ts):
+ * what arrives meanwhile waits and joins the next. Chosen by measurement (bench/FINDINGS.md,
+ * round "2026-12-06, PostgreSQL's reads a turn"); the pool has room for both and for the rest.
+ */
+const READS_IN_FLIGHT = 2;
+const COMMITS_IN_FLIGHT = 4;
 
 /** Taken while migrating, so instances that start together do not migrate at the same time. */
 const MIGRATION_LOCK = 7_242_001;
@@ -78,7 +87,9 @@ export class PostgresStore implements Store {
   readonly ssf: PostgresSsfStore;
   readonly actions: PostgresActions;
 
-  private readonly commits = new Batcher<PendingCommit>((pending) => this.commitTogether(pending));
+  private readonly commits = new GatedBatcher<PendingCommit>(COMMITS_IN_FLIGHT, (pending) => this.commitTogether(pending));
+  /** Every call's two reads, one statement a turn for all (call-reads.ts). */
+  private readonly callReads: CallReads;
 
   constructor(
     private readonly db: PgDb,
@@ -87,6 +98,7 @@ export class PostgresStore implements Store {
     private readonly run: RunStatement,
   ) {
     this.reads = preparedReads(db);
+    this.callReads = new CallReads((statement) => guard(() => run(statement)), READS_IN_FLIGHT);
     this.actions = new PostgresActions(db);
     // node-postgres and PGlite both answer a raw statement with its rows.
     const execute = (query: SQL) => guard(async () => (await db.execute(query)) as unknown as { rows: unknown[] });
@@ -96,7 +108,12 @@ export class PostgresStore implements Store {
   }
 
   private async commitTogether(pending: PendingCommit[]): Promise<void> {
-    await Promise.all(statementsOf(pending).map((group) => this.commitGroup(group)));
+    try {
+      await Promise.all(statementsOf(pending).map((group) => this.commitGroup(group)));
+    } catch (err) {
+      // Not expected (commitGroup answers each commit), but a commit must never be left waiting.
+      for (const c of pending) c.reject(err);
+    }
   }
 
   private async commitGroup(group: PendingCommit[]): Promise<void> {
@@ -113,17 +130,14 @@ export class PostgresStore implements Store {
   }
 
   getUser(id: string): Promise<User | undefined> {
-    return guard(async () => {
-      const [row] = await this.reads.userById.execute({ id });
-      return row && fromUserRow(row);
-    });
+    return this.callReads.getUser(id);
   }
 
   commitUser(commit: UserCommit): Promise<void> {
     const plan = planUserCommit(commit, COUNT_SHARDS);
     if (plan.session) return guard(() => this.db.transaction((tx) => writePlan(tx, plan)));
     // The commits of one turn share a statement (commit-statement.ts): one round trip, one WAL flush.
-    return new Promise((resolve, reject) => void this.commits.add({ plan, resolve, reject }).catch(reject));
+    return new Promise((resolve, reject) => this.commits.add({ plan, resolve, reject }));
   }
 
   listUsers(query: UserListQuery): Promise<{ total: number; users: User[] }> {
@@ -150,11 +164,7 @@ export class PostgresStore implements Store {
   }
 
   findTokenOwner(tokenHash: string): Promise<TokenOwner | undefined> {
-    return guard(async () => {
-      const [found] = await this.reads.tokenOwnerByHash.execute({ hash: tokenHash, now: new Date() });
-      if (!found) return undefined;
-      return toTokenOwner(found.user, found.grants);
-    });
+    return this.callReads.findTokenOwner(tokenHash);
   }
 
   getOrganization(id: string): Promise<Organization | undefined> {
@@ -245,30 +255,12 @@ export class PostgresStore implements Store {
 }
 
 /**
- * The reads of every call (authentication, loading the user), as named prepared statements:
- * Drizzle builds their SQL once, and PostgreSQL parses and plans them once per connection.
- * They run on the pool, outside transactions (a prepared query is bound to the client it was
- * prepared on, so the statements inside transactions are built per call).
+ * Reads made often outside transactions, as named prepared statements: Drizzle builds their SQL
+ * once, and PostgreSQL parses and plans them once per connection (a prepared query is bound to
+ * the client it was prepared on, so the statements inside transactions are built per call).
  */
 function preparedReads(db: PgDb) {
   return {
-    userById: db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare("zus_user_by_id"),
-    // The owner and its role grants in one round trip.
-    tokenOwnerByHash: db
-      .select({
-        user: schema.users,
-        grants: sql<{ role: string; orgId: string | null }[]>`coalesce((select json_agg(json_build_object('role', ${schema.roleGrants.role}, 'orgId', ${schema.roleGrants.orgId})) from ${schema.roleGrants} where ${schema.roleGrants.userId} = ${schema.users.id}), '[]'::json)`,
-      })
-      .from(schema.tokens)
-      .innerJoin(schema.users, eq(schema.users.id, schema.tokens.userId))
-      .where(
-        and(
-          eq(schema.tokens.hash, sql.placeholder("hash")),
-          isNull(schema.tokens.revokedAt),
-          or(isNull(schema.tokens.expiresAt), gt(schema.tokens.expiresAt, sql.placeholder("now"))),
-        ),
-      )
-      .prepare("zus_token_owner"),
     organizationById: db.select().from(schema.organizations).where(eq(schema.organizations.id, sql.placeholder("id"))).prepare("zus_organization_by_id"),
   };
 }
