@@ -59,6 +59,7 @@ import {
   trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
 import { reportCode } from "../call-report.js";
+import { isPushStream, startPush, type PushControl, type PushStream } from "../push-stream.js";
 import { encoderOf, isSharedMessage, streamAnswer, type StreamSink } from "../stream-answer.js";
 import { inputParser, readSingleMessage } from "./parse.js";
 import { serverStreamInvoker } from "./stream-invoker.js";
@@ -217,12 +218,20 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
       let error: ConnectError | undefined;
       try {
         const res = await invoke(context, input);
-        for await (const message of res.message) {
-          // Gone: leaving the loop ends the implementation's iteration (its finally blocks run).
-          if (sink.closed) break;
-          const bytes = framed(message);
-          head();
-          if (!sink.write(bytes instanceof Uint8Array ? bytes : await bytes)) await sink.drained();
+        if (isPushStream(res.message) && !compress) {
+          await pushInto(res.message, sink, (message) => {
+            const bytes = framed(message) as Uint8Array;
+            head();
+            return bytes;
+          });
+        } else {
+          for await (const message of res.message) {
+            // Gone: leaving the loop ends the implementation's iteration (its finally blocks run).
+            if (sink.closed) break;
+            const bytes = framed(message);
+            head();
+            if (!sink.write(bytes instanceof Uint8Array ? bytes : await bytes)) await sink.drained();
+          }
         }
         replaceHeaders(context.responseTrailer, res.trailer);
       } catch (err) {
@@ -238,6 +247,54 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
       sink.end(end.trailer);
     });
   };
+}
+
+/**
+ * A push stream's messages written as they come, each framed by `frame` (uncompressed frames are
+ * made at once); when the socket stops taking them, the stream holds the rest until 'drain'.
+ * Resolves when the stream ends or the client has gone, rejects with the stream's error.
+ */
+function pushInto(stream: PushStream<unknown>, sink: StreamSink, frame: (message: unknown) => Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let control: PushControl | undefined;
+    const stop = (err?: unknown) => {
+      done = true;
+      control?.stop();
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const resume = () => {
+      if (!done) control?.resume();
+    };
+    control = startPush(stream, {
+      message(message) {
+        if (done) return false;
+        // Gone: the stream stops (its watcher unsubscribes).
+        if (sink.closed) {
+          stop();
+          return false;
+        }
+        let bytes: Uint8Array;
+        try {
+          bytes = frame(message);
+        } catch (err) {
+          stop(err);
+          return false;
+        }
+        if (sink.write(bytes)) return true;
+        void sink.drained().then(resume);
+        return false;
+      },
+      end(err) {
+        done = true;
+        if (err === undefined) resolve();
+        else reject(err);
+      },
+    });
+    // Gone already while it started.
+    if (done) control.stop();
+  });
 }
 
 /** An envelope's bytes, compressed if it is large enough. */
