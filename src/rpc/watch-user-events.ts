@@ -69,19 +69,21 @@ async function openWatch(watching: Watching, req: WatchUserEventsRequest, ctx: H
 
 /**
  * The hub hands one event to all its watchers as the same object: its message, where their
- * positions agree, is made once and marked shared, so that each protocol frames it once.
+ * positions agree, is made once and marked shared, so that each protocol frames it once. Their
+ * positions are mostly the event's own `after`, the same object, whose text is then not made again.
  */
-const eventMessages = new WeakMap<LoggedEvent, WatchUserEventsResponse>();
+const eventMessages = new WeakMap<LoggedEvent, { at: EventPosition; message: WatchUserEventsResponse }>();
 
 function eventMessage(watching: Watching, event: LoggedEvent, at: EventPosition): WatchUserEventsResponse {
-  const position = watching.formatPosition(at);
   const made = eventMessages.get(event);
-  if (made?.position === position) return made;
+  if (made?.at === at) return made.message;
+  const position = watching.formatPosition(at);
+  if (made?.message.position === position) return made.message;
   const message: WatchUserEventsResponse = sharedMessage(
     create(WatchUserEventsResponseSchema, { position, kind: { case: "event", value: toProtoEvent(event.event, event.orgId) } }),
     (binary) => encodeWatchResponse(message, binary),
   );
-  eventMessages.set(event, message);
+  eventMessages.set(event, { at, message });
   return message;
 }
 
