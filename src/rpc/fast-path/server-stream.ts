@@ -5,10 +5,11 @@
  * server CPU per delivered event, a quarter of it garbage collection, and each watcher held
  * their pending state until its next message (bench/FINDINGS.md, round "2026-12-05, watchers").
  *
- * Here one loop per stream pulls the implementation's messages (through the interceptors,
- * stream-invoker.ts) and writes each one framed to the response (rpc/stream-answer.ts): a
- * message the socket takes at once is a serialization and a write; one that waits awaits
- * 'drain' before the next is pulled. The rest is Connect-ES's own, as the unary fast path keeps
+ * Here each framed message is written to the response (rpc/stream-answer.ts) as the
+ * implementation's stream (through the interceptors, stream-invoker.ts) hands it over: a push
+ * stream (rpc/push-stream.ts, WatchUserEvents) in the turn it makes it, and held back by it
+ * until 'drain' when the socket refuses one; any other (Health.Watch), or a compressed one, is
+ * pulled by one loop that awaits 'drain' before the next. The rest is Connect-ES's own, as the unary fast path keeps
  * it: content types, compression, the timeout header, size limits, serialization, the status
  * trailers, gRPC-Web's trailer frame and Connect's end-stream message. The headers go out with
  * the first message, or with the end, so the implementation may still set them until then.
