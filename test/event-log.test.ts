@@ -5,8 +5,11 @@
  * commits last is neither skipped nor delivered before it commits. Plus the snapshot algebra of
  * PostgreSQL's positions.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { UserApp } from "../src/app/user-app.js";
 import type { Principal } from "../src/domain/permissions.js";
 import type { EventPosition, LoggedEvent } from "../src/store/event-log.js";
@@ -15,6 +18,7 @@ import type { Store } from "../src/store/store.js";
 import { createDatabase, POSTGRES_URL } from "./support/postgres.js";
 import { STORE_BACKENDS } from "./support/stores.js";
 import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 
 /** Reads everything after `from`, `limit` at a time, as the hub and a backlog do. */
 /**
@@ -192,5 +196,61 @@ describe("PostgreSQL snapshot positions", () => {
     expect(covers(position, { tx: 15n, id: 1 })).toBe(false);
     expect(merge(position, { snapshot: s("12:20:12,15"), partial: { tx: 12n, id: 44 } })).toEqual({ snapshot: s("12:20:12,15"), partial: { tx: 12n, id: 44 } });
     expect(merge(position, { snapshot: below(13n) })).toEqual({ snapshot: s("15:20:15") });
+  });
+});
+
+describe("SQLite: the events this process committed", () => {
+  const file = join(mkdtempSync(join(tmpdir(), "zus-event-log-")), "db");
+  let mine: Store;
+  let other: Store;
+  let app: UserApp;
+  let admin: Principal;
+  beforeAll(async () => {
+    mine = openSqliteStore(file);
+    // Another process on the file, as a cluster's worker is.
+    other = openSqliteStore(file, { owner: false });
+    app = new UserApp(mine);
+    const org = await app.addOrganization("recent");
+    const { userId } = await app.addMachineUser(org.id, "recent-admin", "ORG_OWNER");
+    admin = { userId, orgId: org.id, grants: [{ role: "ORG_OWNER", orgId: org.id }] };
+  });
+  afterAll(async () => {
+    await other?.close();
+    await mine?.close();
+  });
+
+  const addUser = async (on = app) =>
+    (await on.addHuman({ orgId: admin.orgId, username: `u-${Math.random()}`, profile: { givenName: "A", familyName: "B" }, email: "a@b.c", emailVerified: true, passwordChangeRequired: false }, admin)).userId;
+
+  it("are given without reading them back, as the file gives them", async () => {
+    const start = await mine.log.head();
+    const id = await addUser();
+    await app.lockWithRecord(id, admin, { reason: "why ✓", end: { inSeconds: 3600 } });
+    await app.changeState("unlock", id, admin);
+    await app.changeState("lock", id, admin);
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      const held = await mine.log.eventsAfter(start, 100);
+      // Each payload parsed from its row's text is a read of the file.
+      expect(parse).not.toHaveBeenCalled();
+      const read = await other.log.eventsAfter(start, 100);
+      expect(parse).toHaveBeenCalled();
+      expect(held.events.map(key)).toEqual([1, 2, 3, 4].map((s) => `${id}#${s}`));
+      expect(held).toEqual(read);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it("give way to the file where another process committed in between, so that nothing is skipped", async () => {
+    const [a, b] = [await addUser(), await addUser()];
+    const start = await mine.log.head();
+    await app.changeState("lock", a, admin);
+    await new UserApp(other).changeState("lock", b, admin);
+    await app.changeState("unlock", a, admin);
+    for (const limit of [1, 2, 100]) {
+      const { events } = await readAll(mine, start, limit, 3);
+      expect(events.map(key)).toEqual([`${a}#2`, `${b}#2`, `${a}#3`]);
+    }
   });
 });

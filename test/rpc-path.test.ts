@@ -5,7 +5,10 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/server.js";
-import { userClient } from "./support/clients.js";
+import { createClient } from "@connectrpc/connect";
+import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
+import { transport, userClient } from "./support/clients.js";
+import { addHuman } from "./support/fixtures.js";
 
 const servers: TestServer[] = [];
 afterAll(() => Promise.all(servers.map((s) => s.stop())));
@@ -23,6 +26,25 @@ describe("RPC_FAST_PATH", () => {
     const client = userClient("grpc-web", server.baseUrl, server.adminToken);
     const { result } = await client.listUsers({});
     expect(result.length).toBeGreaterThan(0);
+  });
+
+  it("off: a watch streams its user's events and heartbeats through Connect-ES's handlers", async () => {
+    const server = await startServer({ env: { RPC_FAST_PATH: "off", WATCH_HEARTBEAT_MS: "300" } });
+    servers.push(server);
+    const users = userClient("connect-json", server.baseUrl, server.adminToken);
+    const userId = await addHuman(users);
+    const records = createClient(UserRecordService, transport("connect-json", server.baseUrl, server.adminToken));
+    const stream = records.watchUserEvents({ userId })[Symbol.asyncIterator]();
+    expect((await stream.next()).value?.kind.case).toBe("heartbeat");
+    await users.lockUser({ userId });
+    await users.unlockUser({ userId });
+    const kinds: string[] = [];
+    while (kinds.filter((k) => k !== "heartbeat").length < 2) {
+      const { value } = await stream.next();
+      kinds.push(value?.kind.case === "event" ? `${value.kind.value.type}#${value.kind.value.sequence}` : String(value?.kind.case));
+    }
+    expect(kinds.filter((k) => k !== "heartbeat")).toEqual(["user.locked#2", "user.unlocked#3"]);
+    await stream.return?.();
   });
 
   it("refuses any other value at start", async () => {

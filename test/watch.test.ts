@@ -289,6 +289,51 @@ describe("a watcher that stops reading", () => {
   });
 });
 
+describe("a watcher whose socket is slow", () => {
+  it("gets, once it reads, every event that waited for it, in order, and then the live tail", { timeout: 90_000 }, async () => {
+    // A buffer larger than the burst: what the transport does not take waits in the server.
+    const own = await startServer({ env: { WATCH_HEARTBEAT_MS: "400", WATCH_BUFFER_EVENTS: "5000" } });
+    try {
+      const org = await addOrg(own);
+      const admin = await addMachine(own, org, "ORG_OWNER");
+      const users = userClient("grpc", own.baseUrl, admin.token);
+      const ids = await Promise.all(Array.from({ length: 10 }, () => addHuman(users, { orgId: org })));
+      const client = records("grpc", admin.token, own);
+      const stream = client.watchUserEvents({ organizationId: org })[Symbol.asyncIterator]();
+      expect((await stream.next()).value?.kind.case).toBe("heartbeat");
+
+      // ~1,200 messages of ~600 bytes, while the client reads nothing: far more than HTTP/2's
+      // window (64 KiB) and the stream's buffer hold, so the server holds back most of them.
+      const reason = "r".repeat(500);
+      await Promise.all(
+        ids.map(async (userId) => {
+          for (let i = 0; i < PAIRS; i++) {
+            await client.lockUser({ userId, reason });
+            await users.unlockUser({ userId });
+          }
+        }),
+      );
+      const events: { userId: string; sequence: bigint }[] = [];
+      while (events.length < ids.length * PAIRS * 2) {
+        const next = await stream.next();
+        if (next.done) throw new Error("the watch ended");
+        if (next.value.kind.case === "event") events.push(next.value.kind.value);
+      }
+      for (const userId of ids) {
+        expect(events.filter((e) => e.userId === userId).map((e) => Number(e.sequence))).toEqual(Array.from({ length: PAIRS * 2 }, (_, i) => i + 2));
+      }
+      // Caught up: a new event comes at once.
+      await client.lockUser({ userId: ids[0]! });
+      let next = await stream.next();
+      while (next.value?.kind.case === "heartbeat") next = await stream.next();
+      expect(next.value?.kind.case === "event" && [next.value.kind.value.userId, next.value.kind.value.sequence]).toEqual([ids[0], BigInt(PAIRS * 2 + 2)]);
+      await stream.return?.();
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe("SIGTERM", () => {
   it("ends open streams with Unavailable and the position to resume from", async () => {
     const own = await startServer({ env: { WATCH_HEARTBEAT_MS: "400" } });

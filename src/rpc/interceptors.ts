@@ -5,7 +5,7 @@ import { DomainError, invalidArgument } from "../domain/errors.js";
 import { CALLER } from "./caller.js";
 import { CALL_REPORT } from "./call-report.js";
 import { toConnectError } from "./errors.js";
-import { mapStream } from "./map-stream.js";
+import { mapStreamErrors } from "./map-stream.js";
 
 /**
  * Outermost: turns whatever a later step throws into the protocol's error, and tells the
@@ -21,7 +21,7 @@ export function errorInterceptor(onInternal: (err: unknown) => void): Intercepto
     try {
       const res = await next(req);
       // A streaming answer's errors come while its messages are read.
-      return res.stream ? { ...res, message: mapStream(() => res.message, (message) => message, convert) } : res;
+      return res.stream ? { ...res, message: mapStreamErrors(res.message, convert) } : res;
     } catch (err) {
       throw convert(err);
     }

@@ -3,7 +3,7 @@
  * rpc/fast-path/server-stream.ts). Connect-ES's answers are async iterables of chunks that the
  * edge pulls and writes, one promise and a handful of closures and listeners per chunk, all
  * held by a watcher until its next message (bench/FINDINGS.md, round "2026-12-05, watchers");
- * this one is handed the edge's response as a StreamSink and runs one loop over its messages.
+ * this one is handed the edge's response as a StreamSink and writes its messages into it.
  */
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 

@@ -7,12 +7,13 @@ import {
   type WatchUserEventsRequest,
   type WatchUserEventsResponse,
 } from "../../gen/zus/user/v1/user_record_service_pb.js";
-import { WatchEnded, type WatchEndReason, type WatchItem, type Watching } from "../app/watch.js";
+import { WatchEnded, type Watch, type WatchEndReason, type WatchReceiver, type Watching } from "../app/watch.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { isUserEventType } from "../domain/events.js";
+import type { EventPosition, LoggedEvent } from "../store/event-log.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
-import { mapStream } from "./map-stream.js";
+import { pushStream, type PushStream } from "./push-stream.js";
 import { sharedMessage } from "./stream-answer.js";
 import { toProtoEvent } from "./user-record-proto.js";
 import { encodeWatchResponse } from "./watch-encoding.js";
@@ -25,16 +26,36 @@ const ENDED: Record<Exclude<WatchEndReason, "revoked">, { code: Code; message: s
   cancelled: { code: Code.Unavailable, message: "the watch was closed by the server; resume from the position in this error's details" },
 };
 
-export function watchUserEvents(watching: Watching, req: WatchUserEventsRequest, ctx: HandlerContext): AsyncIterable<WatchUserEventsResponse> {
-  return mapStream(
-    () => openWatch(watching, req, ctx),
-    (item) => toMessage(watching, item),
-    (err) => toStatus(watching, err),
-  );
+export function watchUserEvents(watching: Watching, req: WatchUserEventsRequest, ctx: HandlerContext): PushStream<WatchUserEventsResponse> {
+  return pushStream((receiver) => {
+    let watch: Watch | undefined;
+    let stopped = false;
+    const messages: WatchReceiver = {
+      event: (event, position) => receiver.message(eventMessage(watching, event, position)),
+      heartbeat: (position) => receiver.message(create(WatchUserEventsResponseSchema, { position: watching.formatPosition(position), kind: { case: "heartbeat", value: {} } })),
+      end: (err) => receiver.end(toStatus(watching, err)),
+    };
+    openWatch(watching, req, ctx, messages).then(
+      (started) => {
+        watch = started;
+        if (stopped) started.stop();
+      },
+      (err) => {
+        if (!stopped) receiver.end(toStatus(watching, err));
+      },
+    );
+    return {
+      resume: () => watch?.resume(),
+      stop() {
+        stopped = true;
+        watch?.stop();
+      },
+    };
+  });
 }
 
-/** The request checked and the watch begun (on the stream's first pull, once the interceptors have run). */
-async function openWatch(watching: Watching, req: WatchUserEventsRequest, ctx: HandlerContext): Promise<AsyncIterable<WatchItem>> {
+/** The request checked and the watch begun (when the stream starts, once the interceptors have run). */
+async function openWatch(watching: Watching, req: WatchUserEventsRequest, ctx: HandlerContext, receiver: WatchReceiver): Promise<Watch> {
   const caller = callerOf(ctx);
   const filter = {
     orgId: req.organizationId === "" ? undefined : requireLength(req.organizationId, MESSAGE, "OrganizationId", 1, 200),
@@ -43,25 +64,26 @@ async function openWatch(watching: Watching, req: WatchUserEventsRequest, ctx: H
   };
   const from = req.position === "" ? undefined : watching.parsePosition(req.position);
   if (req.position !== "" && !from) throw invalidArgument(`invalid ${MESSAGE}.Position: not a position this server gave`);
-  return watching.watch(caller, { filter, from, message: MESSAGE }, ctx.signal);
+  return watching.watch(caller, { filter, from, message: MESSAGE }, receiver, ctx.signal);
 }
 
 /**
  * The hub hands one event to all its watchers as the same object: its message, where their
- * positions agree, is made once and marked shared, so that each protocol serializes it once.
+ * positions agree, is made once and marked shared, so that each protocol frames it once. Their
+ * positions are mostly the event's own `after`, the same object, whose text is then not made again.
  */
-const eventMessages = new WeakMap<Extract<WatchItem, { kind: "event" }>["event"], WatchUserEventsResponse>();
+const eventMessages = new WeakMap<LoggedEvent, { at: EventPosition; message: WatchUserEventsResponse }>();
 
-function toMessage(watching: Watching, item: WatchItem): WatchUserEventsResponse {
-  const position = watching.formatPosition(item.position);
-  if (item.kind === "heartbeat") return create(WatchUserEventsResponseSchema, { position, kind: { case: "heartbeat", value: {} } });
-  const made = eventMessages.get(item.event);
-  if (made?.position === position) return made;
+function eventMessage(watching: Watching, event: LoggedEvent, at: EventPosition): WatchUserEventsResponse {
+  const made = eventMessages.get(event);
+  if (made?.at === at) return made.message;
+  const position = watching.formatPosition(at);
+  if (made?.message.position === position) return made.message;
   const message: WatchUserEventsResponse = sharedMessage(
-    create(WatchUserEventsResponseSchema, { position, kind: { case: "event", value: toProtoEvent(item.event.event, item.event.orgId) } }),
+    create(WatchUserEventsResponseSchema, { position, kind: { case: "event", value: toProtoEvent(event.event, event.orgId) } }),
     (binary) => encodeWatchResponse(message, binary),
   );
-  eventMessages.set(item.event, message);
+  eventMessages.set(event, { at, message });
   return message;
 }
 

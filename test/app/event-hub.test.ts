@@ -7,10 +7,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EventHub, type HubInterest } from "../../src/app/event-hub.js";
-import { watchEvents } from "../../src/app/watch.js";
+import { startWatch, WatchEnded, type WatchReceiver } from "../../src/app/watch.js";
 import { UserApp } from "../../src/app/user-app.js";
 import type { Principal } from "../../src/domain/permissions.js";
-import type { LoggedEvent } from "../../src/store/event-log.js";
+import type { EventPosition, LoggedEvent } from "../../src/store/event-log.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 
@@ -92,24 +92,87 @@ describe("a watcher of one user", () => {
     const abort = new AbortController();
     const sources = { hub, log: store.log, isActive: async () => true };
     const options = { bufferSize: 100, heartbeatMs: 50, backlogBatch: 500, signal: abort.signal };
-    const items = watchEvents(sources, admin, { userId: mine, types: new Set() }, undefined, options);
-    const text = (position: Parameters<typeof store.log.positions.format>[0]) => store.log.positions.format(position);
+    const items = received();
+    const watch = await startWatch(sources, admin, { userId: mine, types: new Set() }, undefined, options, items.receiver);
+    const text = (position: EventPosition) => store.log.positions.format(position);
 
-    const first = await items.next();
-    expect(first.value?.kind).toBe("heartbeat");
+    const first = await items.message();
+    expect(first.kind).toBe("heartbeat");
     await app.changeState("lock", other, admin);
     await app.changeState("unlock", other, admin);
     await settled();
-    const beat = await items.next();
-    expect(beat.value?.kind).toBe("heartbeat");
-    expect(text(beat.value!.position)).not.toBe(text(first.value!.position));
-    expect(text(beat.value!.position)).toBe(text(await store.log.head()));
+    const beat = await items.message();
+    expect(beat.kind).toBe("heartbeat");
+    expect(text(beat.position)).not.toBe(text(first.position));
+    expect(text(beat.position)).toBe(text(await store.log.head()));
 
     await app.changeState("lock", mine, admin);
-    const event = await items.next();
-    expect(event.value?.kind === "event" && `${event.value.event.event.userId}#${event.value.event.event.sequence}`).toBe(`${mine}#2`);
-    expect(text(event.value!.position)).toBe(text(await store.log.head()));
+    const event = await items.message();
+    expect(event.kind === "event" && `${event.event.event.userId}#${event.event.event.sequence}`).toBe(`${mine}#2`);
+    expect(text(event.position)).toBe(text(await store.log.head()));
     abort.abort();
-    await items.return(undefined);
+    const end = await items.next();
+    expect(end.kind === "end" && end.err instanceof WatchEnded && end.err.reason).toBe("cancelled");
+    watch.stop();
+  });
+
+  it("holds events while its receiver holds one, hands them over in order on resume, and ends past the buffer with the position of the last one taken", async () => {
+    const mine = await addUser(admin.orgId);
+    const sources = { hub, log: store.log, isActive: async () => true };
+    const options = { bufferSize: 3, heartbeatMs: 60_000, backlogBatch: 500, signal: new AbortController().signal };
+    const items = received(false);
+    const watch = await startWatch(sources, admin, { userId: mine, types: new Set() }, undefined, options, items.receiver);
+    const sequences = () => items.all.flatMap((item) => (item.kind === "event" ? [item.event.event.sequence] : []));
+
+    await app.changeState("lock", mine, admin);
+    await app.changeState("unlock", mine, admin);
+    await app.changeState("lock", mine, admin);
+    await settled();
+    // The first was refused (held by the receiver): the other two wait.
+    expect(sequences()).toEqual([2]);
+    watch.resume();
+    expect(sequences()).toEqual([2, 3]);
+    watch.resume();
+    watch.resume();
+    expect(sequences()).toEqual([2, 3, 4]);
+
+    for (let i = 0; i < 5; i++) await app.changeState(i % 2 === 0 ? "unlock" : "lock", mine, admin);
+    await settled();
+    // One handed (5) and held; three wait; the fourth (9) is past the buffer.
+    expect(sequences()).toEqual([2, 3, 4, 5]);
+    const end = items.all[items.all.length - 1]!;
+    expect(end.kind === "end" && end.err instanceof WatchEnded && end.err.reason).toBe("behind");
+    const last = items.all[items.all.length - 2]!;
+    expect(last.kind === "event" && store.log.positions.format((end as { err: WatchEnded }).err.position)).toBe(last.kind === "event" && store.log.positions.format(last.position));
   });
 });
+
+type Item = { kind: "event"; event: LoggedEvent; position: EventPosition } | { kind: "heartbeat"; position: EventPosition } | { kind: "end"; err: unknown };
+
+/** A receiver that records what it is handed and answers `takes` to each message. */
+function received(takes = true) {
+  const all: Item[] = [];
+  let read = 0;
+  let wake: (() => void) | undefined;
+  const add = (item: Item) => {
+    all.push(item);
+    wake?.();
+    return takes;
+  };
+  const receiver: WatchReceiver = {
+    event: (event, position) => add({ kind: "event", event, position }),
+    heartbeat: (position) => add({ kind: "heartbeat", position }),
+    end: (err) => void add({ kind: "end", err }),
+  };
+  const next = async (): Promise<Item> => {
+    while (read === all.length) await new Promise<void>((resolve) => (wake = resolve));
+    return all[read++]!;
+  };
+  /** The next event or heartbeat. */
+  const message = async () => {
+    const item = await next();
+    if (item.kind === "end") throw new Error(`the watch ended: ${String(item.err)}`);
+    return item;
+  };
+  return { all, receiver, next, message };
+}

@@ -5,10 +5,11 @@
  * server CPU per delivered event, a quarter of it garbage collection, and each watcher held
  * their pending state until its next message (bench/FINDINGS.md, round "2026-12-05, watchers").
  *
- * Here one loop per stream pulls the implementation's messages (through the interceptors,
- * stream-invoker.ts) and writes each one framed to the response (rpc/stream-answer.ts): a
- * message the socket takes at once is a serialization and a write; one that waits awaits
- * 'drain' before the next is pulled. The rest is Connect-ES's own, as the unary fast path keeps
+ * Here each framed message is written to the response (rpc/stream-answer.ts) as the
+ * implementation's stream (through the interceptors, stream-invoker.ts) hands it over: a push
+ * stream (rpc/push-stream.ts, WatchUserEvents) in the turn it makes it, and held back by it
+ * until 'drain' when the socket refuses one; any other (Health.Watch), or a compressed one, is
+ * pulled by one loop that awaits 'drain' before the next. The rest is Connect-ES's own, as the unary fast path keeps
  * it: content types, compression, the timeout header, size limits, serialization, the status
  * trailers, gRPC-Web's trailer frame and Connect's end-stream message. The headers go out with
  * the first message, or with the end, so the implementation may still set them until then.
@@ -59,6 +60,7 @@ import {
   trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
 import { reportCode } from "../call-report.js";
+import { isPushStream, startPush, type PushControl, type PushStream } from "../push-stream.js";
 import { encoderOf, isSharedMessage, streamAnswer, type StreamSink } from "../stream-answer.js";
 import { inputParser, readSingleMessage } from "./parse.js";
 import { serverStreamInvoker } from "./stream-invoker.js";
@@ -217,12 +219,20 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
       let error: ConnectError | undefined;
       try {
         const res = await invoke(context, input);
-        for await (const message of res.message) {
-          // Gone: leaving the loop ends the implementation's iteration (its finally blocks run).
-          if (sink.closed) break;
-          const bytes = framed(message);
-          head();
-          if (!sink.write(bytes instanceof Uint8Array ? bytes : await bytes)) await sink.drained();
+        if (isPushStream(res.message) && !compress) {
+          await pushInto(res.message, sink, (message) => {
+            const bytes = framed(message) as Uint8Array;
+            head();
+            return bytes;
+          });
+        } else {
+          for await (const message of res.message) {
+            // Gone: leaving the loop ends the implementation's iteration (its finally blocks run).
+            if (sink.closed) break;
+            const bytes = framed(message);
+            head();
+            if (!sink.write(bytes instanceof Uint8Array ? bytes : await bytes)) await sink.drained();
+          }
         }
         replaceHeaders(context.responseTrailer, res.trailer);
       } catch (err) {
@@ -238,6 +248,54 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
       sink.end(end.trailer);
     });
   };
+}
+
+/**
+ * A push stream's messages written as they come, each framed by `frame` (uncompressed frames are
+ * made at once); when the socket stops taking them, the stream holds the rest until 'drain'.
+ * Resolves when the stream ends or the client has gone, rejects with the stream's error.
+ */
+function pushInto(stream: PushStream<unknown>, sink: StreamSink, frame: (message: unknown) => Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let control: PushControl | undefined;
+    const stop = (err?: unknown) => {
+      done = true;
+      control?.stop();
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const resume = () => {
+      if (!done) control?.resume();
+    };
+    control = startPush(stream, {
+      message(message) {
+        if (done) return false;
+        // Gone: the stream stops (its watcher unsubscribes).
+        if (sink.closed) {
+          stop();
+          return false;
+        }
+        let bytes: Uint8Array;
+        try {
+          bytes = frame(message);
+        } catch (err) {
+          stop(err);
+          return false;
+        }
+        if (sink.write(bytes)) return true;
+        void sink.drained().then(resume);
+        return false;
+      },
+      end(err) {
+        done = true;
+        if (err === undefined) resolve();
+        else reject(err);
+      },
+    });
+    // Gone already while it started.
+    if (done) control.stop();
+  });
 }
 
 /** An envelope's bytes, compressed if it is large enough. */

@@ -8,6 +8,7 @@ import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { RecordedUserEvent } from "../../domain/events.js";
 import { positionInner, positionText, type EventLog, type EventMark, type EventPosition, type LoggedEvent, type PositionRules } from "../event-log.js";
 import { fromEventRow } from "../event-rows.js";
+import type { EventRow } from "../write-plan.js";
 import * as schema from "./schema.js";
 
 type Db = BetterSQLite3Database<typeof schema>;
@@ -38,8 +39,18 @@ export const sqlitePositions: PositionRules = {
   merge: (a, b) => (idOf(a) >= idOf(b) ? a : b),
 };
 
+/**
+ * Events this process committed lately, kept for the watch hub's read after each group commit:
+ * it takes them from here instead of reading them back (a query, and each row's payload parsed)
+ * while they follow on from where it is. Another process's commit (a cluster's worker, the CLI)
+ * leaves a gap in the ids here, and the read goes to the file for it.
+ */
+const RECENT = 1_000;
+
 export class SqliteEventLog implements EventLog {
   readonly positions = sqlitePositions;
+  /** Ascending ids, this process's commits only. */
+  private recent: { id: number; row: EventRow }[] = [];
   private readonly after;
   private readonly last;
   private readonly latestOfUser;
@@ -88,24 +99,47 @@ export class SqliteEventLog implements EventLog {
     return head;
   }
 
+  /** Events this process has just committed (right after the COMMIT, in commit order), with their row ids. */
+  committed(rows: readonly EventRow[], ids: readonly number[]): void {
+    for (let i = 0; i < rows.length; i++) this.recent.push({ id: ids[i]!, row: rows[i]! });
+    if (this.recent.length > 2 * RECENT) this.recent = this.recent.slice(-RECENT);
+  }
+
   async eventsAfter(from: EventPosition, limit: number): Promise<{ events: LoggedEvent[]; end: EventPosition }> {
-    const rows = this.after(idOf(from), limit);
+    const fromId = idOf(from);
+    // The columns as Drizzle's schema decodes them: payload as JSON, created_at in ms.
+    const events =
+      this.recentAfter(fromId, limit) ??
+      this.after(fromId, limit).map((row) =>
+        logged(row.id, {
+          aggregateId: row.aggregate_id,
+          sequence: row.sequence,
+          type: row.type,
+          payload: row.payload === null ? null : (JSON.parse(row.payload) as unknown),
+          actor: row.actor,
+          resourceOwner: row.resource_owner,
+          createdAt: new Date(row.created_at),
+        }),
+      );
     await this.durable();
-    const events = rows.map((row) => {
-      const at = position(row.id);
-      // The columns as Drizzle's schema decodes them: payload as JSON, created_at in ms.
-      const event = fromEventRow({
-        aggregateId: row.aggregate_id,
-        sequence: row.sequence,
-        type: row.type,
-        payload: row.payload === null ? null : (JSON.parse(row.payload) as unknown),
-        actor: row.actor,
-        resourceOwner: row.resource_owner,
-        createdAt: new Date(row.created_at),
-      });
-      return { event, orgId: row.resource_owner, mark: at as unknown as EventMark, after: at };
-    });
     return { events, end: events.length ? events[events.length - 1]!.after : from };
+  }
+
+  /** What this process committed after `fromId`, up to the first id it did not commit; undefined unless it committed `fromId + 1`. */
+  private recentAfter(fromId: number, limit: number): LoggedEvent[] | undefined {
+    const { recent } = this;
+    let lo = 0;
+    for (let hi = recent.length; lo < hi; ) {
+      const mid = (lo + hi) >>> 1;
+      if (recent[mid]!.id <= fromId) lo = mid + 1;
+      else hi = mid;
+    }
+    if (recent[lo]?.id !== fromId + 1) return undefined;
+    const events: LoggedEvent[] = [];
+    for (let i = lo; i < recent.length && recent[i]!.id === fromId + 1 + events.length && events.length < limit; i++) {
+      events.push(logged(recent[i]!.id, recent[i]!.row));
+    }
+    return events;
   }
 
   async userEvents(userId: string, before: number | undefined, limit: number): Promise<{ events: RecordedUserEvent[]; position: EventPosition }> {
@@ -113,4 +147,9 @@ export class SqliteEventLog implements EventLog {
     await this.durable();
     return read;
   }
+}
+
+function logged(id: number, row: EventRow): LoggedEvent {
+  const at = position(id);
+  return { event: fromEventRow(row), orgId: row.resourceOwner, mark: at as unknown as EventMark, after: at };
 }

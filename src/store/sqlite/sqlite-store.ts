@@ -174,9 +174,13 @@ class SqliteStore implements CacheableStore {
 
   commitUser(commit: UserCommit, committed?: (row: UserRow) => void): Promise<void> {
     const plan = planUserCommit(commit, COUNT_SHARDS);
+    let ids: number[] = [];
     return this.commits.write(
-      (db) => writePlan(db, this.statements, this.counts, plan),
-      committed && (() => committed(plan.user)),
+      (db) => (ids = writePlan(db, this.statements, this.counts, plan)),
+      () => {
+        this.log.committed(plan.events, ids);
+        committed?.(plan.user);
+      },
     );
   }
 
@@ -393,7 +397,8 @@ function userUpdates(db: Db) {
  * Runs inside an immediate transaction, so the checks and the writes are atomic. The change to
  * the user counts goes to `counts`, which the transaction writes before its COMMIT.
  */
-function writePlan(db: Db, statements: WriteStatements, counts: CountTally, plan: WritePlan): void {
+/** Returns the row ids of the plan's events. */
+function writePlan(db: Db, statements: WriteStatements, counts: CountTally, plan: WritePlan): number[] {
   const { user } = plan;
   if (plan.update) {
     const { changes } = statements.updateUser(plan.update.columns).run(updateValues(user, plan.update));
@@ -403,13 +408,14 @@ function writePlan(db: Db, statements: WriteStatements, counts: CountTally, plan
     if (statements.usernameTaken.get({ orgId: user.orgId, username: user.username })) throw new ConflictError("username");
     statements.insertUser.run(driverValues(schema.users, user));
   }
-  for (const event of plan.events) statements.insertEvent.run(driverValues(schema.events, event));
+  const ids = plan.events.map((event) => Number(statements.insertEvent.run(driverValues(schema.events, event)).lastInsertRowid));
   for (const row of plan.outbox) statements.insertOutbox.run(driverValues(schema.outbox, { ...row, parked: false, attempts: 0 }));
   if (plan.grants.length) db.insert(schema.roleGrants).values(plan.grants).run();
   if (plan.token) db.insert(schema.tokens).values(plan.token).run();
   if (plan.session) writeSession(db, plan.session);
   if (plan.endSessionsOf) statements.endSessions.run({ userId: plan.endSessionsOf });
   counts.add(plan.counts);
+  return ids;
 }
 
 /** With one writer, reading the stored session inside the transaction is enough to guard it. */
