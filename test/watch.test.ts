@@ -251,17 +251,8 @@ describe("a watcher that stops reading", () => {
     expect(first.value?.kind.case).toBe("heartbeat");
     const rssBefore = await serverRssMiB();
 
-    // Far more than the buffer and the transport's windows hold, while the client reads nothing:
-    // locks with the longest reason make each message large, so fewer calls fill the windows.
-    const reason = "r".repeat(500);
-    await Promise.all(
-      ids.map(async (userId) => {
-        for (let i = 0; i < PAIRS; i++) {
-          await client.lockUser({ userId, reason });
-          await users.unlockUser({ userId });
-        }
-      }),
-    );
+    // Far more than the buffer and the transport's windows hold, while the client reads nothing.
+    await lockBurst(client, users, ids);
     const rssAfter = await serverRssMiB();
     const received: WatchUserEventsResponse[] = [];
     let ended: ConnectError | undefined;
@@ -282,9 +273,7 @@ describe("a watcher that stops reading", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const all = [...events, ...resumed.events];
     expect(all).toHaveLength(ids.length * PAIRS * 2);
-    for (const userId of ids) {
-      expect(all.filter((e) => e.userId === userId).map((e) => Number(e.sequence))).toEqual(Array.from({ length: PAIRS * 2 }, (_, i) => i + 2));
-    }
+    expectEachUsersBurst(all, ids);
     await resumed.close();
   });
 });
@@ -304,24 +293,14 @@ describe("a watcher whose socket is slow", () => {
 
       // ~1,200 messages of ~600 bytes, while the client reads nothing: far more than HTTP/2's
       // window (64 KiB) and the stream's buffer hold, so the server holds back most of them.
-      const reason = "r".repeat(500);
-      await Promise.all(
-        ids.map(async (userId) => {
-          for (let i = 0; i < PAIRS; i++) {
-            await client.lockUser({ userId, reason });
-            await users.unlockUser({ userId });
-          }
-        }),
-      );
+      await lockBurst(client, users, ids);
       const events: { userId: string; sequence: bigint }[] = [];
       while (events.length < ids.length * PAIRS * 2) {
         const next = await stream.next();
         if (next.done) throw new Error("the watch ended");
         if (next.value.kind.case === "event") events.push(next.value.kind.value);
       }
-      for (const userId of ids) {
-        expect(events.filter((e) => e.userId === userId).map((e) => Number(e.sequence))).toEqual(Array.from({ length: PAIRS * 2 }, (_, i) => i + 2));
-      }
+      expectEachUsersBurst(events, ids);
       // Caught up: a new event comes at once.
       await client.lockUser({ userId: ids[0]! });
       let next = await stream.next();
@@ -354,6 +333,29 @@ describe("SIGTERM", () => {
     }
   });
 });
+
+/**
+ * PAIRS locks with the longest reason and unlocks of each user, users at once, each in order:
+ * large messages, so that fewer calls fill a non-reading watcher's transport windows.
+ */
+async function lockBurst(client: Records, users: ReturnType<typeof userClient>, ids: string[]): Promise<void> {
+  const reason = "r".repeat(500);
+  await Promise.all(
+    ids.map(async (userId) => {
+      for (let i = 0; i < PAIRS; i++) {
+        await client.lockUser({ userId, reason });
+        await users.unlockUser({ userId });
+      }
+    }),
+  );
+}
+
+/** Every user's burst arrived whole and in order: sequences 2 (after the user's creation) to PAIRS × 2 + 1. */
+function expectEachUsersBurst(events: { userId: string; sequence: bigint }[], ids: string[]): void {
+  for (const userId of ids) {
+    expect(events.filter((e) => e.userId === userId).map((e) => Number(e.sequence))).toEqual(Array.from({ length: PAIRS * 2 }, (_, i) => i + 2));
+  }
+}
 
 /** The server process's resident memory, from /proc. */
 async function serverRssMiB(): Promise<number> {
