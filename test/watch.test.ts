@@ -34,6 +34,7 @@ const records = (protocol: Protocol, token: string, on = server): Records => cre
 class Watcher {
   readonly messages: WatchUserEventsResponse[] = [];
   ended?: ConnectError | "ok";
+  private lastAt?: number;
   private readonly abort = new AbortController();
   private readonly done: Promise<void>;
   private waiters: (() => void)[] = [];
@@ -43,6 +44,7 @@ class Watcher {
       try {
         for await (const message of client.watchUserEvents(request, { signal: this.abort.signal })) {
           this.messages.push(message);
+          this.lastAt = Date.now();
           this.notify();
         }
         this.ended = "ok";
@@ -65,12 +67,19 @@ class Watcher {
   async until(test: (w: Watcher) => boolean, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!test(this)) {
-      if (Date.now() > deadline) throw new Error(`watch condition not met in ${timeoutMs} ms (${this.messages.length} messages, ended: ${this.ended})`);
+      if (Date.now() > deadline) throw new Error(`watch condition not met in ${timeoutMs} ms (${this.describe()})`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 100);
       });
     }
+  }
+
+  /** What came and when the last message did, for a failure's message: a stalled stream or missing events. */
+  private describe(): string {
+    const events = this.events.length;
+    const last = this.lastAt === undefined ? "never" : `${Date.now() - this.lastAt} ms ago`;
+    return `${events} events, ${this.messages.length - events} heartbeats, the last ${last}, ended: ${this.ended}`;
   }
 
   async close(): Promise<void> {
