@@ -50,7 +50,8 @@ async function lockedUser(): Promise<string> {
 }
 
 describe("deliveries", () => {
-  it("lists the destinations and the parked deliveries, and retries them by id and by destination", async () => {
+  // Six CLI processes, two parkings and two retries: ~10 s alone, over 30 s beside a busy machine's other work.
+  it("lists the destinations and the parked deliveries, and retries them by id and by destination", { timeout: 90_000 }, async () => {
     expect(await run("deliveries")).toEqual({ code: 0, stdout: "", stderr: "no deliveries waiting or parked\n" });
     const [first, second] = [await lockedUser(), await lockedUser()];
     await untilParked(server, destination, 2);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { UserApp } from "../src/app/user-app.js";
 import type { Principal } from "../src/domain/permissions.js";
 import type { EventPosition, LoggedEvent } from "../src/store/event-log.js";
-import { below, covers, merge, parseSnapshot, parseSnapshotPosition, snapshotPositionText, union, visible } from "../src/store/postgres/snapshot-position.js";
+import { below, covers, includes, merge, parseSnapshot, parseSnapshotPosition, snapshotPositionText, union, visible } from "../src/store/postgres/snapshot-position.js";
 import type { Store } from "../src/store/store.js";
 import { createDatabase, POSTGRES_URL } from "./support/postgres.js";
 import { STORE_BACKENDS } from "./support/stores.js";
@@ -196,6 +196,26 @@ describe("PostgreSQL snapshot positions", () => {
     expect(covers(position, { tx: 15n, id: 1 })).toBe(false);
     expect(merge(position, { snapshot: s("12:20:12,15"), partial: { tx: 12n, id: 44 } })).toEqual({ snapshot: s("12:20:12,15"), partial: { tx: 12n, id: 44 } });
     expect(merge(position, { snapshot: below(13n) })).toEqual({ snapshot: s("15:20:15") });
+  });
+
+  it("includes another position only where it shows every transaction that one shows", () => {
+    const at = (text: string) => ({ snapshot: s(text) });
+    // A horizon below a running transaction does not include a snapshot that shows a newer one committed.
+    expect(includes({ snapshot: below(12n) }, at("12:14:12"))).toBe(false);
+    expect(includes({ snapshot: below(14n) }, at("12:14:12"))).toBe(true);
+    expect(includes(at("12:14:12"), { snapshot: below(12n) })).toBe(true);
+    // What the other shows running from this one's xmax on is no gap.
+    expect(includes(at("10:12:10"), at("10:15:10,12,13,14"))).toBe(true);
+    expect(includes(at("10:12:10"), at("10:15:10,12,14"))).toBe(false);
+    expect(includes(at("10:12:10"), at("13:15:13,14"))).toBe(false);
+    // Running here, committed there.
+    expect(includes(at("10:20:12,15"), at("10:20:12"))).toBe(false);
+    expect(includes(at("10:20:12"), at("10:20:12,15"))).toBe(true);
+    // A partly read transaction, up to its row.
+    const partly = { snapshot: s("12:20:12"), partial: { tx: 12n, id: 40 } };
+    expect(includes(partly, { snapshot: s("12:20:12"), partial: { tx: 12n, id: 40 } })).toBe(true);
+    expect(includes(partly, { snapshot: s("12:20:12"), partial: { tx: 12n, id: 41 } })).toBe(false);
+    expect(includes(at("12:20:12"), partly)).toBe(false);
   });
 });
 

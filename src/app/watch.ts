@@ -71,6 +71,8 @@ export interface WatchOptions {
   heartbeatMs: number;
   /** Backlog events read at a time. */
   backlogBatch: number;
+  /** How long the backlog waits before it reads again for what the hub had read before the watcher came. */
+  pollMs: number;
   signal: AbortSignal;
 }
 
@@ -179,10 +181,19 @@ class Watcher implements Watch {
     return this.paused || this.reading || this.recheck || this.checking || this.queue.length > 0;
   }
 
-  /** Reads what committed after the start position, then follows the hub (whose events waited meanwhile). */
+  /**
+   * Reads what committed after the start position up to where the hub was when the watcher
+   * subscribed (it hands over only what it reads after that), then follows the hub, whose events
+   * waited meanwhile. On PostgreSQL the hub may start from a snapshot that shows a transaction
+   * which committed while an older one still runs; the log gives that one only once the older
+   * has ended (snapshot-position.ts), so the backlog reads again until it has it.
+   */
   private async readBacklog(): Promise<void> {
     const { log } = this.sources;
-    for (let full = true; full; ) {
+    const through = this.subscription.position;
+    for (let full = true; full || !log.positions.includes(this.position, through); ) {
+      if (!full) await new Promise((resolve) => setTimeout(resolve, this.options.pollMs));
+      if (this.ended) return;
       const read = await log.eventsAfter(this.position, this.options.backlogBatch);
       for (const e of read.events) {
         if (this.ended) return;
@@ -328,7 +339,8 @@ export class Watching {
       if (!user || !canRead(caller, user)) throw invalidArgument(`invalid ${request.message}.UserId: not a user you may read`);
     }
     const sources = { hub: this.hub, log: this.store.log, isActive: (id: string) => this.isActive(id) };
-    const options = { bufferSize: this.settings.bufferSize, heartbeatMs: this.settings.heartbeatMs, backlogBatch: BACKLOG_BATCH, signal };
+    const { bufferSize, heartbeatMs, pollMs } = this.settings;
+    const options = { bufferSize, heartbeatMs, pollMs, backlogBatch: BACKLOG_BATCH, signal };
     return startWatch(sources, caller, request.filter, request.from, options, receiver);
   }
 

@@ -35,6 +35,8 @@ export interface PositionRules {
   covers(position: EventPosition, mark: EventMark): boolean;
   /** The position that covers whatever either covers. */
   merge(a: EventPosition, b: EventPosition): EventPosition;
+  /** Whether `a` covers every event `b` covers. */
+  includes(a: EventPosition, b: EventPosition): boolean;
 }
 
 export interface EventLog {

@@ -91,7 +91,7 @@ describe("a watcher of one user", () => {
     const [mine, other] = [await addUser(admin.orgId), await addUser(admin.orgId)];
     const abort = new AbortController();
     const sources = { hub, log: store.log, isActive: async () => true };
-    const options = { bufferSize: 100, heartbeatMs: 50, backlogBatch: 500, signal: abort.signal };
+    const options = { bufferSize: 100, heartbeatMs: 50, backlogBatch: 500, pollMs: 20, signal: abort.signal };
     const items = received();
     const watch = await startWatch(sources, admin, { userId: mine, types: new Set() }, undefined, options, items.receiver);
     const text = (position: EventPosition) => store.log.positions.format(position);
@@ -119,7 +119,7 @@ describe("a watcher of one user", () => {
   it("holds events while its receiver holds one, hands them over in order on resume, and ends past the buffer with the position of the last one taken", async () => {
     const mine = await addUser(admin.orgId);
     const sources = { hub, log: store.log, isActive: async () => true };
-    const options = { bufferSize: 3, heartbeatMs: 60_000, backlogBatch: 500, signal: new AbortController().signal };
+    const options = { bufferSize: 3, heartbeatMs: 60_000, backlogBatch: 500, pollMs: 20, signal: new AbortController().signal };
     const items = received(false);
     const watch = await startWatch(sources, admin, { userId: mine, types: new Set() }, undefined, options, items.receiver);
     const sequences = () => items.all.flatMap((item) => (item.kind === "event" ? [item.event.event.sequence] : []));

@@ -11,6 +11,7 @@ import {
   covers,
   fromMark,
   fromPosition,
+  includes,
   merge,
   parseSnapshot,
   parseSnapshotPosition,
@@ -31,6 +32,7 @@ export const postgresPositions: PositionRules = {
   format: (p) => positionText(snapshotPositionText(fromPosition(p))),
   covers: (p, mark) => covers(fromPosition(p), fromMark(mark)),
   merge: (a, b) => asPosition(merge(fromPosition(a), fromPosition(b))),
+  includes: (a, b) => includes(fromPosition(a), fromPosition(b)),
 };
 
 

@@ -61,6 +61,23 @@ export function merge(a: SnapshotPosition, b: SnapshotPosition): SnapshotPositio
   return partial ? { snapshot, partial } : { snapshot };
 }
 
+/**
+ * Whether `a` covers every event `b` covers. What `a` does not show is its running transactions
+ * and everything from its xmax on: none of that may be shown by `b`, nor read further by it.
+ */
+export function includes(a: SnapshotPosition, b: SnapshotPosition): boolean {
+  const hidden = (x: bigint) => visible(x, b.snapshot) && !visible(x, a.snapshot);
+  if (a.snapshot.xip.some(hidden)) return false;
+  // Every transaction of [a.xmax, b.xmax) must be one b shows running.
+  if (b.snapshot.xmax > a.snapshot.xmax) {
+    if (a.snapshot.xmax < b.snapshot.xmin) return false;
+    const runningAbove = b.snapshot.xip.filter((x) => x >= a.snapshot.xmax).length;
+    if (BigInt(runningAbove) !== b.snapshot.xmax - a.snapshot.xmax) return false;
+  }
+  const partial = b.partial;
+  return partial === undefined || covers(a, partial);
+}
+
 const XID = /^[0-9]{1,19}$/;
 const MAX_XIP = 100_000;
 

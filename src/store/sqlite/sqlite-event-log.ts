@@ -37,6 +37,7 @@ export const sqlitePositions: PositionRules = {
   format: (p) => positionText(String(idOf(p))),
   covers: (p, mark) => idOf(mark) <= idOf(p),
   merge: (a, b) => (idOf(a) >= idOf(b) ? a : b),
+  includes: (a, b) => idOf(a) >= idOf(b),
 };
 
 /**
