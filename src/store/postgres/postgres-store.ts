@@ -294,10 +294,14 @@ function statementsOf(pending: readonly PendingCommit[]): PendingCommit[][] {
   return groups.map((g) => g.commits);
 }
 
-/** A statement as Drizzle's SQL, for a transaction's execute: each numbered placeholder (always followed by its cast) becomes a parameter. */
+/**
+ * A statement as Drizzle's SQL, for a transaction's execute: each numbered placeholder (always
+ * followed by its cast, in order) becomes a parameter, passed as it is (Drizzle would spread an
+ * array into a list).
+ */
 function asSql({ text, values }: Statement): SQL {
   const parts = text.split(/\$\d+(?=::)/);
-  return sql.join(parts.flatMap((part, i) => (i === 0 ? [sql.raw(part)] : [sql`${values[i - 1]}`, sql.raw(part)])));
+  return sql.join(parts.flatMap((part, i) => (i === 0 ? [sql.raw(part)] : [sql.param(values[i - 1]), sql.raw(part)])));
 }
 
 /**
