@@ -371,22 +371,29 @@ describe.each(STORE_BACKENDS)("Store contract on $name", (backend) => {
     });
 
     it("reads asked for together each get their own answer, repeated or unknown, and a later one sees every commit before it", async () => {
-      const orgId = await newOrg();
+      const org = { id: uniq("o"), name: uniq("together.org"), createdAt: at(counter) };
+      await store.addOrganization(org);
+      const orgId = org.id;
       const users = [await commit(newHuman(orgId, uniq("together.read"))), await commit(newMachine(orgId, uniq("together.read")))];
       const token = newMachine(orgId, uniq("together.owner"));
       token.tokenHash = hashToken("together-token");
       const owner = await commit(token);
-      const [a, b, again, missing, found, unknown] = await Promise.all([
+      const [a, b, again, missing, found, unknown, organization, userIdAsOrg, orgIdAsUser] = await Promise.all([
         store.getUser(users[0]!.id),
         store.getUser(users[1]!.id),
         store.getUser(users[1]!.id),
         store.getUser("no-such-user"),
         store.findTokenOwner(hashToken("together-token")),
         store.findTokenOwner(hashToken("no-such-token")),
+        store.getOrganization(orgId),
+        store.getOrganization(users[0]!.id),
+        store.getUser(orgId),
       ]);
       expect([a, b, again, missing]).toEqual([users[0], users[1], users[1], undefined]);
       expect(found?.user).toEqual(owner);
       expect(unknown).toBeUndefined();
+      // A key asked for as one kind answers only as that kind.
+      expect([organization, userIdAsOrg, orgIdAsUser]).toEqual([org, undefined, undefined]);
       const locked = [change(users[0]!, "user.locked"), change(owner, "user.locked")];
       await Promise.all(locked.map((c) => store.commitUser(c)));
       const [after, ownerAfter] = await Promise.all([store.getUser(users[0]!.id), store.findTokenOwner(hashToken("together-token"))]);

@@ -1,29 +1,32 @@
 /**
  * Users' commits as one PostgreSQL statement, so that they cost one round trip instead of one per
  * statement plus BEGIN and COMMIT, and the commits of one event-loop turn share it (issue 23;
- * bench/FINDINGS.md, round "PostgreSQL in one round trip"). Each plan's users row is written in a
- * data-modifying WITH of its own; every other write of that plan is a WITH that runs only if its
- * row was written; the statement answers the plans whose row was. PostgreSQL runs every
- * data-modifying WITH of a statement to completion in the statement's one implicit transaction.
+ * bench/FINDINGS.md, round "PostgreSQL in one round trip"). The text is one and the same for any
+ * number and mix of plans: each column travels as an array parameter, one element a row, and
+ * `unnest` turns them back into rows, so the statement is named and PostgreSQL parses and plans it
+ * once per connection; the text made per batch was ~1 KB a plan, parsed and planned every time
+ * (round "2026-12-06, PostgreSQL commits as one named statement").
  *
- * The guarantees are those of a transaction per plan: an UPDATE still waits for a concurrent
- * change's row lock and then finds the row at another sequence (not written: a "sequence"
- * conflict for that plan alone), and a unique violation still names its constraint (it fails the
- * whole statement; the caller then runs the plans one by one). The plans of one statement are of
- * different users (one row cannot be changed twice in a statement), and their count changes are
- * summed into one upsert, taken in key order so that concurrent statements lock count rows in the
- * same order. A plan's session write, which reads before it writes, is not part of it: the caller
- * runs it in a transaction with this statement.
+ * Each plan is a row of `v` with its index `p`. A new user's row is inserted; a change updates
+ * the row only where it is still at the sequence the change was decided on, so an UPDATE that
+ * waited for a concurrent change's row lock finds the row at another sequence and leaves it (a
+ * "sequence" conflict for that plan alone). A change sets every column from the plan's row: only
+ * commits write users rows and each moves the sequence (store.ts, UserCommit), so the columns it
+ * did not change hold the same values, and PostgreSQL compares values, not the SET list, when it
+ * decides whether an index needs a new entry. Every other write of a plan runs only if its users
+ * row was written (`written`); the statement answers those plans' indexes. A unique violation
+ * names its constraint and fails the whole statement (the caller then runs the plans one by one).
+ * PostgreSQL runs every data-modifying WITH of a statement to completion in its one implicit
+ * transaction.
  *
- * The text is plain strings with numbered parameters: building it through Drizzle's SQL builder on
- * every call cost the server more than the round trips it saved (the same FINDINGS round). A lone
- * plan's text depends only on its shape (which columns change, how many rows of each kind), so it
- * is made once per shape and named, and PostgreSQL parses and plans it once per connection; a
- * statement of several plans is made each time, since their mixes seldom repeat.
+ * The plans of one statement are of different users (one row cannot be changed twice in a
+ * statement); their count changes are summed into one upsert, taken in key order so that
+ * concurrent statements lock count rows in the same order. A plan's session write, which reads
+ * before it writes, is not part of it: the caller runs it in a transaction with this statement.
  */
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import type { WritePlan } from "../write-plan.js";
+import type { CountChange, EventRow, OutboxRow, WritePlan } from "../write-plan.js";
 import * as schema from "./schema.js";
 
 /** A statement as node-postgres takes it: a name when it is worth preparing. */
@@ -33,106 +36,111 @@ export interface Statement {
   values: unknown[];
 }
 
-/** Shapes whose text is kept and prepared; past this, statements go unnamed (every connection would keep each). */
-const MAX_SHAPES = 200;
+/** The rows of one table a plan writes after its users row, and the row fields each column takes. */
+interface Section<R extends object> {
+  table: PgTable;
+  /** Every field of R: a new field fails to compile here until it has its column. */
+  fields: Record<keyof R & string, true>;
+  rows(plan: WritePlan): readonly R[];
+}
 
-const texts = new Map<string, { name: string; text: string }>();
+type RowOf<K extends keyof WritePlan> = NonNullable<WritePlan[K]> extends readonly (infer R)[] ? R : NonNullable<WritePlan[K]>;
 
-/** The rows each plan gives each table after its users row, in the order the statement writes them. */
-type PlanRows = [PgTable, readonly object[]][];
+/** A table's written fields with their columns, looked up once. */
+type Columns = [field: string, column: PgColumn][];
+
+const columnsOf = (table: PgTable, fields: readonly string[]): Columns => fields.map((field) => [field, columnOf(table, field)]);
+
+const section = <R extends object>({ table, fields, rows }: Section<R>) => ({
+  table,
+  columns: columnsOf(table, Object.keys(fields)),
+  rows: rows as (plan: WritePlan) => readonly object[],
+});
+
+const SECTIONS = [
+  section<EventRow>({
+    table: schema.events,
+    fields: { aggregateId: true, sequence: true, type: true, payload: true, actor: true, resourceOwner: true, createdAt: true },
+    rows: (plan) => plan.events,
+  }),
+  section<OutboxRow>({
+    table: schema.outbox,
+    fields: { destination: true, userId: true, sequence: true, txn: true, dueAt: true, createdAt: true },
+    rows: (plan) => plan.outbox,
+  }),
+  section<RowOf<"grants">>({ table: schema.roleGrants, fields: { userId: true, orgId: true, role: true }, rows: (plan) => plan.grants }),
+  section<RowOf<"token">>({ table: schema.tokens, fields: { hash: true, userId: true, createdAt: true }, rows: (plan) => (plan.token ? [plan.token] : []) }),
+];
+
+const USER_COLUMNS = columnsOf(schema.users, Object.keys(getTableColumns(schema.users)));
+
+const COUNT_FIELDS = ["orgId", "state", "type", "shard", "delta"] as const satisfies readonly (keyof CountChange)[];
+
+/**
+ * $1 the plans' indexes, $2 the sequence each change expects (null: a new user), $3 whether it
+ * ends the user's sessions, then a users column each; then each section's plan indexes and
+ * columns; then the count changes' columns and plan indexes.
+ */
+const TEXT = textOf();
 
 /**
  * The statement for every write of `plans` (of different users) but their sessions'; it answers
  * one row `{ p }` for each plan whose users row was written, p its index in `plans`.
  */
 export function commitStatement(plans: readonly WritePlan[]): Statement {
-  const rows = plans.map(rowsOf);
-  const values = valuesOf(plans, rows);
-  if (plans.length > 1) return { text: textOf(plans, rows), values };
-  const shape = shapeOf(plans[0]!, rows[0]!);
-  let known = texts.get(shape);
-  if (!known) {
-    known = { name: `zus_commit_${texts.size + 1}`, text: textOf(plans, rows) };
-    if (texts.size >= MAX_SHAPES) return { text: known.text, values };
-    texts.set(shape, known);
+  const values: unknown[] = [plans.map((_, p) => p), plans.map((plan) => plan.update?.expectedSequence ?? null), plans.map((plan) => plan.endSessionsOf !== undefined)];
+  pushColumns(values, USER_COLUMNS, plans.map((plan) => plan.user as unknown as Record<string, unknown>));
+  for (const { columns, rows } of SECTIONS) {
+    const owners: number[] = [];
+    const list: Record<string, unknown>[] = [];
+    plans.forEach((plan, p) => {
+      for (const row of rows(plan)) {
+        owners.push(p);
+        list.push(row as Record<string, unknown>);
+      }
+    });
+    values.push(owners);
+    pushColumns(values, columns, list);
   }
-  return { ...known, values };
+  const counts = plans.flatMap((plan, p) => plan.counts.map((change) => ({ ...change, p })));
+  for (const field of COUNT_FIELDS) values.push(counts.map((change) => change[field]));
+  values.push(counts.map((change) => change.p));
+  return { name: "zus_commit", text: TEXT, values };
 }
 
-function rowsOf(plan: WritePlan): PlanRows {
-  return [
-    [schema.events, plan.events],
-    [schema.outbox, plan.outbox],
-    [schema.roleGrants, plan.grants],
-    [schema.tokens, plan.token ? [plan.token] : []],
-  ];
+/** One array a column, an element a row, encoded as Drizzle would send it. */
+function pushColumns(values: unknown[], columns: Columns, rows: readonly Record<string, unknown>[]): void {
+  for (const [field, column] of columns) values.push(rows.map((row) => encoded(column, row[field])));
 }
 
-function shapeOf(plan: WritePlan, rows: PlanRows): string {
-  const user = plan.update ? `u:${plan.update.columns.join(",")}` : `i:${Object.keys(plan.user).join(",")}`;
-  const others = rows.map(([table, list]) => `${getTableName(table)}:${list.length}:${list.length ? Object.keys(list[0]!).join(",") : ""}`);
-  return [user, ...others, `counts:${plan.counts.length}`, plan.endSessionsOf ? "end" : ""].join("|");
-}
-
-/** The values in the order textOf numbers them: each plan's, then every plan's count changes. */
-function valuesOf(plans: readonly WritePlan[], rows: readonly PlanRows[]): unknown[] {
-  const values: unknown[] = [];
-  plans.forEach((plan, i) => {
-    const { user } = plan;
-    if (plan.update) {
-      for (const name of plan.update.columns) values.push(encoded(columnOf(schema.users, name), user[name]));
-      values.push(user.id, plan.update.expectedSequence);
-    } else {
-      for (const name of Object.keys(user)) values.push(encoded(columnOf(schema.users, name), user[name as keyof typeof user]));
-    }
-    for (const [table, list] of rows[i]!) {
-      for (const row of list) for (const [name, value] of Object.entries(row)) values.push(encoded(columnOf(table, name), value));
-    }
-    if (plan.endSessionsOf) values.push(plan.endSessionsOf);
-  });
-  for (const plan of plans) for (const { orgId, state, type, shard, delta } of plan.counts) values.push(orgId, state, type, shard, delta);
-  return values;
-}
-
-function textOf(plans: readonly WritePlan[], rows: readonly PlanRows[]): string {
+function textOf(): string {
   let n = 0;
-  const param = (type: string) => `$${++n}::${type}`;
-  const typed = (column: PgColumn) => param(column.getSQLType());
-  const ctes: string[] = [];
-  plans.forEach((plan, i) => {
-    const written = `w${i}`;
-    if (plan.update) {
-      const set = plan.update.columns.map((name) => `${quoted(columnOf(schema.users, name).name)} = ${typed(columnOf(schema.users, name))}`);
-      ctes.push(`${written} as (update users set ${set.join(", ")} where id = ${typed(schema.users.id)} and sequence = ${typed(schema.users.sequence)} returning 1)`);
-    } else {
-      ctes.push(`${written} as (insert into users ${inserted(schema.users, [plan.user], typed)} returning 1)`);
-    }
-    const ifWritten = `where exists (select 1 from ${written})`;
-    let step = 0;
-    for (const [table, list] of rows[i]!) {
-      if (list.length) ctes.push(`${written}_${step++} as (insert into ${quoted(getTableName(table))} ${inserted(table, list, typed)} ${ifWritten})`);
-    }
-    if (plan.endSessionsOf) {
-      ctes.push(`${written}_${step++} as (update sessions set terminated = true where user_id = ${typed(schema.sessions.userId)} and not terminated and exists (select 1 from ${written}))`);
-    }
-  });
-  ctes.push(`written as (${plans.map((_, i) => `select ${i} as p from w${i}`).join(" union all ")})`);
-  const counts = plans.flatMap((plan, i) => plan.counts.map(() => `(${param("text")}, ${param("text")}, ${param("text")}, ${param("integer")}, ${param("integer")}, ${i})`));
-  if (counts.length) {
+  const param = (type: string) => `$${++n}::${type}[]`;
+  const unnest = (types: string[]) => `unnest(${types.map(param).join(", ")})`;
+  const names = (columns: Columns) => columns.map(([, c]) => quoted(c.name)).join(", ");
+  const types = (columns: Columns) => columns.map(([, c]) => c.getSQLType());
+  const users = names(USER_COLUMNS);
+  const set = USER_COLUMNS.filter(([field]) => field !== "id").map(([, c]) => `${quoted(c.name)} = v.${quoted(c.name)}`);
+  const ctes = [
+    `v as (select * from ${unnest(["integer", "integer", "boolean", ...types(USER_COLUMNS)])} as v (p, expected, ends, ${users}))`,
+    `updated as (update users u set ${set.join(", ")} from v where v.expected is not null and u.id = v.id and u.sequence = v.expected returning v.p)`,
+    `inserted as (insert into users (${users}) select ${users} from v where v.expected is null returning id)`,
+    "written as (select p from updated union all select v.p from v join inserted using (id))",
+  ];
+  SECTIONS.forEach(({ table, columns }, i) => {
     ctes.push(
-      `counts as (insert into user_counts (org_id, state, type, shard, count) select org_id, state, type, shard, sum(delta) from (values ${counts.join(", ")}) as v (org_id, state, type, shard, delta, p) ` +
-        "where p in (select p from written) group by org_id, state, type, shard order by org_id, state, type, shard " +
-        "on conflict (org_id, state, type, shard) do update set count = user_counts.count + excluded.count)",
+      `s${i} as (insert into ${quoted(getTableName(table))} (${names(columns)}) select ${names(columns)} ` +
+        `from ${unnest(["integer", ...types(columns)])} as r (p, ${names(columns)}) where r.p in (select p from written))`,
     );
-  }
+  });
+  ctes.push(
+    "ended as (update sessions s set terminated = true from v where v.ends and s.user_id = v.id and not s.terminated and v.p in (select p from written))",
+    "counts as (insert into user_counts (org_id, state, type, shard, count) select org_id, state, type, shard, sum(delta) " +
+      `from ${unnest(["text", "text", "text", "integer", "integer", "integer"])} as c (org_id, state, type, shard, delta, p) ` +
+      "where c.p in (select p from written) group by org_id, state, type, shard order by org_id, state, type, shard " +
+      "on conflict (org_id, state, type, shard) do update set count = user_counts.count + excluded.count)",
+  );
   return `with ${ctes.join(", ")} select p from written`;
-}
-
-/** `(columns) select * from (values (...), ...) as v`: the casts tell PostgreSQL each value's type, which VALUES alone does not. */
-function inserted(table: PgTable, rows: readonly object[], typed: (column: PgColumn) => string): string {
-  const columns = Object.keys(rows[0]!).map((name) => columnOf(table, name));
-  const values = rows.map(() => `(${columns.map(typed).join(", ")})`);
-  return `(${columns.map((c) => quoted(c.name)).join(", ")}) select * from (values ${values.join(", ")}) as v`;
 }
 
 function columnOf(table: PgTable, name: string): PgColumn {
@@ -142,6 +150,10 @@ function columnOf(table: PgTable, name: string): PgColumn {
 }
 
 /** As Drizzle would send it: a Date as its ISO text, JSON as text; null and undefined as NULL. */
-const encoded = (column: PgColumn, value: unknown): unknown => (value === null || value === undefined ? null : column.mapToDriverValue(value));
+function encoded(column: PgColumn, value: unknown): unknown {
+  return value === null || value === undefined ? null : column.mapToDriverValue(value);
+}
 
-const quoted = (name: string) => `"${name}"`;
+function quoted(name: string): string {
+  return `"${name}"`;
+}

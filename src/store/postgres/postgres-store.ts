@@ -81,14 +81,13 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
 }
 
 export class PostgresStore implements Store {
-  private readonly reads;
   readonly log: PostgresEventLog;
   readonly outbox: PostgresOutbox;
   readonly ssf: PostgresSsfStore;
   readonly actions: PostgresActions;
 
   private readonly commits = new GatedBatcher<PendingCommit>(COMMITS_IN_FLIGHT, (pending) => this.commitTogether(pending));
-  /** Every call's two reads, one statement a turn for all (call-reads.ts). */
+  /** Every call's reads (its token's owner, its user, a creation's organization), one statement a turn for all (call-reads.ts). */
   private readonly callReads: CallReads;
 
   constructor(
@@ -97,7 +96,6 @@ export class PostgresStore implements Store {
     /** Runs a statement made without Drizzle's builder (commit-statement.ts) on the pool. */
     private readonly run: RunStatement,
   ) {
-    this.reads = preparedReads(db);
     this.callReads = new CallReads((statement) => guard(() => run(statement)), READS_IN_FLIGHT);
     this.actions = new PostgresActions(db);
     // node-postgres and PGlite both answer a raw statement with its rows.
@@ -168,10 +166,7 @@ export class PostgresStore implements Store {
   }
 
   getOrganization(id: string): Promise<Organization | undefined> {
-    return guard(async () => {
-      const [org] = await this.reads.organizationById.execute({ id });
-      return org;
-    });
+    return this.callReads.getOrganization(id);
   }
 
   addOrganization(org: Organization): Promise<void> {
@@ -254,17 +249,6 @@ export class PostgresStore implements Store {
   }
 }
 
-/**
- * Reads made often outside transactions, as named prepared statements: Drizzle builds their SQL
- * once, and PostgreSQL parses and plans them once per connection (a prepared query is bound to
- * the client it was prepared on, so the statements inside transactions are built per call).
- */
-function preparedReads(db: PgDb) {
-  return {
-    organizationById: db.select().from(schema.organizations).where(eq(schema.organizations.id, sql.placeholder("id"))).prepare("zus_organization_by_id"),
-  };
-}
-
 /** The plan's writes in a transaction: its session's first (it reads the stored session), then the rest as one statement. */
 async function writePlan(tx: PgDb, plan: WritePlan): Promise<void> {
   if (plan.session) await writeSession(tx, plan.session);
@@ -294,10 +278,14 @@ function statementsOf(pending: readonly PendingCommit[]): PendingCommit[][] {
   return groups.map((g) => g.commits);
 }
 
-/** A statement as Drizzle's SQL, for a transaction's execute: each numbered placeholder (always followed by its cast) becomes a parameter. */
+/**
+ * A statement as Drizzle's SQL, for a transaction's execute: each numbered placeholder (always
+ * followed by its cast, in order) becomes a parameter, passed as it is (Drizzle would spread an
+ * array into a list).
+ */
 function asSql({ text, values }: Statement): SQL {
   const parts = text.split(/\$\d+(?=::)/);
-  return sql.join(parts.flatMap((part, i) => (i === 0 ? [sql.raw(part)] : [sql`${values[i - 1]}`, sql.raw(part)])));
+  return sql.join(parts.flatMap((part, i) => (i === 0 ? [sql.raw(part)] : [sql.param(values[i - 1]), sql.raw(part)])));
 }
 
 /**
