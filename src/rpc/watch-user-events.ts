@@ -68,10 +68,10 @@ async function openWatch(watching: Watching, req: WatchUserEventsRequest, ctx: H
 
 /**
  * One event as its watchers are sent it: its frames written from the event itself
- * (watch-encoding.ts), each format once for all the watchers that share it, its message made only
- * for a stream that pulls. The hub hands one event to all its watchers as the same object, and
- * their positions are mostly the event's own `after`, the same object, whose text is then not
- * made again.
+ * (watch-encoding.ts), each format once for all the watchers it is handed to in the same turn,
+ * its message made only for a stream that pulls. The hub hands one event to all its watchers as
+ * the same object, and their positions are mostly the event's own `after`, the same object,
+ * whose text is then not made again.
  */
 class EventFrames extends SelfFramed<WatchUserEventsResponse> {
   private binary?: Uint8Array;
@@ -98,15 +98,22 @@ class EventFrames extends SelfFramed<WatchUserEventsResponse> {
   }
 }
 
-const eventFrames = new WeakMap<LoggedEvent, EventFrames>();
+/**
+ * The items of the events handed over in this turn, for all their watchers; forgotten after it.
+ * Keyed weakly by the event, each item lived as long as the SQLite log's memory keeps the event
+ * (its last 1,000–2,000), long enough to be moved to the old generation with its frames.
+ */
+const recent = new Map<LoggedEvent, EventFrames>();
+const forget = () => recent.clear();
 
 function eventItem(watching: Watching, event: LoggedEvent, at: EventPosition): EventFrames {
-  const made = eventFrames.get(event);
+  const made = recent.get(event);
   if (made?.at === at) return made;
   const position = watching.formatPosition(at);
   if (made?.position === position) return made;
   const item = new EventFrames(event, at, position);
-  eventFrames.set(event, item);
+  if (recent.size === 0) queueMicrotask(forget);
+  recent.set(event, item);
   return item;
 }
 
