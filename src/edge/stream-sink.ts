@@ -7,8 +7,8 @@
  * On HTTP/1.1 (Connect's streams, one connection a stream) the chunks of the chunked encoding are
  * written here, each as one buffer in one write to the socket, once the head has gone: node:http's
  * `write` corks the socket and sends a chunk's four parts with one `writev` on the next tick
- * (bench/FINDINGS.md, round "2026-12-06, watchers pushed"). `end` is node:http's, which writes the
- * last chunk and the trailers after them.
+ * (bench/FINDINGS.md, rounds "2026-12-06, watchers pushed" and "2026-12-06, watchers' frames").
+ * `end` is node:http's, which writes the last chunk and the trailers after them.
  */
 import type { Socket } from "node:net";
 import type { StreamSink } from "../rpc/stream-answer.js";

@@ -3,8 +3,8 @@
  * envelope all three protocols' streams use) written from the recorded event itself: neither the
  * reflective message (protobuf-es's `create` and `toProtoEvent`, ~11 µs a delivery) nor the
  * reflective serializers (toBinary and toJsonString, ~9 and ~6 µs for one lock event's message)
- * are run for it (bench/FINDINGS.md, rounds "2026-12-05, watchers at the maximum" and
- * "2026-12-06, watchers pushed"). The bytes are those of toBinary and of toJsonString with their
+ * are run for it (bench/FINDINGS.md, rounds "2026-12-05, watchers at the maximum",
+ * "2026-12-06, watchers pushed" and "2026-12-06, watchers' frames"). The bytes are those of toBinary and of toJsonString with their
  * default options (what the server writes with) for the message toProtoEvent makes;
  * test/watch-encoding.test.ts holds them equal for every event type. A date that JSON cannot
  * carry gets undefined: the reflective serializer then refuses it, as before.

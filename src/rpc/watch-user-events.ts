@@ -101,7 +101,8 @@ class EventFrames extends SelfFramed<WatchUserEventsResponse> {
 /**
  * The items of the events handed over in this turn, for all their watchers; forgotten after it.
  * Keyed weakly by the event, each item lived as long as the SQLite log's memory keeps the event
- * (its last 1,000–2,000), long enough to be moved to the old generation with its frames.
+ * (its last 1,000–2,000), long enough to be moved to the old generation with its frames
+ * (bench/FINDINGS.md, round "2026-12-06, watchers' frames").
  */
 const recent = new Map<LoggedEvent, EventFrames>();
 const forget = () => recent.clear();
