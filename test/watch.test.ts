@@ -225,7 +225,7 @@ describe("one event, many watchers", () => {
   it("reaches each of them whole over every protocol and format; a type filter still holds", async () => {
     const users = userClient("grpc", server.baseUrl, owner.token);
     const userId = await addHuman(users, { orgId });
-    // An event's frame is made once per format (src/rpc/fast-path/server-stream.ts): JSON's, made
+    // An event's frame is made once per format (src/rpc/watch-user-events.ts): JSON's, made
     // first here, must not reach the binary watchers of the same protocol, nor theirs the JSON ones.
     const kinds = ["connect-json", "connect-binary", "grpc", "grpc-web", "connect-json", "connect-binary"] as const;
     const watchers = kinds.map((kind) => new Watcher(createClient(UserRecordService, transport(kind, server.baseUrl, owner.token)), { organizationId: orgId }));

@@ -11,7 +11,7 @@ export function mapStreamErrors<T>(source: AsyncIterable<T>, fail: (err: unknown
   if (isPushStream(source)) {
     return pushStream<T>((receiver) =>
       startPush(source, {
-        message: (message: T) => receiver.message(message),
+        message: (message) => receiver.message(message),
         end: (err: unknown) => receiver.end(err === undefined ? undefined : fail(err)),
       }),
     );

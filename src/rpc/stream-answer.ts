@@ -40,23 +40,3 @@ export const sendStream = (answer: StreamAnswer, sink: StreamSink): Promise<void
 /** The same answer, written through `wrap(sink)` (gRPC-Web text's base64, edge/grpc-web-text.ts). */
 export const wrapStream = (answer: StreamAnswer, wrap: (sink: StreamSink) => StreamSink): StreamAnswer =>
   streamAnswer((sink) => answer[SEND](wrap(sink)));
-
-/** A shared message's bytes in protobuf's binary format or in JSON, written without reflection; undefined leaves it to the serializer. */
-export type MessageEncoder = (binary: boolean) => Uint8Array | undefined;
-
-const shared = new WeakMap<object, MessageEncoder | undefined>();
-
-/**
- * Marks a message that many streams send unchanged (one event's message for all its watchers):
- * each protocol serializes and frames it once (rpc/fast-path/server-stream.ts), with `encode` if
- * given. It must not change after this.
- */
-export function sharedMessage<T extends object>(message: T, encode?: MessageEncoder): T {
-  shared.set(message, encode);
-  return message;
-}
-
-export const isSharedMessage = (message: unknown): message is object => typeof message === "object" && message !== null && shared.has(message);
-
-/** The encoder a shared message was marked with, if any. */
-export const encoderOf = (message: object): MessageEncoder | undefined => shared.get(message);

@@ -13,10 +13,9 @@ import { isUserEventType } from "../domain/events.js";
 import type { EventPosition, LoggedEvent } from "../store/event-log.js";
 import { callerOf } from "./caller.js";
 import { requireLength } from "./from-proto.js";
-import { pushStream, type PushStream } from "./push-stream.js";
-import { sharedMessage } from "./stream-answer.js";
+import { pushStream, SelfFramed, type PushStream } from "./push-stream.js";
 import { toProtoEvent } from "./user-record-proto.js";
-import { encodeWatchResponse } from "./watch-encoding.js";
+import { watchEventFrame } from "./watch-encoding.js";
 
 const MESSAGE = "WatchUserEventsRequest";
 
@@ -31,7 +30,7 @@ export function watchUserEvents(watching: Watching, req: WatchUserEventsRequest,
     let watch: Watch | undefined;
     let stopped = false;
     const messages: WatchReceiver = {
-      event: (event, position) => receiver.message(eventMessage(watching, event, position)),
+      event: (event, position) => receiver.message(eventItem(watching, event, position)),
       heartbeat: (position) => receiver.message(create(WatchUserEventsResponseSchema, { position: watching.formatPosition(position), kind: { case: "heartbeat", value: {} } })),
       end: (err) => receiver.end(toStatus(watching, err)),
     };
@@ -68,23 +67,55 @@ async function openWatch(watching: Watching, req: WatchUserEventsRequest, ctx: H
 }
 
 /**
- * The hub hands one event to all its watchers as the same object: its message, where their
- * positions agree, is made once and marked shared, so that each protocol frames it once. Their
- * positions are mostly the event's own `after`, the same object, whose text is then not made again.
+ * One event as its watchers are sent it: its frames written from the event itself
+ * (watch-encoding.ts), each format once for all the watchers it is handed to in the same turn,
+ * its message made only for a stream that pulls. The hub hands one event to all its watchers as
+ * the same object, and their positions are mostly the event's own `after`, the same object,
+ * whose text is then not made again.
  */
-const eventMessages = new WeakMap<LoggedEvent, { at: EventPosition; message: WatchUserEventsResponse }>();
+class EventFrames extends SelfFramed<WatchUserEventsResponse> {
+  private binary?: Uint8Array;
+  private json?: Uint8Array;
+  private made?: WatchUserEventsResponse;
 
-function eventMessage(watching: Watching, event: LoggedEvent, at: EventPosition): WatchUserEventsResponse {
-  const made = eventMessages.get(event);
-  if (made?.at === at) return made.message;
+  constructor(
+    private readonly event: LoggedEvent,
+    readonly at: EventPosition,
+    readonly position: string,
+  ) {
+    super();
+  }
+
+  frame(binary: boolean): Uint8Array | undefined {
+    const { event, orgId } = this.event;
+    if (binary) return (this.binary ??= watchEventFrame(event, orgId, this.position, true));
+    return (this.json ??= watchEventFrame(event, orgId, this.position, false));
+  }
+
+  message(): WatchUserEventsResponse {
+    const { event, orgId } = this.event;
+    return (this.made ??= create(WatchUserEventsResponseSchema, { position: this.position, kind: { case: "event", value: toProtoEvent(event, orgId) } }));
+  }
+}
+
+/**
+ * The items of the events handed over in this turn, for all their watchers; forgotten after it.
+ * Keyed weakly by the event, each item lived as long as the SQLite log's memory keeps the event
+ * (its last 1,000–2,000), long enough to be moved to the old generation with its frames
+ * (bench/FINDINGS.md, round "2026-12-06, watchers' frames").
+ */
+const recent = new Map<LoggedEvent, EventFrames>();
+const forget = () => recent.clear();
+
+function eventItem(watching: Watching, event: LoggedEvent, at: EventPosition): EventFrames {
+  const made = recent.get(event);
+  if (made?.at === at) return made;
   const position = watching.formatPosition(at);
-  if (made?.message.position === position) return made.message;
-  const message: WatchUserEventsResponse = sharedMessage(
-    create(WatchUserEventsResponseSchema, { position, kind: { case: "event", value: toProtoEvent(event.event, event.orgId) } }),
-    (binary) => encodeWatchResponse(message, binary),
-  );
-  eventMessages.set(event, { at, message });
-  return message;
+  if (made?.position === position) return made;
+  const item = new EventFrames(event, at, position);
+  if (recent.size === 0) queueMicrotask(forget);
+  recent.set(event, item);
+  return item;
 }
 
 /** A watch's early end as the status the client sees; any other error as it is. */

@@ -60,14 +60,17 @@ import {
   trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
 import { reportCode } from "../call-report.js";
-import { isPushStream, startPush, type PushControl, type PushStream } from "../push-stream.js";
-import { encoderOf, isSharedMessage, streamAnswer, type StreamSink } from "../stream-answer.js";
+import { isPushStream, isSelfFramed, startPush, type PushControl, type PushStream } from "../push-stream.js";
+import { streamAnswer, type StreamSink } from "../stream-answer.js";
 import { inputParser, readSingleMessage } from "./parse.js";
 import { serverStreamInvoker } from "./stream-invoker.js";
 import { CALL_FINISHED, createUnaryContext, replaceHeaders } from "./unary-context.js";
 
 type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;
 type StreamSpec = Extract<MethodImplSpec, { kind: "server_streaming" }>;
+
+/** A frame's header: flags and the message's length. */
+const ENVELOPE_BYTES = 5;
 
 /** How a stream ends: a last frame in the body, HTTP trailers, or both. */
 interface StreamEnd {
@@ -152,8 +155,6 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
   const parse = inputParser(spec.method.input, opt.binaryOptions, serialization.getI(false));
   const invoke = serverStreamInvoker(spec, opt.interceptors);
   const { output } = spec.method;
-  /** The frames of shared messages, by format and compression: sent many times, made once each. */
-  const sharedFrames = new Map<string, WeakMap<object, Uint8Array | Promise<Uint8Array>>>();
 
   return async function handle(req: UniversalServerRequest): Promise<UniversalServerResponse> {
     assertByteStreamRequest(req);
@@ -174,19 +175,13 @@ export function serverStreamHandler(protocol: StreamProtocol, opt: HandlerOption
       compress ? compressed(envelope, compress, opt.compressMinBytes) : encodeEnvelope(envelope.flags, envelope.data);
     const messageFrame = (message: unknown) =>
       frame({ flags: 0, data: serializer.serialize(isMessage(message, output) ? message : create(output, message as never)) });
-    const framesKey = `${type.binary}/${compress?.name ?? ""}`;
-    const frames = sharedFrames.get(framesKey) ?? sharedFrames.set(framesKey, new WeakMap()).get(framesKey)!;
-    const sharedFrame = (message: object) => {
-      const data = encoderOf(message)?.(type.binary);
-      if (!data) return messageFrame(message);
-      // The serializer's own limit, which Connect-ES does not export on its own.
-      if (data.byteLength > opt.writeMaxBytes) throw new ConnectError(`message size ${data.byteLength} is larger than configured writeMaxBytes ${opt.writeMaxBytes}`, Code.ResourceExhausted);
-      return frame({ flags: 0, data });
-    };
     const framed = (message: unknown) => {
-      if (!isSharedMessage(message)) return messageFrame(message);
-      let bytes = frames.get(message);
-      if (!bytes) frames.set(message, (bytes = sharedFrame(message)));
+      if (!isSelfFramed(message)) return messageFrame(message);
+      const bytes = message.frame(type.binary);
+      if (!bytes) return messageFrame(message.message());
+      // The serializer's own limit, which Connect-ES does not export on its own.
+      const size = bytes.byteLength - ENVELOPE_BYTES;
+      if (size > opt.writeMaxBytes) throw new ConnectError(`message size ${size} is larger than configured writeMaxBytes ${opt.writeMaxBytes}`, Code.ResourceExhausted);
       return bytes;
     };
 
