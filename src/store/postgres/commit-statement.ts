@@ -7,7 +7,9 @@
  * once per connection; the text made per batch was ~1 KB a plan, parsed and planned every time
  * (round "2026-12-06, PostgreSQL commits as one named statement").
  *
- * Each plan is a row of `v` with its index `p`. A new user's row is inserted; a change updates
+ * Each plan is a row of `v` with its index `p`. The rows of the other tables are inserted in the
+ * order of their arrays (`with ordinality`): their ids give a user's events and deliveries their
+ * order, which a semi-join left to the planner need not keep. A new user's row is inserted; a change updates
  * the row only where it is still at the sequence the change was decided on, so an UPDATE that
  * waited for a concurrent change's row lock finds the row at another sequence and leaves it (a
  * "sequence" conflict for that plan alone). A change sets every column from the plan's row: only
@@ -130,7 +132,7 @@ function textOf(): string {
   SECTIONS.forEach(({ table, columns }, i) => {
     ctes.push(
       `s${i} as (insert into ${quoted(getTableName(table))} (${names(columns)}) select ${names(columns)} ` +
-        `from ${unnest(["integer", ...types(columns)])} as r (p, ${names(columns)}) where r.p in (select p from written))`,
+        `from ${unnest(["integer", ...types(columns)])} with ordinality as r (p, ${names(columns)}, n) where r.p in (select p from written) order by r.n)`,
     );
   });
   ctes.push(
