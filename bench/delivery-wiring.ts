@@ -85,7 +85,7 @@ async function call(url: string, method: string, token: string, body?: unknown):
 }
 
 async function receiverMachine(server: Target, name: string): Promise<{ userId: string; token: string }> {
-  const args = ["dist/src/cli/main.js", "machine", "add", "--org", server.orgId, "--username", `${name}-${Date.now()}`, "--role", "SSF_RECEIVER"];
+  const args = ["dist/cli.mjs", "machine", "add", "--org", server.orgId, "--username", `${name}-${Date.now()}`, "--role", "SSF_RECEIVER"];
   const { stdout } = await run(process.execPath, args, { cwd: ROOT, env: { ...process.env, DATABASE_URL: server.databaseUrl } });
   const [userId, token] = stdout.trim().split(" ");
   return { userId: userId!, token: token! };

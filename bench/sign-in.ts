@@ -266,7 +266,7 @@ async function main() {
   // IAM_LOGIN_CLIENT machine user through the admin CLI, on the same database.
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ["dist/src/cli/main.js", "machine", "add", "--org", orgId, "--username", "bench", "--role", "IAM_LOGIN_CLIENT"],
+    ["dist/cli.mjs", "machine", "add", "--org", orgId, "--username", "bench", "--role", "IAM_LOGIN_CLIENT"],
     { cwd: ROOT, env, timeout: 60_000 },
   );
   const [, loginToken] = stdout.trim().split(" ");

@@ -10,7 +10,7 @@ import { ROOT, type TestServer } from "./server.js";
 
 const run = promisify(execFile);
 
-export const CLI_COMMAND = [process.execPath, "dist/src/cli/main.js"];
+export const CLI_COMMAND = [process.execPath, "dist/cli.mjs"];
 
 /**
  * Runs the admin CLI against the server's database: the command `npm run --silent cli --`
