@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileErrors, validate } from "@readme/openapi-parser";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { restRoutes } from "../src/edge/rest/http-rules.js";
 import { openApiText } from "../src/edge/rest/openapi-document.js";
@@ -15,7 +16,12 @@ import { ROOT, startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
 let served: string;
-let doc: { security: unknown; paths: Record<string, Record<string, { requestBody?: unknown; security?: unknown[]; responses: Record<string, unknown> }>> };
+type Responses = Record<string, { $ref?: string; description?: string }>;
+let doc: {
+  security: unknown;
+  paths: Record<string, Record<string, { requestBody?: unknown; security?: unknown[]; responses: Responses }>>;
+  components: { responses: Responses };
+};
 beforeAll(async () => {
   server = await startServer();
   const res = await fetch(`${server.baseUrl}/openapi.json`);
@@ -43,6 +49,13 @@ async function call(verb: string, path: string, init: { token?: string; body?: s
   const res = await fetch(url, { method: verb, headers, body: init.body });
   const text = await res.text();
   return { status: res.status, text };
+}
+
+/** The code names a documented error response stands for, from its description ("InvalidArgument, FailedPrecondition"). */
+function documentedCodes(responses: Responses, status: number): string[] {
+  const response = responses[String(status)]!;
+  const shared = response.$ref ? doc.components.responses[response.$ref.split("/").pop()!]! : response;
+  return shared.description!.split(", ");
 }
 
 describe("the document", () => {
@@ -83,6 +96,7 @@ describe("paths", () => {
       expect(answer.status, where).not.toBe(405);
       if (answer.status === 404) expect(JSON.parse(answer.text), where).not.toEqual(NO_ROUTE);
       expect(Object.keys(op.responses), where).toContain(String(answer.status));
+      if (answer.status >= 400) expect(documentedCodes(op.responses, answer.status), where).toContain(Code[JSON.parse(answer.text).code]);
     }
   });
 

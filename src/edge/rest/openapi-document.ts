@@ -17,34 +17,34 @@ const STATUS_SCHEMA = "google.rpc.Status";
 
 /**
  * What any call can fail with before or after its own logic: a request it cannot read or
- * validate, or a failed precondition (400), a missing or invalid token (401), a body over the
- * limit or too many failed credentials from the address (429), an internal error (500), the
- * database busy or unreachable (503).
+ * validate (400), a missing or invalid token (401), a body over the limit or too many failed
+ * credentials from the address (429), an internal error (500), the database busy or
+ * unreachable (503).
  */
-const EVERY_CALL = [Code.InvalidArgument, Code.FailedPrecondition, Code.Unauthenticated, Code.ResourceExhausted, Code.Internal, Code.Unavailable];
+const EVERY_CALL = [Code.InvalidArgument, Code.Unauthenticated, Code.ResourceExhausted, Code.Internal, Code.Unavailable];
 
 /**
- * The further codes each method's implementation answers (src/app, src/domain): a missing
- * permission, something not found (a user, organization, session or target, or for a caller
- * that may not read it, SPEC §6), a name or id already taken. Bulk calls answer each user's
+ * The further codes each method's implementation answers (src/app, src/domain): a state or an
+ * organization that does not allow it, a missing permission, something not found (a user,
+ * session or target, or one the caller may not read, SPEC §6), a name or id already taken. Bulk calls answer each user's
  * failure inside their success body. A method missing here stops the document from being made,
  * so a new REST route gets its entry.
  */
 const FURTHER_CODES: Record<string, Code[]> = {
-  "zitadel.user.v2.UserService.AddHumanUser": [Code.PermissionDenied, Code.NotFound, Code.AlreadyExists],
+  "zitadel.user.v2.UserService.AddHumanUser": [Code.FailedPrecondition, Code.PermissionDenied, Code.AlreadyExists],
   "zitadel.user.v2.UserService.GetUserByID": [Code.NotFound],
   "zitadel.user.v2.UserService.ListUsers": [],
-  "zitadel.user.v2.UserService.DeactivateUser": [Code.PermissionDenied, Code.NotFound],
-  "zitadel.user.v2.UserService.ReactivateUser": [Code.PermissionDenied, Code.NotFound],
-  "zitadel.user.v2.UserService.LockUser": [Code.PermissionDenied, Code.NotFound],
-  "zitadel.user.v2.UserService.UnlockUser": [Code.PermissionDenied, Code.NotFound],
+  "zitadel.user.v2.UserService.DeactivateUser": [Code.FailedPrecondition, Code.PermissionDenied, Code.NotFound],
+  "zitadel.user.v2.UserService.ReactivateUser": [Code.FailedPrecondition, Code.PermissionDenied, Code.NotFound],
+  "zitadel.user.v2.UserService.LockUser": [Code.FailedPrecondition, Code.PermissionDenied, Code.NotFound],
+  "zitadel.user.v2.UserService.UnlockUser": [Code.FailedPrecondition, Code.PermissionDenied, Code.NotFound],
   "zitadel.user.v2.UserService.DeleteUser": [Code.PermissionDenied, Code.NotFound],
   "zitadel.session.v2.SessionService.GetSession": [Code.PermissionDenied, Code.NotFound],
-  "zitadel.session.v2.SessionService.CreateSession": [Code.PermissionDenied, Code.NotFound],
-  "zitadel.session.v2.SessionService.SetSession": [Code.PermissionDenied, Code.NotFound],
+  "zitadel.session.v2.SessionService.CreateSession": [Code.FailedPrecondition, Code.PermissionDenied, Code.NotFound],
+  "zitadel.session.v2.SessionService.SetSession": [Code.FailedPrecondition, Code.PermissionDenied, Code.NotFound],
   "zitadel.session.v2.SessionService.DeleteSession": [Code.PermissionDenied, Code.NotFound],
-  "zitadel.settings.v2.SettingsService.GetLockoutSettings": [Code.PermissionDenied, Code.NotFound],
-  "zus.user.v1.UserRecordService.LockUser": [Code.PermissionDenied, Code.NotFound],
+  "zitadel.settings.v2.SettingsService.GetLockoutSettings": [Code.FailedPrecondition, Code.PermissionDenied],
+  "zus.user.v1.UserRecordService.LockUser": [Code.FailedPrecondition, Code.PermissionDenied, Code.NotFound],
   "zus.user.v1.UserRecordService.GetLockStatus": [Code.NotFound],
   "zus.user.v1.UserRecordService.ListUserEvents": [Code.NotFound],
   "zus.user.v1.UserRecordService.BulkLockUsers": [],
