@@ -34,8 +34,7 @@ export function restRoutes(services: DescService[]): RestRoute[] {
   }
   // A path fits the first route it matches: literal segments before variables, so that
   // POST /v2/actions/targets/search is ListTargets and not UpdateTarget with the id "search".
-  const variables = (route: RestRoute) => route.segments.filter((segment) => "variable" in segment).length;
-  return routes.sort((a, b) => variables(a) - variables(b));
+  return routes.sort((a, b) => pathVariables(a).size - pathVariables(b).size);
 }
 
 function successStatus(method: DescMethod): number {
@@ -58,6 +57,10 @@ function parseTemplate(template: string, method: DescMethod): Segment[] {
       return { variable };
     });
 }
+
+/** The proto names of the fields the route's path sets. */
+export const pathVariables = (route: Pick<RestRoute, "segments">): Set<string> =>
+  new Set(route.segments.flatMap((segment) => ("variable" in segment ? [segment.variable] : [])));
 
 /** The path variables when the path fits the route's template, else undefined. */
 export function matchPath(route: RestRoute, path: string): Map<string, string> | undefined {

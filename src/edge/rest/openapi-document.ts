@@ -7,7 +7,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ERROR_DETAIL_MESSAGES, httpStatusOf } from "./gateway-errors.js";
-import type { RestRoute } from "./http-rules.js";
+import { pathVariables, type RestRoute } from "./http-rules.js";
 import { SchemaSet, type Schema } from "./openapi-schemas.js";
 import { queryFields } from "./query-parameters.js";
 
@@ -110,7 +110,7 @@ function openApiPath(route: RestRoute): string {
 
 function operation(route: RestRoute, schemas: SchemaSet, responses: Record<string, unknown>) {
   const { method } = route;
-  const variables = new Set(route.segments.flatMap((segment) => ("variable" in segment ? [segment.variable] : [])));
+  const variables = pathVariables(route);
   const inPath = method.input.fields.filter((field) => variables.has(field.name));
   const parameters = [
     ...inPath.map((field) => ({ name: field.jsonName, in: "path", required: true, schema: schemas.fieldSchema(field) })),

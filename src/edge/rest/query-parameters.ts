@@ -4,7 +4,7 @@
  * or JSON name. The REST handler reads them and the OpenAPI document lists them, from here.
  */
 import { ScalarType, type DescField } from "@bufbuild/protobuf";
-import type { RestRoute } from "./http-rules.js";
+import { pathVariables, type RestRoute } from "./http-rules.js";
 
 /** The scalar types a query parameter can set, and how its text becomes the field's JSON value (undefined: not a value of the type). */
 export const QUERY_VALUES: Partial<Record<ScalarType, (text: string) => unknown>> = {
@@ -17,7 +17,7 @@ export const QUERY_VALUES: Partial<Record<ScalarType, (text: string) => unknown>
 /** The fields a query parameter may set on this route: none when it takes a body, and never a path variable's. */
 export function queryFields(route: RestRoute): (DescField & { fieldKind: "scalar" })[] {
   if (route.body !== "") return [];
-  const variables = new Set(route.segments.flatMap((segment) => ("variable" in segment ? [segment.variable] : [])));
+  const variables = pathVariables(route);
   return route.method.input.fields.filter(
     (field): field is DescField & { fieldKind: "scalar" } => field.fieldKind === "scalar" && QUERY_VALUES[field.scalar] !== undefined && !variables.has(field.name),
   );
