@@ -1,10 +1,10 @@
 /**
  * The single request handler behind every protocol on the port. In order: request id,
  * CORS, `/` (to the console), probes (/healthz, /readyz, /metrics), the admin console
- * (/console/), the attempt limit's verdict for the client address, the Shared Signals
- * transmitter's endpoints (/.well-known/ssf-configuration, /ssf/...), the RPC handlers (Connect,
- * gRPC, gRPC-Web, plus gRPC-Web text; fast or stock, see rpc/rpc-handlers.ts), REST
- * transcoding, else 404. Each call is logged and counted once its answer is sent, with the
+ * (/console/), the REST paths' OpenAPI document (/openapi.json), the attempt limit's verdict
+ * for the client address, the Shared Signals transmitter's endpoints
+ * (/.well-known/ssf-configuration, /ssf/...), the RPC handlers (Connect, gRPC, gRPC-Web, plus
+ * gRPC-Web text; fast or stock, see rpc/rpc-handlers.ts), REST transcoding, else 404. Each call is logged and counted once its answer is sent, with the
  * status the call reported into its CallReport.
  */
 import { randomUUID } from "node:crypto";
@@ -30,6 +30,7 @@ import { nodeStreamSink } from "./stream-sink.js";
 import { createSsfHandler, type SsfHttpOptions } from "./ssf/ssf-http.js";
 import { plainGatewayError } from "./rest/gateway-errors.js";
 import { restRoutes } from "./rest/http-rules.js";
+import { OPENAPI_PATH, openApiText } from "./rest/openapi-document.js";
 import { createRestHandler, writeError } from "./rest/rest-handler.js";
 import type { RequestHandler } from "./server.js";
 import { universalRequest } from "./universal-request.js";
@@ -68,8 +69,11 @@ export function createDispatcher(options: DispatchOptions): RequestHandler & { r
   });
   routes(options.apps, options.readiness, onInternal, { benchNoop: options.benchNoop })(rpc.router);
   const byPath = new Map<string, UniversalHandler>(rpc.handlers().map((h) => [h.requestPath, h]));
+  const restRoutesServed = restRoutes(options.benchNoop ? [...API_SERVICES, BenchService] : API_SERVICES);
+  // Made once: the document of exactly the routes this handler serves.
+  const openApi = openApiText(restRoutesServed);
   const rest = createRestHandler({
-    routes: restRoutes(options.benchNoop ? [...API_SERVICES, BenchService] : API_SERVICES),
+    routes: restRoutesServed,
     maxBodyBytes: options.maxBodyBytes,
     jsonOptions,
     unary: rpc.unary,
@@ -100,6 +104,10 @@ export function createDispatcher(options: DispatchOptions): RequestHandler & { r
     }
     if (serveProbe(req, res, path, options.readiness, metrics)) return;
     if (serveConsole(req, res, path)) return;
+    if (path === OPENAPI_PATH && req.method === "GET") {
+      res.writeHead(200, { "content-type": "application/json" }).end(openApi);
+      return;
+    }
 
     const address = req.socket.remoteAddress ?? "";
     const report: CallReport = { address, retryAfterS: options.attemptLimit.retryAfterSeconds(address), credentialsFailed: false };

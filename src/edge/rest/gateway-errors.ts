@@ -4,7 +4,10 @@ import { anyPack, AnySchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { CredentialsCheckErrorSchema, ErrorDetailSchema } from "../../../gen/zitadel/message_pb.js";
 
-const DETAIL_TYPES = createRegistry(ErrorDetailSchema, CredentialsCheckErrorSchema);
+/** The messages an error's details can hold: ZITADEL's ErrorDetail, or for a wrong password its CredentialsCheckError. */
+export const ERROR_DETAIL_MESSAGES = [ErrorDetailSchema, CredentialsCheckErrorSchema];
+
+const DETAIL_TYPES = createRegistry(...ERROR_DETAIL_MESSAGES);
 
 const HTTP_STATUS: Partial<Record<Code, number>> = {
   [Code.InvalidArgument]: 400,

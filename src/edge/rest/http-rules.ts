@@ -1,6 +1,7 @@
 /** REST routes read from the google.api.http annotations of the generated descriptors. */
 import { getOption, hasOption, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { http } from "../../../gen/google/api/annotations_pb.js";
+import { options as zitadelOptions } from "../../../gen/zitadel/protoc_gen_zitadel/v2/options_pb.js";
 
 type Segment = { literal: string } | { variable: string };
 
@@ -12,6 +13,8 @@ export interface RestRoute {
   method: DescMethod;
   /** "*" maps the whole body onto the request; "" means the call takes no body. */
   body: string;
+  /** The HTTP status of a successful answer: 200, or ZITADEL's http_response.success_code (201 for a create). */
+  successStatus: number;
 }
 
 export function restRoutes(services: DescService[]): RestRoute[] {
@@ -25,13 +28,17 @@ export function restRoutes(services: DescService[]): RestRoute[] {
         throw new Error(`${method.name}: unsupported google.api.http pattern ${String(verb)}`);
       }
       if (rule.body !== "" && rule.body !== "*") throw new Error(`${method.name}: body "${rule.body}" is not supported`);
-      routes.push({ verb: verb.toUpperCase(), template, segments: parseTemplate(template, method), method, body: rule.body });
+      const segments = parseTemplate(template, method);
+      routes.push({ verb: verb.toUpperCase(), template, segments, method, body: rule.body, successStatus: successStatus(method) });
     }
   }
   // A path fits the first route it matches: literal segments before variables, so that
   // POST /v2/actions/targets/search is ListTargets and not UpdateTarget with the id "search".
-  const variables = (route: RestRoute) => route.segments.filter((segment) => "variable" in segment).length;
-  return routes.sort((a, b) => variables(a) - variables(b));
+  return routes.sort((a, b) => pathVariables(a).size - pathVariables(b).size);
+}
+
+function successStatus(method: DescMethod): number {
+  return hasOption(method, zitadelOptions) ? getOption(method, zitadelOptions).httpResponse?.successCode || 200 : 200;
 }
 
 function parseTemplate(template: string, method: DescMethod): Segment[] {
@@ -50,6 +57,10 @@ function parseTemplate(template: string, method: DescMethod): Segment[] {
       return { variable };
     });
 }
+
+/** The proto names of the fields the route's path sets. */
+export const pathVariables = (route: Pick<RestRoute, "segments">): Set<string> =>
+  new Set(route.segments.flatMap((segment) => ("variable" in segment ? [segment.variable] : [])));
 
 /** The path variables when the path fits the route's template, else undefined. */
 export function matchPath(route: RestRoute, path: string): Map<string, string> | undefined {

@@ -4,9 +4,8 @@
  * (so authentication, validation and limits are the same), and its answer or error becomes
  * ZITADEL's REST answer.
  */
-import { fromJson, getOption, hasOption, ScalarType, toJson, type DescMethod, type JsonReadOptions, type JsonValue } from "@bufbuild/protobuf";
+import { fromJson, toJson, type JsonReadOptions, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
-import { options as zitadelOptions } from "../../../gen/zitadel/protoc_gen_zitadel/v2/options_pb.js";
 import { CALL_REPORT } from "../../rpc/call-report.js";
 import { empty, readAll } from "../../rpc/byte-streams.js";
 import type { RpcHandlers } from "../../rpc/rpc-handlers.js";
@@ -14,6 +13,7 @@ import type { CallRecord } from "../call-record.js";
 import { CallRequest, webHeaders, type NodeRequest, type NodeResponse } from "../universal-request.js";
 import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
 import { matchPath, type RestRoute } from "./http-rules.js";
+import { QUERY_VALUES, queryFields } from "./query-parameters.js";
 import { MAX_JSON_DEPTH, nestedDeeperThan } from "../json-depth.js";
 
 export interface RestOptions {
@@ -83,7 +83,7 @@ export function createRestHandler(options: RestOptions) {
     const output = await options.unary(method, request, input);
     const body = JSON.stringify(toJson(method.output, output));
     call.report.code = 0;
-    res.writeHead(successStatus(method), { "content-type": "application/json" });
+    res.writeHead(route.successStatus, { "content-type": "application/json" });
     res.end(body);
   }
 
@@ -118,31 +118,15 @@ export function createRestHandler(options: RestOptions) {
   }
 }
 
-/** The scalar types a query parameter can set, and how its text becomes the field's JSON value. */
-const QUERY_VALUES: Partial<Record<ScalarType, (text: string) => unknown>> = {
-  [ScalarType.STRING]: (text) => text,
-  [ScalarType.BOOL]: (text) => (text === "true" ? true : text === "false" ? false : undefined),
-  // fromJson checks the range.
-  [ScalarType.UINT32]: (text) => (/^[0-9]{1,10}$/.test(text) ? Number(text) : undefined),
-};
-
-/**
- * As grpc-gateway does for calls without a body: a query parameter sets the top-level
- * string, bool or uint32 field of that name (e.g. GET /v2/sessions/{id}?sessionToken=…).
- * Anything else is refused, so nothing is silently dropped.
- */
+/** Anything but a parameter queryFields allows, with a value of its type, is refused, so nothing is silently dropped. */
 function addQueryParameters(message: Record<string, unknown>, route: RestRoute, query: URLSearchParams): void {
+  const fields = queryFields(route);
   for (const [name, text] of query) {
-    const field = route.method.input.fields.find((f) => f.name === name || f.jsonName === name);
-    const read = route.body === "" && field?.fieldKind === "scalar" ? QUERY_VALUES[field.scalar] : undefined;
-    const value = read?.(text);
+    const field = fields.find((f) => f.name === name || f.jsonName === name);
+    const value = field && QUERY_VALUES[field.scalar]!(text);
     if (!field || value === undefined || field.jsonName in message) throw invalid(`query parameter "${name}" is not supported`);
     message[field.jsonName] = value;
   }
-}
-
-function successStatus(method: DescMethod): number {
-  return hasOption(method, zitadelOptions) ? getOption(method, zitadelOptions).httpResponse?.successCode || 200 : 200;
 }
 
 const invalid = (message: string) => new ConnectError(message, Code.InvalidArgument);
