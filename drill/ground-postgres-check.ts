@@ -49,12 +49,14 @@ export function checkDelivered(received: readonly ActionsCall[], log: readonly L
   return arrived.length - distinct.size;
 }
 
-/** The longest wait from an acknowledgement to the first arrival of its change at the receiver. */
-export function longestDeliveryLag(acknowledged: readonly Acknowledged[], received: readonly ActionsCall[]): number {
+/** The longest wait from an acknowledgement to the first arrival of its change (at a receiver, at a watcher). */
+export function longestLag(acknowledged: readonly Acknowledged[], arrivals: readonly Watched[]): number {
   const arrived = new Map<string, number>();
-  for (const call of received) {
-    const k = key(String(call.body.aggregateID), Number(call.body.sequence));
-    if (!arrived.has(k)) arrived.set(k, call.at);
-  }
+  for (const { userId, sequence, at } of arrivals) if (!arrived.has(key(userId, sequence))) arrived.set(key(userId, sequence), at);
   return Math.max(0, ...acknowledged.map((ack) => (arrived.get(key(ack.userId, ack.sequence)) ?? ack.at) - ack.at));
+}
+
+/** What the Actions receiver took, as arrivals of changes. */
+export function actionsArrivals(received: readonly ActionsCall[]): Watched[] {
+  return received.map((call) => ({ userId: String(call.body.aggregateID), sequence: Number(call.body.sequence), at: call.at }));
 }
