@@ -19,7 +19,7 @@ describe.skipIf(!POSTGRES_URL)(`PostgreSQL goes away under load (its backends te
     expect(report.downMs).toBeGreaterThanOrEqual(3_000);
     expect(report.gap.unavailable).toBeGreaterThan(0);
     expect(report.gap.readyz503).toBeGreaterThan(0);
-    expect(report.acknowledged).toBeGreaterThan(50);
+    expect(report.acknowledged).toBeGreaterThan(10);
     expect(report.watch.events).toBeGreaterThan(0);
     expect(report.deliveries.received).toBeGreaterThan(0);
     const { readyMs, firstWriteMs, firstWatchEventMs, firstDeliveryMs, watchLagMs } = report.recovery;
