@@ -30,13 +30,17 @@ export function outage(kind: OutageKind, serverUrl: string, database: string, ms
   return kind === "restart" ? restartCluster(cluster, ms) : terminateBackends(serverUrl, database, ms);
 }
 
-/** `pg_ctlcluster <version> <name> stop`, `ms` without a database, then start; back once the start has returned. */
+/**
+ * `pg_ctlcluster <version> <name> stop` (fast: sessions are ended at once), `ms` without a
+ * database, then start. Gone once the stop has returned (until then the cluster may still answer
+ * what it was already serving), back once the start has.
+ */
 async function restartCluster(cluster: string, ms: number): Promise<Outage> {
   const [version, name] = cluster.split("/");
   if (!version || !name) throw new Error(`a cluster is <version>/<name>, e.g. 15/main; got ${cluster}`);
-  const wentAt = Date.now();
   await run("pg_ctlcluster", [version, name, "stop", "-m", "fast"]);
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - (Date.now() - wentAt))));
+  const wentAt = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
   await run("pg_ctlcluster", [version, name, "start"]);
   return { wentAt, backAt: Date.now() };
 }
