@@ -167,17 +167,7 @@ export async function runPostgresRestart(options: PostgresRestartOptions = {}): 
     violations.push(`the drill stopped: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     await load?.halt();
-    for (const instance of instances) {
-      await instance.watch?.stop();
-      await instance.probes?.stop();
-      const code = await within(20_000, "SIGTERM of the server", instance.server.stop()).catch(() => kill(instance.server));
-      if (code !== 0) violations.push(`${instance.name} stopped with ${String(code)} on SIGTERM`);
-      const lines = uncleanLines(instance.server.output());
-      report.errorLines += lines.length;
-      // A database that is away is a warning once per spell (app/unavailable-log.ts), not an internal error per failure.
-      const wrong = (l: string) => LEAKS_SQL.test(l) || /^\s+at /.test(l) || !l.startsWith("{") || l.includes('"msg":"internal error"');
-      for (const line of lines.filter(wrong)) violations.push(`${instance.name} logged: ${line.slice(0, 300)}`);
-    }
+    await Promise.all(instances.map((instance) => stopChecked(instance, report, violations)));
     await receiver.stop();
     await database.drop();
   }
@@ -199,4 +189,17 @@ async function outboxDrained(db: { databaseUrl: string }): Promise<boolean> {
     await sleep(100);
   }
   return false;
+}
+
+/** Stops an instance's watcher, probes and server, and checks what the server logged. */
+async function stopChecked(instance: Instance, report: PostgresRestartReport, violations: string[]): Promise<void> {
+  await instance.watch?.stop();
+  await instance.probes?.stop();
+  const code = await within(20_000, "SIGTERM of the server", instance.server.stop()).catch(() => kill(instance.server));
+  if (code !== 0) violations.push(`${instance.name} stopped with ${String(code)} on SIGTERM`);
+  const lines = uncleanLines(instance.server.output());
+  report.errorLines += lines.length;
+  // A database that is away is a warning once per spell (app/unavailable-log.ts), not an internal error per failure.
+  const wrong = (l: string) => LEAKS_SQL.test(l) || /^\s+at /.test(l) || !l.startsWith("{") || l.includes('"msg":"internal error"');
+  for (const line of lines.filter(wrong)) violations.push(`${instance.name} logged: ${line.slice(0, 300)}`);
 }
