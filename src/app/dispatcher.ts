@@ -6,7 +6,7 @@
  * backoff with jitter; one still failing `giveUpAfterMs` after it was written, or refused for
  * good, is parked for an administrator.
  */
-import { DomainError } from "../domain/errors.js";
+import { isUnavailable } from "../domain/errors.js";
 import { Batcher } from "../store/batcher.js";
 import type { LeasedDelivery, OutboxStore } from "../store/outbox.js";
 
@@ -248,10 +248,6 @@ const RENEWALS_PER_LEASE = 4;
 
 /** Longest wait between two tries of a read or write that found the database unavailable. */
 const MAX_UNAVAILABLE_WAIT_MS = 1_000;
-
-function isUnavailable(err: unknown): boolean {
-  return err instanceof DomainError && err.kind === "Unavailable";
-}
 
 /** What went wrong, for the outbox's last_error: no stack, bounded. */
 function describe(err: unknown): string {

@@ -12,7 +12,7 @@
  * pulled through an async generator cost a promise and a turn per event and per layer
  * (bench/FINDINGS.md, round "2026-12-06, watchers pushed").
  */
-import { DomainError, invalidArgument } from "../domain/errors.js";
+import { invalidArgument, isUnavailable } from "../domain/errors.js";
 import { canRead, hasPermission, type Principal } from "../domain/permissions.js";
 import { userState } from "../domain/user.js";
 import type { EventLog, EventPosition, LoggedEvent } from "../store/event-log.js";
@@ -284,7 +284,7 @@ class Watcher implements Watch {
    * store's bare Unavailable and no position.
    */
   private failRead(err: unknown): void {
-    if (err instanceof DomainError && err.kind === "Unavailable") this.finish("unavailable");
+    if (isUnavailable(err)) this.finish("unavailable");
     else this.fail(err);
   }
 
