@@ -21,6 +21,8 @@ describe.skipIf(!POSTGRES_URL)(`PostgreSQL goes away under load (its backends te
     expect(report.gap.readyz503).toBeGreaterThan(0);
     expect(report.acknowledged).toBeGreaterThan(10);
     expect(report.watch.events).toBeGreaterThan(0);
+    // A watcher checks its caller's token at each heartbeat (every 500 ms here): in 3 s some check found the database away and ended its stream with a position, which the watcher resumed from.
+    expect(report.watch.resumed).toBeGreaterThan(0);
     expect(report.deliveries.received).toBeGreaterThan(0);
     const { readyMs, firstWriteMs, firstWatchEventMs, firstDeliveryMs, watchLagMs } = report.recovery;
     for (const ms of [readyMs, firstWriteMs, firstWatchEventMs, firstDeliveryMs, watchLagMs]) expect(ms).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
