@@ -41,7 +41,7 @@ export interface PostgresRestartOptions {
   cluster?: string;
   /** Server processes on the database (default 2): the first takes the load, each has a watcher. */
   instances?: number;
-  /** Users under load (default 8), shared out among the instances. */
+  /** Users under load through the first instance (default 8). */
   users?: number;
   log?: (line: string) => void;
 }
@@ -49,7 +49,7 @@ export interface PostgresRestartOptions {
 export interface PostgresRestartReport {
   outage: OutageKind;
   instances: number;
-  /** How long the database was away, as the drill took it away. */
+  /** From the restart's stop (or the first termination) to the first query answered (or the last termination). */
   downMs: number;
   acknowledged: number;
   gap: GapFigures;
