@@ -202,4 +202,6 @@ async function stopChecked(instance: Instance, report: PostgresRestartReport, vi
   // A database that is away is a warning once per spell (app/unavailable-log.ts), not an internal error per failure.
   const wrong = (l: string) => LEAKS_SQL.test(l) || /^\s+at /.test(l) || !l.startsWith("{") || l.includes('"msg":"internal error"');
   for (const line of lines.filter(wrong)) violations.push(`${instance.name} logged: ${line.slice(0, 300)}`);
+  const warnings = lines.filter((l) => l.includes('"msg":"the database is unavailable')).length;
+  if (warnings > 1) violations.push(`${instance.name} warned ${warnings} times that the database is unavailable, for one outage`);
 }
