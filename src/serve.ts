@@ -17,6 +17,7 @@ import { createDispatcher } from "./edge/dispatch.js";
 import { logInternalError, type Logger } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
 import { Readiness } from "./app/readiness.js";
+import { backgroundErrorLog } from "./app/unavailable-log.js";
 import { FailureLimiter } from "./security/failure-limiter.js";
 import { listen } from "./edge/server.js";
 import { SettingsApp } from "./app/settings.js";
@@ -46,7 +47,8 @@ function connectionLimits(config: Config, worker: boolean): Config["connectionLi
 
 export async function serve(config: Config, logger: Logger, worker: boolean): Promise<void> {
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger, owner: !worker });
-  const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError: (err) => logInternalError(logger, err) });
+  const onError = backgroundErrorLog(logger, (err) => logInternalError(logger, err));
+  const hub = new EventHub(store.log, { pollMs: config.watch.pollMs, batchSize: HUB_BATCH, onError });
   const attemptLimit = new FailureLimiter(config.authFailuresPerMinute);
   // What was committed, here or (told through the bus) on another worker, is read at once.
   const wakeReaders = () => {
@@ -62,7 +64,6 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
   };
   const bus = worker ? new WorkerBus(heard) : undefined;
   const metrics = createMetrics(bus && (() => bus.scrapeAll()));
-  const onError = (err: unknown) => logInternalError(logger, err);
   const actions = new ActionsApp(store.actions, config.outbound, undefined, (id) => {
     delivery.targetChanged(id);
     bus?.tell({ note: "targetChanged", targetId: id });
@@ -112,7 +113,7 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
     try {
       return await app.expireLocks();
     } catch (err) {
-      logInternalError(logger, err);
+      onError(err);
       return 0;
     }
   };

@@ -14,6 +14,7 @@ import { LocalCourier } from "../src/app/courier.js";
 import { parseOutboundAllow } from "../src/security/outbound-urls.js";
 import { Dispatcher, type DispatcherOptions, type Sender } from "../src/app/dispatcher.js";
 import { UserApp } from "../src/app/user-app.js";
+import { DomainError } from "../src/domain/errors.js";
 import type { Principal } from "../src/domain/permissions.js";
 import type { Store } from "../src/store/store.js";
 import { sleep, until } from "./support/wait.js";
@@ -289,5 +290,29 @@ describe.each(STORE_BACKENDS)("the outbox on $name", (backend) => {
     receivers.b.release(503);
     await sender.stop(5_000);
     senders.b = kept;
+  });
+
+  it("writes a sent delivery's outcome once the database is back, without resending it or waiting for its lease", async () => {
+    routes = { "user.locked": ["a"], "user.unlocked": ["a"] };
+    receivers.a.answer = () => 200;
+    const userId = await addUser();
+    await app.changeState("lock", userId, admin);
+    await app.changeState("unlock", userId, admin);
+    // The database goes away for the first writes of the outcome (and the sender's read): they answer Unavailable.
+    let refusals = 0;
+    const unavailable = () => Promise.reject(new DomainError("Unavailable", undefined, "The database is unavailable; try again"));
+    const outbox = Object.assign(Object.create(store.outbox) as Store["outbox"], {
+      delivered: (ids: readonly number[]) => (refusals++ < 3 ? unavailable() : store.outbox.delivered(ids)),
+    });
+    let senderReads = 0;
+    const senderFor = async (destination: string) => (senderReads++ < 2 ? unavailable() : senders[destination]);
+    // A lease far longer than the test: only the dispatcher's own retries can explain the second delivery.
+    const sender = new Dispatcher(outbox, senderFor, options({ leaseMs: 600_000 }));
+    sender.start();
+    await until(() => receivers.a.sequencesOf(userId).length === 2, 5_000);
+    await until(async () => (await store.outbox.outboxStats()).pending === 0, 5_000);
+    await sender.stop(5_000);
+    expect(receivers.a.sequencesOf(userId)).toEqual([2, 3]);
+    expect(refusals).toBeGreaterThan(3);
   });
 });

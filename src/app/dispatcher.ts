@@ -6,6 +6,7 @@
  * backoff with jitter; one still failing `giveUpAfterMs` after it was written, or refused for
  * good, is parked for an administrator.
  */
+import { isUnavailable } from "../domain/errors.js";
 import { Batcher } from "../store/batcher.js";
 import type { LeasedDelivery, OutboxStore } from "../store/outbox.js";
 
@@ -152,26 +153,45 @@ export class Dispatcher {
   }
 
   private async settle(delivery: LeasedDelivery): Promise<void> {
-    const sender = await this.senderFor(delivery.destination);
+    const sender = await this.whileUnavailable(() => this.senderFor(delivery.destination));
     if (!sender) {
-      await this.delivered.add(delivery.id);
+      await this.whileUnavailable(() => this.delivered.add(delivery.id));
       this.options.onOutcome?.("dropped");
       return;
     }
     try {
       const sent = await sender.send(delivery);
-      await this.delivered.add(delivery.id);
+      await this.whileUnavailable(() => this.delivered.add(delivery.id));
       this.options.onOutcome?.(sent === "dropped" ? "dropped" : "delivered");
     } catch (err) {
       const error = describe(err);
       const now = this.now();
       const exhausted = now.getTime() - delivery.createdAt.getTime() >= this.options.giveUpAfterMs;
       if (err instanceof PermanentDeliveryError || exhausted) {
-        await this.outbox.failed(delivery.id, { error });
+        await this.whileUnavailable(() => this.outbox.failed(delivery.id, { error }));
         this.options.onOutcome?.("parked");
       } else {
-        await this.outbox.failed(delivery.id, { error, dueAt: new Date(now.getTime() + this.backoff(delivery.attempts)) });
+        const dueAt = new Date(now.getTime() + this.backoff(delivery.attempts));
+        await this.whileUnavailable(() => this.outbox.failed(delivery.id, { error, dueAt }));
         this.options.onOutcome?.("retry");
+      }
+    }
+  }
+
+  /**
+   * `work` again, until it no longer finds the database unavailable or the dispatcher stops. A
+   * leased delivery whose sender could not be read, or whose outcome could not be written, was
+   * otherwise left leased here until its lease ran out: after a database restart every user with
+   * such a delivery got nothing for up to LEASE_MS, and a delivery sent was sent again. Meanwhile
+   * it stays among the sends under way, whose leases are renewed once the database is back.
+   */
+  private async whileUnavailable<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if (!isUnavailable(err) || !this.running) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(this.options.pollMs * 2 ** attempt, MAX_UNAVAILABLE_WAIT_MS)));
       }
     }
   }
@@ -225,6 +245,9 @@ export class Dispatcher {
 export const LEASE_MS = 10_000;
 /** A renewal may be late by most of a lease (a stalled event loop, a slow database) before it lapses. */
 const RENEWALS_PER_LEASE = 4;
+
+/** Longest wait between two tries of a read or write that found the database unavailable. */
+const MAX_UNAVAILABLE_WAIT_MS = 1_000;
 
 /** What went wrong, for the outbox's last_error: no stack, bounded. */
 function describe(err: unknown): string {

@@ -3,7 +3,8 @@
  * tail from the hub, each event once (DESIGN.md, Streams: subscribe first, read the backlog,
  * drop what the backlog covered), only events of users the caller may read, with heartbeats on
  * an idle stream. A watcher that falls `bufferSize` events behind, whose caller's token stops
- * being valid, or whose call is cancelled (the server shutting down) ends with WatchEnded.
+ * being valid, whose call is cancelled (the server shutting down), or whose reads find the
+ * database unavailable (its backlog, its caller's token check) ends with WatchEnded.
  *
  * It pushes: the hub's hand-over gives each event to the receiver in the same turn, and events
  * wait in the watcher only while the receiver holds what it was given (its socket is not
@@ -11,7 +12,7 @@
  * pulled through an async generator cost a promise and a turn per event and per layer
  * (bench/FINDINGS.md, round "2026-12-06, watchers pushed").
  */
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument, isUnavailable } from "../domain/errors.js";
 import { canRead, hasPermission, type Principal } from "../domain/permissions.js";
 import { userState } from "../domain/user.js";
 import type { EventLog, EventPosition, LoggedEvent } from "../store/event-log.js";
@@ -25,7 +26,7 @@ export interface WatchFilter {
   types: ReadonlySet<string>;
 }
 
-export type WatchEndReason = "behind" | "revoked" | "cancelled";
+export type WatchEndReason = "behind" | "revoked" | "cancelled" | "unavailable";
 
 /** How a watch ended before its caller ended it, and the position after the last event it delivered. */
 export class WatchEnded extends Error {
@@ -133,7 +134,7 @@ class Watcher implements Watch {
     if (this.options.signal.aborted) return this.finish("cancelled");
     if (!from) return this.follow();
     this.reading = true;
-    this.readBacklog().catch((err) => this.fail(err));
+    this.readBacklog().catch((err) => this.failRead(err));
   }
 
   resume(): void {
@@ -273,7 +274,18 @@ class Watcher implements Watch {
       this.checking = false;
       if (active) this.pump();
       else this.finish("revoked");
-    }, (err) => this.fail(err));
+    }, (err) => this.failRead(err));
+  }
+
+  /**
+   * A read failed. With the database away (a restart, a lost connection) the watch ends as its
+   * other ends do, with the position to resume from (docs/api.md, "Ends"), so that a client
+   * tells it from a failed call and resumes once the database is back; before, it ended with the
+   * store's bare Unavailable and no position.
+   */
+  private failRead(err: unknown): void {
+    if (isUnavailable(err)) this.finish("unavailable");
+    else this.fail(err);
   }
 
   private finish(reason: WatchEndReason): void {

@@ -29,3 +29,6 @@ export class DomainError extends Error {
 }
 
 export const invalidArgument = (text: string) => new DomainError("InvalidArgument", undefined, text);
+
+/** The store could not be reached (a database restarting, a connection lost): worth trying again later. */
+export const isUnavailable = (err: unknown): err is DomainError => err instanceof DomainError && err.kind === "Unavailable";

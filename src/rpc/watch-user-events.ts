@@ -23,6 +23,7 @@ const MESSAGE = "WatchUserEventsRequest";
 const ENDED: Record<Exclude<WatchEndReason, "revoked">, { code: Code; message: string }> = {
   behind: { code: Code.ResourceExhausted, message: "the watch fell too far behind; resume from the position in this error's details" },
   cancelled: { code: Code.Unavailable, message: "the watch was closed by the server; resume from the position in this error's details" },
+  unavailable: { code: Code.Unavailable, message: "the database is unavailable; resume from the position in this error's details" },
 };
 
 export function watchUserEvents(watching: Watching, req: WatchUserEventsRequest, ctx: HandlerContext): PushStream<WatchUserEventsResponse> {

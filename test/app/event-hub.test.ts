@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EventHub, type HubInterest } from "../../src/app/event-hub.js";
 import { startWatch, WatchEnded, type WatchReceiver } from "../../src/app/watch.js";
 import { UserApp } from "../../src/app/user-app.js";
+import { DomainError } from "../../src/domain/errors.js";
 import type { Principal } from "../../src/domain/permissions.js";
 import type { EventPosition, LoggedEvent } from "../../src/store/event-log.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -144,6 +145,44 @@ describe("a watcher of one user", () => {
     expect(end.kind === "end" && end.err instanceof WatchEnded && end.err.reason).toBe("behind");
     const last = items.all[items.all.length - 2]!;
     expect(last.kind === "event" && store.log.positions.format((end as { err: WatchEnded }).err.position)).toBe(last.kind === "event" && store.log.positions.format(last.position));
+  });
+});
+
+describe("a watcher whose reads find the database unavailable", () => {
+  const unavailable = () => Promise.reject(new DomainError("Unavailable", undefined, "The database is unavailable; try again"));
+
+  it("ends, at its caller's token check, with WatchEnded and the position after the last event it sent", async () => {
+    const mine = await addUser(admin.orgId);
+    let down = false;
+    const sources = { hub, log: store.log, isActive: () => (down ? unavailable() : Promise.resolve(true)) };
+    const options = { bufferSize: 100, heartbeatMs: 50, backlogBatch: 500, pollMs: 20, signal: new AbortController().signal };
+    const items = received();
+    const watch = await startWatch(sources, admin, { userId: mine, types: new Set() }, undefined, options, items.receiver);
+    expect((await items.message()).kind).toBe("heartbeat");
+    await app.changeState("lock", mine, admin);
+    const event = await items.message();
+    expect(event.kind).toBe("event");
+    down = true;
+    let end = await items.next();
+    while (end.kind === "heartbeat") end = await items.next();
+    expect(end.kind === "end" && end.err instanceof WatchEnded && end.err.reason).toBe("unavailable");
+    const text = store.log.positions.format;
+    expect(text((end as { err: WatchEnded }).err.position)).toBe(text(event.position));
+    watch.stop();
+  });
+
+  it("ends, in its backlog, with WatchEnded and the position it was asked to start from", async () => {
+    const mine = await addUser(admin.orgId);
+    const from = await store.log.head();
+    await app.changeState("lock", mine, admin);
+    const log = Object.assign(Object.create(store.log) as typeof store.log, { eventsAfter: unavailable });
+    const options = { bufferSize: 100, heartbeatMs: 60_000, backlogBatch: 500, pollMs: 20, signal: new AbortController().signal };
+    const items = received();
+    const watch = await startWatch({ hub, log, isActive: async () => true }, admin, { userId: mine, types: new Set() }, from, options, items.receiver);
+    const end = await items.next();
+    expect(end.kind === "end" && end.err instanceof WatchEnded && end.err.reason).toBe("unavailable");
+    expect(store.log.positions.format((end as { err: WatchEnded }).err.position)).toBe(store.log.positions.format(from));
+    watch.stop();
   });
 });
 

@@ -7,7 +7,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
-import { DomainError } from "../../domain/errors.js";
+import { isUnavailable } from "../../domain/errors.js";
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
 import type { LockoutPolicy, PolicyScope } from "../../domain/lockout.js";
@@ -121,7 +121,7 @@ export class PostgresStore implements Store {
       group.forEach((c, i) => (written.has(i) ? c.resolve() : c.reject(new ConflictError("sequence"))));
     } catch (err) {
       // One plan's unique violation fails the statement: alone, each plan gets its own answer.
-      const unavailable = err instanceof DomainError && err.kind === "Unavailable";
+      const unavailable = isUnavailable(err);
       if (group.length === 1 || unavailable) for (const c of group) c.reject(err);
       else await Promise.all(group.map((c) => this.commitGroup([c])));
     }
