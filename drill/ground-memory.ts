@@ -41,6 +41,8 @@ export interface MemoryReport {
   /** Watch streams that ended with ResourceExhausted (the slow ones' buffer bound), or otherwise. */
   watchesEnded: { exhausted: number; other: number };
   peakRssMiB: number;
+  /** The most V8 heap in use the server's /metrics showed (nodejs_heap_size_used_bytes). */
+  peakHeapMiB: number;
   violations: string[];
 }
 
@@ -50,6 +52,16 @@ const PAUSE_MS = 20;
 function rssMiB(pid: number): number {
   try {
     return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+/** What the server's /metrics says of its heap in use; 0 if it does not answer. */
+async function heapUsedMiB(server: TestServer): Promise<number> {
+  try {
+    const text = await (await fetch(`${server.baseUrl}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    return Math.round(Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0) / 2 ** 20);
   } catch {
     return 0;
   }
@@ -92,6 +104,7 @@ export async function runMemoryPressure(options: MemoryOptions): Promise<MemoryR
     listsFailed: 0,
     watchesEnded: { exhausted: 0, other: 0 },
     peakRssMiB: 0,
+    peakHeapMiB: 0,
     violations: [],
   };
   const env = {
@@ -139,6 +152,7 @@ export async function runMemoryPressure(options: MemoryOptions): Promise<MemoryR
     const ends = performance.now() + options.runMs;
     while (performance.now() < ends && alive(server.pid())) {
       report.peakRssMiB = Math.max(report.peakRssMiB, rssMiB(server.pid()));
+      report.peakHeapMiB = Math.max(report.peakHeapMiB, await heapUsedMiB(server));
       await sleep(100);
     }
     load.halt();
