@@ -21,7 +21,8 @@ const sqlitePath = (databaseUrl: string) => databaseUrl.replace(/^sqlite:/, "");
 
 /**
  * What a start that failed with `err` says: a full disk in words an operator acts on (SQLite's
- * own are "database or disk is full", or "disk I/O error" when the -wal file cannot be made).
+ * own are "database or disk is full" on a fresh data directory, "disk I/O error" on an existing
+ * one, measured on a full tmpfs).
  */
 export function startFailureText(databaseUrl: string | undefined, err: unknown): string {
   const onFullDisk =
