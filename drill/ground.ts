@@ -73,6 +73,7 @@ console.table([
     "lists served": memory.lists,
     "watches ended: exhausted / other": `${memory.watchesEnded.exhausted} / ${memory.watchesEnded.other}`,
     "peak RSS MiB": memory.peakRssMiB,
+    "peak heap MiB": memory.peakHeapMiB,
     violations: memory.violations.length,
   },
 ]);
