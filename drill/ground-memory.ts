@@ -138,10 +138,13 @@ export async function runMemoryPressure(options: MemoryOptions): Promise<MemoryR
       const records = recordsOf(server);
       return group.map((i) => watch(records, i % 2 === 1, stop.signal, report).catch(() => undefined));
     });
+    // Over HTTP/1.1, a connection each: 20 lists of a thousand on one gRPC connection under this
+    // load were not answered within 10 s in any run (not explained yet; left for a look).
+    const lister = userClient("connect-json", server.baseUrl, server.adminToken);
     const lists = Array.from({ length: options.listers }, async () => {
       while (!stop.signal.aborted) {
         try {
-          await client.listUsers({ query: { limit: 1000 } }, { signal: stop.signal });
+          await lister.listUsers({ query: { limit: 1000 } }, { signal: stop.signal });
           report.lists++;
         } catch (err) {
           if (exhausted(err)) report.shed.lists++;
