@@ -50,7 +50,12 @@ export function mountTmpfs(kib: number): Tmpfs | { refused: string } {
     },
     free: () => rmSync(filler, { force: true }),
     unmount() {
-      execFileSync("umount", [dir], { stdio: "pipe" });
+      try {
+        execFileSync("umount", [dir], { stdio: "pipe" });
+      } catch {
+        // Still busy (a process of the drill not yet gone): detach it now, freed once unused.
+        execFileSync("umount", ["-l", dir], { stdio: "pipe" });
+      }
       rmdirSync(dir);
     },
   };

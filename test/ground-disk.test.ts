@@ -31,7 +31,7 @@ describe("a start on a full disk", () => {
     if (report.skipped) return ctx.skip(report.skipped);
 
     for (const start of [report.fresh!, report.existing!]) {
-      expect(start.code).toBe(1);
+      expect(start.code, start.stderr).toBe(1);
       const lines = start.stderr.trim().split("\n");
       expect(lines).toHaveLength(1);
       expect(JSON.parse(lines[0]!)).toMatchObject({ level: "fatal", msg: "failed to start", error: "the disk is full: free space, then start again" });
