@@ -6,9 +6,9 @@
  * Unavailable meanwhile and needs no restart. That is unlike a failed fdatasync (wal-sync.ts),
  * after which the page cache cannot be trusted and only a restart helps.
  *
- * A spell begins at the first write refused for want of space and ends at the next commit; the
- * operator hears of each once, not of every refused call. The store is unready meanwhile,
- * until the filesystem shows room again.
+ * A spell begins at the first write refused for want of space and ends at the first commit once
+ * the filesystem shows room; the operator hears of each once, not of every refused call. The
+ * store is unready meanwhile, until the filesystem shows room again.
  */
 import { statfsSync } from "node:fs";
 import { DomainError } from "../../domain/errors.js";
@@ -61,9 +61,13 @@ export class DiskSpell {
     return new DomainError("Unavailable", undefined, DISK_FULL);
   }
 
-  /** A write committed: any spell is over. */
+  /**
+   * A write committed: the spell is over once the filesystem shows room. While it shows none a
+   * commit can still succeed (SQLite writes the -wal file from its start again once a checkpoint
+   * has copied all of it), and the next write fail: one spell, not one per such commit.
+   */
   committed(): void {
-    if (!this.full) return;
+    if (!this.full || noRoom(this.dir)) return;
     this.full = false;
     this.events.ended();
   }
