@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { userClient, type Protocol } from "../test/support/clients.js";
 import { addHuman } from "../test/support/fixtures.js";
 import { startServer, type TestServer } from "../test/support/server.js";
-import { startLoad, type DrillUser } from "./lock-unlock-load.js";
+import { acknowledgedCount, startLoad, type DrillUser } from "./lock-unlock-load.js";
 import { between, seededRandom } from "./prng.js";
 import { freshDatabase, kill, killGroup, killWorker, liveWorkers, track, uncleanLines, within, type Backend, type DrillDatabase } from "./servers.js";
 import { verifyAfterCrash } from "./verify-after-crash.js";
@@ -149,8 +149,4 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
     violations,
     keptDatabase: keep ? database.url : undefined,
   };
-}
-
-function acknowledgedCount(users: DrillUser[]): number {
-  return users.reduce((sum, user) => sum + user.changes.filter((change) => change.acknowledged).length, 0);
 }

@@ -35,7 +35,21 @@ export interface RunningLoad {
   done: Promise<void>;
 }
 
-export function startLoad(users: DrillUser[], server: { baseUrl: string; adminToken: string }, violations: string[]): RunningLoad {
+export interface LoadOptions {
+  /**
+   * A failure the drill expects (a full disk's Unavailable): the loop counts on it having written
+   * nothing, waits `pauseMs` and tries the same change again, where any other failure ends it.
+   */
+  expected?: (err: unknown) => boolean;
+  pauseMs?: number;
+}
+
+export function startLoad(
+  users: DrillUser[],
+  server: { baseUrl: string; adminToken: string },
+  violations: string[],
+  options: LoadOptions = {},
+): RunningLoad {
   let halted = false;
   // One client per protocol, shared by the users on it.
   const clients = new Map<Protocol, UserClient>();
@@ -55,6 +69,11 @@ export function startLoad(users: DrillUser[], server: { baseUrl: string; adminTo
             : await client.unlockUser(request, { timeoutMs: CALL_TIMEOUT_MS });
         sequence = Number(response.details?.sequence);
       } catch (err) {
+        if (!halted && options.expected?.(err)) {
+          user.inFlight = undefined;
+          await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 0));
+          continue;
+        }
         // After halt the kill is what cut the call; before it, the server failed a call it should have served.
         if (!halted) violations.push(`${user.id}: ${call.type} #${call.sequence} over ${user.protocol} failed while the server was up: ${String(err)}`);
         return;
@@ -74,4 +93,9 @@ export function startLoad(users: DrillUser[], server: { baseUrl: string; adminTo
     },
     done,
   };
+}
+
+/** The changes the server acknowledged to the load, over every user. */
+export function acknowledgedCount(users: DrillUser[]): number {
+  return users.reduce((sum, user) => sum + user.changes.filter((change) => change.acknowledged).length, 0);
 }

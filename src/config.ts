@@ -29,6 +29,8 @@ export interface Config {
   connectionLimits: ConnectionLimits;
   /** Failed credentials (bad tokens, wrong passwords) one address may have per minute; 0: no limit. */
   authFailuresPerMinute: number;
+  /** Percent of the V8 heap's limit in use above which calls are refused; 0: never (observability/heap-pressure.ts). */
+  memoryShedPercent: number;
   /** BENCH_NOOP=1 serves the benchmark's no-op RPC. */
   benchNoop: boolean;
   /** RPC_FAST_PATH=off ("stock") serves every call through Connect-ES's stock handlers instead of the fast path. */
@@ -63,6 +65,15 @@ function integer(name: string, fallback: number, env: Env): number {
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+/** Measured with --max-old-space-size=96 (docs/guarantees.md, "Memory pressure"). */
+const DEFAULT_MEMORY_SHED_PERCENT = 85;
+
+function percent(name: string, fallback: number, env: Env): number {
+  const value = integer(name, fallback, env);
+  if (value > 100) throw new Error(`${name} must be 0 to 100, got ${value}`);
   return value;
 }
 
@@ -145,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel(env),
     connectionLimits: connectionLimits(env),
     authFailuresPerMinute: integer("AUTH_FAILURES_PER_MINUTE", 60, env),
+    memoryShedPercent: percent("MEMORY_SHED_PERCENT", DEFAULT_MEMORY_SHED_PERCENT, env),
     benchNoop: env.BENCH_NOOP === "1",
     rpcPath: rpcPath(env),
     watch: {

@@ -16,6 +16,7 @@ import { WorkerBus, type Note } from "./cluster-bus.js";
 import { createDispatcher } from "./edge/dispatch.js";
 import { logInternalError, type Logger } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
+import { HeapPressure } from "./observability/heap-pressure.js";
 import { Readiness } from "./app/readiness.js";
 import { backgroundErrorLog } from "./app/unavailable-log.js";
 import { FailureLimiter } from "./security/failure-limiter.js";
@@ -119,6 +120,7 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
   };
   while ((await sweep()) > 0);
   const readiness = new Readiness(store);
+  const heap = new HeapPressure(config.memoryShedPercent);
   const shutdown = new AbortController();
   // Every call in flight listens to this signal (and stops listening when it ends).
   setMaxListeners(0, shutdown.signal);
@@ -138,6 +140,7 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
       },
     },
     benchNoop: config.benchNoop,
+    heap,
     rpcPath: config.rpcPath,
     ssf: { streams: ssfStreams, keys: signingKeys, pollQueue: delivery.pollQueue, longPollMs },
   });
@@ -154,6 +157,7 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
     clearInterval(lockSweep);
+    heap.stop();
     readiness.startDraining();
     shutdown.abort();
     hub.close();

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { DISK_FULL, DiskSpell } from "../src/store/sqlite/disk-full.js";
 import { GroupCommit } from "../src/store/sqlite/group-commit.js";
 import { WalSync } from "../src/store/sqlite/wal-sync.js";
 
@@ -144,6 +145,33 @@ describe("GroupCommit", () => {
     await writing;
     expect(sqlite.prepare("select name from names order by name").pluck().all()).toEqual(["mine", "other"]);
     other.close();
+    sqlite.close();
+  });
+
+  it("on a full database (SQLITE_FULL) answers every write of the batch Unavailable, and the next batch commits once there is room", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zus-full-"));
+    const sqlite = new Database(join(dir, "full.db"));
+    sqlite.exec("create table names (name text)");
+    const began: string[] = [];
+    const spell = new DiskSpell(dir, { began: () => began.push("full"), ended: () => began.push("room") });
+    const commits = new GroupCommit(sqlite, sqlite, new WalSync(async () => undefined), undefined, false, spell);
+    // SQLite's own page limit gives the SQLITE_FULL a full disk gives, without filling one.
+    const pages = Number(sqlite.pragma("page_count", { simple: true }));
+    sqlite.pragma(`max_page_count = ${pages + 1}`);
+    const big = (db: Database.Database) => db.prepare("insert into names values (?)").run("x".repeat(20_000));
+    const raced = await Promise.allSettled([commits.write(big), commits.write(big), commits.write(big)]);
+    for (const outcome of raced) {
+      expect(outcome.status).toBe("rejected");
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ kind: "Unavailable", text: DISK_FULL });
+    }
+    expect(await commits.write(big).catch((err: unknown) => err)).toMatchObject({ kind: "Unavailable" });
+    expect(began, "one spell, said once").toEqual(["full"]);
+    expect(sqlite.prepare("select count(*) from names").pluck().get()).toBe(0);
+
+    sqlite.pragma("max_page_count = 1073741823");
+    await commits.write(big);
+    expect(began).toEqual(["full", "room"]);
+    expect(sqlite.prepare("select count(*) from names").pluck().get()).toBe(1);
     sqlite.close();
   });
 });

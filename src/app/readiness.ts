@@ -1,4 +1,5 @@
 /** Whether the server should receive traffic: the database answers and no shutdown has begun. */
+import { DomainError } from "../domain/errors.js";
 import type { StoreLifecycle } from "../store/store.js";
 
 export class Readiness {
@@ -11,13 +12,19 @@ export class Readiness {
     this.draining = true;
   }
 
-  async isReady(): Promise<boolean> {
-    if (this.draining) return false;
+  /** Why the server should get no traffic now (for /readyz), or undefined when it should. */
+  async notReadyBecause(): Promise<string | undefined> {
+    if (this.draining) return "shutting down";
     try {
       await this.store.ping();
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (err) {
+      // A store's own refusal (a full disk) says what an operator can do; any other error may carry SQL.
+      return err instanceof DomainError ? err.text : "the database does not answer";
     }
+  }
+
+  async isReady(): Promise<boolean> {
+    return (await this.notReadyBecause()) === undefined;
   }
 }

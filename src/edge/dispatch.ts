@@ -50,6 +50,8 @@ export interface DispatchOptions {
   benchNoop?: boolean;
   /** How calls are served (rpc/rpc-handlers.ts); the fast path unless given. */
   rpcPath?: RpcPath;
+  /** Near the heap's limit calls are refused (rpc/interceptors.ts, heapAdmissionInterceptor). */
+  heap?: { readonly high: boolean };
   /** The OpenID Shared Signals transmitter (edge/ssf/ssf-http.ts). */
   ssf: Pick<SsfHttpOptions, "streams" | "keys" | "pollQueue" | "longPollMs">;
 }
@@ -67,7 +69,7 @@ export function createDispatcher(options: DispatchOptions): RequestHandler & { r
     jsonOptions,
     shutdownSignal: options.shutdownSignal,
   });
-  routes(options.apps, options.readiness, onInternal, { benchNoop: options.benchNoop })(rpc.router);
+  routes(options.apps, options.readiness, onInternal, { benchNoop: options.benchNoop, heap: options.heap })(rpc.router);
   const byPath = new Map<string, UniversalHandler>(rpc.handlers().map((h) => [h.requestPath, h]));
   const restRoutesServed = restRoutes(options.benchNoop ? [...API_SERVICES, BenchService] : API_SERVICES);
   // Made once: the document of exactly the routes this handler serves.

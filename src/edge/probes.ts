@@ -26,7 +26,7 @@ export function serveProbe(
   } else if (path === "/healthz") {
     answer(200, "text/plain", "ok\n");
   } else if (path === "/readyz") {
-    void readiness.isReady().then((ready) => answer(ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n"));
+    void readiness.notReadyBecause().then((reason) => answer(reason ? 503 : 200, "text/plain", reason ? `not ready: ${reason}\n` : "ready\n"));
   } else {
     void metrics.scrape().then(
       (text) => answer(200, metrics.registry.contentType, text),

@@ -32,6 +32,18 @@ export function errorInterceptor(onInternal: (err: unknown) => void): Intercepto
 const isCredentialFailure = (err: unknown) =>
   err instanceof DomainError && (err.kind === "Unauthenticated" || err.failedAttempts !== undefined);
 
+/**
+ * Refuses new calls and streams while the heap is near its limit (observability/heap-pressure.ts):
+ * a refused call costs almost nothing, and the client may try again once the calls that hold
+ * memory now have ended.
+ */
+export function heapAdmissionInterceptor(heap: { readonly high: boolean }): Interceptor {
+  return (next) => async (req) => {
+    if (heap.high) throw new DomainError("ResourceExhausted", undefined, "the server is short of memory; try again shortly");
+    return next(req);
+  };
+}
+
 /** Refuses every call from an address that has used up its failed credentials for now. */
 export const attemptLimitInterceptor: Interceptor = (next) => async (req) => {
   const retryAfterS = req.contextValues.get(CALL_REPORT)?.retryAfterS ?? 0;

@@ -19,7 +19,7 @@ import { actionService } from "./action-service.js";
 import { benchService } from "./bench-service.js";
 import { deliveryService } from "./delivery-service.js";
 import { healthService } from "./health.js";
-import { attemptLimitInterceptor, authInterceptor, errorInterceptor, unknownFieldInterceptor } from "./interceptors.js";
+import { attemptLimitInterceptor, authInterceptor, errorInterceptor, heapAdmissionInterceptor, unknownFieldInterceptor } from "./interceptors.js";
 import { registerReflection } from "./reflection.js";
 import { sessionService } from "./session-service.js";
 import { settingsService } from "./settings-service.js";
@@ -38,9 +38,16 @@ export interface Apps {
   delivery: DeliveryAdmin;
 }
 
-export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unknown) => void, options: { benchNoop?: boolean } = {}) {
+export interface RouteOptions {
+  benchNoop?: boolean;
+  /** While high, every call but the health checks is refused (heapAdmissionInterceptor). */
+  heap?: { readonly high: boolean };
+}
+
+export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unknown) => void, options: RouteOptions = {}) {
   return (router: ConnectRouter) => {
-    const interceptors = [errorInterceptor(onInternal), attemptLimitInterceptor, authInterceptor(apps.users), unknownFieldInterceptor];
+    const admission = options.heap ? [heapAdmissionInterceptor(options.heap)] : [];
+    const interceptors = [errorInterceptor(onInternal), ...admission, attemptLimitInterceptor, authInterceptor(apps.users), unknownFieldInterceptor];
     router.service(UserService, userService(apps.users), { interceptors });
     if (options.benchNoop) router.service(BenchService, benchService, { interceptors });
     router.service(SessionService, sessionService(apps.signIn), { interceptors });

@@ -40,15 +40,22 @@ export async function addMachine(server: TestServer, orgId: string, role: string
   return { userId: userId!, token: token! };
 }
 
-/** Creates a human user; with a password it starts ACTIVE, without one INITIAL. */
-export async function addHuman(client: UserClient, options: { password?: boolean; orgId?: string } = {}) {
+/**
+ * Creates a human user; with a password it starts ACTIVE, without one INITIAL. With `hash` (a
+ * bcrypt hash) the password is imported as it is: ACTIVE, and the server hashes nothing.
+ */
+export async function addHuman(client: UserClient, options: { password?: boolean; orgId?: string; hash?: string } = {}) {
   const name = randomUUID();
   const res = await client.addHumanUser({
     username: `user-${name}`,
     organization: options.orgId ? { org: { case: "orgId", value: options.orgId } } : undefined,
     profile: { givenName: "Gigi", familyName: "Giraffe" },
     email: { email: `${name}@example.com`, verification: { case: "isVerified", value: true } },
-    passwordType: options.password === false ? { case: undefined } : { case: "password", value: { password: "Secr3t-Passw0rd!" } },
+    passwordType: options.hash
+      ? { case: "hashedPassword", value: { hash: options.hash } }
+      : options.password === false
+        ? { case: undefined }
+        : { case: "password", value: { password: "Secr3t-Passw0rd!" } },
   });
   return res.userId;
 }

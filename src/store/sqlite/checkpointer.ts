@@ -32,7 +32,16 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma("synchronous = FULL");
 const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-const timer = setInterval(() => checkpoint.run(), workerData.intervalMs);
+// A checkpoint that finds the disk full changes nothing (the -wal file still holds every
+// commit): the next one tries again. Any other failure ends the worker, and the server's
+// connection takes the checkpoints over (startCheckpointer).
+const timer = setInterval(() => {
+  try {
+    checkpoint.run();
+  } catch (err) {
+    if (!/^SQLITE_(FULL|IOERR)/.test(String(err.code))) throw err;
+  }
+}, workerData.intervalMs);
 parentPort.once("message", () => {
   clearInterval(timer);
   db.close();

@@ -25,6 +25,15 @@ export interface Epilogue<W> {
   discard(): void;
 }
 
+/** What a failed transaction is answered with, and what hears of the commits (disk-full.ts). */
+export interface Refusals {
+  /** The answer to a write that `err` kept from committing. */
+  refused(err: unknown): unknown;
+  committed(): void;
+}
+
+const asIs: Refusals = { refused: (err) => err, committed: () => undefined };
+
 interface Pending<W> {
   work: (writer: W) => void;
   committed?: () => void;
@@ -57,6 +66,7 @@ export class GroupCommit<W> {
     private readonly epilogue?: Epilogue<W>,
     /** Other processes write to the file too: wait for the write lock without blocking. */
     shared = false,
+    private readonly refusals: Refusals = asIs,
   ) {
     this.busyTimeoutMs = Number(sqlite.pragma("busy_timeout", { simple: true }));
     // A PRAGMA that sets takes effect when prepared, so these are prepared each time (~16 µs a batch).
@@ -123,12 +133,15 @@ export class GroupCommit<W> {
         return;
       }
       this.busySince = undefined;
-      for (const { reject } of batch) reject(err);
+      // Rolled back whole: every write of the batch gets the same answer, and the next batch starts afresh.
+      const answer = this.refusals.refused(err);
+      for (const { reject } of batch) reject(answer);
       return;
     }
     this.busySince = undefined;
+    this.refusals.committed();
     const written: typeof batch = [];
-    batch.forEach((entry, i) => (outcomes[i] === undefined ? written.push(entry) : entry.reject(outcomes[i])));
+    batch.forEach((entry, i) => (outcomes[i] === undefined ? written.push(entry) : entry.reject(this.refusals.refused(outcomes[i]))));
     this.counts.transactions++;
     this.counts.writes += written.length;
     if (!written.length) return;

@@ -20,6 +20,7 @@ import { planUserCommit, sessionRowToStore, type WritePlan } from "../write-plan
 import { CachedStore, type CacheableStore, type ExpiringTokenOwner } from "./cached-store.js";
 import { leaveCheckpointsToOwner, startCheckpointer } from "./checkpointer.js";
 import { CountTally } from "./count-tally.js";
+import { DiskSpell, type DiskSpellEvents } from "./disk-full.js";
 import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
 import { SqliteEventLog } from "./sqlite-event-log.js";
@@ -41,6 +42,8 @@ export interface SqliteOptions {
    * leases of processes that died, and checkpoints. Default true: the only process on the file.
    */
   owner?: boolean;
+  /** Hears when the disk fills under the file and when writes commit again (disk-full.ts). */
+  diskFull?: DiskSpellEvents;
 }
 
 export function openSqliteStore(file: string, options: SqliteOptions = {}): Store {
@@ -75,7 +78,8 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     await stopCheckpointer();
     flusher.close();
   };
-  return new CachedStore(new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles, owner));
+  const spell = new DiskSpell(dirname(file), options.diskFull ?? { began: () => undefined, ended: () => undefined });
+  return new CachedStore(new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles, owner, spell));
 }
 
 /**
@@ -111,6 +115,7 @@ class SqliteStore implements CacheableStore {
     private readonly closeFiles: () => Promise<void>,
     /** Frees every lease at start, and expects no other writer: see SqliteOptions. */
     owner: boolean,
+    private readonly spell: DiskSpell,
   ) {
     this.dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
     this.seenDataVersion = this.dataVersion.get();
@@ -119,7 +124,7 @@ class SqliteStore implements CacheableStore {
     this.outbox = new SqliteOutbox(sqlite, db, owner);
     this.ssf = new SqliteSsfStore(sqlite, db, wal);
     // A process that does not own the file shares it with others that write (a cluster's workers).
-    this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() }, !owner);
+    this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() }, !owner, spell);
     this.actions = new SqliteActions(db, this.commits, async () => this.pendingDurability());
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
@@ -222,7 +227,7 @@ class SqliteStore implements CacheableStore {
   }
 
   async addOrganization(org: Organization): Promise<void> {
-    this.db.insert(schema.organizations).values(org).run();
+    this.spell.write(() => this.db.insert(schema.organizations).values(org).run());
     await this.wal.durable();
   }
 
@@ -251,7 +256,7 @@ class SqliteStore implements CacheableStore {
 
   async setLockoutPolicy(scope: PolicyScope, policy: LockoutPolicy, at: Date): Promise<void> {
     const row = toPolicyRow(scope, policy, at);
-    this.db.insert(schema.lockoutPolicies).values(row).onConflictDoUpdate({ target: schema.lockoutPolicies.scope, set: row }).run();
+    this.spell.write(() => this.db.insert(schema.lockoutPolicies).values(row).onConflictDoUpdate({ target: schema.lockoutPolicies.scope, set: row }).run());
     await this.wal.durable();
   }
 
@@ -268,13 +273,15 @@ class SqliteStore implements CacheableStore {
   async initialize(org: Organization, firstUser: UserCommit): Promise<boolean> {
     let created: boolean;
     try {
-      created = this.sqlite.transaction(() => {
-        if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
-        this.db.insert(schema.organizations).values(org).run();
-        writePlan(this.db, this.statements, this.counts, planUserCommit(firstUser, COUNT_SHARDS));
-        this.writeCounts();
-        return true;
-      }).immediate();
+      created = this.spell.write(() =>
+        this.sqlite.transaction(() => {
+          if (this.db.select({ id: schema.organizations.id }).from(schema.organizations).limit(1).get()) return false;
+          this.db.insert(schema.organizations).values(org).run();
+          writePlan(this.db, this.statements, this.counts, planUserCommit(firstUser, COUNT_SHARDS));
+          this.writeCounts();
+          return true;
+        }).immediate(),
+      );
     } catch (err) {
       this.counts.discard();
       throw err;
@@ -289,6 +296,7 @@ class SqliteStore implements CacheableStore {
 
   async ping(): Promise<void> {
     if (this.wal.failed) throw this.wal.failed;
+    this.spell.check();
     this.db.get(sql`select 1`);
   }
 
