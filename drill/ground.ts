@@ -1,5 +1,5 @@
 /**
- * `npm run drill:ground -- [--users 50] [--full-ms 5000] [--memory-users 1000] [--memory-ms 30000] [--heap-mib 96]`:
+ * `npm run drill:ground -- [--users 50] [--full-ms 5000] [--memory-users 1000] [--memory-ms 30000] [--heap-mib 40]`:
  * when the ground gives way (issue 25). A full disk under SQLite during load (drill/ground-disk.ts),
  * a start on a full disk (drill/ground-start.ts), the server near its memory limit
  * (drill/ground-memory.ts) and PostgreSQL restarted under load (drill/ground-postgres.ts: it
@@ -23,7 +23,7 @@ function parseOptions() {
         "full-ms": { type: "string", default: "5000" },
         "memory-users": { type: "string", default: "1000" },
         "memory-ms": { type: "string", default: "30000" },
-        "heap-mib": { type: "string", default: "96" },
+        "heap-mib": { type: "string", default: "40" },
       },
     });
     return {

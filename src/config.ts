@@ -29,7 +29,7 @@ export interface Config {
   connectionLimits: ConnectionLimits;
   /** Failed credentials (bad tokens, wrong passwords) one address may have per minute; 0: no limit. */
   authFailuresPerMinute: number;
-  /** Percent of the V8 heap's limit in use above which calls are refused; 0: never (observability/heap-pressure.ts). */
+  /** Percent of the V8 old generation's limit in use above which calls are refused; 0: never (observability/heap-pressure.ts). */
   memoryShedPercent: number;
   /** BENCH_NOOP=1 serves the benchmark's no-op RPC. */
   benchNoop: boolean;

@@ -120,7 +120,8 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
   };
   while ((await sweep()) > 0);
   const readiness = new Readiness(store);
-  const heap = new HeapPressure(config.memoryShedPercent);
+  // MEMORY_SHED_PERCENT=0: no check.
+  const heap = config.memoryShedPercent > 0 ? new HeapPressure(config.memoryShedPercent) : undefined;
   const shutdown = new AbortController();
   // Every call in flight listens to this signal (and stops listening when it ends).
   setMaxListeners(0, shutdown.signal);
@@ -157,7 +158,6 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
     clearInterval(lockSweep);
-    heap.stop();
     readiness.startDraining();
     shutdown.abort();
     hub.close();
