@@ -22,13 +22,13 @@ function expectDelivered(report: DeliveryDrillReport): void {
 }
 
 describe("delivery drill", () => {
-  it("on SQLite: three kills, 200 operations", { timeout: 60_000 }, async () => {
+  it("on SQLite: three kills, 200 operations", { timeout: 120_000 }, async () => {
     const report = await runDeliveryDrill({ backend: "sqlite", kills: 3, operations: 200, seed: 20261205 });
     expectDelivered(report);
     expect(report.kills).toBe(3);
   });
 
-  it.runIf(POSTGRES_URL)("on two PostgreSQL instances: one killed", { timeout: 60_000 }, async () => {
+  it.runIf(POSTGRES_URL)("on two PostgreSQL instances: one killed", { timeout: 120_000 }, async () => {
     const report = await runDeliveryDrill({ backend: "postgres", kills: 1, operations: 200, seed: 20261205 });
     expectDelivered(report);
     expect(report.instances).toBe(2);
