@@ -35,10 +35,10 @@ const shared = { testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ["test/s
 
 export default defineConfig({
   test: {
-    // Each file starts its own server processes, which wait on sockets, fdatasync and child
-    // processes much of the time: with two files at a time the suite kept 1.3 of the two cores
-    // busy (813 s wall, 1,063 s CPU, 2026-12-06); three keep them fuller.
-    maxWorkers: 3,
+    // Each file starts its own server processes; two at a time fit two cores. Three were no
+    // faster (the whole suite 859 s against 813 s with two, 2026-12-06), though two keep only
+    // ~1.3 of the cores busy on average.
+    maxWorkers: 2,
     projects: [
       { test: { ...shared, name: "sqlite", include: ["test/**/*.test.ts"] } },
       { test: { ...shared, name: "stock-path", include: STOCK_PATH_SUITE, env: { RPC_FAST_PATH: "off" } } },
