@@ -35,9 +35,9 @@ const shared = { testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ["test/s
 
 export default defineConfig({
   test: {
-    // Each file starts its own server processes; two at a time fit two cores. Three were no
-    // faster (the whole suite 859 s against 813 s with two, 2026-12-06), though two keep only
-    // ~1.3 of the cores busy on average.
+    // Each file starts its own server processes; two at a time fit two cores. Three were
+    // slower, though two keep only ~1.3 of the cores busy on average (fresh-clone CI on
+    // 2026-12-06: the tests took 859 s with three files at a time, 686 s with two).
     maxWorkers: 2,
     projects: [
       { test: { ...shared, name: "sqlite", include: ["test/**/*.test.ts"] } },

@@ -4,8 +4,9 @@
  * (/console/), the REST paths' OpenAPI document (/openapi.json), the attempt limit's verdict
  * for the client address, the Shared Signals transmitter's endpoints
  * (/.well-known/ssf-configuration, /ssf/...), the RPC handlers (Connect, gRPC, gRPC-Web, plus
- * gRPC-Web text; fast or stock, see rpc/rpc-handlers.ts), REST transcoding, else 404. Each call is logged and counted once its answer is sent, with the
- * status the call reported into its CallReport.
+ * gRPC-Web text; fast or stock, see rpc/rpc-handlers.ts), REST transcoding, else 404. Each call
+ * is logged and counted once its answer is sent, with the status the call reported into its
+ * CallReport.
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
