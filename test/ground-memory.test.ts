@@ -4,7 +4,9 @@
  * 429) while /healthz and /readyz answer; and under --max-old-space-size=40 with a
  * thousand users listed, watched and locked at once, the server sheds, lives and loses nothing
  * (it died of heap exhaustion before the threshold was taken of the old generation's limit;
- * at 96 MiB this load never comes near the limit).
+ * at 96 MiB this load never comes near the limit). Twenty pages of a thousand at once are more
+ * than the budget of listed rows lets in at 40 MiB, so some are shed in every run, whereas
+ * whether the heap itself crosses the threshold depends on when V8 collects.
  */
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,6 +42,6 @@ describe("under --max-old-space-size=40", () => {
     expect(report.ended).toBe("alive");
     expect(report.acknowledged, "the load did real work").toBeGreaterThan(500);
     expect(report.lists).toBeGreaterThan(0);
-    expect(report.shed.writes + report.shed.lists + report.shed.watches, "the heap came near its limit and calls were shed").toBeGreaterThan(0);
+    expect(report.shed.lists, "pages beyond the budget of listed rows were shed").toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { pressureThreshold, YOUNG_GENERATION_BYTES } from "../src/observability/heap-pressure.js";
+import { HeapPressure, pressureThreshold, rowBudget, YOUNG_GENERATION_BYTES } from "../src/observability/heap-pressure.js";
 
 const MiB = 2 ** 20;
 
@@ -19,5 +19,37 @@ describe("heap pressure threshold", () => {
     const limit = heapSizeLimit(mib);
     expect(limit - YOUNG_GENERATION_BYTES).toBe(mib * MiB);
     expect(pressureThreshold(limit, 85)).toBe(mib * MiB * 0.85);
+  });
+});
+
+describe("the budget of listed rows", () => {
+  const limit40 = 40 * MiB + YOUNG_GENERATION_BYTES;
+
+  it("is a quarter of the old generation's limit at 4 KiB a row", () => {
+    expect(rowBudget(limit40)).toBe(2560);
+    expect(rowBudget(96 * MiB + YOUNG_GENERATION_BYTES)).toBe(6144);
+  });
+
+  it("lets pages in while they fit, refuses the next, and takes it once room is given back", () => {
+    const heap = new HeapPressure(85, limit40);
+    const first = heap.reserveRows(1000);
+    const second = heap.reserveRows(1000);
+    expect(first).toBeTypeOf("function");
+    expect(second).toBeTypeOf("function");
+    expect(heap.reserveRows(1000)).toBeUndefined();
+    expect(heap.reserveRows(500)).toBeTypeOf("function");
+    first!();
+    first!();
+    expect(heap.reserveRows(1000), "room given back once, not twice").toBeTypeOf("function");
+    expect(heap.reserveRows(1000)).toBeUndefined();
+  });
+
+  it("always lets one page through, however large", () => {
+    const heap = new HeapPressure(85, 8 * MiB + YOUNG_GENERATION_BYTES);
+    const page = heap.reserveRows(1000);
+    expect(page).toBeTypeOf("function");
+    expect(heap.reserveRows(1)).toBeUndefined();
+    page!();
+    expect(heap.reserveRows(1)).toBeTypeOf("function");
   });
 });

@@ -17,6 +17,7 @@ import { logInternalError, type Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Readiness } from "../app/readiness.js";
 import { CALL_REPORT, type CallReport } from "../rpc/call-report.js";
+import type { HeapAdmission } from "../rpc/interceptors.js";
 import { API_SERVICES, routes, type Apps } from "../rpc/routes.js";
 import { createRpcHandlers, type RpcPath } from "../rpc/rpc-handlers.js";
 import { isStreamAnswer, sendStream } from "../rpc/stream-answer.js";
@@ -51,8 +52,8 @@ export interface DispatchOptions {
   benchNoop?: boolean;
   /** How calls are served (rpc/rpc-handlers.ts); the fast path unless given. */
   rpcPath?: RpcPath;
-  /** Near the heap's limit calls are refused (rpc/interceptors.ts, heapAdmissionInterceptor). */
-  heap?: { readonly high: boolean };
+  /** Near the heap's limit calls are refused, and pages of users beyond a budget (rpc/interceptors.ts, heapAdmissionInterceptor). */
+  heap?: HeapAdmission;
   /** The OpenID Shared Signals transmitter (edge/ssf/ssf-http.ts). */
   ssf: Pick<SsfHttpOptions, "streams" | "keys" | "pollQueue" | "longPollMs">;
 }

@@ -1,7 +1,9 @@
 /** Cross-cutting steps every call of the user service goes through, in this order. */
-import type { Interceptor } from "@connectrpc/connect";
+import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
+import { UserService, type ListUsersRequest } from "../../gen/zitadel/user/v2/user_service_pb.js";
 import type { UserApp } from "../app/user-app.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
+import { DEFAULT_LIST_LIMIT } from "../domain/user-query.js";
 import { CALLER } from "./caller.js";
 import { CALL_REPORT } from "./call-report.js";
 import { toConnectError } from "./errors.js";
@@ -32,15 +34,37 @@ export function errorInterceptor(onInternal: (err: unknown) => void): Intercepto
 const isCredentialFailure = (err: unknown) =>
   err instanceof DomainError && (err.kind === "Unauthenticated" || err.failedAttempts !== undefined);
 
+/** What the heap admission reads (observability/heap-pressure.ts). */
+export interface HeapAdmission {
+  readonly high: boolean;
+  reserveRows(rows: number): (() => void) | undefined;
+}
+
+/** The rows a call lists at most: a ListUsers page; 0 for every other call. */
+function listedRows(req: UnaryRequest | StreamRequest): number {
+  if (req.stream || req.service.typeName !== UserService.typeName || req.method.name !== "ListUsers") return 0;
+  return (req.message as ListUsersRequest).query?.limit || DEFAULT_LIST_LIMIT;
+}
+
+const shortOfMemory = () => new DomainError("ResourceExhausted", undefined, "the server is short of memory; try again shortly");
+
 /**
- * Refuses new calls and streams while the heap is near its limit (observability/heap-pressure.ts):
- * a refused call costs almost nothing, and the client may try again once the calls that hold
- * memory now have ended.
+ * Refuses new calls and streams while the heap is near its limit, and pages of users beyond what
+ * the pages in flight may hold (observability/heap-pressure.ts): a refused call costs almost
+ * nothing, and the client may try again once the calls that hold memory now have ended.
  */
-export function heapAdmissionInterceptor(heap: { readonly high: boolean }): Interceptor {
+export function heapAdmissionInterceptor(heap: HeapAdmission): Interceptor {
   return (next) => async (req) => {
-    if (heap.high) throw new DomainError("ResourceExhausted", undefined, "the server is short of memory; try again shortly");
-    return next(req);
+    if (heap.high) throw shortOfMemory();
+    const rows = listedRows(req);
+    if (rows === 0) return next(req);
+    const release = heap.reserveRows(rows);
+    if (!release) throw shortOfMemory();
+    try {
+      return await next(req);
+    } finally {
+      release();
+    }
   };
 }
 

@@ -19,7 +19,7 @@ import { actionService } from "./action-service.js";
 import { benchService } from "./bench-service.js";
 import { deliveryService } from "./delivery-service.js";
 import { healthService } from "./health.js";
-import { attemptLimitInterceptor, authInterceptor, errorInterceptor, heapAdmissionInterceptor, unknownFieldInterceptor } from "./interceptors.js";
+import { attemptLimitInterceptor, authInterceptor, errorInterceptor, heapAdmissionInterceptor, unknownFieldInterceptor, type HeapAdmission } from "./interceptors.js";
 import { registerReflection } from "./reflection.js";
 import { sessionService } from "./session-service.js";
 import { settingsService } from "./settings-service.js";
@@ -40,8 +40,8 @@ export interface Apps {
 
 export interface RouteOptions {
   benchNoop?: boolean;
-  /** While high, every call but the health checks is refused (heapAdmissionInterceptor). */
-  heap?: { readonly high: boolean };
+  /** While high, every call but the health checks is refused, and pages of users beyond a budget (heapAdmissionInterceptor). */
+  heap?: HeapAdmission;
 }
 
 export function routes(apps: Apps, readiness: Readiness, onInternal: (err: unknown) => void, options: RouteOptions = {}) {
