@@ -70,6 +70,7 @@ console.table([
   {
     ended: memory.ended,
     acknowledged: memory.acknowledged,
+    "late (over 10 s)": memory.late,
     "shed: writes / lists / watches": `${memory.shed.writes} / ${memory.shed.lists} / ${memory.shed.watches}`,
     "lists served": memory.lists,
     "watches ended: exhausted / other": `${memory.watchesEnded.exhausted} / ${memory.watchesEnded.other}`,
