@@ -96,7 +96,8 @@ describe("deliveries", () => {
     expect(unreachable).toMatchObject({ code: 1, stderr: `error: cannot reach the server at http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n` });
   });
 
-  it.each([
+  // Refused before any call to the server: their processes run at once.
+  it.concurrent.each([
     ["retry without ids or --destination", ["deliveries", "retry"]],
     ["retry with ids and --destination", ["deliveries", "retry", "1", "--destination", "target:1"]],
     ["a delivery id that is no number", ["deliveries", "retry", "twelve"]],

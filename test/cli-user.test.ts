@@ -171,8 +171,9 @@ describe("the token", () => {
   });
 });
 
+// Each case has its user or its port: their processes run at once.
 describe("mistakes", () => {
-  it.each([
+  it.concurrent.each([
     ["a duration in days", ["user", "lock", "ID", "--for", "2d"]],
     ["a duration of zero", ["user", "lock", "ID", "--for", "0s"]],
     ["a duration without unit", ["user", "lock", "ID", "--for", "7200"]],
@@ -191,7 +192,7 @@ describe("mistakes", () => {
     expect((await users().getUserByID({ userId })).details!.sequence).toBe(1n);
   });
 
-  it.each([
+  it.concurrent.each([
     ["user lock", ["user", "lock", UNKNOWN]],
     ["user unlock of several users", ["user", "unlock", UNKNOWN, "1"]],
     ["user history", ["user", "history", UNKNOWN]],

@@ -38,8 +38,10 @@ describe("the README's command", () => {
 
 const count = (table: "organizations" | "users" | "tokens") => countRows(server, table);
 
+// The cases of one block share nothing they change, so their processes run at once (each
+// block still runs after the one before it).
 describe("help", () => {
-  it.each(["--help", "help", "-h", "org add --help"])("npm run --silent cli -- %s prints the usage on stdout and exits 0", async (args) => {
+  it.concurrent.each(["--help", "help", "-h", "org add --help"])("npm run --silent cli -- %s prints the usage on stdout and exits 0", async (args) => {
     const before = await count("organizations");
     const { stdout, stderr } = await runFile("npm", ["run", "--silent", "cli", "--", ...args.split(" ")], { cwd: ROOT, env: server.env });
     expect(stdout).toBe(`${USAGE}\n`);
@@ -69,7 +71,7 @@ describe("org add", () => {
 });
 
 describe("machine add", () => {
-  it.each(ROLES)("prints '<userId> <token>' for %s, and the token authenticates", async (role) => {
+  it.concurrent.each(ROLES)("prints '<userId> <token>' for %s, and the token authenticates", async (role) => {
     const orgId = await addOrg(server);
     const username = `bot-${randomUUID()}`;
     const result = await cli(server, "machine", "add", "--org", orgId, "--username", username, "--role", role);
@@ -153,7 +155,7 @@ describe("usage errors", () => {
     orgId = await addOrg(server);
   });
 
-  it.each(cases)("%s: exit code 2, usage on stderr, nothing on stdout, nothing written", async (_, args) => {
+  it.concurrent.each(cases)("%s: exit code 2, usage on stderr, nothing on stdout, nothing written", async (_, args) => {
     const before = { orgs: await count("organizations"), users: await count("users"), tokens: await count("tokens") };
     const result = await cli(server, ...args(orgId));
     expect(result.code).toBe(2);
