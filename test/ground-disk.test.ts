@@ -26,11 +26,11 @@ describe("a full disk under SQLite", () => {
 });
 
 describe("a start on a full disk", () => {
-  it("fails with one line on stderr saying so, a non-zero exit and no stack trace, fresh or with data", { timeout: 60_000 }, async (ctx) => {
+  it("fails with one line on stderr saying so, a non-zero exit and no stack trace, fresh or with data, one process or a cluster", { timeout: 60_000 }, async (ctx) => {
     const report = await runStartOnFullDisk();
     if (report.skipped) return ctx.skip(report.skipped);
 
-    for (const start of [report.fresh!, report.existing!]) {
+    for (const start of [report.fresh!, report.existing!, report.cluster!]) {
       expect(start.code, start.stderr).toBe(1);
       const lines = start.stderr.trim().split("\n");
       expect(lines).toHaveLength(1);
