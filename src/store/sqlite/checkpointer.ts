@@ -12,11 +12,14 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
+import { ROOM_BYTES } from "./disk-full.js";
 
 const INTERVAL_MS = 100;
 /** Four times what the worker lets build up at 10,000 pages a second (SQLite's default: 1,000). */
 const FALLBACK_PAGES = 4000;
 const SQLITE_DEFAULT_PAGES = 1000;
+/** How long a TRUNCATE checkpoint waits for the commit under way and for readers before the next try. */
+const TRUNCATE_WAIT_MS = 1000;
 
 /**
  * The worker, as source: plain JavaScript runs the same from the TypeScript sources (tests)
@@ -25,19 +28,48 @@ const SQLITE_DEFAULT_PAGES = 1000;
  * that checkpoints, SQLite syncs the -wal file before copying and the database file after;
  * FULL is set rather than trusting the build's default, and costs this connection nothing,
  * as it never commits.
+ *
+ * Under steady writes a PASSIVE checkpoint seldom catches the last commit, and SQLite starts the
+ * -wal file over only after one did: the file grows until the server's fallback (FALLBACK_PAGES,
+ * 16 MiB) and keeps that size. On a disk short of room that growth was what filled it: in the
+ * ground drill (8 MiB tmpfs, 50 users, drill/ground-disk.ts) the -wal file was 3.7 MiB when the
+ * filler took the rest, and once the filler was removed it grew by 2.7 MiB in 3 s and filled the
+ * disk again; with its frames not yet copied the database file could not grow for the checkpoint,
+ * so nothing could free the room and writes stayed refused. So when the -wal file is larger than
+ * the room left beside it, the checkpoint is TRUNCATE: it waits for the commit under way (the
+ * server's connection waits in turn, busy_timeout), copies every frame and empties the file,
+ * giving its room back. Where the disk has room this never happens and costs the server nothing.
+ * Not while the disk shows no room at all (a spell, disk-full.ts): what fills it then is not the
+ * server, and would take the room given back at once, ending and starting the spell again.
  */
 const WORKER = `
+const { statfsSync, statSync } = require("node:fs");
+const { dirname } = require("node:path");
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma("synchronous = FULL");
-const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+db.pragma("busy_timeout = " + workerData.busyTimeoutMs);
+const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+const truncate = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+const walBytes = () => {
+  try {
+    return statSync(workerData.file + "-wal").size;
+  } catch {
+    return 0;
+  }
+};
+const room = () => {
+  const { bavail, bsize } = statfsSync(dirname(workerData.file));
+  return bavail * bsize;
+};
 // A checkpoint that finds the disk full changes nothing (the -wal file still holds every
 // commit): the next one tries again. Any other failure ends the worker, and the server's
 // connection takes the checkpoints over (startCheckpointer).
 const timer = setInterval(() => {
   try {
-    checkpoint.run();
+    const free = room();
+    (free >= workerData.roomBytes && walBytes() > free ? truncate : passive).run();
   } catch (err) {
     if (!/^SQLITE_(FULL|IOERR)/.test(String(err.code))) throw err;
   }
@@ -58,7 +90,7 @@ export function leaveCheckpointsToOwner(sqlite: Database.Database): () => Promis
 /** Starts checkpointing `file` in the background; the result stops it (before the connection closes). */
 export function startCheckpointer(sqlite: Database.Database, file: string): () => Promise<void> {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  const worker = new Worker(WORKER, { eval: true, workerData: { driver, file, intervalMs: INTERVAL_MS } });
+  const worker = new Worker(WORKER, { eval: true, workerData: { driver, file, intervalMs: INTERVAL_MS, busyTimeoutMs: TRUNCATE_WAIT_MS, roomBytes: ROOM_BYTES } });
   worker.unref();
   sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
