@@ -8,7 +8,7 @@ import { runDiskFull } from "../drill/ground-disk.js";
 import { runStartOnFullDisk } from "../drill/ground-start.js";
 
 describe("a full disk under SQLite", () => {
-  it("refuses writes as Unavailable, keeps reads, says so once and in /readyz, loses nothing, and resumes without a restart", { timeout: 60_000 }, async (ctx) => {
+  it("refuses writes as Unavailable, keeps reads, says so once and in /readyz, loses nothing, and resumes without a restart, deliveries too", { timeout: 60_000 }, async (ctx) => {
     const report = await runDiskFull({ users: 10, fullMs: 1500, loadMs: 500 });
     if (report.skipped) return ctx.skip(report.skipped);
 
@@ -22,6 +22,10 @@ describe("a full disk under SQLite", () => {
     expect(report.resumedLines).toBe(1);
     expect(report.resumeMs).toBeLessThan(2000);
     expect(report.integrity).toBe("ok");
+    // Every committed lock and unlock reached the receiver (a violation otherwise), and none twice:
+    // a delivery whose outbox delete the full disk refused is settled once space returns, not re-sent.
+    expect(report.deliveries.received).toBeGreaterThan(20);
+    expect(report.deliveries.repeats).toBe(0);
   });
 });
 
