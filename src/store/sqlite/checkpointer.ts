@@ -18,8 +18,6 @@ const INTERVAL_MS = 100;
 /** Four times what the worker lets build up at 10,000 pages a second (SQLite's default: 1,000). */
 const FALLBACK_PAGES = 4000;
 const SQLITE_DEFAULT_PAGES = 1000;
-/** How long a TRUNCATE checkpoint waits for the commit under way and for readers before the next try. */
-const TRUNCATE_WAIT_MS = 1000;
 
 /**
  * The worker, as source: plain JavaScript runs the same from the TypeScript sources (tests)
@@ -36,11 +34,14 @@ const TRUNCATE_WAIT_MS = 1000;
  * filler took the rest, and once the filler was removed it grew by 2.7 MiB in 3 s and filled the
  * disk again; with its frames not yet copied the database file could not grow for the checkpoint,
  * so nothing could free the room and writes stayed refused. So when the -wal file is larger than
- * the room left beside it, the checkpoint is TRUNCATE: it waits for the commit under way (the
- * server's connection waits in turn, busy_timeout), copies every frame and empties the file,
- * giving its room back. Where the disk has room this never happens and costs the server nothing.
- * Not while the disk shows no room at all (a spell, disk-full.ts): what fills it then is not the
- * server, and would take the room given back at once, ending and starting the spell again.
+ * the room left beside it, the worker asks the server's connection for a TRUNCATE checkpoint,
+ * which copies every frame and empties the file, giving its room back. The server's connection
+ * runs it between two transactions, where it waits for nobody; run by the worker it had to catch
+ * the write lock between the server's commits, and under the drill's load (50 users) it did not
+ * catch it often enough: the disk filled again all the same. It holds up the event loop for as long
+ * as it takes, which is why only then: where the disk has room this never happens. Not while the
+ * disk shows no room at all (a spell, disk-full.ts): what fills it then is not the server, and
+ * would take the room given back at once, ending and starting the spell again.
  */
 const WORKER = `
 const { statfsSync, statSync } = require("node:fs");
@@ -49,9 +50,7 @@ const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma("synchronous = FULL");
-db.pragma("busy_timeout = " + workerData.busyTimeoutMs);
-const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-const truncate = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
 const walBytes = () => {
   try {
     return statSync(workerData.file + "-wal").size;
@@ -68,8 +67,9 @@ const room = () => {
 // connection takes the checkpoints over (startCheckpointer).
 const timer = setInterval(() => {
   try {
+    checkpoint.run();
     const free = room();
-    (free >= workerData.roomBytes && walBytes() > free ? truncate : passive).run();
+    if (free >= workerData.roomBytes && walBytes() > free) parentPort.postMessage("truncate");
   } catch (err) {
     if (!/^SQLITE_(FULL|IOERR)/.test(String(err.code))) throw err;
   }
@@ -90,10 +90,17 @@ export function leaveCheckpointsToOwner(sqlite: Database.Database): () => Promis
 /** Starts checkpointing `file` in the background; the result stops it (before the connection closes). */
 export function startCheckpointer(sqlite: Database.Database, file: string): () => Promise<void> {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  const worker = new Worker(WORKER, { eval: true, workerData: { driver, file, intervalMs: INTERVAL_MS, busyTimeoutMs: TRUNCATE_WAIT_MS, roomBytes: ROOM_BYTES } });
+  const worker = new Worker(WORKER, { eval: true, workerData: { driver, file, intervalMs: INTERVAL_MS, roomBytes: ROOM_BYTES } });
   worker.unref();
   sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  worker.on("message", () => {
+    try {
+      if (sqlite.open) sqlite.pragma("wal_checkpoint(TRUNCATE)");
+    } catch {
+      // One that fails (still no room for the database file to grow) changes nothing: the worker asks again.
+    }
+  });
   worker.once("error", () => {
     if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_PAGES}`);
   });
