@@ -34,11 +34,13 @@ const SQLITE_DEFAULT_PAGES = 1000;
  * filler took the rest, and once the filler was removed it grew by 2.7 MiB in 3 s and filled the
  * disk again; with its frames not yet copied the database file could not grow for the checkpoint,
  * so nothing could free the room and writes stayed refused. So when the -wal file is larger than
- * the room left beside it, the worker asks the server's connection for a TRUNCATE checkpoint,
+ * half the room left beside it, the worker asks the server's connection for a TRUNCATE checkpoint,
  * which copies every frame and empties the file, giving its room back. The server's connection
  * runs it between two transactions, where it waits for nobody; run by the worker it had to catch
  * the write lock between the server's commits, and under the drill's load (50 users) it did not
- * catch it often enough: the disk filled again all the same. It holds up the event loop for as long
+ * catch it often enough: the disk filled again all the same. Half, not all of it: the checkpoint
+ * needs room too, as the database file grows by the pages the -wal file holds that it lacks, most
+ * of them under a load of new events (asked at all of it, the drill filled twice). It holds up the event loop for as long
  * as it takes, which is why only then: where the disk has room this never happens. Not while the
  * disk shows no room at all (a spell, disk-full.ts): what fills it then is not the server, and
  * would take the room given back at once, ending and starting the spell again.
@@ -69,7 +71,7 @@ const timer = setInterval(() => {
   try {
     checkpoint.run();
     const free = room();
-    if (free >= workerData.roomBytes && walBytes() > free) parentPort.postMessage("truncate");
+    if (free >= workerData.roomBytes && 2 * walBytes() > free) parentPort.postMessage("truncate");
   } catch (err) {
     if (!/^SQLITE_(FULL|IOERR)/.test(String(err.code))) throw err;
   }
