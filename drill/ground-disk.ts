@@ -3,7 +3,9 @@
  * must answer Unavailable saying so, reads keep answering, /readyz says why it is 503, the log
  * says it once, and once the filler is removed writes commit again without a restart; after
  * it, nothing acknowledged is missing from the event log and the file passes
- * `PRAGMA integrity_check`. `npm run drill:ground` (drill/ground.ts) and
+ * `PRAGMA integrity_check`. An Actions v2 target on a real HTTP receiver takes every lock and
+ * unlock: the outbox's writes (leases, deletes) are refused while the disk is full too, and
+ * every committed change must still reach the receiver once space is back. `npm run drill:ground` (drill/ground.ts) and
  * test/ground-disk.test.ts run it.
  */
 import { join } from "node:path";
@@ -12,10 +14,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DISK_FULL } from "../src/store/sqlite/disk-full.js";
+import { ActionsReceiver, attachTarget } from "../test/support/actions-receiver.js";
 import { userClient } from "../test/support/clients.js";
 import { addHuman } from "../test/support/fixtures.js";
 import { startServer, type TestServer } from "../test/support/server.js";
+import { checkDelivered } from "./ground-postgres-check.js";
 import { acknowledgedCount, startLoad, type DrillUser } from "./lock-unlock-load.js";
+import { logRows, outboxDrained } from "./log-rows.js";
 import { kill, track, within } from "./servers.js";
 import { mountTmpfs } from "./tmpfs.js";
 import { verifyAfterCrash } from "./verify-after-crash.js";
@@ -44,11 +49,15 @@ export interface DiskFullReport {
   /** Lines the server logged about the disk being full, and about writes resuming. */
   fullLines: number;
   resumedLines: number;
+  /** Requests the Actions receiver took, and how many of them repeated one it had (at least once). */
+  deliveries: { received: number; repeats: number };
   integrity: string;
   violations: string[];
 }
 
 const SIZE_KIB = 8 * 1024;
+/** How long the outbox may take to empty once the load has stopped. */
+const DRAIN_LIMIT_MS = 20_000;
 /** A refused call comes back at once: each user's loop waits this long before trying again. */
 const PAUSE_MS = 20;
 
@@ -63,15 +72,19 @@ async function until(what: string, ms: number, test: () => boolean): Promise<num
 }
 
 export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullReport> {
-  const report: DiskFullReport = { acknowledged: 0, refused: 0, readsServed: 0, readsMade: 0, readyz: "", resumeMs: 0, fullLines: 0, resumedLines: 0, integrity: "", violations: [] };
+  const report: DiskFullReport = { acknowledged: 0, refused: 0, readsServed: 0, readsMade: 0, readyz: "", resumeMs: 0, fullLines: 0, resumedLines: 0, deliveries: { received: 0, repeats: 0 }, integrity: "", violations: [] };
   const disk = mountTmpfs(SIZE_KIB);
   if ("refused" in disk) return { ...report, skipped: disk.refused };
   const databaseUrl = join(disk.dir, "zitadel.db");
   let server: TestServer | undefined;
+  const receiver = await new ActionsReceiver().start();
   try {
-    server = track(await startServer({ dataDir: disk.dir, env: { DATABASE_URL: databaseUrl, LOG_LEVEL: "info" } }));
+    server = track(await startServer({ dataDir: disk.dir, env: { DATABASE_URL: databaseUrl, LOG_LEVEL: "info", OUTBOUND_URL_ALLOW: "http://127.0.0.1" } }));
     const client = userClient("connect-json", server.baseUrl, server.adminToken);
+    const attached = attachTarget(server, receiver, "ground-disk", ["user.locked", "user.unlocked"]).then(() => Date.now());
     const ids = await Promise.all(Array.from({ length: options.users }, () => addHuman(client)));
+    // Executions reach the server's delivery routes on its next refresh, within a second (app/delivery.ts).
+    await sleep(Math.max(0, (await attached) + 1_500 - Date.now()));
     const users: DrillUser[] = ids.map((id) => ({ id, protocol: "connect-json", changes: [], locked: false, sequence: 1 }));
     const load = startLoad(users, server, report.violations, {
       expected: (err) => {
@@ -103,6 +116,8 @@ export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullRep
     await within(20_000, "the load's end", load.done);
     await within(30_000, "the check of the event log", verifyAfterCrash(server, users, report.violations));
     report.acknowledged = acknowledgedCount(users);
+    if (!(await outboxDrained(server, DRAIN_LIMIT_MS))) report.violations.push(`the outbox still held deliveries ${DRAIN_LIMIT_MS} ms after the load`);
+    report.deliveries = { received: receiver.received.length, repeats: checkDelivered(receiver.received, await logRows(server), report.violations) };
 
     const readyAfter = await fetch(`${server.baseUrl}/readyz`);
     if (readyAfter.status !== 200) report.violations.push(`/readyz after space was freed: ${readyAfter.status}`);
@@ -110,6 +125,9 @@ export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullRep
     const output = server.output();
     report.fullLines = output.split("\n").filter((line) => line.includes("disk is full")).length;
     report.resumedLines = output.split("\n").filter((line) => line.includes("writes resume")).length;
+    // A refused write of the outbox or of the SSF tables is Unavailable like a user's, not an internal error.
+    const internal = output.split("\n").filter((line) => line.includes('"internal error"')).length;
+    if (internal > 0) report.violations.push(`the server logged ${internal} internal errors`);
     server = undefined;
     const db = new Database(databaseUrl, { readonly: true });
     report.integrity = String(db.pragma("integrity_check", { simple: true }));
@@ -118,6 +136,7 @@ export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullRep
     report.violations.push(`the drill stopped: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     if (server) await kill(server).catch(() => undefined);
+    await receiver.stop();
     disk.unmount();
   }
   return report;

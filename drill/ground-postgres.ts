@@ -17,7 +17,6 @@ import { createClient } from "@connectrpc/connect";
 import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
 import { ActionsReceiver, attachTarget } from "../test/support/actions-receiver.js";
 import { transport, userClient, type Protocol } from "../test/support/clients.js";
-import { query } from "../test/support/db.js";
 import { addHuman } from "../test/support/fixtures.js";
 import { startServer, type TestServer } from "../test/support/server.js";
 import { until } from "../test/support/wait.js";
@@ -28,6 +27,7 @@ import { LEAKS_SQL, startGapLoad, type GapLoad } from "./ground-postgres-load.js
 import { outage, type OutageKind } from "./ground-postgres-outage.js";
 import { startProbes, type Probes } from "./ground-postgres-probes.js";
 import { startResumingWatch, type ResumingWatch } from "./ground-postgres-watch.js";
+import { logRows, outboxDrained } from "./log-rows.js";
 import { freshDatabase, kill, track, uncleanLines, within } from "./servers.js";
 
 export interface PostgresRestartOptions {
@@ -137,7 +137,7 @@ export async function runPostgresRestart(options: PostgresRestartOptions = {}): 
     await within(30_000, "the load's last calls", load.halt());
 
     // Everything committed has gone out and has been watched.
-    const drained = await outboxDrained(db);
+    const drained = await outboxDrained(db, DRAIN_LIMIT_MS);
     log(`postgres ${kind}: outbox drained ${Date.now() - gone.backAt - LOAD_AFTER_MS} ms after the load`);
     if (!drained) violations.push(`the outbox still held deliveries ${DRAIN_LIMIT_MS} ms after the load`);
     const rows = await logRows(db);
@@ -173,22 +173,6 @@ export async function runPostgresRestart(options: PostgresRestartOptions = {}): 
   }
   report.durationMs = Date.now() - started;
   return report;
-}
-
-async function logRows(db: { databaseUrl: string }): Promise<LogRow[]> {
-  const rows = await query<LogRow>(db, `select aggregate_id as "userId", sequence, type from events order by aggregate_id, sequence`);
-  return rows.map((row) => ({ ...row, sequence: Number(row.sequence) }));
-}
-
-/** Waits until the outbox is empty; false if it is not within DRAIN_LIMIT_MS. */
-async function outboxDrained(db: { databaseUrl: string }): Promise<boolean> {
-  const deadline = Date.now() + DRAIN_LIMIT_MS;
-  while (Date.now() < deadline) {
-    const [row] = await query<{ n: string }>(db, "select count(*) as n from outbox");
-    if (Number(row!.n) === 0) return true;
-    await sleep(100);
-  }
-  return false;
 }
 
 /** Stops an instance's watcher, probes and server, and checks what the server logged. */

@@ -1,7 +1,8 @@
 /**
  * A start on a full disk (issue 25): with a fresh data directory and with one a server made
  * before, the server must exit non-zero with one line on stderr saying the disk is full, and
- * no stack trace. test/ground-disk.test.ts and `npm run drill:ground` run it.
+ * no stack trace; and so must a cluster's start (WORKERS=2, primary.ts) on the data directory
+ * with data. test/ground-disk.test.ts and `npm run drill:ground` run it.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -22,11 +23,14 @@ export interface StartOnFullDiskReport {
   skipped?: string;
   fresh?: FailedStart;
   existing?: FailedStart;
+  /** With data, WORKERS=2. */
+  cluster?: FailedStart;
 }
 
 /** Runs the server on `dataDir` until it exits (a start that fails) or 20 s pass. */
-async function startOn(dataDir: string): Promise<FailedStart> {
-  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: ROOT, env: serverEnv(dataDir, await freePort()), stdio: ["ignore", "ignore", "pipe"] });
+async function startOn(dataDir: string, workers = 1): Promise<FailedStart> {
+  const env = { ...serverEnv(dataDir, await freePort()), WORKERS: String(workers) };
+  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -55,7 +59,7 @@ export async function runStartOnFullDisk(): Promise<StartOnFullDiskReport> {
     const fresh = join(disk.dir, "fresh");
     mkdirSync(fresh);
     disk.fill();
-    return { fresh: await startOn(fresh), existing: await startOn(existing) };
+    return { fresh: await startOn(fresh), existing: await startOn(existing), cluster: await startOn(existing, 2) };
   } finally {
     disk.unmount();
   }

@@ -52,6 +52,7 @@ else {
       "/readyz while full": disk.readyz.slice(0, 3),
       "log lines: full / resumed": `${disk.fullLines} / ${disk.resumedLines}`,
       "resume ms": disk.resumeMs,
+      "deliveries: received / repeats": `${disk.deliveries.received} / ${disk.deliveries.repeats}`,
       integrity: disk.integrity,
       violations: disk.violations.length,
     },
@@ -62,7 +63,7 @@ else {
 const start = await runStartOnFullDisk();
 console.log("start on a full disk");
 if (start.skipped) console.log(`skipped: ${start.skipped}`);
-else console.table([{ data: "fresh", ...start.fresh }, { data: "existing", ...start.existing }]);
+else console.table([{ data: "fresh", ...start.fresh }, { data: "existing", ...start.existing }, { data: "existing, WORKERS=2", ...start.cluster }]);
 
 const memory = await runMemoryPressure({ users: options.memoryUsers, listers: 20, watchers: 100, runMs: options.memoryMs, heapMiB: options.heapMiB });
 console.log(`memory pressure (--max-old-space-size=${options.heapMiB}, ${options.memoryUsers} users, 20 listers, 100 watchers)`);

@@ -3,14 +3,14 @@
  * (or CAP_SYS_ADMIN): where it is refused, `mountTmpfs` says why and the drill is skipped.
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmdirSync, rmSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface Tmpfs {
   dir: string;
-  /** Writes a file until the filesystem refuses (ENOSPC); returns the bytes written. */
-  fill(): number;
+  /** Writes a file until the filesystem refuses (ENOSPC), then gives `leaveBytes` back; returns the file's size. */
+  fill(leaveBytes?: number): number;
   /** Removes the filler. */
   free(): void;
   unmount(): void;
@@ -31,7 +31,7 @@ export function mountTmpfs(kib: number): Tmpfs | { refused: string } {
   const filler = join(dir, "filler");
   return {
     dir,
-    fill() {
+    fill(leaveBytes = 0) {
       const fd = openSync(filler, "a");
       let written = 0;
       try {
@@ -43,6 +43,7 @@ export function mountTmpfs(kib: number): Tmpfs | { refused: string } {
             if ((err as { code?: unknown }).code !== "ENOSPC") throw err;
           }
         }
+        if (leaveBytes > 0) ftruncateSync(fd, (written = Math.max(0, written - leaveBytes)));
       } finally {
         closeSync(fd);
       }

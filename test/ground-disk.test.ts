@@ -8,7 +8,7 @@ import { runDiskFull } from "../drill/ground-disk.js";
 import { runStartOnFullDisk } from "../drill/ground-start.js";
 
 describe("a full disk under SQLite", () => {
-  it("refuses writes as Unavailable, keeps reads, says so once and in /readyz, loses nothing, and resumes without a restart", { timeout: 60_000 }, async (ctx) => {
+  it("refuses writes as Unavailable, keeps reads, says so once and in /readyz, loses nothing, and resumes without a restart, deliveries too", { timeout: 60_000 }, async (ctx) => {
     const report = await runDiskFull({ users: 10, fullMs: 1500, loadMs: 500 });
     if (report.skipped) return ctx.skip(report.skipped);
 
@@ -22,15 +22,19 @@ describe("a full disk under SQLite", () => {
     expect(report.resumedLines).toBe(1);
     expect(report.resumeMs).toBeLessThan(2000);
     expect(report.integrity).toBe("ok");
+    // Every committed lock and unlock reached the receiver (a violation otherwise), and none twice:
+    // a delivery whose outbox delete the full disk refused is settled once space returns, not re-sent.
+    expect(report.deliveries.received).toBeGreaterThan(20);
+    expect(report.deliveries.repeats).toBe(0);
   });
 });
 
 describe("a start on a full disk", () => {
-  it("fails with one line on stderr saying so, a non-zero exit and no stack trace, fresh or with data", { timeout: 60_000 }, async (ctx) => {
+  it("fails with one line on stderr saying so, a non-zero exit and no stack trace, fresh or with data, one process or a cluster", { timeout: 60_000 }, async (ctx) => {
     const report = await runStartOnFullDisk();
     if (report.skipped) return ctx.skip(report.skipped);
 
-    for (const start of [report.fresh!, report.existing!]) {
+    for (const start of [report.fresh!, report.existing!, report.cluster!]) {
       expect(start.code, start.stderr).toBe(1);
       const lines = start.stderr.trim().split("\n");
       expect(lines).toHaveLength(1);

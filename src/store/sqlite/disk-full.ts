@@ -14,7 +14,7 @@ import { statfsSync } from "node:fs";
 import { DomainError } from "../../domain/errors.js";
 
 /** Below this much free space a failed write is taken for want of space: a few WAL frames' worth. */
-const ROOM_BYTES = 256 * 1024;
+export const ROOM_BYTES = 256 * 1024;
 
 export const DISK_FULL = "The database's disk is full; writes are refused until space is freed";
 

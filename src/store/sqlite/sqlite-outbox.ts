@@ -3,7 +3,8 @@
  * from another worker of the cluster on the same file: leases are taken in an IMMEDIATE
  * transaction, so two processes never lease the same delivery. The writes here need no wait for
  * fdatasync: one lost in a crash means a delivery sent again, which the outbox allows (at least
- * once).
+ * once). On a full disk each write is refused as Unavailable (disk-full.ts), which the dispatcher
+ * tries again until space returns, keeping the delivery leased meanwhile.
  */
 import type Database from "better-sqlite3";
 import { and, asc, count, eq, inArray, isNotNull, max, min, sql } from "drizzle-orm";
@@ -12,6 +13,7 @@ import { fromEventRow } from "../event-rows.js";
 import { destinationStatesOf, failureChanges, outboxStatsOf } from "../outbox.js";
 import type { DestinationState, LeasedDelivery, LeaseRoom, OutboxStats, OutboxStore, ParkedDelivery, ParkedFilter } from "../outbox.js";
 import { parkedWhere, retryChanges } from "../outbox-sql.js";
+import type { DiskSpell } from "./disk-full.js";
 import * as schema from "./schema.js";
 
 type Db = BetterSQLite3Database<typeof schema>;
@@ -30,6 +32,7 @@ export class SqliteOutbox implements OutboxStore {
     private readonly db: Db,
     /** Starting before any other process on the file sends: any lease left is from one that died. */
     freeLeases: boolean,
+    private readonly spell: DiskSpell,
   ) {
     // The workers of a cluster leave them to run out (LEASE_MS): another worker may be sending.
     if (freeLeases) db.update(outbox).set({ leaseUntil: null }).run();
@@ -69,7 +72,7 @@ export class SqliteOutbox implements OutboxStore {
     // The dispatcher looks after every commit; with nothing waiting it takes no write lock, which
     // the other workers of a cluster would wait for (bench/FINDINGS.md, "2026-12-06, every core").
     if (this.destinations.all().length === 0) return [];
-    const leased = this.sqlite.transaction(() => {
+    const leased = this.spell.write(this.sqlite.transaction(() => {
       const ids: number[] = [];
       for (const destination of this.destinations.all()) {
         const limit = Math.min(room.rooms?.get(destination) ?? room.perDestination, room.limit);
@@ -81,7 +84,7 @@ export class SqliteOutbox implements OutboxStore {
       return this.leased.all({ ids: oldest });
       // IMMEDIATE: the read above and the lease are one write, which another process waits for
       // (busy_timeout); a deferred transaction would be refused, not made to wait, on upgrading.
-    }).immediate();
+    }).immediate);
     return leased.map(({ delivery, event }) => ({
       id: delivery.id,
       destination: delivery.destination,
@@ -95,23 +98,27 @@ export class SqliteOutbox implements OutboxStore {
 
   async renewLeases(ids: readonly number[], leaseUntil: Date): Promise<void> {
     if (ids.length === 0) return;
-    this.db
-      .update(outbox)
-      .set({ leaseUntil })
-      .where(and(inArray(outbox.id, [...ids]), isNotNull(outbox.leaseUntil)))
-      .run();
+    this.spell.write(() =>
+      this.db
+        .update(outbox)
+        .set({ leaseUntil })
+        .where(and(inArray(outbox.id, [...ids]), isNotNull(outbox.leaseUntil)))
+        .run(),
+    );
   }
 
   async delivered(ids: readonly number[]): Promise<void> {
-    if (ids.length > 0) this.remove.run(JSON.stringify(ids));
+    if (ids.length > 0) this.spell.write(() => this.remove.run(JSON.stringify(ids)));
   }
 
   async failed(id: number, failure: { error: string; dueAt?: Date }): Promise<void> {
-    this.db
-      .update(outbox)
-      .set({ attempts: sql`${outbox.attempts} + 1`, ...failureChanges(failure) })
-      .where(eq(outbox.id, id))
-      .run();
+    this.spell.write(() =>
+      this.db
+        .update(outbox)
+        .set({ attempts: sql`${outbox.attempts} + 1`, ...failureChanges(failure) })
+        .where(eq(outbox.id, id))
+        .run(),
+    );
   }
 
   async parkedDeliveries(limit: number, filter: ParkedFilter = {}): Promise<ParkedDelivery[]> {
@@ -121,16 +128,11 @@ export class SqliteOutbox implements OutboxStore {
 
   async retryParked(ids: number[], now: Date): Promise<number> {
     if (ids.length === 0) return 0;
-    const { changes } = this.db
-      .update(outbox)
-      .set(retryChanges(now))
-      .where(and(inArray(outbox.id, ids), eq(outbox.parked, true)))
-      .run();
-    return changes;
+    return this.spell.write(() => this.db.update(outbox).set(retryChanges(now)).where(and(inArray(outbox.id, ids), eq(outbox.parked, true))).run()).changes;
   }
 
   async retryParkedOf(destination: string, now: Date): Promise<number> {
-    return this.db.update(outbox).set(retryChanges(now)).where(parkedWhere(outbox, { destination })).run().changes;
+    return this.spell.write(() => this.db.update(outbox).set(retryChanges(now)).where(parkedWhere(outbox, { destination })).run()).changes;
   }
 
   async destinationStates(): Promise<DestinationState[]> {

@@ -1,7 +1,9 @@
 /**
  * The transmitter's tables on SQLite. Its writes are rare (a receiver changing its stream, a key
  * rotation) and short, so each runs in a transaction of its own, outside the group commit, and
- * is answered once the -wal file is flushed past it, as every write here is (wal-sync.ts).
+ * is answered once the -wal file is flushed past it, as every write here is (wal-sync.ts). On a
+ * full disk each is refused as Unavailable (disk-full.ts): a poll queue's SETs stay in the outbox,
+ * whose dispatcher tries them again once space returns.
  */
 import type Database from "better-sqlite3";
 import { and, asc, count, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
@@ -11,6 +13,7 @@ import { Batcher } from "../batcher.js";
 import { configColumns, fromKeyRow, fromStreamRow, publishedOrder, queueDepthsOf, toKeyRow, toStreamRow, verificationDue } from "../ssf-rows.js";
 import type { PendingVerification, QueuedSet, SsfStore, StoredSigningKey } from "../ssf-store.js";
 import { ConflictError } from "../store.js";
+import type { DiskSpell } from "./disk-full.js";
 import * as schema from "./schema.js";
 import type { WalSync } from "./wal-sync.js";
 
@@ -28,17 +31,20 @@ export class SqliteSsfStore implements SsfStore {
   private readonly statements;
   /** The SETs queued for poll streams within one turn, written in one transaction (a commit each cost most of a delivery's writes). */
   private readonly queued = new Batcher<{ streamId: string; sets: readonly QueuedSet[]; at: Date }>(async (batches) => {
-    this.sqlite.transaction(() => {
-      for (const { streamId, sets, at } of batches) {
-        for (const { jti, kid, set } of sets) this.statements.queueSet.run(streamId, jti, kid, set, at.getTime());
-      }
-    })();
+    this.spell.write(
+      this.sqlite.transaction(() => {
+        for (const { streamId, sets, at } of batches) {
+          for (const { jti, kid, set } of sets) this.statements.queueSet.run(streamId, jti, kid, set, at.getTime());
+        }
+      }),
+    );
   });
 
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
     private readonly wal: WalSync,
+    private readonly spell: DiskSpell,
   ) {
     this.statements = {
       subjectEntries: sqlite.prepare<[string, string], { key: string; included: number }>(
@@ -72,20 +78,22 @@ export class SqliteSsfStore implements SsfStore {
 
   async addFirstKey(key: StoredSigningKey): Promise<boolean> {
     // The partial unique index lets one current key in; another is ignored.
-    const { changes } = this.db.insert(schema.ssfKeys).values(toKeyRow(key, true)).onConflictDoNothing().run();
+    const { changes } = this.spell.write(() => this.db.insert(schema.ssfKeys).values(toKeyRow(key, true)).onConflictDoNothing().run());
     return changes > 0 ? this.written(true) : this.durable(false);
   }
 
   async rotateKey(key: StoredSigningKey, at: Date): Promise<void> {
-    this.sqlite.transaction(() => {
-      this.db.update(schema.ssfKeys).set({ current: false, rotatedAt: at }).where(eq(schema.ssfKeys.current, true)).run();
-      this.db.insert(schema.ssfKeys).values(toKeyRow(key, true)).run();
-    }).immediate();
+    this.spell.write(
+      this.sqlite.transaction(() => {
+        this.db.update(schema.ssfKeys).set({ current: false, rotatedAt: at }).where(eq(schema.ssfKeys.current, true)).run();
+        this.db.insert(schema.ssfKeys).values(toKeyRow(key, true)).run();
+      }).immediate,
+    );
     await this.wal.durable();
   }
 
   async retireKey(kid: string): Promise<"retired" | "current" | "waiting" | "unknown"> {
-    const outcome = this.sqlite.transaction(() => {
+    const outcome = this.spell.write(this.sqlite.transaction(() => {
       const row = this.db.select({ current: schema.ssfKeys.current }).from(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid)).get();
       if (!row) return "unknown" as const;
       if (row.current) return "current" as const;
@@ -94,13 +102,13 @@ export class SqliteSsfStore implements SsfStore {
       }
       this.db.delete(schema.ssfKeys).where(eq(schema.ssfKeys.kid, kid)).run();
       return "retired" as const;
-    }).immediate();
+    }).immediate);
     return outcome === "retired" ? this.written(outcome) : this.durable(outcome);
   }
 
   async insertStream(stream: SsfStream): Promise<void> {
     try {
-      this.db.insert(schema.ssfStreams).values(toStreamRow(stream)).run();
+      this.spell.write(() => this.db.insert(schema.ssfStreams).values(toStreamRow(stream)).run());
     } catch (err) {
       if (isUniqueViolation(err, "ssf_streams.receiver_id")) throw new ConflictError("receiver");
       throw err;
@@ -124,39 +132,45 @@ export class SqliteSsfStore implements SsfStore {
   }
 
   async updateStreamConfig(id: string, config: ReceiverConfig & { eventsDelivered: string[] }, at: Date): Promise<boolean> {
-    const { changes } = this.db
-      .update(schema.ssfStreams)
-      .set({ ...configColumns(config), updatedAt: at })
-      .where(eq(schema.ssfStreams.id, id))
-      .run();
+    const { changes } = this.spell.write(() =>
+      this.db
+        .update(schema.ssfStreams)
+        .set({ ...configColumns(config), updatedAt: at })
+        .where(eq(schema.ssfStreams.id, id))
+        .run(),
+    );
     return this.written(changes > 0);
   }
 
   async setStreamStatus(id: string, status: StreamStatus, reason: string | undefined, at: Date): Promise<boolean> {
-    const { changes } = this.db
-      .update(schema.ssfStreams)
-      .set({ status, statusReason: reason ?? null, updatedAt: at })
-      .where(eq(schema.ssfStreams.id, id))
-      .run();
+    const { changes } = this.spell.write(() =>
+      this.db
+        .update(schema.ssfStreams)
+        .set({ status, statusReason: reason ?? null, updatedAt: at })
+        .where(eq(schema.ssfStreams.id, id))
+        .run(),
+    );
     return this.written(changes > 0);
   }
 
   async deleteStream(id: string): Promise<boolean> {
-    const deleted = this.sqlite.transaction(() => {
+    const deleted = this.spell.write(this.sqlite.transaction(() => {
       this.db.delete(schema.ssfSubjects).where(eq(schema.ssfSubjects.streamId, id)).run();
       this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.streamId, id)).run();
       this.db.delete(ssfPollSets).where(eq(ssfPollSets.streamId, id)).run();
       return this.db.delete(schema.ssfStreams).where(eq(schema.ssfStreams.id, id)).run().changes > 0;
-    }).immediate();
+    }).immediate);
     return this.written(deleted);
   }
 
   async setSubject(streamId: string, subjectKey: string, included: boolean): Promise<void> {
-    this.db
-      .insert(schema.ssfSubjects)
-      .values({ streamId, subjectKey, included })
-      .onConflictDoUpdate({ target: [schema.ssfSubjects.streamId, schema.ssfSubjects.subjectKey], set: { included } })
-      .run();
+    this.spell.write(() =>
+      this.db
+        .insert(schema.ssfSubjects)
+        .values({ streamId, subjectKey, included })
+        .onConflictDoUpdate({ target: [schema.ssfSubjects.streamId, schema.ssfSubjects.subjectKey], set: { included } })
+        .run(),
+    );
     await this.wal.durable();
   }
 
@@ -166,7 +180,7 @@ export class SqliteSsfStore implements SsfStore {
   }
 
   async requestVerification(streamId: string, state: string | undefined, at: Date, notAfter: Date): Promise<boolean> {
-    const recorded = this.sqlite.transaction(() => {
+    const recorded = this.spell.write(this.sqlite.transaction(() => {
       const { changes } = this.db
         .update(schema.ssfStreams)
         .set({ lastVerificationAt: at })
@@ -175,7 +189,7 @@ export class SqliteSsfStore implements SsfStore {
       if (changes === 0) return false;
       this.db.insert(schema.ssfVerifications).values({ streamId, state: state ?? null, requestedAt: at }).run();
       return true;
-    }).immediate();
+    }).immediate);
     return recorded ? this.written(true) : this.durable(false);
   }
 
@@ -195,7 +209,7 @@ export class SqliteSsfStore implements SsfStore {
   }
 
   async deleteVerification(id: number): Promise<void> {
-    this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.id, id)).run();
+    this.spell.write(() => this.db.delete(schema.ssfVerifications).where(eq(schema.ssfVerifications.id, id)).run());
     await this.wal.durable();
   }
 
@@ -211,19 +225,21 @@ export class SqliteSsfStore implements SsfStore {
   }
 
   async ackSets(streamId: string, jtis: readonly string[]): Promise<void> {
-    if (jtis.length > 0) this.statements.ackSets.run(streamId, JSON.stringify(jtis));
+    if (jtis.length > 0) this.spell.write(() => this.statements.ackSets.run(streamId, JSON.stringify(jtis)));
   }
 
   async refuseSets(streamId: string, errors: ReadonlyMap<string, string>): Promise<void> {
-    this.sqlite.transaction(() => {
-      for (const [jti, error] of errors) {
-        this.db
-          .update(ssfPollSets)
-          .set({ error })
-          .where(and(eq(ssfPollSets.streamId, streamId), eq(ssfPollSets.jti, jti)))
-          .run();
-      }
-    })();
+    this.spell.write(
+      this.sqlite.transaction(() => {
+        for (const [jti, error] of errors) {
+          this.db
+            .update(ssfPollSets)
+            .set({ error })
+            .where(and(eq(ssfPollSets.streamId, streamId), eq(ssfPollSets.jti, jti)))
+            .run();
+        }
+      }),
+    );
   }
 
   async queueDepths(): Promise<Map<string, { queued: number; refused: number }>> {

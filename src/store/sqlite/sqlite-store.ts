@@ -121,8 +121,8 @@ class SqliteStore implements CacheableStore {
     this.seenDataVersion = this.dataVersion.get();
     this.statements = writeStatements(db);
     this.log = new SqliteEventLog(sqlite, db, async () => this.pendingDurability());
-    this.outbox = new SqliteOutbox(sqlite, db, owner);
-    this.ssf = new SqliteSsfStore(sqlite, db, wal);
+    this.outbox = new SqliteOutbox(sqlite, db, owner, spell);
+    this.ssf = new SqliteSsfStore(sqlite, db, wal, spell);
     // A process that does not own the file shares it with others that write (a cluster's workers).
     this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() }, !owner, spell);
     this.actions = new SqliteActions(db, this.commits, async () => this.pendingDurability());
