@@ -40,8 +40,9 @@ const SQLITE_DEFAULT_PAGES = 1000;
  * the write lock between the server's commits, and under the drill's load (50 users) it did not
  * catch it often enough: the disk filled again all the same. Half, not all of it: the checkpoint
  * needs room too, as the database file grows by the pages the -wal file holds that it lacks, most
- * of them under a load of new events (asked at all of it, the drill filled twice). It holds up the event loop for as long
- * as it takes, which is why only then: where the disk has room this never happens. Not while the
+ * of them under a load of new events (asked at all of it, the drill filled twice). It holds up
+ * the event loop for as long as it takes, which is why only then: where the disk has room this
+ * never happens. Not while the
  * disk shows no room at all (a spell, disk-full.ts): what fills it then is not the server, and
  * would take the room given back at once, ending and starting the spell again.
  */
