@@ -42,9 +42,9 @@ const SQLITE_DEFAULT_PAGES = 1000;
  * needs room too, as the database file grows by the pages the -wal file holds that it lacks, most
  * of them under a load of new events (asked at all of it, the drill filled twice). It holds up
  * the event loop for as long as it takes, which is why only then: where the disk has room this
- * never happens. Not while the
- * disk shows no room at all (a spell, disk-full.ts): what fills it then is not the server, and
- * would take the room given back at once, ending and starting the spell again.
+ * never happens. Not while the disk shows no room at all (a spell, disk-full.ts): what fills it
+ * then is not the server, and would take the room given back at once, ending and starting the
+ * spell again.
  */
 const WORKER = `
 const { statfsSync, statSync } = require("node:fs");
