@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
+import bcrypt from "bcryptjs";
 import { expect } from "vitest";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { UserApp } from "../../src/app/user-app.js";
@@ -57,18 +58,32 @@ export async function addMachine(server: Pick<TestServer, "databaseUrl">, orgId:
  * Creates a human user; with a password it starts ACTIVE, without one INITIAL. With `hash` (a
  * bcrypt hash) the password is imported as it is: ACTIVE, and the server hashes nothing.
  */
-export async function addHuman(client: UserClient, options: { password?: boolean; orgId?: string; hash?: string } = {}) {
+/** The password every test user gets unless a test says otherwise. */
+export const TEST_PASSWORD = "Secr3t-Passw0rd!";
+/**
+ * TEST_PASSWORD as an imported bcrypt hash of the lowest cost: the server keeps it as given, and
+ * signs in with it as with any password, without the ~100 ms of scrypt a plain password costs it
+ * per user, which was the largest single cost of most files' setup.
+ */
+const TEST_PASSWORD_HASH = bcrypt.hashSync(TEST_PASSWORD, 4);
+
+/**
+ * Adds an active human user with TEST_PASSWORD (imported as a hash unless `password: "plain"`,
+ * for the tests of hashing itself), or none (`password: false`), or the given `hash`.
+ */
+export async function addHuman(client: UserClient, options: { password?: boolean | "plain"; orgId?: string; hash?: string } = {}) {
   const name = randomUUID();
   const res = await client.addHumanUser({
     username: `user-${name}`,
     organization: options.orgId ? { org: { case: "orgId", value: options.orgId } } : undefined,
     profile: { givenName: "Gigi", familyName: "Giraffe" },
     email: { email: `${name}@example.com`, verification: { case: "isVerified", value: true } },
-    passwordType: options.hash
-      ? { case: "hashedPassword", value: { hash: options.hash } }
-      : options.password === false
+    passwordType:
+      options.password === false
         ? { case: undefined }
-        : { case: "password", value: { password: "Secr3t-Passw0rd!" } },
+        : options.password === "plain"
+          ? { case: "password", value: { password: TEST_PASSWORD } }
+          : { case: "hashedPassword", value: { hash: options.hash ?? TEST_PASSWORD_HASH } },
   });
   return res.userId;
 }
