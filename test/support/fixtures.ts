@@ -68,22 +68,17 @@ export const TEST_PASSWORD = "Secr3t-Passw0rd!";
 const TEST_PASSWORD_HASH = bcrypt.hashSync(TEST_PASSWORD, 4);
 
 /**
- * Adds an active human user with TEST_PASSWORD (imported as a hash unless `password: "plain"`,
- * for the tests of hashing itself), or none (`password: false`), or the given `hash`.
+ * Adds an active human user with TEST_PASSWORD (imported as a hash; the tests of hashing send
+ * their own requests), or none (`password: false`), or the given `hash`.
  */
-export async function addHuman(client: UserClient, options: { password?: boolean | "plain"; orgId?: string; hash?: string } = {}) {
+export async function addHuman(client: UserClient, options: { password?: boolean; orgId?: string; hash?: string } = {}) {
   const name = randomUUID();
   const res = await client.addHumanUser({
     username: `user-${name}`,
     organization: options.orgId ? { org: { case: "orgId", value: options.orgId } } : undefined,
     profile: { givenName: "Gigi", familyName: "Giraffe" },
     email: { email: `${name}@example.com`, verification: { case: "isVerified", value: true } },
-    passwordType:
-      options.password === false
-        ? { case: undefined }
-        : options.password === "plain"
-          ? { case: "password", value: { password: TEST_PASSWORD } }
-          : { case: "hashedPassword", value: { hash: options.hash ?? TEST_PASSWORD_HASH } },
+    passwordType: options.password === false ? { case: undefined } : { case: "hashedPassword", value: { hash: options.hash ?? TEST_PASSWORD_HASH } },
   });
   return res.userId;
 }
