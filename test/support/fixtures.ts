@@ -59,7 +59,7 @@ export async function addMachine(server: Pick<TestServer, "databaseUrl">, orgId:
  * bcrypt hash) the password is imported as it is: ACTIVE, and the server hashes nothing.
  */
 /** The password every test user gets unless a test says otherwise. */
-export const TEST_PASSWORD = "Secr3t-Passw0rd!";
+const TEST_PASSWORD = "Secr3t-Passw0rd!";
 /**
  * TEST_PASSWORD as an imported bcrypt hash of the lowest cost: the server keeps it as given, and
  * signs in with it as with any password, without the ~100 ms of scrypt a plain password costs it
