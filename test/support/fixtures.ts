@@ -54,10 +54,6 @@ export async function addMachine(server: Pick<TestServer, "databaseUrl">, orgId:
   return onDatabase(server, (app) => app.addMachineUser(orgId, `bot-${randomUUID()}`, role));
 }
 
-/**
- * Creates a human user; with a password it starts ACTIVE, without one INITIAL. With `hash` (a
- * bcrypt hash) the password is imported as it is: ACTIVE, and the server hashes nothing.
- */
 /** The password every test user gets unless a test says otherwise. */
 const TEST_PASSWORD = "Secr3t-Passw0rd!";
 /**
@@ -68,8 +64,8 @@ const TEST_PASSWORD = "Secr3t-Passw0rd!";
 const TEST_PASSWORD_HASH = bcrypt.hashSync(TEST_PASSWORD, 4);
 
 /**
- * Adds an active human user with TEST_PASSWORD (imported as a hash; the tests of hashing send
- * their own requests), or none (`password: false`), or the given `hash`.
+ * Creates a human user: ACTIVE with TEST_PASSWORD (imported as a hash; the tests of hashing send
+ * their own requests) or with the given bcrypt `hash`, INITIAL without one (`password: false`).
  */
 export async function addHuman(client: UserClient, options: { password?: boolean; orgId?: string; hash?: string } = {}) {
   const name = randomUUID();
