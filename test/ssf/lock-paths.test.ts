@@ -28,9 +28,14 @@ const ENABLED = `${RISC}account-enabled`;
 const PURGED = `${RISC}account-purged`;
 const REVOKED = `${CAEP}session-revoked`;
 const CREDENTIAL = `${CAEP}credential-change`;
-/** The event types the paths below record; each gets an execution naming the target. */
+/**
+ * The event types the paths below record; each gets an execution naming the target, one after
+ * the other. user.human.added comes last: the server reads the executions again each second, so
+ * a probe user's added event that reaches the target proves that every execution set before it
+ * is routed (set first, a refresh between two executions let the probe pass with the later ones
+ * not yet routed, and a test's events within that second went nowhere).
+ */
 const EVENT_TYPES = [
-  "user.human.added",
   "user.locked",
   "user.unlocked",
   "user.deactivated",
@@ -38,6 +43,7 @@ const EVENT_TYPES = [
   "user.removed",
   "user.human.password.check.failed",
   "user.human.password.check.succeeded",
+  "user.human.added",
 ];
 const PASSWORD = "Secr3t-Passw0rd!";
 /** The lockout policy of `strictOrg`: the third wrong password in a row locks. */
