@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DISK_FULL } from "../src/store/sqlite/disk-full.js";
-import { ActionsReceiver, attachTarget } from "../test/support/actions-receiver.js";
+import { ActionsReceiver, attachTargetRouted } from "../test/support/actions-receiver.js";
 import { userClient } from "../test/support/clients.js";
 import { addHuman } from "../test/support/fixtures.js";
 import { startServer, type TestServer } from "../test/support/server.js";
@@ -81,10 +81,9 @@ export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullRep
   try {
     server = track(await startServer({ dataDir: disk.dir, env: { DATABASE_URL: databaseUrl, LOG_LEVEL: "info", OUTBOUND_URL_ALLOW: "http://127.0.0.1" } }));
     const client = userClient("connect-json", server.baseUrl, server.adminToken);
-    const attached = attachTarget(server, receiver, "ground-disk", ["user.locked", "user.unlocked"]).then(() => Date.now());
+    const routed = attachTargetRouted(server, receiver, "ground-disk", ["user.locked", "user.unlocked"]);
     const ids = await Promise.all(Array.from({ length: options.users }, () => addHuman(client)));
-    // Executions reach the server's delivery routes on its next refresh, within a second (app/delivery.ts).
-    await sleep(Math.max(0, (await attached) + 1_500 - Date.now()));
+    await routed;
     const users: DrillUser[] = ids.map((id) => ({ id, protocol: "connect-json", changes: [], locked: false, sequence: 1 }));
     const load = startLoad(users, server, report.violations, {
       expected: (err) => {
@@ -122,11 +121,12 @@ export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullRep
     const readyAfter = await fetch(`${server.baseUrl}/readyz`);
     if (readyAfter.status !== 200) report.violations.push(`/readyz after space was freed: ${readyAfter.status}`);
     await within(20_000, "the server's stop", server.stop());
-    const output = server.output();
-    report.fullLines = output.split("\n").filter((line) => line.includes("disk is full")).length;
-    report.resumedLines = output.split("\n").filter((line) => line.includes("writes resume")).length;
+    const lines = server.output().split("\n");
+    const linesWith = (text: string) => lines.filter((line) => line.includes(text)).length;
+    report.fullLines = linesWith("disk is full");
+    report.resumedLines = linesWith("writes resume");
     // A refused write of the outbox or of the SSF tables is Unavailable like a user's, not an internal error.
-    const internal = output.split("\n").filter((line) => line.includes('"internal error"')).length;
+    const internal = linesWith('"internal error"');
     if (internal > 0) report.violations.push(`the server logged ${internal} internal errors`);
     server = undefined;
     const db = new Database(databaseUrl, { readonly: true });

@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
-import { ActionsReceiver, attachTarget } from "../test/support/actions-receiver.js";
+import { ActionsReceiver, attachTargetRouted } from "../test/support/actions-receiver.js";
 import { transport, userClient, type Protocol } from "../test/support/clients.js";
 import { addHuman } from "../test/support/fixtures.js";
 import { startServer, type TestServer } from "../test/support/server.js";
@@ -108,13 +108,11 @@ export async function runPostgresRestart(options: PostgresRestartOptions = {}): 
   let load: GapLoad | undefined;
   try {
     const first = await start("ground-a");
-    const attached = attachTarget(first, receiver, "ground", ["user.locked", "user.unlocked"]).then(() => Date.now());
+    const routed = attachTargetRouted(first, receiver, "ground", ["user.locked", "user.unlocked"]);
     const admin = userClient("grpc", first.baseUrl, first.adminToken);
     const others = Array.from({ length: report.instances - 1 }, (_, i) => start(`ground-${String.fromCharCode(98 + i)}`));
     const ids = await Promise.all(Array.from({ length: options.users ?? 8 }, () => addHuman(admin)));
-    await Promise.all(others);
-    // Executions reach a running server's routes on its next refresh, within a second (app/delivery.ts).
-    await sleep(Math.max(0, (await attached) + 1_500 - Date.now()));
+    await Promise.all([...others, routed]);
 
     // Every watcher starts from the same position, before the first change of the load.
     const records = createClient(UserRecordService, transport("grpc", first.baseUrl, first.adminToken));

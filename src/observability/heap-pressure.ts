@@ -16,9 +16,12 @@ import { getHeapStatistics } from "node:v8";
  */
 export const YOUNG_GENERATION_BYTES = 48 * 2 ** 20;
 
+/** The old generation's limit, from V8's heap_size_limit. */
+const oldGenerationLimit = (heapSizeLimit: number) => Math.max(heapSizeLimit - YOUNG_GENERATION_BYTES, 0);
+
 /** The heap in use above which `percent` of the old generation's limit is reached. */
 export function pressureThreshold(heapSizeLimit: number, percent: number): number {
-  return (Math.max(heapSizeLimit - YOUNG_GENERATION_BYTES, 0) * percent) / 100;
+  return (oldGenerationLimit(heapSizeLimit) * percent) / 100;
 }
 
 /**
@@ -30,7 +33,7 @@ export const LISTED_ROW_BYTES = 4 * 2 ** 10;
 
 /** The rows that pages in flight may hold: a quarter of the old generation's limit. */
 export function rowBudget(heapSizeLimit: number): number {
-  return Math.floor(Math.max(heapSizeLimit - YOUNG_GENERATION_BYTES, 0) / 4 / LISTED_ROW_BYTES);
+  return Math.floor(oldGenerationLimit(heapSizeLimit) / 4 / LISTED_ROW_BYTES);
 }
 
 export class HeapPressure {

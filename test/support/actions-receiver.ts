@@ -6,6 +6,7 @@
  * REST calls that attach it to a server as a rest_async target with executions for event types.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "vitest";
 import { listenReceiver, type RunningReceiver } from "./http-receiver.js";
 import type { TestServer } from "./server.js";
@@ -71,4 +72,17 @@ export async function attachTarget(server: TestServer, receiver: ActionsReceiver
   receiver.signingKey = target.signingKey as string;
   for (const event of eventTypes) await adminRest(server, "PUT", "/v2/actions/executions", { condition: { event: { event } }, targets: [target.id] });
   return target.id as string;
+}
+
+/** Half a second beyond the server's refresh of its delivery routes (a second, app/delivery.ts). */
+const ROUTED_MS = 1_500;
+
+/**
+ * attachTarget, settling once the server's routes have surely read the executions: start it,
+ * do the rest of the setup meanwhile, then await it before the events that must be sent.
+ */
+export async function attachTargetRouted(server: TestServer, receiver: ActionsReceiver, name: string, eventTypes: readonly string[]): Promise<string> {
+  const id = await attachTarget(server, receiver, name, eventTypes);
+  await sleep(ROUTED_MS);
+  return id;
 }

@@ -28,23 +28,15 @@ const SQLITE_DEFAULT_PAGES = 1000;
  * as it never commits.
  *
  * Under steady writes a PASSIVE checkpoint seldom catches the last commit, and SQLite starts the
- * -wal file over only after one did: the file grows until the server's fallback (FALLBACK_PAGES,
- * 16 MiB) and keeps that size. On a disk short of room that growth was what filled it: in the
- * ground drill (8 MiB tmpfs, 50 users, drill/ground-disk.ts) the -wal file was 3.7 MiB when the
- * filler took the rest, and once the filler was removed it grew by 2.7 MiB in 3 s and filled the
- * disk again; with its frames not yet copied the database file could not grow for the checkpoint,
- * so nothing could free the room and writes stayed refused. So when the -wal file is larger than
- * half the room left beside it, the worker asks the server's connection for a TRUNCATE checkpoint,
- * which copies every frame and empties the file, giving its room back. The server's connection
- * runs it between two transactions, where it waits for nobody; run by the worker it had to catch
- * the write lock between the server's commits, and under the drill's load (50 users) it did not
- * catch it often enough: the disk filled again all the same. Half, not all of it: the checkpoint
- * needs room too, as the database file grows by the pages the -wal file holds that it lacks, most
- * of them under a load of new events (asked at all of it, the drill filled twice). It holds up
- * the event loop for as long as it takes, which is why only then: where the disk has room this
- * never happens. Not while the disk shows no room at all (a spell, disk-full.ts): what fills it
- * then is not the server, and would take the room given back at once, ending and starting the
- * spell again.
+ * -wal file over only after one did, so the file grows towards FALLBACK_PAGES. On a disk short of
+ * room that growth filled the room a full-disk spell had freed, and the database file then had no
+ * room to take the frames (docs/guarantees.md, the ground drill). So when the -wal file is larger
+ * than half the room left, the worker asks the server's connection for a TRUNCATE checkpoint,
+ * which copies every frame and empties the file. The server's connection runs it between two of
+ * its transactions; the worker itself seldom caught the write lock between commits under load.
+ * Half, because the checkpoint needs room too: the database file grows by the pages it lacks. It
+ * holds up the event loop while it runs, which is why only on a disk short of room, and never
+ * during a spell (no room at all): what fills the disk then is not the server.
  */
 const WORKER = `
 const { statfsSync, statSync } = require("node:fs");
