@@ -10,6 +10,7 @@
  *      half the first round's maximum (open loop) for the same time;
  *   B, watchers attached (bench/load-watchers.ts, its own process on the load's core): the same
  *      half rate, then the maximum again; then the watchers are closed.
+ * Odd rounds run A then B, even rounds B then A.
  * Locks and unlocks go over gRPC (bench/load-grpc.ts), which records every acknowledged change
  * with the sequence it answered and when it was sent and answered. A delivery's delay is its
  * receipt by the watcher minus the answer's arrival at the load generator (both on this machine's
@@ -228,6 +229,8 @@ interface Round {
   halfWithout: LockRun;
   halfWith: LockRun;
   maxWith: LockRun;
+  /** Whether the runs with the watchers came before those without. */
+  withFirst: boolean;
   peakRssWithoutMiB: number;
   peakRssWithMiB: number;
   /** The server's RSS once every watcher is subscribed, before the B runs. */
@@ -245,32 +248,42 @@ export async function watchers(ctx: WatchersContext): Promise<void> {
   try {
     for (let r = 1; r <= ctx.rounds; r++) {
       const name = `watchers${ctx.tag}, round ${r}/${ctx.rounds}`;
-      const without = await peakRss(s.server.pid, async () => {
-        if (ctx.warmupS > 0) await locks(ctx, s, ctx.warmupS);
-        ctx.log(`${name}: lock/unlock at the maximum without watchers, ${ctx.durationS} s`);
-        const maxWithout = await locks(ctx, s, ctx.durationS);
-        rate ||= Math.max(1, Math.floor(maxWithout.rps / 2));
-        ctx.log(`${name}: ${maxWithout.rps} req/s; at ${rate}/s without watchers, ${ctx.durationS} s`);
-        const halfWithout = await locks(ctx, s, ctx.durationS, rate);
-        ctx.log(`${name}: p99 ${halfWithout.latencyMs.p99} ms`);
-        return { maxWithout, halfWithout };
-      });
-      ctx.log(`${name}: opening ${ctx.watchers} watchers of one user and ${ctx.orgWatchers} of the organization`);
-      const receiptsFile = join(s.db.dataDir, `receipts-${r}.f64`);
-      const watching = await openWatchers(ctx, s, receiptsFile);
-      const rssOpenedMiB = memoryMiB(s.server.pid)?.vmRssMiB;
-      ctx.log(`${name}: every watcher subscribed after ${round(watching.openMs / 1000)} s; server RSS ${rssOpenedMiB} MiB; at ${rate}/s with watchers, ${ctx.durationS} s`);
+      const runWithout = () =>
+        peakRss(s.server.pid, async () => {
+          if (ctx.warmupS > 0) await locks(ctx, s, ctx.warmupS);
+          ctx.log(`${name}: lock/unlock at the maximum without watchers, ${ctx.durationS} s`);
+          const maxWithout = await locks(ctx, s, ctx.durationS);
+          rate ||= Math.max(1, Math.floor(maxWithout.rps / 2));
+          ctx.log(`${name}: ${maxWithout.rps} req/s; at ${rate}/s without watchers, ${ctx.durationS} s`);
+          const halfWithout = await locks(ctx, s, ctx.durationS, rate);
+          ctx.log(`${name}: p99 ${halfWithout.latencyMs.p99} ms`);
+          return { maxWithout, halfWithout };
+        });
       const ack = new Acknowledged();
-      const withWatchers = await peakRss(s.server.pid, async () => {
-        const halfWith = await locks(ctx, s, ctx.durationS, rate);
-        ack.add(halfWith.calls, HALF);
-        ctx.log(`${name}: p99 ${halfWith.latencyMs.p99} ms; the maximum with watchers, ${ctx.durationS} s`);
-        if (ctx.warmupS > 0) ack.add((await locks(ctx, s, ctx.warmupS)).calls, WARM_UP);
-        const maxWith = await locks(ctx, s, ctx.durationS);
-        ack.add(maxWith.calls, MAXIMUM);
-        ctx.log(`${name}: ${maxWith.rps} req/s`);
-        return { halfWith, maxWith, watchers: await watching.stop() };
-      });
+      let rssOpenedMiB: number | undefined;
+      const runWith = async () => {
+        ctx.log(`${name}: opening ${ctx.watchers} watchers of one user and ${ctx.orgWatchers} of the organization`);
+        const watching = await openWatchers(ctx, s, join(s.db.dataDir, `receipts-${r}.f64`));
+        rssOpenedMiB = memoryMiB(s.server.pid)?.vmRssMiB;
+        ctx.log(`${name}: every watcher subscribed after ${round(watching.openMs / 1000)} s; server RSS ${rssOpenedMiB} MiB; at ${rate}/s with watchers, ${ctx.durationS} s`);
+        return peakRss(s.server.pid, async () => {
+          const halfWith = await locks(ctx, s, ctx.durationS, rate);
+          ack.add(halfWith.calls, HALF);
+          ctx.log(`${name}: p99 ${halfWith.latencyMs.p99} ms; the maximum with watchers, ${ctx.durationS} s`);
+          if (ctx.warmupS > 0) ack.add((await locks(ctx, s, ctx.warmupS)).calls, WARM_UP);
+          const maxWith = await locks(ctx, s, ctx.durationS);
+          ack.add(maxWith.calls, MAXIMUM);
+          ctx.log(`${name}: ${maxWith.rps} req/s`);
+          return { halfWith, maxWith, watchers: await watching.stop() };
+        });
+      };
+      // The first round sets the half rate, so it measures without the watchers first; later
+      // rounds alternate, so neither side is always measured after the other (bench/FINDINGS.md,
+      // "watchers at the session's end").
+      const withFirst = r % 2 === 0;
+      const early = withFirst ? await runWith() : undefined;
+      const without = await runWithout();
+      const withWatchers = early ?? (await runWith());
       const { receipts, ...summary } = withWatchers.result.watchers;
       const deliveries = check(ctx, receipts, ack, new Set(summary.ended.map((e) => e.watcher)));
       const share = deliveries.withinTarget / deliveries.owed;
@@ -279,6 +292,7 @@ export async function watchers(ctx: WatchersContext): Promise<void> {
         ...without.result,
         halfWith: withWatchers.result.halfWith,
         maxWith: withWatchers.result.maxWith,
+        withFirst,
         peakRssWithoutMiB: without.peakRssMiB,
         peakRssWithMiB: withWatchers.peakRssMiB,
         rssOpenedMiB,
@@ -340,6 +354,8 @@ function report(ctx: WatchersContext, rounds: Round[], rate: number): void {
       "",
     ],
     ["server: GC ms/s and event-loop p99 at half rate, without / with", `${each((r) => `${r.halfWithout.server.gcMsPerS}, ${r.halfWithout.server.loopDelayP99Ms} / ${r.halfWith.server.gcMsPerS}, ${r.halfWith.server.loopDelayP99Ms}`)}`, "", ""],
+    ["server: GC ms/s and event-loop p99 at the maximum, without / with", `${each((r) => `${r.maxWithout.server.gcMsPerS}, ${r.maxWithout.server.loopDelayP99Ms} / ${r.maxWith.server.gcMsPerS}, ${r.maxWith.server.loopDelayP99Ms}`)}`, "", ""],
+    ["order of each round", each((r) => (r.withFirst ? "with, then without" : "without, then with")), "", ""],
     ["watcher process: cores, event-loop p99 / max ms", each((r) => `${round(r.watchers.cpuCores, 2)}, ${round(r.watchers.loopDelayP99Ms, 1)} / ${round(r.watchers.loopDelayMaxMs, 1)}`), "", ""],
     ["lock generator cores at the maximum, without / with", each((r) => `${r.maxWithout.loadCpuCores} / ${r.maxWith.loadCpuCores}`), "", ""],
     ["errors (lock/unlock calls)", sumErrors(rounds), "0", pass(sumErrors(rounds) === 0)],
