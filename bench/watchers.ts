@@ -319,7 +319,13 @@ function report(ctx: WatchersContext, rounds: Round[], rate: number): void {
   const byGroup = Object.fromEntries(groups.map((g) => [g, summarize(all((r) => r.deliveries.byGroup[g] ?? []))]));
   const maxWithout = median(rounds.map((r) => r.maxWithout.rps));
   const maxWith = median(rounds.map((r) => r.maxWith.rps));
-  const ratio = maxWith / maxWithout;
+  // Each round's with and without are minutes apart; rounds are further apart, and the machine's
+  // maximum drifts more between rounds than the watchers cost (bench/FINDINGS.md, "watchers,
+  // each round against itself"). So the target is judged on the median of the rounds' own
+  // ratios, not on the ratio of medians taken from different rounds.
+  const roundRatios = rounds.map((r) => r.maxWith.rps / r.maxWithout.rps);
+  const ratio = median(roundRatios);
+  const cpuRatio = median(rounds.map((r) => perCallUs(r.maxWithout) / perCallUs(r.maxWith)));
   const first = rounds[0]!;
   const memory = first.peakRssWithMiB - first.peakRssWithoutMiB;
   const sum = (f: (d: Deliveries) => number) => rounds.reduce((n, r) => n + f(r.deliveries), 0);
@@ -333,7 +339,12 @@ function report(ctx: WatchersContext, rounds: Round[], rate: number): void {
     ["delivery delay from the call's sending, ms", `p50 ${fromSent.p50}, p99 ${fromSent.p99}`, "", ""],
     ...groups.map((g) => [`  watchers of ${g}, from the answer`, `p50 ${byGroup[g]!.p50}, p99 ${byGroup[g]!.p99} (${byGroup[g]!.count})`, "", ""]),
     ["delivery delay at the maximum rate, from the answer", `p50 ${atMaximum.p50}, p99 ${atMaximum.p99}`, "", ""],
-    ["lock/unlock maximum, with / without watchers", `${maxWith} / ${maxWithout} req/s = ${round(ratio * 100)}% (each round: ${each((r) => `${round((100 * r.maxWith.rps) / r.maxWithout.rps)}%`)})`, `≥ ${THROUGHPUT_RATIO * 100}%`, pass(ratio >= THROUGHPUT_RATIO)],
+    [
+      "lock/unlock maximum with ÷ without watchers: median of the rounds' ratios (each round; medians' ratio)",
+      `${round(ratio * 100)}% (${roundRatios.map((x) => `${round(x * 100)}%`).join(", ")}; ${maxWith} / ${maxWithout} req/s = ${round((100 * maxWith) / maxWithout)}%)`,
+      `≥ ${THROUGHPUT_RATIO * 100}%`,
+      pass(ratio >= THROUGHPUT_RATIO),
+    ],
     [`lock/unlock at ${rate}/s, ms`, `without: ${halfLatency("halfWithout")}; with: ${halfLatency("halfWith")}`, "", ""],
     ["server RSS, peak with − without (round 1)", `${round(first.peakRssWithMiB)} − ${round(first.peakRssWithoutMiB)} = ${round(memory)} MiB (all watchers subscribed: ${first.rssOpenedMiB} MiB)`, `≤ ${MEMORY_MIB} MiB`, pass(memory <= MEMORY_MIB)],
     ["events lost / repeated / unacknowledged / out of order", `${wrong.lost} / ${wrong.repeated} / ${wrong.unexpected} / ${wrong.outOfOrder} (watchers with any: ${wrong.watchers})`, "0", pass(wrong.lost + wrong.repeated + wrong.unexpected + wrong.outOfOrder === 0)],
@@ -341,8 +352,8 @@ function report(ctx: WatchersContext, rounds: Round[], rate: number): void {
     ["server cores at half rate, without / with", `${each((r) => `${r.halfWithout.serverCpuCores} / ${r.halfWith.serverCpuCores}`)}`, "", ""],
     ["server CPU µs a lock/unlock at half rate, without / with", `${each((r) => `${perCallUs(r.halfWithout)} / ${perCallUs(r.halfWith)}`)}`, "", ""],
     [
-      "server CPU µs a lock/unlock at the maximum, without / with (the ratio if only the server's CPU limited both)",
-      `${each((r) => `${perCallUs(r.maxWithout)} / ${perCallUs(r.maxWith)}`)} (${round((100 * median(rounds.map((r) => perCallUs(r.maxWithout)))) / median(rounds.map((r) => perCallUs(r.maxWith))))}%)`,
+      "server CPU µs a lock/unlock at the maximum, without / with (the median of the rounds' ratios: the throughput ratio if only the server's CPU limited both)",
+      `${each((r) => `${perCallUs(r.maxWithout)} / ${perCallUs(r.maxWith)}`)} (${round(cpuRatio * 100)}%)`,
       "",
       "",
     ],
@@ -375,7 +386,7 @@ function report(ctx: WatchersContext, rounds: Round[], rate: number): void {
       },
       rate,
       targets: { deliveredWithinMs: DELIVERY_MS, deliveredShare: DELIVERED_SHARE, throughputRatio: THROUGHPUT_RATIO, memoryMiB: MEMORY_MIB },
-      summary: { deliveredShare: round(share, 4), owed, fromAnswer, fromSent, byGroup, atMaximum, maxWithout, maxWith, ratio: round(ratio, 3), memoryMiB: round(memory), wrong, endedEarly },
+      summary: { deliveredShare: round(share, 4), owed, fromAnswer, fromSent, byGroup, atMaximum, maxWithout, maxWith, ratio: round(ratio, 3), roundRatios: roundRatios.map((x) => round(x, 3)), cpuRatio: round(cpuRatio, 3), memoryMiB: round(memory), wrong, endedEarly },
       rounds: rounds.map((r) => ({
         maxWithout: strip(r.maxWithout),
         halfWithout: strip(r.halfWithout),
