@@ -103,41 +103,6 @@ describe("GroupCommit", () => {
     expect(sqlite.prepare("select size from batches").pluck().all()).toEqual([3, 4]);
   });
 
-  it("holds a batch due while an fdatasync runs, and commits it with later writes right before the next one starts", async () => {
-    const sqlite = new Database(":memory:");
-    sqlite.exec("create table names (name text primary key); create table batches (names text)");
-    const flushes: (() => void)[] = [];
-    const commits = new GroupCommit(
-      sqlite,
-      sqlite,
-      new WalSync(() => new Promise<void>((finish) => flushes.push(finish))),
-      { write: (db: Database.Database) => db.prepare("insert into batches select group_concat(name) from names").run(), discard: () => undefined },
-    );
-    const insert = (name: string) => (db: Database.Database) => db.prepare("insert into names values (?)").run(name);
-    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-    const first = commits.write(insert("a"));
-    await nextTurn();
-    expect(flushes).toHaveLength(1);
-    const later = [commits.write(insert("b"))];
-    await nextTurn();
-    later.push(commits.write(insert("c")));
-    await nextTurn();
-    // Both due while the first fdatasync runs: neither committed yet.
-    expect(sqlite.prepare("select count(*) from batches").pluck().get()).toBe(1);
-    flushes[0]!();
-    await first;
-    // One transaction for both, then the fdatasync that covers it; answered only after that.
-    expect(sqlite.prepare("select names from batches").pluck().all()).toEqual(["a", "a,b,c"]);
-    expect(flushes).toHaveLength(2);
-    let answered = false;
-    void Promise.all(later).then(() => (answered = true));
-    await nextTurn();
-    expect(answered).toBe(false);
-    flushes[1]!();
-    await Promise.all(later);
-    expect(flushes).toHaveLength(2);
-  });
-
   it("discards the epilogue's gathering when the transaction is abandoned, and writes nothing of it", async () => {
     const sqlite = new Database(":memory:");
     sqlite.exec("create table names (name text primary key); create table ends (n integer)");

@@ -12,12 +12,6 @@
  * finds the lock taken is tried again a millisecond later, with the writes that arrived meanwhile,
  * while the event loop goes on. After as long as busy_timeout the batch is refused with its
  * SQLITE_BUSY (answered as Unavailable, rpc/errors.ts).
- *
- * A batch due while an fdatasync runs waits for it to end and commits right before the next one
- * starts, with the writes that arrived meanwhile: its writes would have waited for that next
- * fdatasync anyway, and fewer, larger transactions cost less a write. With two workers on the
- * file that matters most (bench/FINDINGS.md, "every core": each worker's transactions held half
- * the writes, and each commit makes the other drop its caches and flush).
  */
 import type Database from "better-sqlite3";
 import type { CommitCounts } from "../store.js";
@@ -119,12 +113,9 @@ export class GroupCommit<W> {
   write(work: (writer: W) => void, committed?: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ work, committed, resolve, reject });
-      if (this.pending.length === 1) setImmediate(this.flushWhenIdle);
+      if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
-
-  /** Commits what is pending once no fdatasync runs (see above). */
-  private readonly flushWhenIdle = (): void => this.wal.whenIdle(() => this.flush());
 
   private flush(): void {
     const batch = this.pending;
@@ -138,7 +129,7 @@ export class GroupCommit<W> {
       if (isBusy(err) && now - (this.busySince ??= now) < this.busyTimeoutMs) {
         // First in line again, ahead of what arrived since; those join the next try.
         this.pending = [...batch, ...this.pending];
-        setTimeout(this.flushWhenIdle, BUSY_RETRY_MS);
+        setTimeout(() => this.flush(), BUSY_RETRY_MS);
         return;
       }
       this.busySince = undefined;

@@ -26,8 +26,6 @@ export class WalSync {
   /** The fdatasync that starts when `running` ends, for commits written since it started. */
   private next: Promise<void> | undefined;
   private failure: Error | undefined;
-  /** What runs right before the next fdatasync starts (whenIdle). */
-  private waiting: (() => void)[] = [];
 
   constructor(private readonly flush: () => Promise<void>) {}
 
@@ -42,20 +40,6 @@ export class WalSync {
     return this.next;
   }
 
-  /**
-   * Runs `work` now if no fdatasync runs, else right before the one that starts when it ends:
-   * a COMMIT made there is covered by that fdatasync, which a COMMIT made meanwhile would have
-   * waited for anyway.
-   */
-  whenIdle(work: () => void): void {
-    if (!this.running) return work();
-    this.waiting.push(work);
-    this.next ??= this.running.then(
-      () => this.startNext(),
-      () => this.startNext(),
-    );
-  }
-
   /** What is committed but not yet durable, if anything: readers wait for it (see the store). */
   pending(): Promise<void> | undefined {
     return this.next ?? this.running;
@@ -68,13 +52,9 @@ export class WalSync {
 
   private startNext(): Promise<void> {
     this.next = undefined;
-    const waiting = this.waiting;
-    this.waiting = [];
-    // Their COMMITs call durable(), which starts the fdatasync that covers them and the waiters.
-    for (const work of waiting) work();
     // After a failure a later fdatasync can succeed although pages were dropped: never trust it.
     if (this.failure) return Promise.reject(this.failure);
-    return (this.running ??= this.start());
+    return (this.running = this.start());
   }
 
   private start(): Promise<void> {
