@@ -102,10 +102,15 @@ export class CachedStore implements Store {
     // A tick queued from a promise job runs once every promise job of the task has run: the
     // mark holds for the call's awaits that resolve at once, and ends before the next callback.
     queueMicrotask(() => process.nextTick(this.endTask));
-    this.drop(this.inner.othersCommitted());
+    this.look();
   }
 
-  private drop(commits: number): void {
+  /**
+   * Also right after a read from SQLite: it may show another process's commit made since this
+   * task's look, not yet durable, and looking starts the flush that the call's waits include.
+   */
+  private look(): void {
+    const commits = this.inner.othersCommitted();
     if (commits === this.othersCommits) return;
     this.othersCommits = commits;
     this.users.clear();
@@ -118,9 +123,7 @@ export class CachedStore implements Store {
     let user = this.users.get(id);
     if (!user) {
       user = this.inner.readUser(id);
-      // The read may show another process's commit made since this task's look, not yet
-      // durable: looking again starts the flush that the wait below includes.
-      this.drop(this.inner.othersCommitted());
+      this.look();
       // Kept at once: a commit of this user while the read waits for durability replaces it.
       if (user) this.cacheUser(user);
     }
@@ -148,6 +151,7 @@ export class CachedStore implements Store {
     let owner = this.tokenOwners.get(tokenHash);
     if (!owner) {
       owner = this.inner.readTokenOwner(tokenHash);
+      this.look();
       if (!owner) return undefined;
       this.remember(tokenHash, owner);
     }
