@@ -17,10 +17,11 @@ export type Note =
 
 /**
  * The least time between two notes of a kind told with tellSoon. With WORKERS=2 under load a
- * note each turn with commits cost the primary and the worker that hears it ~20 µs of CPU a
- * lock/unlock (bench/FINDINGS.md, "every core" and "two workers' cost a call"); a busy worker's
- * turns are a few ms, so most notes now carry the commits of several turns. A watcher on the
- * other worker hears of a commit this much later at most: far below the watch poll it saves.
+ * note each turn with commits cost the primary (which relays it) and the worker that hears it
+ * CPU on every lock/unlock (bench/FINDINGS.md, "every core" and "two workers' cost a call"); a
+ * busy worker's turns are a few ms, so most notes now carry the commits of several turns. A
+ * watcher on the other worker hears of a commit this much later at most: far below the watch
+ * poll it saves.
  */
 export const NOTE_GAP_MS = 20;
 
