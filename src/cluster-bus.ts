@@ -15,6 +15,16 @@ export type Note =
   | { note: "committed" }
   | { note: "credentialsFailed"; address: string };
 
+/**
+ * The least time between two notes of a kind told with tellSoon. With WORKERS=2 under load a
+ * note each turn with commits cost the primary (which relays it) and the worker that hears it
+ * CPU on every lock/unlock (bench/FINDINGS.md, "every core" and "two workers' cost a call"); a
+ * busy worker's turns are a few ms, so most notes now carry the commits of several turns. A
+ * watcher on the other worker hears of a commit this much later at most: far below the watch
+ * poll it saves.
+ */
+export const NOTE_GAP_MS = 20;
+
 const NOTE = "zus:note";
 const SCRAPE = "zus:scrape";
 const SCRAPED = "zus:scraped";
@@ -54,8 +64,10 @@ export function relayBetweenWorkers(metrics: () => Promise<string>): void {
 export class WorkerBus {
   private readonly scrapes = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
   private nextScrape = 0;
-  /** Notes held until the end of this turn of the event loop, each kind once. */
-  private readonly turnNotes = new Map<Note["note"], Note>();
+  /** Notes held until they are told (tellSoon), each kind once. */
+  private readonly held = new Map<Note["note"], Note>();
+  /** When each kind was last told by tellSoon (performance.now()). */
+  private readonly toldAt = new Map<Note["note"], number>();
 
   constructor(heard: (note: Note) => void) {
     process.on("message", (message: Message & Note) => {
@@ -75,17 +87,24 @@ export class WorkerBus {
 
   /**
    * Tells `note` once at the end of this turn of the event loop, however often it is told in the
-   * turn: a turn's commits (one group commit on SQLite) cost the others one wake, not one each.
-   * At the turn's end, every commit whose answer ran in it has committed.
+   * turn, and no sooner than NOTE_GAP_MS after the last note of its kind: a turn's commits (one
+   * group commit on SQLite), and those of the turns within the gap, cost the others one wake.
+   * When it is told, every commit whose answer ran before has committed.
    */
-  tellOncePerTurn(note: Note): void {
-    if (this.turnNotes.size === 0) {
-      setImmediate(() => {
-        for (const held of this.turnNotes.values()) this.tell(held);
-        this.turnNotes.clear();
-      });
-    }
-    this.turnNotes.set(note.note, note);
+  tellSoon(note: Note): void {
+    const kind = note.note;
+    const waiting = this.held.has(kind);
+    this.held.set(kind, note);
+    if (waiting) return;
+    const tell = () => {
+      const held = this.held.get(kind)!;
+      this.held.delete(kind);
+      this.toldAt.set(kind, performance.now());
+      this.tell(held);
+    };
+    const wait = (this.toldAt.get(kind) ?? -Infinity) + NOTE_GAP_MS - performance.now();
+    if (wait > 0) setTimeout(tell, wait);
+    else setImmediate(tell);
   }
 
   /** Every worker's metrics, added up by the primary. */

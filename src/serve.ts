@@ -94,7 +94,7 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
   const app = new UserApp(store, undefined, {
     committed: () => {
       wakeReaders();
-      bus?.tellOncePerTurn({ note: "committed" });
+      bus?.tellSoon({ note: "committed" });
     },
     routes: delivery.routes,
   });

@@ -31,6 +31,12 @@ describe("SQLite store: users kept in memory", () => {
     return row && fromUserRow(row);
   };
 
+  /**
+   * The next task of the event loop: another connection's commit is looked for once a task
+   * (cached-store.ts), and a request is always read in a task that starts after the commit it follows.
+   */
+  const nextTask = () => new Promise<void>((resolve) => setImmediate(resolve));
+
   beforeAll(async () => {
     file = join(mkdtempSync(join(tmpdir(), "zus-user-cache-")), "store.db");
     store = openSqliteStore(file);
@@ -105,6 +111,7 @@ describe("SQLite store: users kept in memory", () => {
     const writer = new Database(file);
     writer.prepare("update users set sequence = sequence + 5, changed_at = changed_at + 1 where id = ?").run("u-behind");
     writer.close();
+    await nextTask();
     expect((await store.getUser("u-behind"))!.sequence).toBe(cached.sequence + 5);
     expect(await store.getUser("u-behind")).toEqual(rowOf("u-behind"));
 
@@ -126,8 +133,22 @@ describe("SQLite store: users kept in memory", () => {
     expect((await store.findTokenOwner("hash-of-u-token"))?.user.flags.locked).toBe(false);
     writer.prepare("update users set locked = 1, sequence = sequence + 1 where id = ?").run("u-token");
     writer.close();
+    await nextTask();
     expect((await store.findTokenOwner("hash-of-u-token"))?.user).toEqual(rowOf("u-token"));
     expect(rowOf("u-token")!.flags.locked).toBe(true);
+  });
+
+  it("another connection's commit in the middle of a task is seen from the next task, not before", async () => {
+    await step("u-midtask", { type: "user.machine.added", payload: { orgId: ORG, username: "midtask", machine: { name: "M", description: "" } } });
+    await nextTask();
+    const before = (await store.getUser("u-midtask"))!;
+    const writer = new Database(file);
+    writer.prepare("update users set sequence = sequence + 1 where id = ?").run("u-midtask");
+    writer.close();
+    // Same task: no request can have been read after the commit, so the look of this task stands.
+    expect((await store.getUser("u-midtask"))!.sequence).toBe(before.sequence);
+    await nextTask();
+    expect(await store.getUser("u-midtask")).toEqual(rowOf("u-midtask"));
   });
 
   it("an unknown user is not remembered as missing", async () => {

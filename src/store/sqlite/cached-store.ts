@@ -2,10 +2,23 @@
  * Users and token owners kept in memory in front of a SQLite store. An entry is replaced or
  * dropped right after each commit of its user here, and every entry is dropped as soon as
  * another process on the file (another worker of the cluster, the CLI) is seen to have
- * committed, which is looked at before each use: so an entry is exactly what a read of the rows
- * would give. Authentication runs on every call, and a lock or unlock then reads its user without
- * SQLite (what that saves: bench/FINDINGS.md, "Earlier rounds", "Two rounds before"). PostgreSQL
- * has several instances on one database and gets no such cache.
+ * committed: so an entry is what a read of the rows would give. Authentication runs on every
+ * call, and a lock or unlock then reads its user without SQLite (what that saves:
+ * bench/FINDINGS.md, "Earlier rounds", "Two rounds before"). PostgreSQL has several instances on
+ * one database and gets no such cache.
+ *
+ * Whether another process committed is looked at once per task of the event loop (a callback
+ * from the loop with the promise jobs it starts), at the first use of an entry in it, not at
+ * every use: the look costs a read transaction's system calls (bench/FINDINGS.md, "every core"),
+ * and a call uses two or three entries. Why that is enough: a request is read from its socket in
+ * a task (an I/O callback) of its own or together with others, before any of them is served. A
+ * client that sends it after the answer to another process's commit sends it after that COMMIT
+ * returned, so the task that reads it starts after the COMMIT, and the look of that task, or of
+ * any later task its call goes on in, sees the commit. A look of an earlier task is never used in
+ * a later one: the mark is cleared once the task's promise jobs have all run, before the loop
+ * runs the next callback. So a lock committed by another worker refuses its user's token from
+ * the next request on, as issue 23 asks; code that commits on another connection and reads here
+ * in the same task (only a test does) sees the commit from its next task.
  */
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";
@@ -29,7 +42,10 @@ export interface CacheableStore extends Omit<Store, "getUser" | "findTokenOwner"
   readUser(id: string): User | undefined;
   /** A token's owner as stored now, expired or not; undefined for an unknown or revoked token. */
   readTokenOwner(tokenHash: string): ExpiringTokenOwner | undefined;
-  /** What is committed but not yet durable, if anything: an answer from memory waits for it too. */
+  /**
+   * What is committed but not yet durable, if anything: an answer from memory waits for it too.
+   * It knows of another process's commits from the last look (othersCommitted) only.
+   */
   pendingDurability(): Promise<void> | undefined;
   /** Grows each time another connection on the file is seen to have committed since the last look. */
   othersCommitted(): number;
@@ -53,6 +69,11 @@ export class CachedStore implements Store {
   private readonly users = new Map<string, User>();
   /** othersCommitted() when the entries were last known to be current. */
   private othersCommits: number;
+  /** Set while the task that looked last runs: its look stands for the whole task (see above). */
+  private lookedThisTask = false;
+  private readonly endTask = (): void => {
+    this.lookedThisTask = false;
+  };
   private readonly committed = (row: UserRow): void => {
     this.forgetTokensOf(row.id);
     // As a read of the row would give it: what the row does not store is not kept.
@@ -74,8 +95,21 @@ export class CachedStore implements Store {
     this.othersCommits = inner.othersCommitted();
   }
 
-  /** Before an entry is used: none may predate a commit of another process. */
+  /** Before an entry is used: none may predate a commit of another process seen in this task. */
   private dropIfOthersCommitted(): void {
+    if (this.lookedThisTask) return;
+    this.lookedThisTask = true;
+    // A tick queued from a promise job runs once every promise job of the task has run: the
+    // mark holds for the call's awaits that resolve at once, and ends before the next callback.
+    queueMicrotask(() => process.nextTick(this.endTask));
+    this.look();
+  }
+
+  /**
+   * Also right after a read from SQLite: it may show another process's commit made since this
+   * task's look, not yet durable, and looking starts the flush that the call's waits include.
+   */
+  private look(): void {
     const commits = this.inner.othersCommitted();
     if (commits === this.othersCommits) return;
     this.othersCommits = commits;
@@ -89,6 +123,7 @@ export class CachedStore implements Store {
     let user = this.users.get(id);
     if (!user) {
       user = this.inner.readUser(id);
+      this.look();
       // Kept at once: a commit of this user while the read waits for durability replaces it.
       if (user) this.cacheUser(user);
     }
@@ -116,6 +151,7 @@ export class CachedStore implements Store {
     let owner = this.tokenOwners.get(tokenHash);
     if (!owner) {
       owner = this.inner.readTokenOwner(tokenHash);
+      this.look();
       if (!owner) return undefined;
       this.remember(tokenHash, owner);
     }

@@ -120,12 +120,12 @@ class SqliteStore implements CacheableStore {
     this.dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
     this.seenDataVersion = this.dataVersion.get();
     this.statements = writeStatements(db);
-    this.log = new SqliteEventLog(sqlite, db, async () => this.pendingDurability());
+    this.log = new SqliteEventLog(sqlite, db, async () => this.durabilityOfRead());
     this.outbox = new SqliteOutbox(sqlite, db, owner, spell);
     this.ssf = new SqliteSsfStore(sqlite, db, wal, spell);
     // A process that does not own the file shares it with others that write (a cluster's workers).
     this.commits = new GroupCommit(sqlite, db, wal, { write: () => this.writeCounts(), discard: () => this.counts.discard() }, !owner, spell);
-    this.actions = new SqliteActions(db, this.commits, async () => this.pendingDurability());
+    this.actions = new SqliteActions(db, this.commits, async () => this.durabilityOfRead());
     this.userById = db.select().from(schema.users).where(eq(schema.users.id, sql.placeholder("id"))).prepare();
     this.tokenOwnerByHash = db
       .select({ user: schema.users, expiresAt: schema.tokens.expiresAt })
@@ -150,21 +150,27 @@ class SqliteStore implements CacheableStore {
    * still running, so it waits for that (and every earlier) commit to be durable.
    */
   private async onceDurable<T>(value: T): Promise<T> {
-    await this.pendingDurability();
+    await this.durabilityOfRead();
     return value;
   }
 
-  pendingDurability(): Promise<void> | undefined {
+  /** What a read just made waits for: it may show another connection's commit, see othersCommitted. */
+  private durabilityOfRead(): Promise<void> | undefined {
     this.othersCommitted();
     return this.wal.pending();
   }
 
+  pendingDurability(): Promise<void> | undefined {
+    return this.wal.pending();
+  }
+
   /**
-   * `PRAGMA data_version` (a read of the shared memory, a few microseconds) moves when another
-   * connection on the file committed: another worker of the cluster, the CLI. What such a commit
-   * wrote may not be on disk yet (its writer answers once it is, wal-sync.ts), and what this
-   * process reads now may show it: a flush of the -wal file starts, which pendingDurability()
-   * then waits for, so that nothing not durable is answered here either.
+   * `PRAGMA data_version` (a read transaction of its own: the locks' system calls, a few
+   * microseconds) moves when another connection on the file committed: another worker of the
+   * cluster, the CLI. What such a commit wrote may not be on disk yet (its writer answers once it
+   * is, wal-sync.ts), and what this process reads now may show it: a flush of the -wal file
+   * starts, which pendingDurability() then waits for, so that nothing not durable is answered
+   * here either. So a read that may show such a commit looks after it (durabilityOfRead).
    */
   othersCommitted(): number {
     const version = this.dataVersion.get();
