@@ -611,7 +611,6 @@ async function crowd(path: RpcPath) {
   const out = await runNodeLoad<{
     elapsedS: number;
     cycles: number;
-    wholeS: number;
     allCycles: number;
     errors: Record<string, number>;
     firstError?: string;
@@ -620,9 +619,10 @@ async function crowd(path: RpcPath) {
   }>("load-crowd.ts", { url: s.server.baseUrl, token: s.server.token, orgId: s.instance.orgId, connections: conns, warmupS: WARMUP, durationS: DURATION }, WARMUP + DURATION + 120);
   // Over the whole run, warm-up included: the server's CPU cannot be split at the warm-up's end.
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = (cpuSeconds(s.server.pid) - cpu0) / seconds;
+  const cpuS = cpuSeconds(s.server.pid) - cpu0;
+  const cpu = cpuS / seconds;
   const pgCpu = BACKEND === "postgres" ? round((postgresCpuSeconds() - pg0) / seconds, 2) : undefined;
-  const cpuUsPerCall = round((cpu * out.wholeS * 1e6) / (3 * out.allCycles), 0);
+  const cpuUsPerCall = round((cpuS * 1e6) / (3 * out.allCycles), 0);
   const mem = memoryMiB(s.server.pid);
   await closeSession(s);
   const lat = Object.fromEntries(Object.entries(out.latencies).map(([k, v]) => [k, summarize(v)]));
