@@ -47,9 +47,8 @@ function run(backend: "sqlite" | "postgres"): CrowdResult {
 const sqlite = run("sqlite");
 const postgres = run("postgres");
 const perS = (r: CrowdResult) => r.cycles / r.elapsedS;
-const cpuUsPerCall = (r: CrowdResult) => r.cpuUsPerCall;
 const ratio = perS(postgres) / perS(sqlite);
-const cpuRatio = cpuUsPerCall(postgres) / cpuUsPerCall(sqlite);
+const cpuRatio = postgres.cpuUsPerCall / sqlite.cpuUsPerCall;
 const p95 = postgres.latencyMs.lock!.p95;
 const met = (ok: boolean) => (ok ? "yes" : "NO");
 console.log(
