@@ -5,8 +5,8 @@
  * it, nothing acknowledged is missing from the event log and the file passes
  * `PRAGMA integrity_check`. An Actions v2 target on a real HTTP receiver takes every lock and
  * unlock: the outbox's writes (leases, deletes) are refused while the disk is full too, and
- * every committed change must still reach the receiver once space is back. `npm run drill:ground` (drill/ground.ts) and
- * test/ground-disk.test.ts run it.
+ * every committed change must still reach the receiver once space is back.
+ * `npm run drill:ground` (drill/ground.ts) and test/ground-disk.test.ts run it.
  */
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";

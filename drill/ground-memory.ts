@@ -8,7 +8,6 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import bcrypt from "bcryptjs";
 import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
 import { transport, userClient, type Protocol } from "../test/support/clients.js";
 import { addHuman } from "../test/support/fixtures.js";
@@ -133,10 +132,8 @@ export async function runMemoryPressure(options: MemoryOptions): Promise<MemoryR
   try {
     const client = userClient(PROTOCOL, server.baseUrl, server.adminToken);
     const ids: string[] = [];
-    // An imported hash: ACTIVE users (as the crash drill's check expects) without the server
-    // hashing a thousand passwords, a quarter second each.
-    const hash = bcrypt.hashSync("Secr3t-Passw0rd!", 4);
-    while (ids.length < options.users) ids.push(...(await Promise.all(Array.from({ length: Math.min(100, options.users - ids.length) }, () => addHuman(client, { hash })))));
+    // ACTIVE users (as the crash drill's check expects), their password imported as a hash.
+    while (ids.length < options.users) ids.push(...(await Promise.all(Array.from({ length: Math.min(100, options.users - ids.length) }, () => addHuman(client)))));
     const users: DrillUser[] = ids.map((id) => ({ id, protocol: PROTOCOL, changes: [], locked: false, sequence: 1 }));
 
     const stop = new AbortController();

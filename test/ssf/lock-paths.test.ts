@@ -18,6 +18,7 @@ import { ActionsReceiver, attachTarget, type ActionsCall } from "../support/acti
 import { sessionClient, transport, userClient, type SessionClient, type UserClient } from "../support/clients.js";
 import { adminUserId } from "../support/db.js";
 import { addHuman, addMachine, addOrg, cli, expectCode, expectZitadelError } from "../support/fixtures.js";
+import { PASSWORD } from "../support/given.js";
 import { startServer, type TestServer } from "../support/server.js";
 import type { CheckedSet } from "../support/set-checks.js";
 import { checkAll, pollUntil, PushReceiver } from "../support/set-receiver.js";
@@ -45,7 +46,6 @@ const EVENT_TYPES = [
   "user.human.password.check.succeeded",
   "user.human.added",
 ];
-const PASSWORD = "Secr3t-Passw0rd!";
 /** The lockout policy of `strictOrg`: the third wrong password in a row locks. */
 const MAX_PASSWORD_ATTEMPTS = 3;
 

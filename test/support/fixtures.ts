@@ -11,6 +11,7 @@ import type { Role } from "../../src/domain/permissions.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { openStore } from "../../src/store/open.js";
 import type { UserClient } from "./clients.js";
+import { PASSWORD } from "./given.js";
 import { ROOT, type TestServer } from "./server.js";
 
 const run = promisify(execFile);
@@ -54,17 +55,15 @@ export async function addMachine(server: Pick<TestServer, "databaseUrl">, orgId:
   return onDatabase(server, (app) => app.addMachineUser(orgId, `bot-${randomUUID()}`, role));
 }
 
-/** The password every test user gets unless a test says otherwise. */
-const TEST_PASSWORD = "Secr3t-Passw0rd!";
 /**
- * TEST_PASSWORD as an imported bcrypt hash of the lowest cost: the server keeps it as given, and
+ * PASSWORD as an imported bcrypt hash of the lowest cost: the server keeps it as given, and
  * signs in with it as with any password, without the ~100 ms of scrypt a plain password costs it
  * per user, which was the largest single cost of most files' setup.
  */
-const TEST_PASSWORD_HASH = bcrypt.hashSync(TEST_PASSWORD, 4);
+const TEST_PASSWORD_HASH = bcrypt.hashSync(PASSWORD, 4);
 
 /**
- * Creates a human user: ACTIVE with TEST_PASSWORD (imported as a hash; the tests of hashing send
+ * Creates a human user: ACTIVE with PASSWORD (imported as a hash; the tests of hashing send
  * their own requests) or with the given bcrypt `hash`, INITIAL without one (`password: false`).
  */
 export async function addHuman(client: UserClient, options: { password?: boolean; orgId?: string; hash?: string } = {}) {
