@@ -1,11 +1,11 @@
 /**
  * The watchers of the watchers scenario (bench/watchers.ts), run as their own process (`taskset
  * -c 1 node --import tsx bench/load-watchers.ts CONFIG_JSON`) so that their CPU is not counted as
- * the server's. Real Connect-ES clients, as an administrator's console or CLI would hold them:
- * watcher i watches one user (`user_id`, what a user page asks for), the even ones over Connect
- * JSON (HTTP/1.1 streaming, a connection each), the odd ones over gRPC (HTTP/2 streams spread over
- * `grpcConnections` connections: the server allows 100 streams a connection); then
- * `orgWatchers` watch the whole organization, the protocols alternating.
+ * the server's, with node:http and node:http2 (bench/watch-streams.ts) as the lock generator
+ * sends its calls: watcher i watches one user (`user_id`, what a user page asks for), the even
+ * ones over Connect JSON (HTTP/1.1 streaming, a connection each), the odd ones over gRPC (HTTP/2
+ * streams spread over `grpcConnections` connections: the server allows 100 streams a
+ * connection); then `orgWatchers` watch the whole organization, the protocols alternating.
  *
  * Talks to its parent by lines: prints `{"ready":…}` once every watcher has had its first message
  * (a heartbeat: a stream answers nothing before its first event or heartbeat, so that is when it
@@ -16,11 +16,10 @@
 import { writeFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
+import { connect as http2connect } from "node:http2";
 import { readUserIds } from "./ids.js";
 import { cpuCores } from "./open-loop.js";
+import { watchConnect, watchGrpc, type WatchRequest } from "./watch-streams.js";
 
 interface Config {
   url: string;
@@ -45,11 +44,9 @@ const ids = readUserIds(cfg.idsFile);
 const userIndex = new Map<string, number>();
 for (let i = 0; i < ids.count; i++) userIndex.set(ids.at(i), i);
 
-const headers = { authorization: `Bearer ${cfg.token}` };
-type Records = Client<typeof UserRecordService>;
-const connect = createClient(UserRecordService, createConnectTransport({ baseUrl: cfg.url, httpVersion: "1.1", useBinaryFormat: false }));
-// One transport is one HTTP/2 connection.
-const grpc: Records[] = Array.from({ length: cfg.grpcConnections }, () => createClient(UserRecordService, createGrpcTransport({ baseUrl: cfg.url })));
+// The gRPC watchers' HTTP/2 connections, taken in turn.
+const sessions = Array.from({ length: cfg.grpcConnections }, () => http2connect(cfg.url));
+let grpcWatchers = 0;
 
 /** When the last event arrived (performance.now()). */
 let lastEventAt = 0;
@@ -73,33 +70,42 @@ const ended: { watcher: number; code: string; message: string }[] = [];
 const abort = new AbortController();
 let onOpened: (() => void) | undefined;
 
-async function watch(watcher: number, client: Records, request: { userId?: string; organizationId?: string }) {
+/** One watcher until its stream ends or the watchers are closed. */
+function watch(watcher: number, protocol: "connect" | "grpc", request: WatchRequest): Promise<void> {
   let first = true;
-  try {
-    for await (const message of client.watchUserEvents(request, { headers, signal: abort.signal })) {
-      if (first) {
-        first = false;
-        opened++;
-        onOpened?.();
-      }
-      if (message.kind.case === "event") {
-        const event = message.kind.value;
-        receive(watcher, userIndex.get(event.userId) ?? -1, Number(event.sequence));
-      } else heartbeats++;
-    }
-    ended.push({ watcher, code: "ok", message: "the server ended the stream" });
-  } catch (err) {
-    if (abort.signal.aborted) return;
-    const e = ConnectError.from(err);
-    ended.push({ watcher, code: Code[e.code], message: e.rawMessage });
-  }
+  const opening = () => {
+    if (!first) return;
+    first = false;
+    opened++;
+    onOpened?.();
+  };
+  return new Promise((resolve) => {
+    const handlers = {
+      event(userId: string, sequence: number) {
+        opening();
+        receive(watcher, userIndex.get(userId) ?? -1, sequence);
+      },
+      heartbeat() {
+        opening();
+        heartbeats++;
+      },
+      end(code: string, message: string) {
+        if (!abort.signal.aborted) ended.push({ watcher, code, message });
+        resolve();
+      },
+    };
+    const stream = protocol === "connect" ? watchConnect(cfg.url, cfg.token, request, handlers) : watchGrpc(sessions[grpcWatchers++ % sessions.length]!, cfg.token, request, handlers);
+    abort.signal.addEventListener("abort", () => {
+      stream.close();
+      resolve();
+    });
+  });
 }
 
-const clientOf = (i: number) => (i % 2 === 0 ? connect : grpc[Math.floor(i / 2) % grpc.length]!);
 const started = performance.now();
 const loops: Promise<void>[] = [];
-for (let i = 0; i < cfg.watchers; i++) loops.push(watch(i, clientOf(i), { userId: ids.at(i % ids.count) }));
-for (let j = 0; j < cfg.orgWatchers; j++) loops.push(watch(cfg.watchers + j, clientOf(j), { organizationId: cfg.orgId }));
+for (let i = 0; i < cfg.watchers; i++) loops.push(watch(i, i % 2 === 0 ? "connect" : "grpc", { userId: ids.at(i % ids.count) }));
+for (let j = 0; j < cfg.orgWatchers; j++) loops.push(watch(cfg.watchers + j, j % 2 === 0 ? "connect" : "grpc", { organizationId: cfg.orgId }));
 
 const total = cfg.watchers + cfg.orgWatchers;
 await new Promise<void>((resolve) => {
@@ -131,6 +137,7 @@ const cpu = cpuCores(cpuAtReady, elapsedS);
 loopDelay.disable();
 abort.abort();
 await Promise.all(loops);
+for (const s of sessions) s.close();
 writeFileSync(cfg.receiptsFile, receipts.subarray(0, receiptCount * 4));
 process.stdout.write(
   `${JSON.stringify({
