@@ -27,7 +27,7 @@
  *   --org-watchers N   watchers scenario: watchers of the whole organization too (default 0: each gets every event)
  *   --backlog N        delivery scenario: deliveries written to each receiver while it is held back (default 100000)
  *
- * Starts the server itself (`taskset -c 0 node dist/server.mjs`, BENCH_NOOP=1) on a
+ * Starts the server itself (`taskset -c 0 node dist/server.mjs` with npm start's Node flags, BENCH_NOOP=1) on a
  * fresh database, seeds users in bulk (bench/seed.ts), drives load from separate processes on
  * core 1 (bench/load-grpc.ts, bench/load-http.ts with autocannon, bench/load-crowd.ts, h2load);
  * for the latency figures also a bare Node server (bench/bare-server.ts) on core 0, their floor;
@@ -327,7 +327,7 @@ async function warm(s: Session, protocol: Protocol, op: Op) {
 const settings = () => ({ users: USERS, durationS: DURATION, connections: CONNECTIONS, warmupS: WARMUP, rounds: ROUNDS, backend: BACKEND, protocols, rpcPaths: paths });
 const header = (extra: object = {}) => ({ command: COMMAND, date: new Date().toISOString(), machine: machine(), settings: { ...settings(), ...extra } });
 const HOW = {
-  server: "taskset -c 0 node dist/server.mjs (BENCH_NOOP=1, RPC_FAST_PATH=on for the fast path, off for the stock one, LOG_LEVEL default=info, stdout to /dev/null)",
+  server: "taskset -c 0 node NODE_FLAGS dist/server.mjs (package.json config.nodeFlags, as npm start; BENCH_NOOP=1, RPC_FAST_PATH=on for the fast path, off for the stock one, LOG_LEVEL default=info, stdout to /dev/null)",
   grpc: "bench/load-grpc.ts (node:http2, pre-encoded frames per user, 4 connections, `connections` concurrent streams), taskset -c 1",
   http: "bench/load-http.ts (autocannon 8.0.0 programmatic, `connections` HTTP/1.1 connections, pipelining 1, setupRequest per request), taskset -c 1",
 };

@@ -1,5 +1,5 @@
 /**
- * The server under test: `taskset -c 0 node dist/server.mjs` (or unpinned, when asked) with
+ * The server under test: `taskset -c 0 node NODE_FLAGS dist/server.mjs` (or unpinned, when asked) with
  * BENCH_NOOP=1, the default LOG_LEVEL and stdout to /dev/null, on a fresh database (a temp dir for SQLite, a new
  * database for PostgreSQL). Readiness is the first served authenticated Noop call.
  * For diagnosis: NODE_BENCH_FLAGS adds flags to that `node` (`--cpu-prof`, `--trace-gc-nvp`),
@@ -14,6 +14,8 @@ import { join, resolve } from "node:path";
 import pg from "pg";
 
 export const ROOT = resolve(import.meta.dirname, "..");
+/** The flags `npm start` gives Node (package.json's config.nodeFlags): the server measured is the one it starts. */
+export const NODE_FLAGS: string[] = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).config?.nodeFlags ?? "").split(" ").filter(Boolean);
 export type Backend = "sqlite" | "postgres";
 
 export interface Database {
@@ -116,7 +118,7 @@ export async function startServer(db: Database, port: number, extraEnv: NodeJS.P
   if (!extraEnv.LOG_LEVEL) delete env.LOG_LEVEL; // the default level (info: one log line per call, to /dev/null)
   const started = performance.now();
   const stdout = env.BENCH_SERVER_STDOUT ? openSync(env.BENCH_SERVER_STDOUT, "a") : "ignore";
-  const node = [process.execPath, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/server.mjs"];
+  const node = [process.execPath, ...NODE_FLAGS, ...(env.NODE_BENCH_FLAGS ? env.NODE_BENCH_FLAGS.split(" ") : []), "dist/server.mjs"];
   const [command, ...args] = pinned ? ["taskset", "-c", "0", ...node] : node;
   const child = spawn(command!, args, {
     cwd: ROOT,
@@ -180,7 +182,7 @@ export interface BareServer {
  * `durableFile`, each answer waits for an fdatasync of a record appended to it.
  */
 export async function startBareServer(durableFile?: string): Promise<BareServer> {
-  const child = spawn("taskset", ["-c", "0", process.execPath, "--import", "tsx", "bench/bare-server.ts", ...(durableFile ? ["--durable", durableFile] : [])], {
+  const child = spawn("taskset", ["-c", "0", process.execPath, ...NODE_FLAGS, "--import", "tsx", "bench/bare-server.ts", ...(durableFile ? ["--durable", durableFile] : [])], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

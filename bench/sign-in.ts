@@ -22,6 +22,7 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
+import { NODE_FLAGS } from "./server.js";
 import { cpuSeconds, freePort, ROOT } from "./server.js";
 
 const PASSWORD = "Secr3t-Passw0rd!";
@@ -71,7 +72,7 @@ let serverOutput = "";
 let dataDir: string | undefined;
 
 async function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["dist/server.mjs"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, "dist/server.mjs"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const keep = (chunk: Buffer) => {
     serverOutput += chunk;
     if (serverOutput.length > 200_000) serverOutput = serverOutput.slice(-100_000);

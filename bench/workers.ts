@@ -143,7 +143,7 @@ function report(o: WorkersOptions, rounds: Record<Workers, Record<Load, Measurem
     `wrote ${writeResult("workers", o.name, {
       ...o.header({ users: o.users, connections: o.connections }),
       how: {
-        server: "node dist/server.mjs, unpinned, WORKERS=1 then 2 (alternating first), restarted for each; BENCH_NOOP=1, LOG_LEVEL default, stdout to /dev/null",
+        server: "node NODE_FLAGS dist/server.mjs (as npm start), unpinned, WORKERS=1 then 2 (alternating first), restarted for each; BENCH_NOOP=1, LOG_LEVEL default, stdout to /dev/null",
         load: `wrk -t C -c C --latency -s bench/wrk-users.lua, unpinned (it shares the cores with the server): GET /v2/users/{id} walking the users; POST /v2/users/{id}/lock then /unlock, each connection on users of its own`,
         cpu: "server: the primary's own CPU and each worker's with its children, from /proc; wrk: this process's ended children's CPU around its run",
       },

@@ -1,10 +1,12 @@
 /**
  * `npm start` as an operator runs it: SIGINT or SIGTERM sent to npm's pid (or Ctrl-C, to the whole
  * process group) stops the server cleanly and at once. npm forwards both signals to the script's
- * shell only; the script execs node so that the shell is the server (package.json "start").
+ * shell only; the script execs node so that the shell is the server (package.json "start"), with
+ * the Node flags of package.json's config.nodeFlags (docs/operations.md, "Running in production").
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, newDataDir, ROOT } from "./support/server.js";
 import { serverEnv } from "./support/server-env.js";
@@ -81,5 +83,28 @@ describe("npm start", () => {
     expect(run.output()).toContain('"msg":"shutting down"');
     expect(run.output()).toContain('"msg":"stopped"');
     expect(await fetch(`${run.baseUrl}/healthz`).then((res) => res.status, () => "refused")).toBe("refused");
+  });
+
+  it("runs the server as node with package.json's config.nodeFlags", { timeout: 40_000 }, async () => {
+    const run = await npmStart();
+    const flags: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).config.nodeFlags;
+    expect(flags).toMatch(/^--max-semi-space-size=\d+$/);
+    // The group's processes (field 5 of /proc/PID/stat is the process group), by their command lines.
+    const group = readdirSync("/proc")
+      .filter((pid) => /^\d+$/.test(pid))
+      .flatMap((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+          const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+          return pgrp === run.npm.pid ? [readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean)] : [];
+        } catch {
+          return []; // a process that ended meanwhile
+        }
+      });
+    const server = group.find((argv) => argv.includes("dist/server.mjs"));
+    expect(server, JSON.stringify(group)).toBeDefined();
+    expect(server!.slice(1, server!.indexOf("dist/server.mjs"))).toEqual(flags.split(" "));
+    process.kill(run.npm.pid!, "SIGTERM");
+    expect(await run.exited).toMatchObject({ code: 0 });
   });
 });
