@@ -3,12 +3,13 @@
  * with node:http2 (gRPC, binary) and node:http (Connect, JSON over HTTP/1.1) directly, as
  * bench/load-grpc.ts sends its calls: the scenario measures what the watchers cost the server,
  * and Connect-ES's client pipeline cost the load's core more per message than the server spent
- * on it (bench/FINDINGS.md, round "watchers' own clients").
+ * on it (bench/FINDINGS.md, round "2026-12-06, watchers in pairs").
  *
  * Each message is decoded as a client must (protobuf-es's fromBinary for gRPC, JSON.parse for
  * Connect), so a frame the server got wrong fails the scenario as it would fail an application.
  */
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { Agent, request as httpRequest } from "node:http";
 import { type ClientHttp2Session } from "node:http2";
 import { WatchUserEventsRequestSchema, WatchUserEventsResponseSchema } from "../gen/zus/user/v1/user_record_service_pb.js";
@@ -61,9 +62,6 @@ function envelopes(onFrame: (flags: number, data: Buffer) => void): (chunk: Buff
   };
 }
 
-/** gRPC status codes by number, as Connect names them (the scenario reports ends by name). */
-const GRPC_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"];
-
 /** A watch over gRPC on `session` (one HTTP/2 connection carries many). */
 export function watchGrpc(session: ClientHttp2Session, token: string, request: WatchRequest, on: WatchHandlers): WatchStream {
   const stream = session.request({
@@ -90,13 +88,14 @@ export function watchGrpc(session: ClientHttp2Session, token: string, request: W
   let status: { code: string; message: string } | undefined;
   const statusOf = (headers: Record<string, unknown>) => {
     if (headers["grpc-status"] === undefined) return;
-    status = { code: GRPC_CODES[Number(headers["grpc-status"])] ?? "unknown", message: decodeURIComponent(String(headers["grpc-message"] ?? "")) };
+    const code = Number(headers["grpc-status"]);
+    status = { code: code === 0 ? "ok" : (Code[code] ?? "unknown"), message: decodeURIComponent(String(headers["grpc-message"] ?? "")) };
   };
   stream.on("response", statusOf);
   stream.on("trailers", statusOf);
   stream.on("end", () => finish(status?.code ?? "unknown", status?.message ?? "no grpc-status"));
   stream.on("error", (err) => finish("unavailable", err.message));
-  stream.end(envelope(0, toBinary(WatchUserEventsRequestSchema, { $typeName: "zus.user.v1.WatchUserEventsRequest", ...blankRequest, ...request })));
+  stream.end(envelope(0, toBinary(WatchUserEventsRequestSchema, create(WatchUserEventsRequestSchema, request))));
   return {
     close() {
       done = true;
@@ -104,8 +103,6 @@ export function watchGrpc(session: ClientHttp2Session, token: string, request: W
     },
   };
 }
-
-const blankRequest = { organizationId: "", userId: "", types: [], position: "" };
 
 /** Connections for Connect's watchers: one a stream, kept as long as the stream. */
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });

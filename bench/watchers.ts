@@ -50,7 +50,7 @@ const GRPC_CONNECTIONS = 10;
 /**
  * Paired measures of the maximum a round, each pair the server without watchers and the one with
  * them, back to back: this machine's speed moves more within a minute than the watchers cost
- * (bench/FINDINGS.md, "watchers, each round against itself"), so each pair is judged by itself.
+ * (bench/FINDINGS.md, "watchers in pairs"), so each pair is judged by itself.
  */
 const PAIRS = 5;
 /** Seconds for every watcher to have its first message: the server's first heartbeat comes after WATCH_HEARTBEAT_MS (15 s). */
@@ -272,7 +272,7 @@ export async function watchers(ctx: WatchersContext): Promise<void> {
       const name = `watchers${ctx.tag}, round ${r}/${ctx.rounds}`;
       const ack = new Acknowledged();
       let rssOpenedMiB: number | undefined;
-      const round_ = await peakRss(bare.server.pid, async () => {
+      const bareRound = await peakRss(bare.server.pid, async () => {
         if (ctx.warmupS > 0) await locks(ctx, bare, ctx.warmupS);
         if (rate === 0) {
           ctx.log(`${name}: lock/unlock at the maximum without watchers, ${ctx.durationS} s, for the half rate`);
@@ -310,7 +310,7 @@ export async function watchers(ctx: WatchersContext): Promise<void> {
         });
         return { halfWithout, withWatchers };
       });
-      const { halfWithout, withWatchers } = round_.result;
+      const { halfWithout, withWatchers } = bareRound.result;
       const { receipts, ...summary } = withWatchers.result.watchers;
       const deliveries = check(ctx, receipts, ack, new Set(summary.ended.map((e) => e.watcher)));
       const share = deliveries.withinTarget / deliveries.owed;
@@ -319,7 +319,7 @@ export async function watchers(ctx: WatchersContext): Promise<void> {
         halfWithout,
         halfWith: withWatchers.result.halfWith,
         pairs: withWatchers.result.pairs,
-        peakRssWithoutMiB: round_.peakRssMiB,
+        peakRssWithoutMiB: bareRound.peakRssMiB,
         peakRssWithMiB: withWatchers.peakRssMiB,
         rssOpenedMiB,
         watchers: summary,
