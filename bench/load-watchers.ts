@@ -14,9 +14,9 @@
  * index, sequence, received at in ms since the epoch) and prints its summary as the last line.
  */
 import { writeFileSync } from "node:fs";
+import { connect as http2connect } from "node:http2";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
-import { connect as http2connect } from "node:http2";
 import { readUserIds } from "./ids.js";
 import { cpuCores } from "./open-loop.js";
 import { watchConnect, watchGrpc, type WatchRequest } from "./watch-streams.js";

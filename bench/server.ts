@@ -178,8 +178,8 @@ export interface BareServer {
 }
 
 /**
- * bench/bare-server.ts on the server's core: the floor of the latency figures; with
- * `durableFile`, each answer waits for an fdatasync of a record appended to it.
+ * bench/bare-server.ts on the server's core, with the server's Node flags: the floor of the
+ * latency figures; with `durableFile`, each answer waits for an fdatasync of a record appended to it.
  */
 export async function startBareServer(durableFile?: string): Promise<BareServer> {
   const child = spawn("taskset", ["-c", "0", process.execPath, ...NODE_FLAGS, "--import", "tsx", "bench/bare-server.ts", ...(durableFile ? ["--durable", durableFile] : [])], {

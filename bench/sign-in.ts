@@ -22,8 +22,7 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
-import { NODE_FLAGS } from "./server.js";
-import { cpuSeconds, freePort, ROOT } from "./server.js";
+import { cpuSeconds, freePort, NODE_FLAGS, ROOT } from "./server.js";
 
 const PASSWORD = "Secr3t-Passw0rd!";
 const CLK_TCK = 100; // USER_HZ on Linux; /proc/<pid>/stat reports utime/stime in these ticks
