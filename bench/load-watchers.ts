@@ -67,7 +67,10 @@ function receive(watcher: number, user: number, sequence: number) {
 let heartbeats = 0;
 let opened = 0;
 const ended: { watcher: number; code: string; message: string }[] = [];
-const abort = new AbortController();
+/** Set once the watchers are being closed: an end after it is this side's, not the server's. */
+let closing = false;
+/** Each watcher's close, which also settles its promise (one list, not 1,000 abort listeners). */
+const closers: (() => void)[] = [];
 let onOpened: (() => void) | undefined;
 
 /** One watcher until its stream ends or the watchers are closed. */
@@ -90,12 +93,12 @@ function watch(watcher: number, protocol: "connect" | "grpc", request: WatchRequ
         heartbeats++;
       },
       end(code: string, message: string) {
-        if (!abort.signal.aborted) ended.push({ watcher, code, message });
+        if (!closing) ended.push({ watcher, code, message });
         resolve();
       },
     };
     const stream = protocol === "connect" ? watchConnect(cfg.url, cfg.token, request, handlers) : watchGrpc(sessions[grpcWatchers++ % sessions.length]!, cfg.token, request, handlers);
-    abort.signal.addEventListener("abort", () => {
+    closers.push(() => {
       stream.close();
       resolve();
     });
@@ -135,7 +138,8 @@ while (performance.now() - Math.max(lastEventAt, stopAt) < QUIET_MS && performan
 const elapsedS = (performance.now() - readyAt) / 1000;
 const cpu = cpuCores(cpuAtReady, elapsedS);
 loopDelay.disable();
-abort.abort();
+closing = true;
+for (const close of closers) close();
 await Promise.all(loops);
 for (const s of sessions) s.close();
 writeFileSync(cfg.receiptsFile, receipts.subarray(0, receiptCount * 4));
