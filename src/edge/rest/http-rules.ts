@@ -62,22 +62,22 @@ function parseTemplate(template: string, method: DescMethod): Segment[] {
 export const pathVariables = (route: Pick<RestRoute, "segments">): Set<string> =>
   new Set(route.segments.flatMap((segment) => ("variable" in segment ? [segment.variable] : [])));
 
-/** The path variables when the path fits the route's template, else undefined. */
-export function matchPath(route: RestRoute, path: string): Map<string, string> | undefined {
-  const parts = path.split("/").slice(1);
+/** A path's segments, as matchPath takes them: split once for every route it is matched against. */
+export const pathParts = (path: string): string[] => path.split("/").slice(1);
+
+/** The path variables when the path's parts (pathParts) fit the route's template, else undefined. */
+export function matchPath(route: RestRoute, parts: string[]): Map<string, string> | undefined {
   if (parts.length !== route.segments.length) return undefined;
+  // Every literal first: most routes a path is tried against differ in one, and need no decoding.
+  const fits = route.segments.every((segment, i) => ("literal" in segment ? parts[i] === segment.literal : parts[i] !== ""));
+  if (!fits) return undefined;
   const variables = new Map<string, string>();
   for (const [i, segment] of route.segments.entries()) {
-    const part = parts[i]!;
-    if ("literal" in segment) {
-      if (part !== segment.literal) return undefined;
-    } else {
-      if (part === "") return undefined;
-      try {
-        variables.set(segment.variable, decodeURIComponent(part));
-      } catch {
-        return undefined;
-      }
+    if ("literal" in segment) continue;
+    try {
+      variables.set(segment.variable, decodeURIComponent(parts[i]!));
+    } catch {
+      return undefined;
     }
   }
   return variables;

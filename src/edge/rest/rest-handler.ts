@@ -12,7 +12,7 @@ import type { RpcHandlers } from "../../rpc/rpc-handlers.js";
 import type { CallRecord } from "../call-record.js";
 import { CallRequest, webHeaders, type NodeRequest, type NodeResponse } from "../universal-request.js";
 import { gatewayError, httpStatusOf, plainGatewayError, type GatewayError } from "./gateway-errors.js";
-import { matchPath, type RestRoute } from "./http-rules.js";
+import { matchPath, pathParts, type RestRoute } from "./http-rules.js";
 import { QUERY_VALUES, queryFields } from "./query-parameters.js";
 import { MAX_JSON_DEPTH, nestedDeeperThan } from "../json-depth.js";
 
@@ -31,8 +31,9 @@ const NOT_FORWARDED = new Set(["connect-timeout-ms", "content-type", "content-le
 export function createRestHandler(options: RestOptions) {
   /** Returns false when no REST route has this path, so the caller can answer 404. */
   return function serveRest(req: NodeRequest, res: NodeResponse, path: string, call: CallRecord): boolean {
+    const parts = pathParts(path);
     const matches = options.routes.flatMap((route) => {
-      const variables = matchPath(route, path);
+      const variables = matchPath(route, parts);
       return variables ? [{ route, variables }] : [];
     });
     if (matches.length === 0) return false;
