@@ -15,6 +15,7 @@
  * It relays what the workers tell each other, and gathers their metrics (cluster-bus.ts).
  */
 import cluster, { type Worker } from "node:cluster";
+import { availableParallelism } from "node:os";
 import { UserApp } from "./app/user-app.js";
 import { SigningKeys } from "./app/ssf/signing-keys.js";
 import type { Config } from "./config.js";
@@ -32,6 +33,9 @@ const STABLE_MS = 30_000;
 
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   cluster.schedulingPolicy = cluster.SCHED_RR;
+  // With a worker on every core, V8's collector threads find no idle core: their parallel work
+  // only takes turns from the other workers (bench/FINDINGS.md, "every core, in pairs").
+  if (config.workers >= availableParallelism()) cluster.setupPrimary({ execArgv: [...process.execArgv, "--single-threaded-gc"] });
   const store = await openStore(config.databaseUrl, { poolSize: 1, logger, owner: true });
   await firstStart(new UserApp(store), new SigningKeys(store.ssf), config.adminTokenFile, logger);
 

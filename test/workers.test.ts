@@ -6,7 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js";
@@ -212,6 +213,19 @@ describe("WORKERS=2: the processes", () => {
     const stopped = logLines(server).filter((line) => line.msg === "stopped");
     expect(new Set(stopped.map((line) => Number(line.worker ?? line.primary)))).toEqual(new Set([...workers, server.pid()]));
     expect(workers.filter(alive)).toEqual([]);
+  });
+
+  it("with a worker on every core, the workers run V8's collector on their main thread alone (--single-threaded-gc)", async () => {
+    const server = await startServer({ env: WORKERS });
+    try {
+      const argvs = (await firstWorkers(server)).map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"));
+      const everyCore = 2 >= availableParallelism();
+      for (const argv of argvs) expect(argv.includes("--single-threaded-gc"), argv.join(" ")).toBe(everyCore);
+      const primary = readFileSync(`/proc/${server.pid()}/cmdline`, "utf8").split("\0");
+      expect(primary).not.toContain("--single-threaded-gc");
+    } finally {
+      await server.stop();
+    }
   });
 
   it("a killed worker is replaced, and the port answers meanwhile and after", async () => {
