@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { killAll as killServers, ROOT } from "./server.js";
 
@@ -95,12 +96,12 @@ export interface WrkResult {
 }
 
 /**
- * wrk with bench/wrk-users.lua, one connection per thread (the script's reason), unpinned: it
- * shares the cores with the server it loads.
+ * wrk with bench/wrk-users.lua, one thread a core (fewer if there are fewer connections),
+ * unpinned: it shares the cores with the server it loads.
  */
 export function runWrk(opts: { url: string; token: string; idsFile: string; op: "get" | "lockunlock"; connections: number; durationS: number }): Promise<WrkResult> {
-  const c = String(opts.connections);
-  const args = ["-t", c, "-c", c, "-d", `${opts.durationS}s`, "--latency", "-s", join(ROOT, "bench", "wrk-users.lua"), opts.url, "--", opts.op, opts.idsFile, opts.token, c];
+  const threads = String(Math.min(cpus().length, opts.connections));
+  const args = ["-t", threads, "-c", String(opts.connections), "-d", `${opts.durationS}s`, "--latency", "-s", join(ROOT, "bench", "wrk-users.lua"), opts.url, "--", opts.op, opts.idsFile, opts.token, threads];
   const cpu0 = endedChildrenCpuSeconds();
   const t0 = performance.now();
   return outputOf("wrk", args, opts.durationS + 30).then(({ code, out }) => {

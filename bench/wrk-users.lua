@@ -1,16 +1,22 @@
--- wrk's script for the workers scenario (bench/workers.ts): REST calls on seeded users, one
--- connection per wrk thread (`-t C -c C`), so that each connection's calls are in order and
--- its answers are its own: wrk gives a thread's script no word of which connection a call went
--- over, and with several connections a thread's unlock could overtake its lock.
+-- wrk's script for the workers scenario (bench/workers.ts): REST calls on seeded users.
 --
---   wrk -t C -c C -d Ds URL -s bench/wrk-users.lua -- OP IDS_FILE TOKEN C
+--   wrk -t T -c C -d Ds URL -s bench/wrk-users.lua -- OP IDS_FILE TOKEN T
 --
--- OP get: GET /v2/users/{id}, connection c walking users c, c+C, c+2C, ...
--- OP lockunlock: POST /v2/users/{id}/lock, then /unlock, on the same walk: each connection owns
--- its users, so no two lock the same one and every answer is 200, but for one case: a run
--- before this one (its end cut one call pair in half) may have left a user locked, whose first
--- lock here answers 400 (FailedPrecondition); the walk then unlocks it and counts it as resumed.
--- Any other answer but 200 is unexpected. done() prints one JSON line on stdout.
+-- Thread t owns users t+1, t+1+T, t+1+2T, ... of IDS_FILE and takes them from a queue of its
+-- users with no call in flight. wrk gives a thread's script no word of which connection an
+-- answer came over, so every call carries `x-request-id: u<k>` (k: the user's place in the
+-- thread's list), which the server sends back with the answer (src/edge/dispatch.ts): that
+-- tells response() whose answer it is. A thread needs more users than it has connections.
+-- (Before: one connection per thread, 64 threads, which cost wrk 0.25 of a core at ~4,500
+-- calls a second: bench/FINDINGS.md, "every core, in pairs".)
+--
+-- OP get: GET /v2/users/{id}, walking the thread's users in turn.
+-- OP lockunlock: POST /v2/users/{id}/lock, then /unlock on the same user as soon as the lock
+-- answers (the user goes back to the queue's head), then the user goes to the queue's tail.
+-- No two calls on one user are ever in flight, so every answer is 200 but for one case: a run
+-- before this one (its end cut a pair in half) may have left a user locked, whose first lock
+-- here answers 400 (FailedPrecondition); the user is then unlocked and counted as resumed.
+-- Any other answer fails the run. done() prints one JSON line on stdout.
 
 local threads = {}
 
@@ -19,7 +25,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local op, ids, headers, next_user, action, visited
+local op, ids, headers, action, visited, queue, head, tail
 ok, unexpected, resumed, first_unexpected = 0, 0, 0, ""
 
 function init(args)
@@ -29,15 +35,12 @@ function init(args)
   for line in io.lines(args[2]) do
     if line ~= "" then all[#all + 1] = line end
   end
-  ids = {}
-  for i = index + 1, #all, tonumber(args[4]) do ids[#ids + 1] = all[i] end
-  next_user, action, visited = 1, "lock", {}
-end
-
-function request()
-  local id = ids[next_user]
-  if op == "get" then return wrk.format("GET", "/v2/users/" .. id, headers) end
-  return wrk.format("POST", "/v2/users/" .. id .. "/" .. action, headers, "{}")
+  ids, action, visited, queue = {}, {}, {}, {}
+  for i = index + 1, #all, tonumber(args[4]) do
+    ids[#ids + 1] = all[i]
+    action[#ids], queue[#ids] = "lock", #ids
+  end
+  head, tail = 1, #ids
 end
 
 -- An answer's first bytes as a JSON string's content.
@@ -45,29 +48,47 @@ local function quoted(text)
   return (text:sub(1, 200):gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end))
 end
 
-local function advance()
-  next_user = next_user % #ids + 1
+local function fail(text)
+  unexpected = unexpected + 1
+  if first_unexpected == "" then first_unexpected = quoted(text) end
 end
 
-function response(status, _, body)
+function request()
+  local k = queue[head]
+  if k == nil then error("wrk-users.lua: a thread has more connections than users") end
+  queue[head], head = nil, head + 1
+  headers["x-request-id"] = "u" .. k
+  if op == "get" then return wrk.format("GET", "/v2/users/" .. ids[k], headers) end
+  return wrk.format("POST", "/v2/users/" .. ids[k] .. "/" .. action[k], headers, "{}")
+end
+
+function response(status, answer_headers, body)
+  local k = tonumber((answer_headers["x-request-id"] or ""):match("^u(%d+)$"))
+  if k == nil or ids[k] == nil then return fail(status .. " without its x-request-id: " .. body) end
+  local again = false
   if op == "get" then
-    if status == 200 then ok = ok + 1 else unexpected = unexpected + 1 end
-    if status ~= 200 and first_unexpected == "" then first_unexpected = quoted(status .. " " .. body) end
-    return advance()
-  end
-  local first_visit = not visited[next_user]
-  visited[next_user] = true
-  if status == 200 then
-    ok = ok + 1
-    if action == "lock" then action = "unlock" else action = "lock"; advance() end
-  elseif status == 400 and action == "lock" and first_visit then
-    resumed = resumed + 1
-    action = "unlock"
+    if status == 200 then ok = ok + 1 else fail(status .. " " .. body) end
   else
-    unexpected = unexpected + 1
-    if first_unexpected == "" then first_unexpected = quoted(action .. " " .. status .. " " .. body) end
-    action = "lock"
-    advance()
+    local first_visit = not visited[k]
+    visited[k] = true
+    if status == 200 then
+      ok = ok + 1
+      again = action[k] == "lock"
+      action[k] = again and "unlock" or "lock"
+    elseif status == 400 and action[k] == "lock" and first_visit then
+      resumed = resumed + 1
+      action[k], again = "unlock", true
+    else
+      fail(action[k] .. " " .. status .. " " .. body)
+      action[k] = "lock"
+    end
+  end
+  if again then
+    head = head - 1
+    queue[head] = k
+  else
+    tail = tail + 1
+    queue[tail] = k
   end
 end
 
