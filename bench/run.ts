@@ -44,7 +44,7 @@ import { machine, pass, summarize, table, writeResult, type Latency } from "./re
 import { historyData, measureHistory, type HistoryMeasure } from "./history.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
-import { cpuSeconds, freePort, freshDatabase, memoryMiB, postgresCpuSeconds, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
+import { cpuSeconds, freePort, freshDatabase, memoryMiB, postgresCpu, postgresCpuSince, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 import { watchers } from "./watchers.js";
 import { delivery } from "./delivery.js";
 import { PAIRS, sliceSeconds, workers } from "./workers.js";
@@ -606,7 +606,7 @@ async function crowd(path: RpcPath) {
   const conns = 600;
   log(`crowd${tag(path)}: ${conns} connections doing AddHumanUser → LockUser → DeleteUser over Connect JSON, ${WARMUP} s of warm-up and ${DURATION} s measured`);
   const cpu0 = cpuSeconds(s.server.pid);
-  const pg0 = postgresCpuSeconds();
+  const pg0 = postgresCpu();
   const t0 = performance.now();
   const out = await runNodeLoad<{
     elapsedS: number;
@@ -621,7 +621,7 @@ async function crowd(path: RpcPath) {
   const seconds = (performance.now() - t0) / 1000;
   const cpuS = cpuSeconds(s.server.pid) - cpu0;
   const cpu = cpuS / seconds;
-  const pgCpu = BACKEND === "postgres" ? round((postgresCpuSeconds() - pg0) / seconds, 2) : undefined;
+  const pgCpu = BACKEND === "postgres" ? round(postgresCpuSince(pg0) / seconds, 2) : undefined;
   const cpuUsPerCall = round((cpuS * 1e6) / (3 * out.allCycles), 0);
   const mem = memoryMiB(s.server.pid);
   await closeSession(s);

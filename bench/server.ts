@@ -250,19 +250,30 @@ export function cpuSeconds(pid: number, of: "tree" | "own" = "tree"): number {
   }
 }
 
-/** CPU seconds of every process named postgres (user + system): the database's share of a run. */
-export function postgresCpuSeconds(): number {
-  let sum = 0;
+/** CPU seconds (user + system) of each process named postgres, by pid. */
+export function postgresCpu(): Map<number, number> {
+  const of = new Map<number, number>();
   for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       if (!stat.includes("(postgres)")) continue;
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      sum += (Number(f[11]) + Number(f[12])) / 100;
+      of.set(Number(pid), (Number(f[11]) + Number(f[12])) / 100);
     } catch {
       // ended meanwhile
     }
   }
+  return of;
+}
+
+/**
+ * The database's CPU seconds since `before` (postgresCpu()): what each process running now used
+ * since then (a new one: since it started). A connection that closed meanwhile (a pool's idle
+ * timeout) takes its seconds with it: left out, not subtracted.
+ */
+export function postgresCpuSince(before: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, seconds] of postgresCpu()) sum += seconds - (before.get(pid) ?? 0);
   return sum;
 }
 

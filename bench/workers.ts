@@ -18,7 +18,7 @@ import { runWrk, type WrkResult } from "./load.js";
 import { pass, table, writeResult } from "./report.js";
 import { seededDatabase, type SeededDatabase } from "./seeded-database.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
-import { childrenOf, cpuSeconds, startServer, type Backend, type RunningServer } from "./server.js";
+import { childrenOf, cpuSeconds, postgresCpu, postgresCpuSince, startServer, type Backend, type RunningServer } from "./server.js";
 
 export interface WorkersOptions {
   backend: Backend;
@@ -54,6 +54,8 @@ interface Measurement extends Omit<WrkResult, "cpuCores"> {
   primaryCores: number;
   workerCores: number[];
   wrkCores: number;
+  /** PostgreSQL's processes (every process named postgres) on the same cores; undefined on SQLite. */
+  databaseCores?: number;
   server: ServerView;
 }
 
@@ -70,6 +72,7 @@ function cpuOf(server: RunningServer): Map<number, number> {
 async function measure(o: WorkersOptions, server: RunningServer, idsFile: string, load: Load, seconds: number): Promise<Measurement> {
   const scraped = await scrape(server.baseUrl);
   const cpu0 = cpuOf(server);
+  const database0 = o.backend === "postgres" ? postgresCpu() : undefined;
   const t0 = performance.now();
   const { cpuCores: wrkCores, ...out } = await runWrk({ url: server.baseUrl, token: server.token, idsFile, op: load, connections: o.connections, durationS: seconds });
   const elapsedS = (performance.now() - t0) / 1000;
@@ -82,6 +85,7 @@ async function measure(o: WorkersOptions, server: RunningServer, idsFile: string
     primaryCores: round(cores[0]!, 2),
     workerCores: cores.slice(1).map((c) => round(c, 2)),
     wrkCores: round(wrkCores, 2),
+    databaseCores: database0 === undefined ? undefined : round(postgresCpuSince(database0) / elapsedS, 2),
     server: view,
   };
 }
@@ -171,6 +175,7 @@ function report(o: WorkersOptions, rounds: Round[]): void {
       pass(ratio >= TARGET),
       both(load, (m) => m.serverCores),
       both(load, (m) => m.wrkCores),
+      o.backend === "postgres" ? both(load, (m) => m.databaseCores ?? NaN) : "-",
       both(load, cpuUsPerCall),
       `${latency(1)}; ${latency(2)}`,
       `${of(load, 1).reduce((n, m) => n + m.non2xx, 0)} / ${of(load, 2).reduce((n, m) => n + m.non2xx, 0)}`,
@@ -178,7 +183,7 @@ function report(o: WorkersOptions, rounds: Round[]): void {
   });
   o.print(
     `WORKERS=2 against WORKERS=1 (${o.backend}, ${o.users} users, wrk over ${o.connections} HTTP/1.1 connections, unpinned; ${o.rounds} round(s) of ${PAIRS} pairs of ${sliceSeconds(o.durationS)} s, the order alternating; medians)`,
-    table(["load", "WORKERS=1 req/s", "WORKERS=2 req/s", "2 ÷ 1: median of the pairs", "each pair (rounds ;)", `≥ ${TARGET}×`, "server cores 1 / 2", "wrk cores 1 / 2", "server CPU µs a call 1 / 2", "p50 / p99 ms, 1; 2", "non-2xx 1 / 2"], rows) +
+    table(["load", "WORKERS=1 req/s", "WORKERS=2 req/s", "2 ÷ 1: median of the pairs", "each pair (rounds ;)", `≥ ${TARGET}×`, "server cores 1 / 2", "wrk cores 1 / 2", "PostgreSQL cores 1 / 2", "server CPU µs a call 1 / 2", "p50 / p99 ms, 1; 2", "non-2xx 1 / 2"], rows) +
       (failed.length ? `\n\nFAILED measures (answers the script did not expect):\n${failed.join("\n")}` : ""),
   );
   o.log(
@@ -188,7 +193,7 @@ function report(o: WorkersOptions, rounds: Round[]): void {
         server: "two servers at once, each on its own database seeded alike: node NODE_FLAGS dist/server.mjs (as npm start) with WORKERS=1 and with WORKERS=2, unpinned; BENCH_NOOP=1, LOG_LEVEL default, stdout to /dev/null",
         load: "wrk -t CORES -c C --latency -s bench/wrk-users.lua, unpinned (it shares the cores with the server): GET /v2/users/{id} walking the users; POST /v2/users/{id}/lock then /unlock, no two calls on one user at once",
         pairs: `each round and load: a warm-up on each server, then ${PAIRS} pairs, one measure on each server back to back, the order alternating; the target on the median of the pairs' ratios`,
-        cpu: "server: the primary's own CPU and each worker's with its children, from /proc; wrk: this process's ended children's CPU around its run",
+        cpu: "server: the primary's own CPU and each worker's with its children, from /proc; wrk: this process's ended children's CPU around its run; PostgreSQL: every process named postgres running at the end, since the start",
       },
       target: `WORKERS=2 ≥ ${TARGET}× WORKERS=1 for each load, the median of the pairs' ratios`,
       medians: Object.fromEntries(
