@@ -2,7 +2,9 @@
  * The crash drill: LockUser/UnlockUser load on the real server, SIGKILL at seeded random moments,
  * and after each restart a check that nothing acknowledged was lost and that the read model agrees
  * with the event log. With `workers`, the kills alternate: one worker (the primary replaces it,
- * no restart), then the whole group at once (the primary and every worker), then a restart. `npm run drill:crash` (drill/crash.ts) and test/crash-drill.test.ts run it.
+ * no restart), then the whole group at once (the primary and every worker), then a restart; a
+ * server made a cluster by the environment's WORKERS has each kill take the whole group.
+ * `npm run drill:crash` (drill/crash.ts) and test/crash-drill.test.ts run it.
  */
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -80,6 +82,9 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
   const killedWorkers: number[] = [];
   const expected = (line: string) => killedWorkers.some((pid) => line.includes('"msg":"worker died; replacing it"') && line.includes(`"worker":${pid},`));
   const users: DrillUser[] = [];
+  // A cluster, asked for or the environment's (`WORKERS=2 npm test`): a crash takes every process
+  // at once; the primary's SIGKILL alone would leave its workers to finish the calls in flight.
+  const cluster = (options.workers ?? Number(process.env.WORKERS ?? 1)) > 1;
   const database = await freshDatabase(options.backend, options.postgresUrl);
   let server: TestServer | undefined;
   /** How much of the running server's output was checked when it started (the first start is checked at the first kill). */
@@ -109,7 +114,7 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
         log(`${options.backend} kill ${round}/${options.kills} (worker ${victim}): in flight ${outcome.committed} committed / ${outcome.lost} lost, ${acknowledgedCount(users)} acknowledged so far, ${violations.length} violations`);
         continue;
       }
-      await ((options.workers ?? 1) > 1 ? killGroup(server) : kill(server));
+      await (cluster ? killGroup(server) : kill(server));
       kills++;
       for (const line of uncleanLines(server.output().slice(startOutput))) if (!expected(line)) violations.push(`server printed before kill ${round}: ${line}`);
       server = undefined;

@@ -46,9 +46,12 @@ export interface DiskFullReport {
   readyz: string;
   /** From removing the filler to the first write acknowledged after it. */
   resumeMs: number;
-  /** Lines the server logged about the disk being full, and about writes resuming. */
-  fullLines: number;
-  resumedLines: number;
+  /**
+   * By process that logged about the spell (`worker:PID`, `primary:PID`, or `server` alone): its
+   * lines saying the disk is full, and that writes resume. Each of a cluster's workers finds the
+   * full disk by its own writes and says so in its own lines.
+   */
+  spellLines: Record<string, { full: number; resumed: number }>;
   /** Requests the Actions receiver took, and how many of them repeated one it had (at least once). */
   deliveries: { received: number; repeats: number };
   integrity: string;
@@ -72,7 +75,7 @@ async function until(what: string, ms: number, test: () => boolean): Promise<num
 }
 
 export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullReport> {
-  const report: DiskFullReport = { acknowledged: 0, refused: 0, readsServed: 0, readsMade: 0, readyz: "", resumeMs: 0, fullLines: 0, resumedLines: 0, deliveries: { received: 0, repeats: 0 }, integrity: "", violations: [] };
+  const report: DiskFullReport = { acknowledged: 0, refused: 0, readsServed: 0, readsMade: 0, readyz: "", resumeMs: 0, spellLines: {}, deliveries: { received: 0, repeats: 0 }, integrity: "", violations: [] };
   const disk = mountTmpfs(SIZE_KIB);
   if ("refused" in disk) return { ...report, skipped: disk.refused };
   const databaseUrl = join(disk.dir, "zitadel.db");
@@ -123,8 +126,14 @@ export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullRep
     await within(20_000, "the server's stop", server.stop());
     const lines = server.output().split("\n");
     const linesWith = (text: string) => lines.filter((line) => line.includes(text)).length;
-    report.fullLines = linesWith("disk is full");
-    report.resumedLines = linesWith("writes resume");
+    for (const line of lines) {
+      const full = line.includes("disk is full");
+      if (!full && !line.includes("writes resume")) continue;
+      const who = /"(worker|primary)":(\d+)/.exec(line);
+      const said = (report.spellLines[who ? `${who[1]}:${who[2]}` : "server"] ??= { full: 0, resumed: 0 });
+      if (full) said.full++;
+      else said.resumed++;
+    }
     // A refused write of the outbox or of the SSF tables is Unavailable like a user's, not an internal error.
     const internal = linesWith('"internal error"');
     if (internal > 0) report.violations.push(`the server logged ${internal} internal errors`);

@@ -50,7 +50,7 @@ else {
       "refused (Unavailable)": disk.refused,
       "reads served": `${disk.readsServed}/${disk.readsMade}`,
       "/readyz while full": disk.readyz.slice(0, 3),
-      "log lines: full / resumed": `${disk.fullLines} / ${disk.resumedLines}`,
+      "log lines: full / resumed, by process": Object.values(disk.spellLines).map(({ full, resumed }) => `${full} / ${resumed}`).join(", "),
       "resume ms": disk.resumeMs,
       "deliveries: received / repeats": `${disk.deliveries.received} / ${disk.deliveries.repeats}`,
       integrity: disk.integrity,
