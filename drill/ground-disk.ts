@@ -21,7 +21,7 @@ import { startServer, type TestServer } from "../test/support/server.js";
 import { checkDelivered } from "./ground-postgres-check.js";
 import { acknowledgedCount, startLoad, type DrillUser } from "./lock-unlock-load.js";
 import { logRows, outboxDrained } from "./log-rows.js";
-import { kill, track, within } from "./servers.js";
+import { kill, loggedBy, track, within } from "./servers.js";
 import { mountTmpfs } from "./tmpfs.js";
 import { verifyAfterCrash } from "./verify-after-crash.js";
 
@@ -129,8 +129,7 @@ export async function runDiskFull(options: DiskFullOptions): Promise<DiskFullRep
     for (const line of lines) {
       const full = line.includes("disk is full");
       if (!full && !line.includes("writes resume")) continue;
-      const who = /"(worker|primary)":(\d+)/.exec(line);
-      const said = (report.spellLines[who ? `${who[1]}:${who[2]}` : "server"] ??= { full: 0, resumed: 0 });
+      const said = (report.spellLines[loggedBy(line)] ??= { full: 0, resumed: 0 });
       if (full) said.full++;
       else said.resumed++;
     }

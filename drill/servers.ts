@@ -91,6 +91,12 @@ export function killDrillServers(): void {
   for (const server of running) void server.stop("SIGKILL");
 }
 
+/** Which process of a server logged a line: `worker:PID` or `primary:PID` in a cluster, `server` alone. */
+export function loggedBy(line: string): string {
+  const who = /"(worker|primary)":(\d+)/.exec(line);
+  return who ? `${who[1]}:${who[2]}` : "server";
+}
+
 /** What a healthy server would not print: warnings, errors, lines that are not the logger's. */
 export function uncleanLines(printed: string): string[] {
   return printed.split("\n").filter((line) => line.trim() !== "" && !/^\{"level":"(trace|debug|info)"/.test(line));
