@@ -9,7 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runNodeLoad } from "./load.js";
-import { machine, pass, table, writeResult } from "./report.js";
+import { machine, median, pass, round, table, writeResult } from "./report.js";
 import { seededDatabase } from "./seeded-database.js";
 import { cpuSeconds, memoryMiB, startServer, type Backend, type RunningServer } from "./server.js";
 
@@ -36,8 +36,6 @@ interface Measurement {
   serverCpuS: number;
 }
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function bulk(o: BulkOptions): Promise<void> {
   const { db, port, ids } = await seededDatabase(o.backend, 2 * (WARMUP_SIZE + o.rounds * BULK_SIZE), o.env, o.log, "bulk");

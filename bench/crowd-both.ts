@@ -12,8 +12,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { round } from "./recorded-locks.js";
-import { table } from "./report.js";
+import { round, table } from "./report.js";
 import { ROOT } from "./server.js";
 
 /** The targets of issue 23. */

@@ -28,8 +28,8 @@ import { KINDS, type Kind } from "./delivery-kinds.js";
 import { attach, pendingDeliveries, setStreamStatus, startReceivers, wire, type Receivers, type Target, type Wiring } from "./delivery-wiring.js";
 import { readUserIds, type UserIds } from "./ids.js";
 import { runNodeLoad } from "./load.js";
-import { perCallUs, recordedLocks, round, type LockRun, type SessionScenario } from "./recorded-locks.js";
-import { pass, summarize, table, writeResult, type Latency } from "./report.js";
+import { perCallUs, recordedLocks, type LockRun, type SessionScenario } from "./recorded-locks.js";
+import { median, pass, round, summarize, table, writeResult, type Latency } from "./report.js";
 import type { Instance } from "./seed.js";
 import { cpuSeconds, pinTree, type RunningServer } from "./server.js";
 
@@ -273,7 +273,6 @@ async function drain(ctx: DeliveryContext, s: DeliverySession, ids: UserIds, rec
 }
 
 function report(ctx: DeliveryContext, rounds: Round[], drains: Drain[], rate: number, status: ReceiverStatus, signing: SignFloor): void {
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const each = (f: (r: Round) => string | number) => rounds.map(f).join(", ");
   const maxWithout = median(rounds.map((r) => r.maxWithout.rps));
   const maxWith = median(rounds.map((r) => r.maxWith.rps));

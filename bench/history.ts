@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EVENTS_PER_USER, seedHistory } from "./history-seed.js";
 import type { HistoryOp } from "./history-calls.js";
-import { pass, table, writeResult, type Latency } from "./report.js";
+import { median, pass, table, writeResult, type Latency } from "./report.js";
 import { readInstance, type Instance, type SeedResult } from "./seed.js";
 import { freePort, onPostgres, postgresUrl, ROOT, startServer, type Backend, type Database } from "./server.js";
 
@@ -161,7 +161,6 @@ export interface HistoryRun<P extends string> {
 
 type Rounds = Record<HistoryMeasure, HistoryMeasured[]>;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** The rounds of each call, in alternating order (each round starts with the next call). */

@@ -4,7 +4,7 @@
  * server's CPU and its own view, and every acknowledged change with its sequence and times.
  */
 import { runNodeLoad } from "./load.js";
-import { summarize, type Latency } from "./report.js";
+import { round, summarize, type Latency } from "./report.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, type RunningServer } from "./server.js";
 
@@ -50,8 +50,6 @@ export interface SessionScenario<S> {
   tag: string;
   resultName: string;
 }
-
-export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function recordedLocks(s: { server: RunningServer; idsFile: string }, o: LockRunOptions): Promise<LockRun> {
   const scraped = await scrape(s.server.baseUrl);

@@ -49,3 +49,9 @@ export function table(header: string[], rows: (string | number)[][]): string {
 }
 
 export const pass = (ok: boolean) => (ok ? "yes" : "NO");
+
+/** `x` to `d` decimals. */
+export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** The middle value (the upper middle one of an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -40,7 +40,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { bulk } from "./bulk.js";
 import { H2LOAD_HINT, h2loadPath, killLoad, runH2load, runNodeLoad, type H2loadResult } from "./load.js";
-import { machine, pass, summarize, table, writeResult, type Latency } from "./report.js";
+import { machine, pass, round, summarize, table, writeResult, type Latency } from "./report.js";
 import { historyData, measureHistory, type HistoryMeasure } from "./history.js";
 import { readInstance, seedPostgres, seedSqlite, type Instance, type SeedResult } from "./seed.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
@@ -151,7 +151,6 @@ const deadline = setTimeout(() => {
 deadline.unref();
 
 const log = (msg: string) => console.error(`[bench ${(performance.now() / 1000).toFixed(1)}s] ${msg}`);
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 /**
  * Rounds of one measurement: the one with the median requests per second (the upper middle one
  * of an even count), with the errors of every round and each round's rate.

@@ -9,6 +9,7 @@
  * counts those threads too.
  */
 import { importSigningKey, newKeyPair, signSet } from "../src/security/set-signing.js";
+import { round } from "./report.js";
 
 const { count = 2000, inFlight = 32 } = JSON.parse(process.argv[2] ?? "{}") as { count?: number; inFlight?: number };
 const { kid, privateKeyPem } = await newKeyPair();
@@ -37,5 +38,4 @@ const wall0 = performance.now();
 await run(count);
 const wallUs = (performance.now() - wall0) * 1000;
 const cpu = process.cpuUsage(cpu0);
-const round = (x: number) => Math.round(x * 10) / 10;
 console.log(JSON.stringify({ signatures: count, cpuUsPerSignature: round((cpu.user + cpu.system) / count), wallUsPerSignature: round(wallUs / count) }));

@@ -22,6 +22,7 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
+import { round } from "./report.js";
 import { cpuSeconds, freePort, NODE_FLAGS, ROOT } from "./server.js";
 
 const PASSWORD = "Secr3t-Passw0rd!";
@@ -139,15 +140,14 @@ interface Summary {
 function summarize(samples: number[], errors: number): Summary {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : NaN);
-  const round = (x: number) => Math.round(x * 100) / 100;
   return {
     count: sorted.length,
     errors,
-    p50: round(at(0.5)),
-    p95: round(at(0.95)),
-    p99: round(at(0.99)),
-    max: round(sorted.length ? sorted[sorted.length - 1]! : NaN),
-    mean: round(sorted.reduce((s, x) => s + x, 0) / (sorted.length || 1)),
+    p50: round(at(0.5), 2),
+    p95: round(at(0.95), 2),
+    p99: round(at(0.99), 2),
+    max: round(sorted.length ? sorted[sorted.length - 1]! : NaN, 2),
+    mean: round(sorted.reduce((s, x) => s + x, 0) / (sorted.length || 1), 2),
   };
 }
 
@@ -334,7 +334,6 @@ async function main() {
   await stopServer();
   log("server stopped");
 
-  const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
   const result = {
     command: COMMAND,
     date: new Date().toISOString(),
@@ -351,9 +350,9 @@ async function main() {
       transport: "gRPC (h2c) via @connectrpc/connect-node createGrpcTransport",
       passwordHash: "scrypt N=2^15 r=8 p=1",
     },
-    seeding: { users: USERS, seconds: round(seedS), usersPerS: round(USERS / seedS) },
+    seeding: { users: USERS, seconds: round(seedS, 2), usersPerS: round(USERS / seedS, 2) },
     signIn: {
-      perS: round(signIns.latencies.length / signIns.elapsedS),
+      perS: round(signIns.latencies.length / signIns.elapsedS, 2),
       latencyMs: summarize(signIns.latencies, signIns.errors),
       firstError: signIns.firstError,
     },
@@ -368,15 +367,15 @@ async function main() {
       firstError: baseline.firstError,
     },
     serverCpu: {
-      duringSignInsCores: round(loadCpu / loadWall),
-      baselineCores: round(baselineCpu / baselineWall),
+      duringSignInsCores: round(loadCpu / loadWall, 2),
+      baselineCores: round(baselineCpu / baselineWall, 2),
       note: "utime+stime of the server process from /proc/<pid>/stat (all threads: JS + libuv pool) / wall time",
     },
-    clientCpuDuringSignInsCores: round(clientCpu / loadWall),
+    clientCpuDuringSignInsCores: round(clientCpu / loadWall, 2),
     // Other processes on the machine compete for the same cores and spoil the numbers.
     otherProcessesCpu: {
-      duringSignInsCores: round(loadOther / loadWall),
-      baselineCores: round(baselineOther / baselineWall),
+      duringSignInsCores: round(loadOther / loadWall, 2),
+      baselineCores: round(baselineOther / baselineWall, 2),
       loadAverageAtEnd: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
       note: "machine busy time from /proc/stat minus server and bench client",
     },

@@ -22,8 +22,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { lineChild } from "./line-child.js";
-import { perCallUs, recordedLocks, round, type LockRun, type SessionScenario } from "./recorded-locks.js";
-import { pass, summarize, table, writeResult } from "./report.js";
+import { perCallUs, recordedLocks, type LockRun, type SessionScenario } from "./recorded-locks.js";
+import { median, pass, round, summarize, table, writeResult } from "./report.js";
 import type { Instance } from "./seed.js";
 import { memoryMiB, type RunningServer } from "./server.js";
 
@@ -255,7 +255,6 @@ interface Round {
 
 const strip = (r: LockRun) => ({ ...r, calls: r.calls.length / 5 });
 const sliceSeconds = (ctx: WatchersContext) => Math.max(2, ctx.durationS / 2);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const medianOf = <T>(xs: T[], f: (x: T) => number) => median(xs.map(f));
 const pairRatio = (p: Pair) => p.with.rps / p.without.rps;
 const pairCpuRatio = (p: Pair) => perCallUs(p.without) / perCallUs(p.with);

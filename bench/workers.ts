@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runWrk, type WrkResult } from "./load.js";
-import { pass, table, writeResult } from "./report.js";
+import { median, pass, round, table, writeResult } from "./report.js";
 import { seededDatabase, type SeededDatabase } from "./seeded-database.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
 import { childrenOf, cpuSeconds, postgresCpu, postgresCpuSince, startServer, type Backend, type RunningServer } from "./server.js";
@@ -59,8 +59,6 @@ interface Measurement extends Omit<WrkResult, "cpuCores"> {
   server: ServerView;
 }
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The CPU seconds of each of a server's processes: its own pid's, and each child's with its children. */
 function cpuOf(server: RunningServer): Map<number, number> {
