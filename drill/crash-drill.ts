@@ -82,9 +82,6 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
   const killedWorkers: number[] = [];
   const expected = (line: string) => killedWorkers.some((pid) => line.includes('"msg":"worker died; replacing it"') && line.includes(`"worker":${pid},`));
   const users: DrillUser[] = [];
-  // A cluster, asked for or the environment's (`WORKERS=2 npm test`): a crash takes every process
-  // at once; the primary's SIGKILL alone would leave its workers to finish the calls in flight.
-  const cluster = (options.workers ?? Number(process.env.WORKERS ?? 1)) > 1;
   const database = await freshDatabase(options.backend, options.postgresUrl);
   let server: TestServer | undefined;
   /** How much of the running server's output was checked when it started (the first start is checked at the first kill). */
@@ -114,7 +111,9 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
         log(`${options.backend} kill ${round}/${options.kills} (worker ${victim}): in flight ${outcome.committed} committed / ${outcome.lost} lost, ${acknowledgedCount(users)} acknowledged so far, ${violations.length} violations`);
         continue;
       }
-      await (cluster ? killGroup(server) : kill(server));
+      // A cluster (asked for, or the environment's: `WORKERS=2 npm test`) crashes whole: the
+      // primary's SIGKILL alone would leave its workers to finish the calls in flight.
+      await (Number(server.env.WORKERS) > 1 ? killGroup(server) : kill(server));
       kills++;
       for (const line of uncleanLines(server.output().slice(startOutput))) if (!expected(line)) violations.push(`server printed before kill ${round}: ${line}`);
       server = undefined;

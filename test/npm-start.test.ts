@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, newDataDir, ROOT } from "./support/server.js";
+import { commandLine, freePort, newDataDir, ROOT, SERVER_ENTRY } from "./support/server.js";
 import { serverEnv } from "./support/server-env.js";
 
 interface NpmStart {
@@ -96,14 +96,14 @@ describe("npm start", () => {
         try {
           const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
           const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-          return pgrp === run.npm.pid ? [readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean)] : [];
+          return pgrp === run.npm.pid ? [commandLine(pid)] : [];
         } catch {
           return []; // a process that ended meanwhile
         }
       });
-    const server = group.find((argv) => argv.includes("dist/server.mjs"));
+    const server = group.find((argv) => argv.includes(SERVER_ENTRY));
     expect(server, JSON.stringify(group)).toBeDefined();
-    expect(server!.slice(1, server!.indexOf("dist/server.mjs"))).toEqual(flags.split(" "));
+    expect(server!.slice(1, server!.indexOf(SERVER_ENTRY))).toEqual(flags.split(" "));
     process.kill(run.npm.pid!, "SIGTERM");
     expect(await run.exited).toMatchObject({ code: 0 });
   });

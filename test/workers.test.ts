@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,7 @@ import { UserRecordService } from "../gen/zus/user/v1/user_record_service_pb.js"
 import { transport } from "./support/clients.js";
 import { query } from "./support/db.js";
 import { addMachine, addOrg } from "./support/fixtures.js";
-import { startServer, type TestServer } from "./support/server.js";
+import { commandLine, startServer, type TestServer } from "./support/server.js";
 
 const WORKERS = { WORKERS: "2" };
 
@@ -218,11 +218,10 @@ describe("WORKERS=2: the processes", () => {
   it("with a worker on every core, the workers run V8's collector on their main thread alone (--single-threaded-gc)", async () => {
     const server = await startServer({ env: WORKERS });
     try {
-      const argvs = (await firstWorkers(server)).map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"));
+      const argvs = (await firstWorkers(server)).map(commandLine);
       const everyCore = 2 >= availableParallelism();
       for (const argv of argvs) expect(argv.includes("--single-threaded-gc"), argv.join(" ")).toBe(everyCore);
-      const primary = readFileSync(`/proc/${server.pid()}/cmdline`, "utf8").split("\0");
-      expect(primary).not.toContain("--single-threaded-gc");
+      expect(commandLine(server.pid())).not.toContain("--single-threaded-gc");
     } finally {
       await server.stop();
     }

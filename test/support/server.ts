@@ -49,6 +49,11 @@ export function newDataDir(): string {
   return mkdtempSync(join(tmpdir(), "zus-test-"));
 }
 
+/** A process's command line, as its argv (from /proc/PID/cmdline). */
+export function commandLine(pid: number | string): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+}
+
 export async function startServer(options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? newDataDir();
   const port = await freePort();
