@@ -5,6 +5,7 @@ import type { Principal } from "../src/domain/permissions.js";
 import type { StateCommand } from "../src/domain/state-commands.js";
 import type { UserFilter, UserListQuery } from "../src/domain/user-query.js";
 import type { Store } from "../src/store/store.js";
+import { TEST_PASSWORD_HASH } from "./support/fixtures.js";
 import { STORE_BACKENDS } from "./support/stores.js";
 
 describe.each(STORE_BACKENDS)("user_counts on $name", (backend) => {
@@ -34,7 +35,7 @@ describe.each(STORE_BACKENDS)("user_counts on $name", (backend) => {
               profile: { givenName: "Count", familyName: "Me" },
               email: `c${i}@example.com`,
               emailVerified: false,
-              password: password ? { plain: "Secr3t-Passw0rd!" } : undefined,
+              password: password ? { hash: TEST_PASSWORD_HASH } : undefined,
               passwordChangeRequired: false,
             },
             admin,
@@ -71,7 +72,7 @@ describe.each(STORE_BACKENDS)("user_counts on $name", (backend) => {
     const userIds: string[] = [];
     for (let i = 0; i < 6; i++) {
       const { userId } = await app.addHuman(
-        { orgId, username: `racer-${i}`, profile: { givenName: "Race", familyName: "Me" }, email: `r${i}@example.com`, emailVerified: false, password: { plain: "Secr3t-Passw0rd!" }, passwordChangeRequired: false },
+        { orgId, username: `racer-${i}`, profile: { givenName: "Race", familyName: "Me" }, email: `r${i}@example.com`, emailVerified: false, password: { hash: TEST_PASSWORD_HASH }, passwordChangeRequired: false },
         admin,
       );
       userIds.push(userId);

@@ -60,7 +60,7 @@ export async function addMachine(server: Pick<TestServer, "databaseUrl">, orgId:
  * signs in with it as with any password, without the ~100 ms of scrypt a plain password costs it
  * per user, which was the largest single cost of most files' setup.
  */
-const TEST_PASSWORD_HASH = bcrypt.hashSync(PASSWORD, 4);
+export const TEST_PASSWORD_HASH = bcrypt.hashSync(PASSWORD, 4);
 
 /**
  * Creates a human user: ACTIVE with PASSWORD (imported as a hash; the tests of hashing send
