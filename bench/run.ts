@@ -47,7 +47,7 @@ import { between, scrape, type ServerView } from "./server-metrics.js";
 import { cpuSeconds, freePort, freshDatabase, memoryMiB, postgresCpu, postgresCpuSince, ROOT, startBareServer, startServer, type Backend, type Database, type RunningServer } from "./server.js";
 import { watchers } from "./watchers.js";
 import { delivery } from "./delivery.js";
-import { PAIRS, sliceSeconds, workers } from "./workers.js";
+import { LOADS as WORKERS_LOADS, PAIRS, sliceSeconds, workers } from "./workers.js";
 
 const SCENARIOS = ["ceiling", "lockunlock", "latency", "scale", "crowd", "signin", "bulk", "watchers", "history", "delivery", "workers"] as const;
 const PROTOCOLS = ["grpc", "connect", "rest"] as const;
@@ -142,7 +142,7 @@ const HARD_DEADLINE_S =
       (has("history") ? 120 + HISTORY_USERS / 1_000 + protocols.length * ROUNDS * 6 * (DURATION + WARMUP + 30) : 0) +
       // Each round's waits for receipts and each backlog's fill and drain are bounded by delivery.ts's own timeouts.
       (has("delivery") ? 120 + ROUNDS * (4 * (DURATION + WARMUP + 60) + 3 * 600) + 3 * (240 + 600 + 60) : 0) +
-      (has("workers") ? 240 + ROUNDS * (2 * 2 * (WARMUP + 30 + PAIRS * (sliceSeconds(DURATION) + 30)) + 90) : 0));
+      (has("workers") ? 240 + ROUNDS * (WORKERS_LOADS.length * 2 * (WARMUP + 30 + PAIRS * (sliceSeconds(DURATION) + 30)) + 90) : 0));
 const deadline = setTimeout(() => {
   console.error(`bench: hard deadline of ${HARD_DEADLINE_S} s passed; killing the server and the load`);
   killLoad();

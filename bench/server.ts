@@ -182,18 +182,33 @@ export interface BareServer {
  * latency figures; with `durableFile`, each answer waits for an fdatasync of a record appended to it.
  */
 export async function startBareServer(durableFile?: string): Promise<BareServer> {
-  const child = spawn("taskset", ["-c", "0", process.execPath, ...NODE_FLAGS, "--import", "tsx", "bench/bare-server.ts", ...(durableFile ? ["--durable", durableFile] : [])], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const { ports, stop } = await spawnListening<{ grpc: number; http: number }>(["taskset", "-c", "0", process.execPath, ...NODE_FLAGS, "--import", "tsx", "bench/bare-server.ts", ...(durableFile ? ["--durable", durableFile] : [])], "bare server");
+  return { grpcUrl: `http://127.0.0.1:${ports.grpc}`, httpUrl: `http://127.0.0.1:${ports.http}`, stop };
+}
+
+export interface BareCluster {
+  pid: number;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** bench/bare-cluster.ts, unpinned, with the server's Node flags: the workers scenario's reference. */
+export async function startBareCluster(workers: number, units: number): Promise<BareCluster> {
+  const { pid, ports, stop } = await spawnListening<{ http: number }>([process.execPath, ...NODE_FLAGS, "--import", "tsx", "bench/bare-cluster.ts", String(workers), String(units)], "bare cluster");
+  return { pid, baseUrl: `http://127.0.0.1:${ports.http}`, stop };
+}
+
+/** Starts a bench script that prints its ports as one JSON line once it listens. */
+async function spawnListening<Ports>(command: string[], what: string): Promise<{ pid: number; ports: Ports; stop(): Promise<void> }> {
+  const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   const exited = new Promise<void>((done) => child.once("exit", () => (live.delete(child), done())));
   let stderr = "";
   child.stderr!.on("data", (c) => (stderr = (stderr + c).slice(-10_000)));
-  const ports = await new Promise<{ grpc: number; http: number }>((done, fail) => {
+  const ports = await new Promise<Ports>((done, fail) => {
     const failed = (why: string) => {
       child.kill("SIGKILL");
-      fail(new Error(`bare server ${why}:\n${stderr}`));
+      fail(new Error(`${what} ${why}:\n${stderr}`));
     };
     const timer = setTimeout(() => failed("did not listen within 30 s"), 30_000);
     let out = "";
@@ -210,12 +225,12 @@ export async function startBareServer(durableFile?: string): Promise<BareServer>
     child.once("error", (err) => failed(`could not start: ${err.message}`));
     void exited.then(() => {
       clearTimeout(timer);
-      fail(new Error(`bare server exited before listening:\n${stderr}`));
+      fail(new Error(`${what} exited before listening:\n${stderr}`));
     });
   });
   return {
-    grpcUrl: `http://127.0.0.1:${ports.grpc}`,
-    httpUrl: `http://127.0.0.1:${ports.http}`,
+    pid: child.pid!,
+    ports,
     stop: () => {
       child.kill("SIGTERM");
       return exited;

@@ -11,6 +11,11 @@
  * server: its cores are reported beside the server's. A measure with an answer the script did
  * not expect fails the scenario (after its results are written).
  * Target: WORKERS=2 ≥ 1.3× WORKERS=1 for both loads.
+ *
+ * The reference, measured in each round the same way: what a second process gains on this
+ * machine for a server that shares nothing between its processes (bench/bare-cluster.ts, a bare
+ * Node server doing REFERENCE_UNITS of JSON work a call, about what a lock/unlock costs one of
+ * our workers), under the same wrk script.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +23,7 @@ import { runWrk, type WrkResult } from "./load.js";
 import { median, pass, round, table, writeResult } from "./report.js";
 import { seededDatabase, type SeededDatabase } from "./seeded-database.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
-import { childrenOf, cpuSeconds, postgresCpu, postgresCpuSince, startServer, type Backend, type RunningServer } from "./server.js";
+import { childrenOf, cpuSeconds, postgresCpu, postgresCpuSince, startBareCluster, startServer, type Backend } from "./server.js";
 
 export interface WorkersOptions {
   backend: Backend;
@@ -41,8 +46,10 @@ export interface WorkersOptions {
 export const PAIRS = 5;
 export const sliceSeconds = (durationS: number) => Math.max(2, durationS / 2);
 
-const LOADS = ["get", "lockunlock"] as const;
+export const LOADS = ["get", "lockunlock", "reference"] as const;
 type Load = (typeof LOADS)[number];
+/** The reference's work a call: JSON round trips of a user, ~250 µs of CPU a call alone (a lock/unlock: ~200). */
+const REFERENCE_UNITS = 30;
 const SETTINGS = [1, 2] as const;
 type Workers = (typeof SETTINGS)[number];
 const TARGET = 1.3;
@@ -56,26 +63,36 @@ interface Measurement extends Omit<WrkResult, "cpuCores"> {
   wrkCores: number;
   /** PostgreSQL's processes (every process named postgres) on the same cores; undefined on SQLite. */
   databaseCores?: number;
-  server: ServerView;
+  /** Undefined for the reference, which keeps no metrics. */
+  server?: ServerView;
+}
+
+/** What a measure needs of the server under load. */
+interface Target {
+  pid: number;
+  baseUrl: string;
+  token: string;
 }
 
 
 /** The CPU seconds of each of a server's processes: its own pid's, and each child's with its children. */
-function cpuOf(server: RunningServer): Map<number, number> {
+function cpuOf(server: Target): Map<number, number> {
   const of = new Map([[server.pid, cpuSeconds(server.pid, "own")]]);
   for (const child of childrenOf(server.pid)) of.set(child, cpuSeconds(child));
   return of;
 }
 
-async function measure(o: WorkersOptions, server: RunningServer, idsFile: string, load: Load, seconds: number): Promise<Measurement> {
-  const scraped = await scrape(server.baseUrl);
+async function measure(o: WorkersOptions, server: Target, idsFile: string, load: Load, seconds: number): Promise<Measurement> {
+  const ours = load !== "reference";
+  const scraped = ours ? await scrape(server.baseUrl) : undefined;
   const cpu0 = cpuOf(server);
   const database0 = o.backend === "postgres" ? postgresCpu() : undefined;
   const t0 = performance.now();
-  const { cpuCores: wrkCores, ...out } = await runWrk({ url: server.baseUrl, token: server.token, idsFile, op: load, connections: o.connections, durationS: seconds });
+  const op = load === "get" ? "get" : "lockunlock";
+  const { cpuCores: wrkCores, ...out } = await runWrk({ url: server.baseUrl, token: server.token, idsFile, op, connections: o.connections, durationS: seconds });
   const elapsedS = (performance.now() - t0) / 1000;
   const cores = [...cpuOf(server)].map(([pid, cpu]) => (cpu - (cpu0.get(pid) ?? 0)) / elapsedS);
-  const view = between(scraped, await scrape(server.baseUrl), elapsedS);
+  const view = scraped && between(scraped, await scrape(server.baseUrl), elapsedS);
   return {
     ...out,
     rps: round(out.requests / (out.durationUs / 1e6)),
@@ -95,9 +112,14 @@ interface Pair {
 }
 type Round = Record<Load, Pair[]>;
 
+type Measure = (load: Load, seconds: number) => Promise<Measurement>;
+
 export async function workers(o: WorkersOptions): Promise<void> {
   const seeded: SeededDatabase[] = [];
-  const running: RunningServer[] = [];
+  const running: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    while (running.length) await running.pop()!.stop();
+  };
   try {
     for (const w of SETTINGS) seeded.push(await seededDatabase(o.backend, o.users, o.env, o.log, `workers (WORKERS=${w})`));
     const idsFiles = seeded.map(({ db, ids }) => {
@@ -105,43 +127,60 @@ export async function workers(o: WorkersOptions): Promise<void> {
       writeFileSync(file, `${ids.join("\n")}\n`);
       return file;
     });
-    const sliceS = sliceSeconds(o.durationS);
     const rounds: Round[] = [];
     for (let r = 1; r <= o.rounds; r++) {
-      const on = {} as Record<Workers, (load: Load, seconds: number) => Promise<Measurement>>;
+      const result = {} as Round;
+      const on = {} as Record<Workers, Measure>;
       for (const [i, w] of SETTINGS.entries()) {
         const server = await startServer(seeded[i]!.db, seeded[i]!.port, { ...o.env, WORKERS: String(w) }, { pinned: false });
         running.push(server);
         on[w] = (load, seconds) => measure(o, server, idsFiles[i]!, load, seconds);
       }
-      const result = {} as Round;
-      for (const load of LOADS) {
-        // Also the time for every worker to listen: the first call is served once one does.
-        if (o.warmupS > 0) for (const w of SETTINGS) await on[w](load, o.warmupS);
-        result[load] = [];
-        for (let p = 0; p < PAIRS; p++) {
-          // The order alternates, so that neither setting always runs in the other's wake.
-          const twoFirst = (r + p) % 2 === 0;
-          const first = await on[twoFirst ? 2 : 1](load, sliceS);
-          const second = await on[twoFirst ? 1 : 2](load, sliceS);
-          const pair = twoFirst ? { one: second, two: first, twoFirst } : { one: first, two: second, twoFirst };
-          result[load].push(pair);
-          o.log(
-            `workers: round ${r}/${o.rounds}, ${load}, pair ${p + 1}/${PAIRS}: WORKERS=1 ${pair.one.rps} req/s (server ${pair.one.serverCores} cores, wrk ${pair.one.wrkCores}), ` +
-              `WORKERS=2 ${pair.two.rps} req/s (server ${pair.two.serverCores} cores: workers ${pair.two.workerCores.join(" + ")}, wrk ${pair.two.wrkCores}); ` +
-              `${pair.one.unexpected + pair.two.unexpected} unexpected, ${pair.one.socketErrors + pair.two.socketErrors} socket errors`,
-          );
-        }
+      result.get = await pairs(o, r, "get", on);
+      result.lockunlock = await pairs(o, r, "lockunlock", on);
+      await stopAll();
+      for (const [i, w] of SETTINGS.entries()) {
+        const bare = await startBareCluster(w, REFERENCE_UNITS);
+        running.push(bare);
+        on[w] = (load, seconds) => measure(o, { ...bare, token: "none" }, idsFiles[i]!, load, seconds);
       }
-      while (running.length) await running.pop()!.stop();
+      result.reference = await pairs(o, r, "reference", on);
+      await stopAll();
       rounds.push(result);
     }
     report(o, rounds);
   } finally {
-    for (const server of running) await server.stop();
+    await stopAll();
     for (const { db } of seeded) await db.drop();
   }
 }
+
+/** A warm-up on each setting, then PAIRS pairs of measures, the order alternating. */
+async function pairs(o: WorkersOptions, r: number, load: Load, on: Record<Workers, Measure>): Promise<Pair[]> {
+  // Also the time for every worker to listen: the first call is served once one does.
+  if (o.warmupS > 0) for (const w of SETTINGS) await on[w](load, o.warmupS);
+  const result: Pair[] = [];
+  for (let p = 0; p < PAIRS; p++) {
+    // The order alternates, so that neither setting always runs in the other's wake.
+    const twoFirst = (r + p) % 2 === 0;
+    const first = await on[twoFirst ? 2 : 1](load, sliceSeconds(o.durationS));
+    const second = await on[twoFirst ? 1 : 2](load, sliceSeconds(o.durationS));
+    const pair = twoFirst ? { one: second, two: first, twoFirst } : { one: first, two: second, twoFirst };
+    result.push(pair);
+    o.log(
+      `workers: round ${r}/${o.rounds}, ${load}, pair ${p + 1}/${PAIRS}: WORKERS=1 ${pair.one.rps} req/s (server ${pair.one.serverCores} cores, wrk ${pair.one.wrkCores}), ` +
+        `WORKERS=2 ${pair.two.rps} req/s (server ${pair.two.serverCores} cores: workers ${pair.two.workerCores.join(" + ")}, wrk ${pair.two.wrkCores}); ` +
+        `${pair.one.unexpected + pair.two.unexpected} unexpected, ${pair.one.socketErrors + pair.two.socketErrors} socket errors`,
+    );
+  }
+  return result;
+}
+
+const LOAD_NAMES: Record<Load, string> = {
+  get: "GetUserByID (GET /v2/users/{id})",
+  lockunlock: "lock/unlock (POST /v2/users/{id}/lock, /unlock)",
+  reference: `reference: bench/bare-cluster.ts, ${REFERENCE_UNITS} units a call, the lock/unlock script`,
+};
 
 const cpuUsPerCall = (m: Measurement) => round((m.serverCores / m.rps) * 1e6, 0);
 
@@ -165,15 +204,15 @@ function report(o: WorkersOptions, rounds: Round[]): void {
     const ratio = median(pairsOf(load).map(pairRatio));
     const latency = (w: Workers) => `${round(medianOf(load, w, (m) => m.p50Us) / 1000, 2)} / ${round(medianOf(load, w, (m) => m.p99Us) / 1000, 2)}`;
     return [
-      load === "get" ? "GetUserByID (GET /v2/users/{id})" : "lock/unlock (POST /v2/users/{id}/lock, /unlock)",
+      LOAD_NAMES[load],
       medianOf(load, 1, (m) => m.rps),
       medianOf(load, 2, (m) => m.rps),
       `${round(ratio, 2)}×`,
       rounds.map((r) => r[load].map((p) => round(pairRatio(p), 2)).join(" ")).join("; "),
-      pass(ratio >= TARGET),
+      load === "reference" ? "-" : pass(ratio >= TARGET),
       both(load, (m) => m.serverCores),
       both(load, (m) => m.wrkCores),
-      o.backend === "postgres" ? both(load, (m) => m.databaseCores ?? NaN) : "-",
+      o.backend === "postgres" && load !== "reference" ? both(load, (m) => m.databaseCores ?? NaN) : "-",
       both(load, cpuUsPerCall),
       `${latency(1)}; ${latency(2)}`,
       `${of(load, 1).reduce((n, m) => n + m.non2xx, 0)} / ${of(load, 2).reduce((n, m) => n + m.non2xx, 0)}`,
@@ -191,9 +230,10 @@ function report(o: WorkersOptions, rounds: Round[]): void {
         server: "two servers at once, each on its own database seeded alike: node NODE_FLAGS dist/server.mjs (as npm start) with WORKERS=1 and with WORKERS=2, unpinned; BENCH_NOOP=1, LOG_LEVEL default, stdout to /dev/null",
         load: "wrk -t CORES -c C --latency -s bench/wrk-users.lua, unpinned (it shares the cores with the server): GET /v2/users/{id} walking the users; POST /v2/users/{id}/lock then /unlock, no two calls on one user at once",
         pairs: `each round and load: a warm-up on each server, then ${PAIRS} pairs, one measure on each server back to back, the order alternating; the target on the median of the pairs' ratios`,
+        reference: `after our two servers in each round: bench/bare-cluster.ts with 1 and with 2 processes (node:cluster, round-robin), each call ${REFERENCE_UNITS} rounds of JSON stringify and parse of a user before a 200, under the lock/unlock script; the same pairs`,
         cpu: "server: the primary's own CPU and each worker's with its children, from /proc; wrk: this process's ended children's CPU around its run; PostgreSQL: every process named postgres running at the end, since the start",
       },
-      target: `WORKERS=2 ≥ ${TARGET}× WORKERS=1 for each load, the median of the pairs' ratios`,
+      target: `WORKERS=2 ≥ ${TARGET}× WORKERS=1 for GetUserByID and lock/unlock, the median of the pairs' ratios`,
       medians: Object.fromEntries(
         LOADS.map((load) => [
           load,
