@@ -48,7 +48,7 @@ export const sliceSeconds = (durationS: number) => Math.max(2, durationS / 2);
 
 export const LOADS = ["get", "lockunlock", "reference"] as const;
 type Load = (typeof LOADS)[number];
-/** The reference's work a call: JSON round trips of a user, ~250 µs of CPU a call alone (a lock/unlock: ~200). */
+/** The reference's work a call: JSON round trips of a user; with HTTP ~140–160 µs of CPU a call alone (a lock/unlock: ~200–220). */
 const REFERENCE_UNITS = 30;
 const SETTINGS = [1, 2] as const;
 type Workers = (typeof SETTINGS)[number];
