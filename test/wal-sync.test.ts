@@ -78,6 +78,48 @@ describe("WalSync", () => {
     expect(held).toHaveLength(1);
   });
 
+  it("lets a flush asked for soon share this turn's commit flush, or start its own a turn later", async () => {
+    const { held, flush } = heldFlushes();
+    const sync = new WalSync(flush);
+    // Another connection's commit seen, then a commit of this turn: one flush for both.
+    const seen = sync.durableSoon();
+    expect(held).toHaveLength(0);
+    expect(sync.pending()).toBe(seen);
+    await new Promise((r) => setImmediate(r));
+    const own = sync.durable();
+    await new Promise((r) => setImmediate(r));
+    expect(held).toHaveLength(1);
+    held[0]!.finish();
+    expect(await settled(Promise.all([seen, own]))).toBe(true);
+
+    // Nothing committed here: its own flush starts a turn later, and a read waits for it.
+    const alone = sync.durableSoon();
+    expect(await settled(alone)).toBe(false);
+    await new Promise((r) => setImmediate(r));
+    expect(held).toHaveLength(2);
+    expect(await settled(sync.pending()!)).toBe(false);
+    held[1]!.finish();
+    expect(await settled(alone)).toBe(true);
+    expect(sync.pending()).toBeUndefined();
+  });
+
+  it("makes a flush asked for soon during a running flush wait for the next one", async () => {
+    const { held, flush } = heldFlushes();
+    const sync = new WalSync(flush);
+    const running = sync.durable();
+    const seen = sync.durableSoon();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    held[0]!.finish();
+    expect(await settled(running)).toBe(true);
+    // The running flush may have started before the other connection's commit: not enough.
+    expect(await settled(seen)).toBe(false);
+    expect(held).toHaveLength(2);
+    held[1]!.fail(new Error("EIO"));
+    await expect(seen).rejects.toThrow("EIO");
+    await expect(sync.durableSoon()).rejects.toThrow("EIO");
+  });
+
   it("flushes a real file through a descriptor of its own", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "zus-wal-")), "x-wal");
     writeFileSync(file, "frames");
@@ -184,6 +226,10 @@ describe("SQLite store durability", () => {
     const first = held.length;
 
     const reading = store.getUser(create.user.id);
+    // Not at once: a commit of this turn would start one that covers it (WalSync.durableSoon).
+    expect(held).toHaveLength(first);
+    expect(await settled(reading)).toBe(false);
+    await new Promise((r) => setImmediate(r));
     expect(held).toHaveLength(first + 1);
     expect(await settled(reading)).toBe(false);
     held[first]!.finish();

@@ -26,23 +26,47 @@ export class WalSync {
   /** The fdatasync that starts when `running` ends, for commits written since it started. */
   private next: Promise<void> | undefined;
   private failure: Error | undefined;
+  /** Asked for by durableSoon(): the next durable() call's flush, or one of its own a turn later. */
+  private soon: { promise: Promise<void>; settle: (flushed: Promise<void>) => void } | undefined;
 
   constructor(private readonly flush: () => Promise<void>) {}
 
   /** Resolves once everything committed before this call is on stable storage. */
   durable(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+    const flushed = this.failure ? Promise.reject(this.failure) : this.flushFromNow();
+    this.soon?.settle(flushed);
+    this.soon = undefined;
+    return flushed;
+  }
+
+  private flushFromNow(): Promise<void> {
     if (!this.running) return (this.running = this.start());
-    this.next ??= this.running.then(
+    return (this.next ??= this.running.then(
       () => this.startNext(),
       () => this.startNext(),
-    );
-    return this.next;
+    ));
+  }
+
+  /**
+   * Like durable(), for commits of other connections that a read has just seen: the flush may wait
+   * for the group commit of this turn (whose flush covers them too, having started after them)
+   * instead of starting one of its own now; if this turn commits nothing, it starts in the next.
+   */
+  durableSoon(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.soon) return this.soon.promise;
+    let settle!: (flushed: Promise<void>) => void;
+    const promise = new Promise<void>((resolve, reject) => (settle = (flushed) => flushed.then(resolve, reject)));
+    const soon = (this.soon = { promise, settle });
+    // The group commit's flush runs in this turn's check phase (setImmediate); this runs after it.
+    setImmediate(() => setImmediate(() => this.soon === soon && this.durable().catch(() => undefined)));
+    return promise;
   }
 
   /** What is committed but not yet durable, if anything: readers wait for it (see the store). */
   pending(): Promise<void> | undefined {
-    return this.next ?? this.running;
+    // A flush asked for by durableSoon() starts after any running one ends: it covers them all.
+    return this.soon?.promise ?? this.next ?? this.running;
   }
 
   /** Set once an fdatasync failed. */
