@@ -170,9 +170,9 @@ class SqliteStore implements CacheableStore {
    * cluster, the CLI. What such a commit wrote may not be on disk yet (its writer answers once it
    * is, wal-sync.ts), and what this process reads now may show it: a flush of the -wal file is
    * asked for, which pendingDurability() then waits for, so that nothing not durable is answered
-   * here either. It is this turn's group-commit flush if there is one (with two workers, a third
-   * of the fdatasyncs a lock/unlock went away: bench/FINDINGS.md, "what the machine allows a
-   * second process"). So a read that may show such a commit looks after it (durabilityOfRead).
+   * here either. It is this turn's group-commit flush if there is one, so two workers flush less
+   * often for the same commits (bench/FINDINGS.md, "what the machine allows a second process").
+   * So a read that may show such a commit looks after it (durabilityOfRead).
    */
   othersCommitted(): number {
     const version = this.dataVersion.get();
