@@ -1,8 +1,12 @@
 /**
  * Users and token owners kept in memory in front of a SQLite store. An entry is replaced or
- * dropped right after each commit of its user here, and every entry is dropped as soon as
- * another process on the file (another worker of the cluster, the CLI) is seen to have
- * committed: so an entry is what a read of the rows would give. Authentication runs on every
+ * dropped right after each commit of its user here, and as soon as another process on the file
+ * (another worker of the cluster, the CLI) is seen to have committed, the entries of the users
+ * whose events it wrote are dropped (all of them past a thousand users): so an entry is what a
+ * read of the rows would give. This rests on every change of a user, its tokens or grants
+ * writing an event of that user in its transaction, as every writer here does (writePlan); a row
+ * changed by hand without its event is not seen until the entry goes otherwise. Dropping only
+ * those entries instead of all: bench/FINDINGS.md, "what the machine allows a second process". Authentication runs on every
  * call, and a lock or unlock then reads its user without SQLite (what that saves:
  * bench/FINDINGS.md, "Earlier rounds", "Two rounds before"). PostgreSQL has several instances on
  * one database and gets no such cache.
@@ -49,6 +53,9 @@ export interface CacheableStore extends Omit<Store, "getUser" | "findTokenOwner"
   pendingDurability(): Promise<void> | undefined;
   /** Grows each time another connection on the file is seen to have committed since the last look. */
   othersCommitted(): number;
+  /** The users another connection changed since the last call, or "all". */
+  takeChangedByOthers(): Set<string> | "all";
+  takeChangedByOthers(): Set<string> | "all";
   /**
    * Calls `committed` with the user's row right after the COMMIT that holds the commit, before
    * any other JavaScript runs and before the wait for durability: a change that starts meanwhile
@@ -113,6 +120,14 @@ export class CachedStore implements Store {
     const commits = this.inner.othersCommitted();
     if (commits === this.othersCommits) return;
     this.othersCommits = commits;
+    const changed = this.inner.takeChangedByOthers();
+    if (changed !== "all") {
+      for (const id of changed) {
+        this.users.delete(id);
+        this.forgetTokensOf(id);
+      }
+      return;
+    }
     this.users.clear();
     this.tokenOwners.clear();
     this.tokensOfUser.clear();

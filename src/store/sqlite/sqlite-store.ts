@@ -88,6 +88,10 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
  * keeps its other shards' rows, and a total is still their sum.
  */
 const COUNT_SHARDS = 1;
+/** More users changed elsewhere at once than this and the caches drop every entry. */
+const MAX_CHANGED_USERS = 1_000;
+/** This process's own events kept to be told from others' before they are read past. */
+const MAX_OWN_EVENT_IDS = 10_000;
 
 class SqliteStore implements CacheableStore {
   readonly log: SqliteEventLog;
@@ -106,6 +110,12 @@ class SqliteStore implements CacheableStore {
   private readonly dataVersion;
   private seenDataVersion: unknown;
   private othersCommits = 0;
+  /** The events of every writer on the file, read past lastEventId at each look (readEvents). */
+  private readonly eventsSince;
+  private lastEventId = 0;
+  /** This process's events not yet read past: not another's change. */
+  private readonly ownEventIds = new Set<number>();
+  private changedByOthers: Set<string> | "all" = new Set();
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -119,6 +129,8 @@ class SqliteStore implements CacheableStore {
   ) {
     this.dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
     this.seenDataVersion = this.dataVersion.get();
+    this.eventsSince = sqlite.prepare(`SELECT id, aggregate_id AS user FROM events WHERE id > ? ORDER BY id LIMIT ${MAX_CHANGED_USERS + 1}`);
+    this.lastEventId = Number((sqlite.prepare("SELECT coalesce(max(id), 0) AS m FROM events").get() as { m: number }).m);
     this.statements = writeStatements(db);
     this.log = new SqliteEventLog(sqlite, db, async () => this.durabilityOfRead());
     this.outbox = new SqliteOutbox(sqlite, db, owner, spell);
@@ -179,10 +191,34 @@ class SqliteStore implements CacheableStore {
     if (version !== this.seenDataVersion) {
       this.seenDataVersion = version;
       this.othersCommits++;
+      this.readEvents();
       // A failure is reported by pending() to every reader, and makes the store unready (ping).
       this.wal.durableSoon().catch(() => undefined);
     }
     return this.othersCommits;
+  }
+
+  /**
+   * The users of the events written since the last read, but for this process's own: whose
+   * entries the caches drop (cached-store.ts). Every change of a user, its tokens or its grants
+   * writes an event of that user in its transaction (writePlan), so these are all the users
+   * another connection changed.
+   */
+  private readEvents(): void {
+    const rows = this.eventsSince.all(this.lastEventId) as { id: number; user: string }[];
+    if (rows.length > MAX_CHANGED_USERS) this.changedByOthers = "all";
+    for (const row of rows) {
+      if (this.ownEventIds.delete(row.id)) continue;
+      if (this.changedByOthers !== "all") this.changedByOthers.add(row.user);
+    }
+    if (rows.length) this.lastEventId = rows[rows.length - 1]!.id;
+  }
+
+  /** Since the last call: the users another connection changed, or "all" past MAX_CHANGED_USERS. */
+  takeChangedByOthers(): Set<string> | "all" {
+    const changed = this.changedByOthers;
+    this.changedByOthers = new Set();
+    return changed;
   }
 
   commitUser(commit: UserCommit, committed?: (row: UserRow) => void): Promise<void> {
@@ -192,6 +228,9 @@ class SqliteStore implements CacheableStore {
       (db) => (ids = writePlan(db, this.statements, this.counts, plan)),
       () => {
         this.log.committed(plan.events, ids);
+        for (const id of ids) if (id > this.lastEventId) this.ownEventIds.add(id);
+        // Alone on the file nothing moves data_version, which reads past them: read past them here.
+        if (this.ownEventIds.size > MAX_OWN_EVENT_IDS) this.readEvents();
         committed?.(plan.user);
       },
     );
