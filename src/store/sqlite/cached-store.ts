@@ -5,9 +5,9 @@
  * whose events it wrote are dropped (all of them past a thousand users): so an entry is what a
  * read of the rows would give. This rests on every change of a user, its tokens or grants
  * writing an event of that user in its transaction, as every writer here does (writePlan); a row
- * changed by hand without its event is not seen until the entry goes otherwise. Dropping only
- * those entries instead of all: bench/FINDINGS.md, "what the machine allows a second process". Authentication runs on every
- * call, and a lock or unlock then reads its user without SQLite (what that saves:
+ * changed by hand without its event is not seen until the entry goes otherwise (why only those
+ * entries: bench/FINDINGS.md, "what the machine allows a second process"). Authentication runs
+ * on every call, and a lock or unlock then reads its user without SQLite (what that saves:
  * bench/FINDINGS.md, "Earlier rounds", "Two rounds before"). PostgreSQL has several instances on
  * one database and gets no such cache.
  *
@@ -54,7 +54,6 @@ export interface CacheableStore extends Omit<Store, "getUser" | "findTokenOwner"
   /** Grows each time another connection on the file is seen to have committed since the last look. */
   othersCommitted(): number;
   /** The users another connection changed since the last call, or "all". */
-  takeChangedByOthers(): Set<string> | "all";
   takeChangedByOthers(): Set<string> | "all";
   /**
    * Calls `committed` with the user's row right after the COMMIT that holds the commit, before
