@@ -179,6 +179,23 @@ describe("SQLite store: users kept in memory", () => {
     expect(rowOf("u-kept")!.sequence).toBe(kept.sequence + 1);
   });
 
+  it("drops every entry when more events were written elsewhere than one look reads", async () => {
+    await step("u-flood", { type: "user.machine.added", payload: { orgId: ORG, username: "flood", machine: { name: "F", description: "" } } });
+    await nextTask();
+    const cached = (await store.getUser("u-flood"))!;
+    const writer = new Database(file);
+    writer.transaction(() => {
+      // A row changed without its event: only dropping everything shows it.
+      writer.prepare("update users set sequence = sequence + 1 where id = ?").run("u-flood");
+      const event = writer.prepare("insert into events (aggregate_id, sequence, type, payload, actor, resource_owner, created_at) values ('u-elsewhere', ?, 'user.locked', null, 'elsewhere', ?, ?)");
+      for (let sequence = 1; sequence <= 1_001; sequence++) event.run(sequence, ORG, Date.now());
+    })();
+    writer.close();
+    await nextTask();
+    expect((await store.getUser("u-flood"))!.sequence).toBe(cached.sequence + 1);
+    expect(await store.getUser("u-flood")).toEqual(rowOf("u-flood"));
+  });
+
   it("an unknown user is not remembered as missing", async () => {
     expect(await store.getUser("u-later")).toBeUndefined();
     await step("u-later", { type: "user.machine.added", payload: { orgId: ORG, username: "later", machine: { name: "L", description: "" } } });

@@ -2,7 +2,7 @@
  * Users and token owners kept in memory in front of a SQLite store. An entry is replaced or
  * dropped right after each commit of its user here, and as soon as another process on the file
  * (another worker of the cluster, the CLI) is seen to have committed, the entries of the users
- * whose events it wrote are dropped (all of them past a thousand users): so an entry is what a
+ * whose events it wrote are dropped (all of them past a thousand events): so an entry is what a
  * read of the rows would give. This rests on every change of a user, its tokens or grants
  * writing an event of that user in its transaction, as every writer here does (writePlan); a row
  * changed by hand without its event is not seen until the entry goes otherwise (why only those

@@ -88,8 +88,8 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
  * keeps its other shards' rows, and a total is still their sum.
  */
 const COUNT_SHARDS = 1;
-/** More users changed elsewhere at once than this and the caches drop every entry. */
-const MAX_CHANGED_USERS = 1_000;
+/** Events a look reads at most; with more written since the last, the caches drop every entry. */
+const MAX_EVENTS_READ = 1_000;
 /** This process's own events kept to be told from others' before they are read past. */
 const MAX_OWN_EVENT_IDS = 10_000;
 
@@ -112,7 +112,8 @@ class SqliteStore implements CacheableStore {
   private othersCommits = 0;
   /** The events of every writer on the file, read past lastEventId at each look (readEvents). */
   private readonly eventsSince;
-  private lastEventId = 0;
+  private readonly lastEventIdNow;
+  private lastEventId: number;
   /** This process's events not yet read past: not another's change. */
   private readonly ownEventIds = new Set<number>();
   private changedByOthers: Set<string> | "all" = new Set();
@@ -129,8 +130,9 @@ class SqliteStore implements CacheableStore {
   ) {
     this.dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
     this.seenDataVersion = this.dataVersion.get();
-    this.eventsSince = sqlite.prepare(`SELECT id, aggregate_id AS user FROM events WHERE id > ? ORDER BY id LIMIT ${MAX_CHANGED_USERS + 1}`);
-    this.lastEventId = Number((sqlite.prepare("SELECT coalesce(max(id), 0) AS m FROM events").get() as { m: number }).m);
+    this.eventsSince = sqlite.prepare(`SELECT id, aggregate_id AS user FROM events WHERE id > ? ORDER BY id LIMIT ${MAX_EVENTS_READ + 1}`);
+    this.lastEventIdNow = sqlite.prepare("SELECT coalesce(max(id), 0) FROM events").pluck();
+    this.lastEventId = Number(this.lastEventIdNow.get());
     this.statements = writeStatements(db);
     this.log = new SqliteEventLog(sqlite, db, async () => this.durabilityOfRead());
     this.outbox = new SqliteOutbox(sqlite, db, owner, spell);
@@ -206,7 +208,13 @@ class SqliteStore implements CacheableStore {
    */
   private readEvents(): void {
     const rows = this.eventsSince.all(this.lastEventId) as { id: number; user: string }[];
-    if (rows.length > MAX_CHANGED_USERS) this.changedByOthers = "all";
+    if (rows.length > MAX_EVENTS_READ) {
+      // Every entry goes, so the rest need not be read: on past all of them.
+      this.changedByOthers = "all";
+      this.ownEventIds.clear();
+      this.lastEventId = Number(this.lastEventIdNow.get());
+      return;
+    }
     for (const row of rows) {
       if (this.ownEventIds.delete(row.id)) continue;
       if (this.changedByOthers !== "all") this.changedByOthers.add(row.user);
@@ -214,7 +222,7 @@ class SqliteStore implements CacheableStore {
     if (rows.length) this.lastEventId = rows[rows.length - 1]!.id;
   }
 
-  /** Since the last call: the users another connection changed, or "all" past MAX_CHANGED_USERS. */
+  /** Since the last call: the users another connection changed, or "all" past MAX_EVENTS_READ. */
   takeChangedByOthers(): Set<string> | "all" {
     const changed = this.changedByOthers;
     this.changedByOthers = new Set();
@@ -228,7 +236,7 @@ class SqliteStore implements CacheableStore {
       (db) => (ids = writePlan(db, this.statements, this.counts, plan)),
       () => {
         this.log.committed(plan.events, ids);
-        for (const id of ids) if (id > this.lastEventId) this.ownEventIds.add(id);
+        for (const id of ids) this.ownEventIds.add(id);
         // Alone on the file nothing moves data_version, which reads past them: read past them here.
         if (this.ownEventIds.size > MAX_OWN_EVENT_IDS) this.readEvents();
         committed?.(plan.user);
