@@ -21,6 +21,9 @@ function heldFlushes() {
   return { held, flush };
 }
 
+/** The event loop's next turn: what setImmediate queued meanwhile has run. */
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
 /** Whether a promise has settled, after letting every pending callback run. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
@@ -28,7 +31,7 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
     () => (done = true),
     () => (done = true),
   );
-  await new Promise((r) => setImmediate(r));
+  await nextTurn();
   return done;
 }
 
@@ -85,9 +88,9 @@ describe("WalSync", () => {
     const seen = sync.durableSoon();
     expect(held).toHaveLength(0);
     expect(sync.pending()).toBe(seen);
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     const own = sync.durable();
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     expect(held).toHaveLength(1);
     held[0]!.finish();
     expect(await settled(Promise.all([seen, own]))).toBe(true);
@@ -95,7 +98,7 @@ describe("WalSync", () => {
     // Nothing committed here: its own flush starts a turn later, and a read waits for it.
     const alone = sync.durableSoon();
     expect(await settled(alone)).toBe(false);
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     expect(held).toHaveLength(2);
     expect(await settled(sync.pending()!)).toBe(false);
     held[1]!.finish();
@@ -108,8 +111,8 @@ describe("WalSync", () => {
     const sync = new WalSync(flush);
     const running = sync.durable();
     const seen = sync.durableSoon();
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
+    await nextTurn();
     held[0]!.finish();
     expect(await settled(running)).toBe(true);
     // The running flush may have started before the other connection's commit: not enough.
@@ -187,7 +190,7 @@ describe("SQLite store durability", () => {
 
     const create = newMachine("o1");
     const creating = store.commitUser(create);
-    await new Promise((r) => setImmediate(r)); // the group commit runs
+    await nextTurn(); // the group commit runs
     expect(held).toHaveLength(first + 1);
     expect(await settled(creating)).toBe(false);
 
@@ -208,7 +211,7 @@ describe("SQLite store durability", () => {
 
     // A write during a running flush needs the next one.
     const locking = store.commitUser(lockOf(create));
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     expect(held).toHaveLength(first + 2);
     expect(await settled(locking)).toBe(false);
     held[first + 1]!.finish();
@@ -229,7 +232,7 @@ describe("SQLite store durability", () => {
     // Not at once: a commit of this turn would start one that covers it (WalSync.durableSoon).
     expect(held).toHaveLength(first);
     expect(await settled(reading)).toBe(false);
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     expect(held).toHaveLength(first + 1);
     expect(await settled(reading)).toBe(false);
     held[first]!.finish();
