@@ -344,10 +344,10 @@ describe("SIGTERM", () => {
 });
 
 /**
- * PAIRS locks with the longest reason and unlocks of each user, users at once, each in order:
- * large messages, so that fewer calls fill a non-reading watcher's transport windows.
+ * PAIRS locks with the longest reason and unlocks of each user, each a bulk call for all of them
+ * (a tenth of the calls single ones take): large messages, so that fewer calls fill a non-reading
+ * watcher's transport windows.
  */
-/** PAIRS locks and unlocks of every user, each a bulk call for all of them (a tenth of the calls single ones take). */
 async function lockBurst(client: Records, ids: string[]): Promise<void> {
   const reason = "r".repeat(500);
   const outcomes = [];
