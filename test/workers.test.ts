@@ -211,7 +211,9 @@ describe("WORKERS=2: the processes", () => {
     const workers = await firstWorkers(server);
     expect(await server.stop("SIGTERM")).toBe(0);
     const stopped = logLines(server).filter((line) => line.msg === "stopped");
-    expect(new Set(stopped.map((line) => Number(line.worker ?? line.primary)))).toEqual(new Set([...workers, server.pid()]));
+    // With the server's output: a worker missing here died before the SIGTERM (seen once in a CI run,
+    // not reproduced since), and the primary's log says how.
+    expect(new Set(stopped.map((line) => Number(line.worker ?? line.primary))), server.output()).toEqual(new Set([...workers, server.pid()]));
     expect(workers.filter(alive)).toEqual([]);
   });
 
