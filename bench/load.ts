@@ -96,11 +96,11 @@ export interface WrkResult {
 }
 
 /**
- * wrk with bench/wrk-users.lua, one thread a core (fewer if there are fewer connections),
- * unpinned: it shares the cores with the server it loads.
+ * wrk with bench/wrk-users.lua, one thread a core (fewer if there are fewer connections, or
+ * `threads`), unpinned: it shares the cores with the server it loads.
  */
-export function runWrk(opts: { url: string; token: string; idsFile: string; op: "get" | "lockunlock"; connections: number; durationS: number }): Promise<WrkResult> {
-  const threads = String(Math.min(cpus().length, opts.connections));
+export function runWrk(opts: { url: string; token: string; idsFile: string; op: "get" | "lockunlock"; connections: number; durationS: number; threads?: number }): Promise<WrkResult> {
+  const threads = String(opts.threads ?? Math.min(cpus().length, opts.connections));
   const args = ["-t", threads, "-c", String(opts.connections), "-d", `${opts.durationS}s`, "--latency", "-s", join(ROOT, "bench", "wrk-users.lua"), opts.url, "--", opts.op, opts.idsFile, opts.token, threads];
   const cpu0 = endedChildrenCpuSeconds();
   const t0 = performance.now();

@@ -12,12 +12,18 @@
  * not expect fails the scenario (after its results are written).
  * Target: WORKERS=2 ≥ 1.3× WORKERS=1 for both loads.
  *
- * The reference, measured in each round the same way: what a second process gains on this
- * machine for a server that shares nothing between its processes (bench/bare-cluster.ts, a bare
- * Node server doing REFERENCE_UNITS of JSON work a call, about what a lock/unlock costs one of
- * our workers), under the same wrk script.
+ * Two references, measured in each round the same way, for what a second process gains on this
+ * machine where nothing is shared. `reference`: bench/bare-cluster.ts, a bare Node server doing
+ * REFERENCE_UNITS of JSON work a call, about what a lock/unlock costs one of our workers, as one
+ * process and as a node:cluster of two. `apart`: lock/unlock on our own server with WORKERS=1
+ * alone, against two such servers at once, each on a database of its own and loaded by a wrk of
+ * its own with half the connections (their requests and cores added up; both collectors
+ * single-threaded, as the workers' are): what our two workers cost each other through the
+ * shared database is absent from it, and what a second busy process of our server costs on this
+ * machine (its smaller group commits, the cores' caches, the scheduler) is in it.
  */
 import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { runWrk, type WrkResult } from "./load.js";
 import { median, pass, round, table, writeResult } from "./report.js";
@@ -46,13 +52,14 @@ export interface WorkersOptions {
 export const PAIRS = 5;
 export const sliceSeconds = (durationS: number) => Math.max(2, durationS / 2);
 
-export const LOADS = ["get", "lockunlock", "reference"] as const;
+export const LOADS = ["get", "lockunlock", "reference", "apart"] as const;
 type Load = (typeof LOADS)[number];
 /** The reference's work a call: JSON round trips of a user; with HTTP ~140–160 µs of CPU a call alone (a lock/unlock: ~200–220). */
 const REFERENCE_UNITS = 30;
 const SETTINGS = [1, 2] as const;
 type Workers = (typeof SETTINGS)[number];
 const TARGET = 1.3;
+const isReference = (load: Load): boolean => load === "reference" || load === "apart";
 
 interface Measurement extends Omit<WrkResult, "cpuCores"> {
   rps: number;
@@ -63,7 +70,7 @@ interface Measurement extends Omit<WrkResult, "cpuCores"> {
   wrkCores: number;
   /** PostgreSQL's processes (every process named postgres) on the same cores; undefined on SQLite. */
   databaseCores?: number;
-  /** Undefined for the reference, which keeps no metrics. */
+  /** Undefined for the references. */
   server?: ServerView;
 }
 
@@ -82,14 +89,13 @@ function cpuOf(server: Target): Map<number, number> {
   return of;
 }
 
-async function measure(o: WorkersOptions, server: Target, idsFile: string, load: Load, seconds: number): Promise<Measurement> {
-  const ours = load !== "reference";
-  const scraped = ours ? await scrape(server.baseUrl) : undefined;
+async function measure(o: WorkersOptions, server: Target, idsFile: string, load: Load, seconds: number, wrk: { connections: number; threads?: number } = { connections: o.connections }): Promise<Measurement> {
+  const scraped = load !== "reference" ? await scrape(server.baseUrl) : undefined;
   const cpu0 = cpuOf(server);
   const database0 = o.backend === "postgres" ? postgresCpu() : undefined;
   const t0 = performance.now();
   const op = load === "get" ? "get" : "lockunlock";
-  const { cpuCores: wrkCores, ...out } = await runWrk({ url: server.baseUrl, token: server.token, idsFile, op, connections: o.connections, durationS: seconds });
+  const { cpuCores: wrkCores, ...out } = await runWrk({ url: server.baseUrl, token: server.token, idsFile, op, ...wrk, durationS: seconds });
   const elapsedS = (performance.now() - t0) / 1000;
   const cores = [...cpuOf(server)].map(([pid, cpu]) => (cpu - (cpu0.get(pid) ?? 0)) / elapsedS);
   const view = scraped && between(scraped, await scrape(server.baseUrl), elapsedS);
@@ -102,6 +108,37 @@ async function measure(o: WorkersOptions, server: Target, idsFile: string, load:
     wrkCores: round(wrkCores, 2),
     databaseCores: database0 === undefined ? undefined : round(postgresCpuSince(database0) / elapsedS, 2),
     server: view,
+  };
+}
+
+/**
+ * The `apart` reference's second measure: two WORKERS=1 servers loaded at once, each by a wrk
+ * with half the connections and half the threads (so that the two wrk cost what one does).
+ * Requests, answers and cores add up; each server's cores are listed as workerCores; the
+ * latencies are the slower server's.
+ */
+async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFiles: [string, string], seconds: number): Promise<Measurement> {
+  const half = { connections: Math.max(1, Math.floor(o.connections / 2)), threads: Math.max(1, Math.floor(cpus().length / 2)) };
+  const [a, b] = await Promise.all(servers.map((server, i) => measure(o, server, idsFiles[i]!, "apart", seconds, half)));
+  const sum = (pick: (m: Measurement) => number) => pick(a!) + pick(b!);
+  return {
+    requests: sum((m) => m.requests),
+    durationUs: Math.max(a!.durationUs, b!.durationUs),
+    ok: sum((m) => m.ok),
+    unexpected: sum((m) => m.unexpected),
+    resumed: sum((m) => m.resumed),
+    non2xx: sum((m) => m.non2xx),
+    socketErrors: sum((m) => m.socketErrors),
+    p50Us: Math.max(a!.p50Us, b!.p50Us),
+    p99Us: Math.max(a!.p99Us, b!.p99Us),
+    maxUs: Math.max(a!.maxUs, b!.maxUs),
+    firstUnexpected: a!.firstUnexpected || b!.firstUnexpected,
+    rps: round(a!.rps + b!.rps),
+    serverCores: round(a!.serverCores + b!.serverCores, 2),
+    primaryCores: round(a!.primaryCores + b!.primaryCores, 2),
+    workerCores: [a!.serverCores, b!.serverCores],
+    wrkCores: round(a!.wrkCores + b!.wrkCores, 2),
+    databaseCores: a!.databaseCores === undefined ? undefined : round(Math.max(a!.databaseCores, b!.databaseCores ?? 0), 2),
   };
 }
 
@@ -146,6 +183,19 @@ export async function workers(o: WorkersOptions): Promise<void> {
       }
       result.reference = await pairs(o, r, "reference", on);
       await stopAll();
+      // Two WORKERS=1 servers, one on each database (seeded alike): alone, and both at once; with
+      // the collector single-threaded, as the primary starts its workers when they fill the cores.
+      const apart = [] as Target[];
+      const flags = [o.env.NODE_BENCH_FLAGS ?? process.env.NODE_BENCH_FLAGS, "--single-threaded-gc"].filter(Boolean).join(" ");
+      for (const [i] of SETTINGS.entries()) {
+        const server = await startServer(seeded[i]!.db, seeded[i]!.port, { ...o.env, WORKERS: "1", NODE_BENCH_FLAGS: flags }, { pinned: false });
+        running.push(server);
+        apart.push(server);
+      }
+      on[1] = (load, seconds) => measure(o, apart[0]!, idsFiles[0]!, load, seconds);
+      on[2] = (_load, seconds) => measureApart(o, [apart[0]!, apart[1]!], [idsFiles[0]!, idsFiles[1]!], seconds);
+      result.apart = await pairs(o, r, "apart", on);
+      await stopAll();
       rounds.push(result);
     }
     report(o, rounds);
@@ -180,6 +230,7 @@ const LOAD_NAMES: Record<Load, string> = {
   get: "GetUserByID (GET /v2/users/{id})",
   lockunlock: "lock/unlock (POST /v2/users/{id}/lock, /unlock)",
   reference: `reference: bench/bare-cluster.ts, ${REFERENCE_UNITS} units a call, the lock/unlock script`,
+  apart: "reference: lock/unlock, WORKERS=1 alone against two WORKERS=1 servers at once, a database and half the connections each",
 };
 
 const cpuUsPerCall = (m: Measurement) => round((m.serverCores / m.rps) * 1e6, 0);
@@ -209,7 +260,7 @@ function report(o: WorkersOptions, rounds: Round[]): void {
       medianOf(load, 2, (m) => m.rps),
       `${round(ratio, 2)}×`,
       rounds.map((r) => r[load].map((p) => round(pairRatio(p), 2)).join(" ")).join("; "),
-      load === "reference" ? "-" : pass(ratio >= TARGET),
+      isReference(load) ? "-" : pass(ratio >= TARGET),
       both(load, (m) => m.serverCores),
       both(load, (m) => m.wrkCores),
       o.backend === "postgres" && load !== "reference" ? both(load, (m) => m.databaseCores ?? NaN) : "-",
@@ -231,6 +282,7 @@ function report(o: WorkersOptions, rounds: Round[]): void {
         load: "wrk -t CORES -c C --latency -s bench/wrk-users.lua, unpinned (it shares the cores with the server): GET /v2/users/{id} walking the users; POST /v2/users/{id}/lock then /unlock, no two calls on one user at once",
         pairs: `each round and load: a warm-up on each server, then ${PAIRS} pairs, one measure on each server back to back, the order alternating; the target on the median of the pairs' ratios`,
         reference: `after our two servers in each round: bench/bare-cluster.ts with 1 and with 2 processes (node:cluster, round-robin), each call ${REFERENCE_UNITS} rounds of JSON stringify and parse of a user before a 200, under the lock/unlock script; the same pairs`,
+        apart: `after the reference in each round: our server with WORKERS=1 on the first database alone (C connections), against it and a second WORKERS=1 server on the second database at once, each loaded by its own wrk with C/2 connections and half the threads (requests and cores added up, latencies the slower's); both servers with --single-threaded-gc, as the primary starts its workers when they fill the cores; the same pairs`,
         cpu: "server: the primary's own CPU and each worker's with its children, from /proc; wrk: this process's ended children's CPU around its run; PostgreSQL: every process named postgres running at the end, since the start",
       },
       target: `WORKERS=2 ≥ ${TARGET}× WORKERS=1 for GetUserByID and lock/unlock, the median of the pairs' ratios`,
