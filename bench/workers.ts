@@ -25,7 +25,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { runWrk, type WrkResult } from "./load.js";
+import { endedChildrenCpuSeconds, runWrk, type WrkResult } from "./load.js";
 import { median, pass, round, table, writeResult } from "./report.js";
 import { seededDatabase, type SeededDatabase } from "./seeded-database.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
@@ -119,7 +119,11 @@ async function measure(o: WorkersOptions, server: Target, idsFile: string, load:
  */
 async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFiles: [string, string], seconds: number): Promise<Measurement> {
   const half = { connections: Math.max(1, Math.floor(o.connections / 2)), threads: Math.max(1, Math.floor(cpus().length / 2)) };
+  // Each wrk's own count of its CPU (RUSAGE_CHILDREN around its run) may hold the other's too.
+  const wrk0 = endedChildrenCpuSeconds();
+  const t0 = performance.now();
   const [a, b] = await Promise.all(servers.map((server, i) => measure(o, server, idsFiles[i]!, "apart", seconds, half)));
+  const wrkCores = (endedChildrenCpuSeconds() - wrk0) / ((performance.now() - t0) / 1000);
   const sum = (pick: (m: Measurement) => number) => pick(a!) + pick(b!);
   return {
     requests: sum((m) => m.requests),
@@ -137,7 +141,7 @@ async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFil
     serverCores: round(a!.serverCores + b!.serverCores, 2),
     primaryCores: round(a!.primaryCores + b!.primaryCores, 2),
     workerCores: [a!.serverCores, b!.serverCores],
-    wrkCores: round(a!.wrkCores + b!.wrkCores, 2),
+    wrkCores: round(wrkCores, 2),
     databaseCores: a!.databaseCores === undefined ? undefined : round(Math.max(a!.databaseCores, b!.databaseCores ?? 0), 2),
   };
 }
