@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UserApp } from "../dist/src/app.js";
+import { UserApp } from "../dist/src/app/user-app.js";
 import { openSqliteStore } from "../dist/src/store/sqlite/sqlite-store.js";
 
 const CALLS = Number(process.argv[2]);
