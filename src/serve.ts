@@ -145,6 +145,14 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
     rpcPath: config.rpcPath,
     ssf: { streams: ssfStreams, keys: signingKeys, pollQueue: delivery.pollQueue, longPollMs },
   });
+  // The signals' handlers come before the port opens: without one, Node's default action for a
+  // SIGTERM ends the process at once, calls in flight with it, and a supervisor (a cluster's
+  // primary, a test) may send one as soon as it reads the "listening" line. One that comes
+  // before the server is up stops it once it is.
+  let stopSignal: string | undefined;
+  let onSignal = (signal: string): void => void (stopSignal ??= signal);
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
   const server = await listen(handler, { port: config.port, host: config.host, tls: config.tls, limits: connectionLimits(config, worker) });
   // A cluster's primary says "listening" once every worker is (primary.ts).
   logger.info({ host: config.host, port: server.port, tls: Boolean(config.tls), rpcPath: handler.rpcPath }, worker ? "worker listening" : "listening");
@@ -168,6 +176,6 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
     logger.info("stopped");
     process.exit(0);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  onSignal = (signal) => void stop(signal);
+  if (stopSignal) onSignal(stopSignal);
 }

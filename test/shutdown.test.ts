@@ -1,9 +1,12 @@
 /**
  * Graceful shutdown: SIGTERM in the middle of traffic loses no acknowledged write, gives no
- * garbage answers, ends streams, does not wait on idle connections, and reports not-ready.
+ * garbage answers, ends streams, does not wait on idle connections, and reports not-ready; and
+ * from the moment the server says it listens, a SIGTERM drains it rather than ending it.
  */
+import { spawn } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -12,7 +15,8 @@ import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc
 import { UserState } from "../gen/zitadel/user/v2/user_pb.js";
 import { userClient, type Protocol, type UserClient } from "./support/clients.js";
 import { addHuman } from "./support/fixtures.js";
-import { startServer, type TestServer } from "./support/server.js";
+import { freePort, newDataDir, ROOT, SERVER_ENTRY, startServer, type TestServer } from "./support/server.js";
+import { serverEnv } from "./support/server-env.js";
 
 const running: TestServer[] = [];
 async function start(options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
@@ -346,3 +350,22 @@ describe("in-flight calls and streams at SIGTERM", () => {
     expect(closedAt - signalAt).toBeLessThan(GRACE + 1500);
   });
 });
+
+describe("a SIGTERM at the first moment the port is open", () => {
+  it("is already handled when the server says it listens: it drains, logs stopped and exits 0", async () => {
+    const dataDir = newDataDir();
+    const env = { ...serverEnv(dataDir, await freePort()), WORKERS: "1", NODE_OPTIONS: `--import ${join(ROOT, "test/support/signal-at-listening.mjs")}` };
+    const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("close", (c, s) => resolve([c, s])));
+    expect({ code, signal }, output).toEqual({ code: 0, signal: null });
+    const messages = output
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages.slice(messages.indexOf("listening"))).toEqual(["listening", "shutting down", "stopped"]);
+  });
+});
+
