@@ -114,8 +114,9 @@ async function measure(o: WorkersOptions, server: Target, idsFile: string, load:
 /**
  * The `apart` reference's second measure: two WORKERS=1 servers loaded at once, each by a wrk
  * with half the connections and half the threads (so that the two wrk cost what one does).
- * Requests, answers and cores add up; each server's cores are listed as workerCores; the
- * latencies are the slower server's.
+ * Requests, answers and the servers' cores add up; each server's cores are listed as
+ * workerCores; the latencies are the slower server's; PostgreSQL's cores, which each measure reads
+ * for every process of the one database server, are taken once.
  */
 async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFiles: [string, string], seconds: number): Promise<Measurement> {
   const half = { connections: Math.max(1, Math.floor(o.connections / 2)), threads: Math.max(1, Math.floor(cpus().length / 2)) };
