@@ -13,16 +13,17 @@
  *
  * Whether another process committed is looked at once per task of the event loop (a callback
  * from the loop with the promise jobs it starts), at the first use of an entry in it, not at
- * every use: the look costs a read transaction's system calls (bench/FINDINGS.md, "every core"),
- * and a call uses two or three entries. Why that is enough: a request is read from its socket in
- * a task (an I/O callback) of its own or together with others, before any of them is served. A
- * client that sends it after the answer to another process's commit sends it after that COMMIT
- * returned, so the task that reads it starts after the COMMIT, and the look of that task, or of
- * any later task its call goes on in, sees the commit. A look of an earlier task is never used in
- * a later one: the mark is cleared once the task's promise jobs have all run, before the loop
- * runs the next callback. So a lock committed by another worker refuses its user's token from
- * the next request on, as issue 23 asks; code that commits on another connection and reads here
- * in the same task (only a test does) sees the commit from its next task.
+ * every use: the look costs a read transaction's system calls (bench/FINDINGS.md, "every core";
+ * fewer where nothing committed, wal-index-peek.ts), and a call uses two or three entries. Why
+ * that is enough: a request is read from its socket in a task (an I/O callback) of its own or
+ * together with others, before any of them is served. A client that sends it after the answer
+ * to another process's commit sends it after that COMMIT returned, so the task that reads it
+ * starts after the COMMIT, and the look of that task, or of any later task its call goes on in,
+ * sees the commit. A look of an earlier task is never used in a later one: the mark is cleared
+ * once the task's promise jobs have all run, before the loop runs the next callback. So a lock
+ * committed by another worker refuses its user's token from the next request on, as issue 23
+ * asks; code that commits on another connection and reads here in the same task (only a test
+ * does) sees the commit from its next task.
  */
 import type { User } from "../../domain/user.js";
 import type { UserListQuery } from "../../domain/user-query.js";

@@ -23,6 +23,7 @@ import { CountTally } from "./count-tally.js";
 import { DiskSpell, type DiskSpellEvents } from "./disk-full.js";
 import { GroupCommit } from "./group-commit.js";
 import { walFlusher, WalSync } from "./wal-sync.js";
+import { WalIndexPeek } from "./wal-index-peek.js";
 import { SqliteEventLog } from "./sqlite-event-log.js";
 import { SqliteOutbox } from "./sqlite-outbox.js";
 import { SqliteSsfStore } from "./sqlite-ssf-store.js";
@@ -74,12 +75,14 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
       : walFlusher(`${file}-wal`);
   const owner = options.owner ?? true;
   const stopCheckpointer = !wal ? async () => undefined : owner ? startCheckpointer(sqlite, file) : leaveCheckpointsToOwner(sqlite);
+  const walIndex = wal ? WalIndexPeek.open(file) : undefined;
   const closeFiles = async () => {
     await stopCheckpointer();
     flusher.close();
+    walIndex?.close();
   };
   const spell = new DiskSpell(dirname(file), options.diskFull ?? { began: () => undefined, ended: () => undefined });
-  return new CachedStore(new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles, owner, spell));
+  return new CachedStore(new SqliteStore(sqlite, db, new WalSync(flusher.flush), closeFiles, owner, spell, walIndex));
 }
 
 /**
@@ -127,6 +130,8 @@ class SqliteStore implements CacheableStore {
     /** Frees every lease at start, and expects no other writer: see SqliteOptions. */
     owner: boolean,
     private readonly spell: DiskSpell,
+    /** Spares the looks at `PRAGMA data_version` while nothing committed (wal-index-peek.ts). */
+    private readonly walIndex?: WalIndexPeek,
   ) {
     this.dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
     this.seenDataVersion = this.dataVersion.get();
@@ -186,9 +191,11 @@ class SqliteStore implements CacheableStore {
    * asked for, which pendingDurability() then waits for, so that nothing not durable is answered
    * here either. It is this turn's group-commit flush if there is one, so two workers flush less
    * often for the same commits (bench/FINDINGS.md, "what the machine allows a second process").
-   * So a read that may show such a commit looks after it (durabilityOfRead).
+   * So a read that may show such a commit looks after it (durabilityOfRead). While the -wal
+   * file's index shows no commit at all since the last look, the look is spared (wal-index-peek.ts).
    */
   othersCommitted(): number {
+    if (this.walIndex && !this.walIndex.changedSinceLastLook()) return this.othersCommits;
     const version = this.dataVersion.get();
     if (version !== this.seenDataVersion) {
       this.seenDataVersion = version;
