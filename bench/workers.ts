@@ -70,7 +70,7 @@ interface Measurement extends Omit<WrkResult, "cpuCores"> {
   wrkCores: number;
   /** PostgreSQL's processes (every process named postgres) on the same cores; undefined on SQLite. */
   databaseCores?: number;
-  /** Undefined for the references. */
+  /** Undefined for the bare reference, which keeps no metrics, and for the two servers of `apart` measured together. */
   server?: ServerView;
 }
 
@@ -90,7 +90,7 @@ function cpuOf(server: Target): Map<number, number> {
 }
 
 async function measure(o: WorkersOptions, server: Target, idsFile: string, load: Load, seconds: number, wrk: { connections: number; threads?: number } = { connections: o.connections }): Promise<Measurement> {
-  const scraped = load !== "reference" ? await scrape(server.baseUrl) : undefined;
+  const scraped = load === "reference" ? undefined : await scrape(server.baseUrl);
   const cpu0 = cpuOf(server);
   const database0 = o.backend === "postgres" ? postgresCpu() : undefined;
   const t0 = performance.now();
@@ -123,27 +123,26 @@ async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFil
   // Each wrk's own count of its CPU (RUSAGE_CHILDREN around its run) may hold the other's too.
   const wrk0 = endedChildrenCpuSeconds();
   const t0 = performance.now();
-  const [a, b] = await Promise.all(servers.map((server, i) => measure(o, server, idsFiles[i]!, "apart", seconds, half)));
+  const [a, b] = await Promise.all([measure(o, servers[0], idsFiles[0], "apart", seconds, half), measure(o, servers[1], idsFiles[1], "apart", seconds, half)]);
   const wrkCores = (endedChildrenCpuSeconds() - wrk0) / ((performance.now() - t0) / 1000);
-  const sum = (pick: (m: Measurement) => number) => pick(a!) + pick(b!);
   return {
-    requests: sum((m) => m.requests),
-    durationUs: Math.max(a!.durationUs, b!.durationUs),
-    ok: sum((m) => m.ok),
-    unexpected: sum((m) => m.unexpected),
-    resumed: sum((m) => m.resumed),
-    non2xx: sum((m) => m.non2xx),
-    socketErrors: sum((m) => m.socketErrors),
-    p50Us: Math.max(a!.p50Us, b!.p50Us),
-    p99Us: Math.max(a!.p99Us, b!.p99Us),
-    maxUs: Math.max(a!.maxUs, b!.maxUs),
-    firstUnexpected: a!.firstUnexpected || b!.firstUnexpected,
-    rps: round(a!.rps + b!.rps),
-    serverCores: round(a!.serverCores + b!.serverCores, 2),
-    primaryCores: round(a!.primaryCores + b!.primaryCores, 2),
-    workerCores: [a!.serverCores, b!.serverCores],
+    requests: a.requests + b.requests,
+    durationUs: Math.max(a.durationUs, b.durationUs),
+    ok: a.ok + b.ok,
+    unexpected: a.unexpected + b.unexpected,
+    resumed: a.resumed + b.resumed,
+    non2xx: a.non2xx + b.non2xx,
+    socketErrors: a.socketErrors + b.socketErrors,
+    p50Us: Math.max(a.p50Us, b.p50Us),
+    p99Us: Math.max(a.p99Us, b.p99Us),
+    maxUs: Math.max(a.maxUs, b.maxUs),
+    firstUnexpected: a.firstUnexpected || b.firstUnexpected,
+    rps: round(a.rps + b.rps),
+    serverCores: round(a.serverCores + b.serverCores, 2),
+    primaryCores: round(a.primaryCores + b.primaryCores, 2),
+    workerCores: [a.serverCores, b.serverCores],
     wrkCores: round(wrkCores, 2),
-    databaseCores: a!.databaseCores === undefined ? undefined : round(Math.max(a!.databaseCores, b!.databaseCores ?? 0), 2),
+    databaseCores: a.databaseCores === undefined ? undefined : round(Math.max(a.databaseCores, b.databaseCores ?? 0), 2),
   };
 }
 
