@@ -12,15 +12,16 @@
  * not expect fails the scenario (after its results are written).
  * Target: WORKERS=2 ≥ 1.3× WORKERS=1 for both loads.
  *
- * Two references, measured in each round the same way, for what a second process gains on this
+ * References, measured in each round the same way, for what a second process gains on this
  * machine where nothing is shared. `reference`: bench/bare-cluster.ts, a bare Node server doing
  * REFERENCE_UNITS of JSON work a call, about what a lock/unlock costs one of our workers, as one
- * process and as a node:cluster of two. `apart`: lock/unlock on our own server with WORKERS=1
- * alone, against two such servers at once, each on a database of its own and loaded by a wrk of
- * its own with half the connections (their requests and cores added up; both collectors
- * single-threaded, as the workers' are): what our two workers cost each other through the
- * shared database is absent from it, and what a second busy process of our server costs on this
- * machine (its smaller group commits, the cores' caches, the scheduler) is in it.
+ * process and as a node:cluster of two. `apartGet` and `apart`: GetUserByID and lock/unlock on
+ * our own server with WORKERS=1 alone, against two such servers at once, each on a database of
+ * its own and loaded by a wrk of its own with half the connections (their requests and cores
+ * added up; both collectors single-threaded, as the workers' are): what our two workers cost
+ * each other through the shared database is absent from them, and what a second busy process of
+ * our server costs on this machine (its smaller group commits, the cores' caches, the
+ * scheduler) is in them.
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -52,14 +53,16 @@ export interface WorkersOptions {
 export const PAIRS = 5;
 export const sliceSeconds = (durationS: number) => Math.max(2, durationS / 2);
 
-export const LOADS = ["get", "lockunlock", "reference", "apart"] as const;
+export const LOADS = ["get", "lockunlock", "reference", "apartGet", "apart"] as const;
 type Load = (typeof LOADS)[number];
 /** The reference's work a call: JSON round trips of a user; with HTTP ~140–160 µs of CPU a call alone (a lock/unlock: ~200–220). */
 const REFERENCE_UNITS = 30;
 const SETTINGS = [1, 2] as const;
 type Workers = (typeof SETTINGS)[number];
 const TARGET = 1.3;
-const isReference = (load: Load): boolean => load === "reference" || load === "apart";
+const isReference = (load: Load): boolean => load === "reference" || load === "apartGet" || load === "apart";
+/** What wrk-users.lua calls: GetUserByID under `get` and `apartGet`; lock/unlock pairs under the rest (the bare reference answers them with its JSON work). */
+const opOf = (load: Load): "get" | "lockunlock" => (load === "get" || load === "apartGet" ? "get" : "lockunlock");
 
 interface Measurement extends Omit<WrkResult, "cpuCores"> {
   rps: number;
@@ -70,7 +73,7 @@ interface Measurement extends Omit<WrkResult, "cpuCores"> {
   wrkCores: number;
   /** PostgreSQL's processes (every process named postgres) on the same cores; undefined on SQLite. */
   databaseCores?: number;
-  /** Undefined for the bare reference, which keeps no metrics, and for the two servers of `apart` measured together. */
+  /** Undefined for the bare reference, which keeps no metrics, and for the two servers of `apart` and `apartGet` measured together. */
   server?: ServerView;
 }
 
@@ -94,8 +97,7 @@ async function measure(o: WorkersOptions, server: Target, idsFile: string, load:
   const cpu0 = cpuOf(server);
   const database0 = o.backend === "postgres" ? postgresCpu() : undefined;
   const t0 = performance.now();
-  const op = load === "get" ? "get" : "lockunlock";
-  const { cpuCores: wrkCores, ...out } = await runWrk({ url: server.baseUrl, token: server.token, idsFile, op, ...wrk, durationS: seconds });
+  const { cpuCores: wrkCores, ...out } = await runWrk({ url: server.baseUrl, token: server.token, idsFile, op: opOf(load), ...wrk, durationS: seconds });
   const elapsedS = (performance.now() - t0) / 1000;
   const cores = [...cpuOf(server)].map(([pid, cpu]) => (cpu - (cpu0.get(pid) ?? 0)) / elapsedS);
   const view = scraped && between(scraped, await scrape(server.baseUrl), elapsedS);
@@ -112,18 +114,18 @@ async function measure(o: WorkersOptions, server: Target, idsFile: string, load:
 }
 
 /**
- * The `apart` reference's second measure: two WORKERS=1 servers loaded at once, each by a wrk
+ * The second measure of `apart` and `apartGet`: two WORKERS=1 servers loaded at once, each by a wrk
  * with half the connections and half the threads (so that the two wrk cost what one does).
  * Requests, answers and the servers' cores add up; each server's cores are listed as
  * workerCores; the latencies are the slower server's; PostgreSQL's cores, which each measure reads
  * for every process of the one database server, are taken once.
  */
-async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFiles: [string, string], seconds: number): Promise<Measurement> {
+async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFiles: [string, string], load: Load, seconds: number): Promise<Measurement> {
   const half = { connections: Math.max(1, Math.floor(o.connections / 2)), threads: Math.max(1, Math.floor(cpus().length / 2)) };
   // Each wrk's own count of its CPU (RUSAGE_CHILDREN around its run) may hold the other's too.
   const wrk0 = endedChildrenCpuSeconds();
   const t0 = performance.now();
-  const [a, b] = await Promise.all([measure(o, servers[0], idsFiles[0], "apart", seconds, half), measure(o, servers[1], idsFiles[1], "apart", seconds, half)]);
+  const [a, b] = await Promise.all([measure(o, servers[0], idsFiles[0], load, seconds, half), measure(o, servers[1], idsFiles[1], load, seconds, half)]);
   const wrkCores = (endedChildrenCpuSeconds() - wrk0) / ((performance.now() - t0) / 1000);
   return {
     requests: a.requests + b.requests,
@@ -197,7 +199,8 @@ export async function workers(o: WorkersOptions): Promise<void> {
         apart.push(server);
       }
       on[1] = (load, seconds) => measure(o, apart[0]!, idsFiles[0]!, load, seconds);
-      on[2] = (_load, seconds) => measureApart(o, [apart[0]!, apart[1]!], [idsFiles[0]!, idsFiles[1]!], seconds);
+      on[2] = (load, seconds) => measureApart(o, [apart[0]!, apart[1]!], [idsFiles[0]!, idsFiles[1]!], load, seconds);
+      result.apartGet = await pairs(o, r, "apartGet", on);
       result.apart = await pairs(o, r, "apart", on);
       await stopAll();
       rounds.push(result);
@@ -234,6 +237,7 @@ const LOAD_NAMES: Record<Load, string> = {
   get: "GetUserByID (GET /v2/users/{id})",
   lockunlock: "lock/unlock (POST /v2/users/{id}/lock, /unlock)",
   reference: `reference: bench/bare-cluster.ts, ${REFERENCE_UNITS} units a call, the lock/unlock script`,
+  apartGet: "reference: GetUserByID, WORKERS=1 alone against two WORKERS=1 servers at once, a database and half the connections each",
   apart: "reference: lock/unlock, WORKERS=1 alone against two WORKERS=1 servers at once, a database and half the connections each",
 };
 
@@ -286,7 +290,7 @@ function report(o: WorkersOptions, rounds: Round[]): void {
         load: "wrk -t CORES -c C --latency -s bench/wrk-users.lua, unpinned (it shares the cores with the server): GET /v2/users/{id} walking the users; POST /v2/users/{id}/lock then /unlock, no two calls on one user at once",
         pairs: `each round and load: a warm-up on each server, then ${PAIRS} pairs, one measure on each server back to back, the order alternating; the target on the median of the pairs' ratios`,
         reference: `after our two servers in each round: bench/bare-cluster.ts with 1 and with 2 processes (node:cluster, round-robin), each call ${REFERENCE_UNITS} rounds of JSON stringify and parse of a user before a 200, under the lock/unlock script; the same pairs`,
-        apart: `after the reference in each round: our server with WORKERS=1 on the first database alone (C connections), against it and a second WORKERS=1 server on the second database at once, each loaded by its own wrk with C/2 connections and half the threads (requests and cores added up, latencies the slower's); both servers with --single-threaded-gc, as the primary starts its workers when they fill the cores; the same pairs`,
+        apart: `after the reference in each round, GetUserByID (apartGet) then lock/unlock (apart): our server with WORKERS=1 on the first database alone (C connections), against it and a second WORKERS=1 server on the second database at once, each loaded by its own wrk with C/2 connections and half the threads (requests and cores added up, latencies the slower's); both servers with --single-threaded-gc, as the primary starts its workers when they fill the cores; the same pairs`,
         cpu: "server: the primary's own CPU and each worker's with its children, from /proc; wrk: this process's ended children's CPU around its run; PostgreSQL: every process named postgres running at the end, since the start",
       },
       target: `WORKERS=2 ≥ ${TARGET}× WORKERS=1 for GetUserByID and lock/unlock, the median of the pairs' ratios`,
