@@ -1,9 +1,10 @@
 /**
  * Starting the load generators as their own processes pinned to core 1 (`taskset -c 1 …`),
- * h2load for the gRPC ceiling cross-check, and wrk for the workers scenario (unpinned).
+ * h2load for the gRPC ceiling cross-check; for the workers scenario (unpinned), h2load for its
+ * reads and wrk for its lock/unlock pairs.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { killAll as killServers, ROOT } from "./server.js";
@@ -76,12 +77,12 @@ export function endedChildrenCpuSeconds(): number {
   return (Number(f[13]) + Number(f[14])) / 100;
 }
 
-/** What bench/wrk-users.lua's done() prints. */
-export interface WrkResult {
+/** A load over the seeded users: what bench/wrk-users.lua's done() prints, or runH2loadWalk read. */
+export interface UsersLoadResult {
   requests: number;
   durationUs: number;
   ok: number;
-  /** Answers the script did not expect (any but 200, and a lock's 400 on a user's first visit). */
+  /** Answers the load did not expect (any but 200, and a lock's 400 on a user's first visit). */
   unexpected: number;
   /** Users a run before left locked: their first lock answered 400 and the walk unlocked them. */
   resumed: number;
@@ -91,24 +92,76 @@ export interface WrkResult {
   p99Us: number;
   maxUs: number;
   firstUnexpected: string;
-  /** The cores wrk kept busy. */
+  /** The cores the load generator kept busy. */
   cpuCores: number;
 }
 
-/**
- * wrk with bench/wrk-users.lua, one thread a core (fewer if there are fewer connections, or
- * `threads`), unpinned: it shares the cores with the server it loads.
- */
-export function runWrk(opts: { url: string; token: string; idsFile: string; op: "get" | "lockunlock"; connections: number; durationS: number; threads?: number }): Promise<WrkResult> {
-  const threads = String(opts.threads ?? Math.min(cpus().length, opts.connections));
-  const args = ["-t", threads, "-c", String(opts.connections), "-d", `${opts.durationS}s`, "--latency", "-s", join(ROOT, "bench", "wrk-users.lua"), opts.url, "--", opts.op, opts.idsFile, opts.token, threads];
+/** A load over the seeded users (`idsFile`: one id a line), unpinned: it shares the cores with the server it loads. */
+export interface UsersLoad {
+  url: string;
+  token: string;
+  idsFile: string;
+  connections: number;
+  durationS: number;
+  /** Default: one a core, fewer if there are fewer connections. */
+  threads?: number;
+}
+
+const threadsOf = (load: UsersLoad): string => String(load.threads ?? Math.min(cpus().length, load.connections));
+
+/** wrk with bench/wrk-users.lua: lock/unlock pairs, no two calls on one user at once. */
+export function runWrk(opts: UsersLoad): Promise<UsersLoadResult> {
+  const threads = threadsOf(opts);
+  const args = ["-t", threads, "-c", String(opts.connections), "-d", `${opts.durationS}s`, "--latency", "-s", join(ROOT, "bench", "wrk-users.lua"), opts.url, "--", opts.idsFile, opts.token, threads];
   const cpu0 = endedChildrenCpuSeconds();
   const t0 = performance.now();
   return outputOf("wrk", args, opts.durationS + 30).then(({ code, out }) => {
     const line = out.split("\n").find((l) => l.startsWith("{"));
     if (code !== 0 || !line) throw new Error(`wrk exited with ${code}:\n${out.slice(-2000)}`);
     const cpuCores = (endedChildrenCpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
-    return { ...(JSON.parse(line) as Omit<WrkResult, "cpuCores">), cpuCores };
+    return { ...(JSON.parse(line) as Omit<UsersLoadResult, "cpuCores">), cpuCores };
+  });
+}
+
+/**
+ * h2load over HTTP/1.1: GET /v2/users/{id}, each connection walking the users in turn. A read
+ * needs no order between calls, so no script runs a call (wrk-users.lua's did, and its answers'
+ * bookkeeping cost the cores the two workers share: bench/FINDINGS.md, "reads without a script").
+ * Its per-request log gives the latencies and every status.
+ */
+export function runH2loadWalk(opts: UsersLoad): Promise<UsersLoadResult> {
+  const urisFile = `${opts.idsFile}.${new URL(opts.url).port}.uris`;
+  const ids = readFileSync(opts.idsFile, "utf8").split("\n").filter(Boolean);
+  writeFileSync(urisFile, ids.map((id) => `${opts.url}/v2/users/${id}\n`).join(""));
+  const logFile = `${urisFile}.log`;
+  const args = ["--h1", "-t", threadsOf(opts), "-c", String(opts.connections), "-D", String(opts.durationS), "-i", urisFile, "--log-file", logFile, "-H", `authorization: Bearer ${opts.token}`];
+  const cpu0 = endedChildrenCpuSeconds();
+  const t0 = performance.now();
+  return outputOf("h2load", args, opts.durationS + 30).then(({ code, out }) => {
+    const cpuCores = (endedChildrenCpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
+    const finished = /finished in ([\d.]+)(s|ms),/.exec(out);
+    const counts = /requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded, \d+ failed, (\d+) errored/.exec(out);
+    if (code !== 0 || !finished || !counts) throw new Error(`h2load exited with ${code}:\n${out.slice(-2000)}`);
+    // One line a request: its start (µs since the epoch), its status, µs to the end of its answer.
+    const rows = readFileSync(logFile, "utf8").split("\n").filter(Boolean).map((line) => line.split("\t").map(Number));
+    rmSync(logFile);
+    const latencies = rows.map((row) => row[2]!).sort((a, b) => a - b);
+    const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+    const notOk = rows.filter((row) => row[1] !== 200);
+    return {
+      requests: Number(counts[1]),
+      durationUs: Number(finished[1]) * (finished[2] === "s" ? 1e6 : 1e3),
+      ok: rows.length - notOk.length,
+      unexpected: notOk.length,
+      resumed: 0,
+      non2xx: notOk.filter((row) => row[1]! > 0 && (row[1]! < 200 || row[1]! > 299)).length,
+      socketErrors: Number(counts[2]),
+      p50Us: at(0.5),
+      p99Us: at(0.99),
+      maxUs: latencies.at(-1) ?? 0,
+      firstUnexpected: notOk.length ? `status ${notOk[0]![1]}` : "",
+      cpuCores,
+    };
   });
 }
 

@@ -123,7 +123,7 @@ const ARGS = process.argv.slice(2);
 const COMMAND = ["npm", "run", "bench", ...(ARGS.length ? ["--", ...ARGS] : [])].join(" ");
 const has = (s: Scenario) => scenarios.includes(s);
 
-if (protocols.includes("grpc") && (has("ceiling") || has("lockunlock")) && !h2loadPath()) {
+if (((protocols.includes("grpc") && (has("ceiling") || has("lockunlock"))) || has("workers")) && !h2loadPath()) {
   console.error(`bench: ${H2LOAD_HINT}`);
   process.exit(2);
 }

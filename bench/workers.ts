@@ -3,13 +3,14 @@
  * WORKERS=1. Two databases seeded alike, a server on each, both unpinned: one with WORKERS=1,
  * one with WORKERS=2. Each round starts both; for each load, an unmeasured warm-up on each,
  * then PAIRS pairs of measures, each pair one on either server back to back (the order
- * alternating), driven by wrk (bench/wrk-users.lua: REST over HTTP/1.1, `connections`
- * connections): GetUserByID on the seeded users, then lock/unlock pairs, no two calls on one
- * user at once. The machine's speed drifts 20–50% within minutes, more than a pair's seconds
- * apart see (bench/FINDINGS.md, "every core, in pairs"), so the target is judged on the
- * median of the pairs' own ratios. wrk is unpinned too and shares the two cores with the
- * server: its cores are reported beside the server's. A measure with an answer the script did
- * not expect fails the scenario (after its results are written).
+ * alternating), over REST on HTTP/1.1 with `connections` connections: GetUserByID on the seeded
+ * users, driven by h2load (runH2loadWalk), then lock/unlock pairs, no two calls on one user at
+ * once, driven by wrk (bench/wrk-users.lua). The machine's speed drifts 20–50% within minutes,
+ * more than a pair's seconds apart see (bench/FINDINGS.md, "every core, in pairs"), so the
+ * target is judged on the median of the pairs' own ratios. The load generator is unpinned too
+ * and shares the two cores with the server: its cores are reported beside the server's. A
+ * measure with an answer the load did not expect fails the scenario (after its results are
+ * written).
  * Target: WORKERS=2 ≥ 1.3× WORKERS=1 for both loads.
  *
  * References, measured in each round the same way, for what a second process gains on this
@@ -17,7 +18,7 @@
  * REFERENCE_UNITS of JSON work a call, about what a lock/unlock costs one of our workers, as one
  * process and as a node:cluster of two. `apartGet` and `apart`: GetUserByID and lock/unlock on
  * our own server with WORKERS=1 alone, against two such servers at once, each on a database of
- * its own and loaded by a wrk of its own with half the connections (their requests and cores
+ * its own and loaded by a load generator of its own with half the connections (their requests and cores
  * added up; both collectors single-threaded, as the workers' are): what our two workers cost
  * each other through the shared database is absent from them, and what a second busy process of
  * our server costs on this machine (its smaller group commits, the cores' caches, the
@@ -26,7 +27,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { endedChildrenCpuSeconds, runWrk, type WrkResult } from "./load.js";
+import { endedChildrenCpuSeconds, runH2loadWalk, runWrk, type UsersLoadResult } from "./load.js";
 import { median, pass, round, table, writeResult } from "./report.js";
 import { seededDatabase, type SeededDatabase } from "./seeded-database.js";
 import { between, scrape, type ServerView } from "./server-metrics.js";
@@ -61,16 +62,17 @@ const SETTINGS = [1, 2] as const;
 type Workers = (typeof SETTINGS)[number];
 const TARGET = 1.3;
 const isReference = (load: Load): boolean => load === "reference" || load === "apartGet" || load === "apart";
-/** What wrk-users.lua calls: GetUserByID under `get` and `apartGet`; lock/unlock pairs under the rest (the bare reference answers them with its JSON work). */
-const opOf = (load: Load): "get" | "lockunlock" => (load === "get" || load === "apartGet" ? "get" : "lockunlock");
+/** GetUserByID under `get` and `apartGet` (h2load); lock/unlock pairs under the rest (wrk; the bare reference answers them with its JSON work). */
+const runLoad = (load: Load) => (load === "get" || load === "apartGet" ? runH2loadWalk : runWrk);
 
-interface Measurement extends Omit<WrkResult, "cpuCores"> {
+interface Measurement extends Omit<UsersLoadResult, "cpuCores"> {
   rps: number;
   /** All the server's processes, the primary alone, and each worker with its delivery process. */
   serverCores: number;
   primaryCores: number;
   workerCores: number[];
-  wrkCores: number;
+  /** The load generator's (h2load's or wrk's). */
+  loadCores: number;
   /** PostgreSQL's processes (every process named postgres) on the same cores; undefined on SQLite. */
   databaseCores?: number;
   /** Undefined for the bare reference, which keeps no metrics, and for the two servers of `apart` and `apartGet` measured together. */
@@ -92,12 +94,12 @@ function cpuOf(server: Target): Map<number, number> {
   return of;
 }
 
-async function measure(o: WorkersOptions, server: Target, idsFile: string, load: Load, seconds: number, wrk: { connections: number; threads?: number } = { connections: o.connections }): Promise<Measurement> {
+async function measure(o: WorkersOptions, server: Target, idsFile: string, load: Load, seconds: number, share: { connections: number; threads?: number } = { connections: o.connections }): Promise<Measurement> {
   const scraped = load === "reference" ? undefined : await scrape(server.baseUrl);
   const cpu0 = cpuOf(server);
   const database0 = o.backend === "postgres" ? postgresCpu() : undefined;
   const t0 = performance.now();
-  const { cpuCores: wrkCores, ...out } = await runWrk({ url: server.baseUrl, token: server.token, idsFile, op: opOf(load), ...wrk, durationS: seconds });
+  const { cpuCores: loadCores, ...out } = await runLoad(load)({ url: server.baseUrl, token: server.token, idsFile, ...share, durationS: seconds });
   const elapsedS = (performance.now() - t0) / 1000;
   const cores = [...cpuOf(server)].map(([pid, cpu]) => (cpu - (cpu0.get(pid) ?? 0)) / elapsedS);
   const view = scraped && between(scraped, await scrape(server.baseUrl), elapsedS);
@@ -107,26 +109,26 @@ async function measure(o: WorkersOptions, server: Target, idsFile: string, load:
     serverCores: round(cores.reduce((a, b) => a + b, 0), 2),
     primaryCores: round(cores[0]!, 2),
     workerCores: cores.slice(1).map((c) => round(c, 2)),
-    wrkCores: round(wrkCores, 2),
+    loadCores: round(loadCores, 2),
     databaseCores: database0 === undefined ? undefined : round(postgresCpuSince(database0) / elapsedS, 2),
     server: view,
   };
 }
 
 /**
- * The second measure of `apart` and `apartGet`: two WORKERS=1 servers loaded at once, each by a wrk
- * with half the connections and half the threads (so that the two wrk cost what one does).
+ * The second measure of `apart` and `apartGet`: two WORKERS=1 servers loaded at once, each by a load
+ * generator with half the connections and half the threads (so that the two cost what one does).
  * Requests, answers and the servers' cores add up; each server's cores are listed as
  * workerCores; the latencies are the slower server's; PostgreSQL's cores, which each measure reads
  * for every process of the one database server, are taken once.
  */
 async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFiles: [string, string], load: Load, seconds: number): Promise<Measurement> {
   const half = { connections: Math.max(1, Math.floor(o.connections / 2)), threads: Math.max(1, Math.floor(cpus().length / 2)) };
-  // Each wrk's own count of its CPU (RUSAGE_CHILDREN around its run) may hold the other's too.
-  const wrk0 = endedChildrenCpuSeconds();
+  // Each load generator's own count of its CPU (RUSAGE_CHILDREN around its run) may hold the other's too.
+  const load0 = endedChildrenCpuSeconds();
   const t0 = performance.now();
   const [a, b] = await Promise.all([measure(o, servers[0], idsFiles[0], load, seconds, half), measure(o, servers[1], idsFiles[1], load, seconds, half)]);
-  const wrkCores = (endedChildrenCpuSeconds() - wrk0) / ((performance.now() - t0) / 1000);
+  const loadCores = (endedChildrenCpuSeconds() - load0) / ((performance.now() - t0) / 1000);
   return {
     requests: a.requests + b.requests,
     durationUs: Math.max(a.durationUs, b.durationUs),
@@ -143,7 +145,7 @@ async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFil
     serverCores: round(a.serverCores + b.serverCores, 2),
     primaryCores: round(a.primaryCores + b.primaryCores, 2),
     workerCores: [a.serverCores, b.serverCores],
-    wrkCores: round(wrkCores, 2),
+    loadCores: round(loadCores, 2),
     databaseCores: a.databaseCores === undefined ? undefined : round(Math.max(a.databaseCores, b.databaseCores ?? 0), 2),
   };
 }
@@ -225,8 +227,8 @@ async function pairs(o: WorkersOptions, r: number, load: Load, on: Record<Worker
     const pair = twoFirst ? { one: second, two: first, twoFirst } : { one: first, two: second, twoFirst };
     result.push(pair);
     o.log(
-      `workers: round ${r}/${o.rounds}, ${load}, pair ${p + 1}/${PAIRS}: WORKERS=1 ${pair.one.rps} req/s (server ${pair.one.serverCores} cores, wrk ${pair.one.wrkCores}), ` +
-        `WORKERS=2 ${pair.two.rps} req/s (server ${pair.two.serverCores} cores: workers ${pair.two.workerCores.join(" + ")}, wrk ${pair.two.wrkCores}); ` +
+      `workers: round ${r}/${o.rounds}, ${load}, pair ${p + 1}/${PAIRS}: WORKERS=1 ${pair.one.rps} req/s (server ${pair.one.serverCores} cores, load ${pair.one.loadCores}), ` +
+        `WORKERS=2 ${pair.two.rps} req/s (server ${pair.two.serverCores} cores: workers ${pair.two.workerCores.join(" + ")}, load ${pair.two.loadCores}); ` +
         `${pair.one.unexpected + pair.two.unexpected} unexpected, ${pair.one.socketErrors + pair.two.socketErrors} socket errors`,
     );
   }
@@ -270,7 +272,7 @@ function report(o: WorkersOptions, rounds: Round[]): void {
       rounds.map((r) => r[load].map((p) => round(pairRatio(p), 2)).join(" ")).join("; "),
       isReference(load) ? "-" : pass(ratio >= TARGET),
       both(load, (m) => m.serverCores),
-      both(load, (m) => m.wrkCores),
+      both(load, (m) => m.loadCores),
       o.backend === "postgres" && load !== "reference" ? both(load, (m) => m.databaseCores ?? NaN) : "-",
       both(load, cpuUsPerCall),
       `${latency(1)}; ${latency(2)}`,
@@ -278,8 +280,8 @@ function report(o: WorkersOptions, rounds: Round[]): void {
     ];
   });
   o.print(
-    `WORKERS=2 against WORKERS=1 (${o.backend}, ${o.users} users, wrk over ${o.connections} HTTP/1.1 connections, unpinned; ${o.rounds} round(s) of ${PAIRS} pairs of ${sliceSeconds(o.durationS)} s, the order alternating; medians)`,
-    table(["load", "WORKERS=1 req/s", "WORKERS=2 req/s", "2 ÷ 1: median of the pairs", "each pair (rounds ;)", `≥ ${TARGET}×`, "server cores 1 / 2", "wrk cores 1 / 2", "PostgreSQL cores 1 / 2", "server CPU µs a call 1 / 2", "p50 / p99 ms, 1; 2", "non-2xx 1 / 2"], rows) +
+    `WORKERS=2 against WORKERS=1 (${o.backend}, ${o.users} users, h2load (GetUserByID) and wrk (lock/unlock) over ${o.connections} HTTP/1.1 connections, unpinned; ${o.rounds} round(s) of ${PAIRS} pairs of ${sliceSeconds(o.durationS)} s, the order alternating; medians)`,
+    table(["load", "WORKERS=1 req/s", "WORKERS=2 req/s", "2 ÷ 1: median of the pairs", "each pair (rounds ;)", `≥ ${TARGET}×`, "server cores 1 / 2", "load's cores 1 / 2", "PostgreSQL cores 1 / 2", "server CPU µs a call 1 / 2", "p50 / p99 ms, 1; 2", "non-2xx 1 / 2"], rows) +
       (failed.length ? `\n\nFAILED measures (answers the script did not expect):\n${failed.join("\n")}` : ""),
   );
   o.log(
@@ -287,11 +289,11 @@ function report(o: WorkersOptions, rounds: Round[]): void {
       ...o.header({ users: o.users, connections: o.connections, pairs: PAIRS, sliceS: sliceSeconds(o.durationS) }),
       how: {
         server: "two servers at once, each on its own database seeded alike: node NODE_FLAGS dist/server.mjs (as npm start) with WORKERS=1 and with WORKERS=2, unpinned; BENCH_NOOP=1, LOG_LEVEL default, stdout to /dev/null",
-        load: "wrk -t CORES -c C --latency -s bench/wrk-users.lua, unpinned (it shares the cores with the server): GET /v2/users/{id} walking the users; POST /v2/users/{id}/lock then /unlock, no two calls on one user at once",
+        load: "unpinned (it shares the cores with the server), one thread a core: GetUserByID by h2load --h1 -c C -i URIS (each connection GETs /v2/users/{id} of every user in turn), lock/unlock by wrk -c C --latency -s bench/wrk-users.lua (POST /v2/users/{id}/lock then /unlock, no two calls on one user at once)",
         pairs: `each round and load: a warm-up on each server, then ${PAIRS} pairs, one measure on each server back to back, the order alternating; the target on the median of the pairs' ratios`,
         reference: `after our two servers in each round: bench/bare-cluster.ts with 1 and with 2 processes (node:cluster, round-robin), each call ${REFERENCE_UNITS} rounds of JSON stringify and parse of a user before a 200, under the lock/unlock script; the same pairs`,
-        apart: `after the reference in each round, GetUserByID (apartGet) then lock/unlock (apart): our server with WORKERS=1 on the first database alone (C connections), against it and a second WORKERS=1 server on the second database at once, each loaded by its own wrk with C/2 connections and half the threads (requests and cores added up, latencies the slower's); both servers with --single-threaded-gc, as the primary starts its workers when they fill the cores; the same pairs`,
-        cpu: "server: the primary's own CPU and each worker's with its children, from /proc; wrk: this process's ended children's CPU around its run; PostgreSQL: every process named postgres running at the end, since the start",
+        apart: `after the reference in each round, GetUserByID (apartGet) then lock/unlock (apart): our server with WORKERS=1 on the first database alone (C connections), against it and a second WORKERS=1 server on the second database at once, each loaded by its own h2load or wrk with C/2 connections and half the threads (requests and cores added up, latencies the slower's); both servers with --single-threaded-gc, as the primary starts its workers when they fill the cores; the same pairs`,
+        cpu: "server: the primary's own CPU and each worker's with its children, from /proc; load: this process's ended children's CPU around its run; PostgreSQL: every process named postgres running at the end, since the start",
       },
       target: `WORKERS=2 ≥ ${TARGET}× WORKERS=1 for GetUserByID and lock/unlock, the median of the pairs' ratios`,
       medians: Object.fromEntries(

@@ -1,6 +1,6 @@
--- wrk's script for the workers scenario (bench/workers.ts): REST calls on seeded users.
+-- wrk's script for the workers scenario (bench/workers.ts): lock/unlock over REST on seeded users.
 --
---   wrk -t T -c C -d Ds URL -s bench/wrk-users.lua -- OP IDS_FILE TOKEN T
+--   wrk -t T -c C -d Ds URL -s bench/wrk-users.lua -- IDS_FILE TOKEN T
 --
 -- Thread t owns users t+1, t+1+T, t+1+2T, ... of IDS_FILE and takes them from a queue of its
 -- users with no call in flight. wrk gives a thread's script no word of which connection an
@@ -10,10 +10,8 @@
 -- (Before: one connection per thread, 64 threads, which cost wrk 0.25 of a core at ~4,500
 -- calls a second: bench/FINDINGS.md, "every core, in pairs".)
 --
--- OP get: GET /v2/users/{id}, walking the thread's users in turn.
--- OP lockunlock: POST /v2/users/{id}/lock, then /unlock on the same user as soon as the lock
--- answers (the user goes back to the queue's head), then the user goes to the queue's tail.
--- No two calls on one user are ever in flight, so every answer is 200 but for one case: a run
+-- Each user: POST /v2/users/{id}/lock, then /unlock as soon as the lock answers (the user goes
+-- back to the queue's head), then the user goes to the queue's tail. No two calls on one user are ever in flight, so every answer is 200 but for one case: a run
 -- before this one (its end cut a pair in half) may have left a user locked, whose first lock
 -- here answers 400 (FailedPrecondition); the user is then unlocked and counted as resumed.
 -- Any other answer fails the run. done() prints one JSON line on stdout.
@@ -25,18 +23,17 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local op, ids, headers, action, visited, queue, head, tail
+local ids, headers, action, visited, queue, head, tail
 ok, unexpected, resumed, first_unexpected = 0, 0, 0, ""
 
 function init(args)
-  op = args[1]
-  headers = { ["authorization"] = "Bearer " .. args[3], ["content-type"] = "application/json" }
+  headers = { ["authorization"] = "Bearer " .. args[2], ["content-type"] = "application/json" }
   local all = {}
-  for line in io.lines(args[2]) do
+  for line in io.lines(args[1]) do
     if line ~= "" then all[#all + 1] = line end
   end
   ids, action, visited, queue = {}, {}, {}, {}
-  for i = index + 1, #all, tonumber(args[4]) do
+  for i = index + 1, #all, tonumber(args[3]) do
     ids[#ids + 1] = all[i]
     action[#ids], queue[#ids] = "lock", #ids
   end
@@ -58,7 +55,6 @@ function request()
   if k == nil then error("wrk-users.lua: a thread has more connections than users") end
   queue[head], head = nil, head + 1
   headers["x-request-id"] = "u" .. k
-  if op == "get" then return wrk.format("GET", "/v2/users/" .. ids[k], headers) end
   return wrk.format("POST", "/v2/users/" .. ids[k] .. "/" .. action[k], headers, "{}")
 end
 
@@ -66,22 +62,18 @@ function response(status, answer_headers, body)
   local k = tonumber((answer_headers["x-request-id"] or ""):match("^u(%d+)$"))
   if k == nil or ids[k] == nil then return fail(status .. " without its x-request-id: " .. body) end
   local again = false
-  if op == "get" then
-    if status == 200 then ok = ok + 1 else fail(status .. " " .. body) end
+  local first_visit = not visited[k]
+  visited[k] = true
+  if status == 200 then
+    ok = ok + 1
+    again = action[k] == "lock"
+    action[k] = again and "unlock" or "lock"
+  elseif status == 400 and action[k] == "lock" and first_visit then
+    resumed = resumed + 1
+    action[k], again = "unlock", true
   else
-    local first_visit = not visited[k]
-    visited[k] = true
-    if status == 200 then
-      ok = ok + 1
-      again = action[k] == "lock"
-      action[k] = again and "unlock" or "lock"
-    elseif status == 400 and action[k] == "lock" and first_visit then
-      resumed = resumed + 1
-      action[k], again = "unlock", true
-    else
-      fail(action[k] .. " " .. status .. " " .. body)
-      action[k] = "lock"
-    end
+    fail(action[k] .. " " .. status .. " " .. body)
+    action[k] = "lock"
   end
   if again then
     head = head - 1
