@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs before `npm run bench`: the C load generators the benchmark drives the server with, wrk
-# (the workers scenario) and h2load (the gRPC cross-check, nghttp2-client). Installs what is
+# (the workers scenario's lock/unlock) and h2load (its reads, and the gRPC cross-check;
+# nghttp2-client). Installs what is
 # missing once where that is possible, else names the command and stops.
 set -euo pipefail
 missing=()
