@@ -11,9 +11,10 @@
 -- calls a second: bench/FINDINGS.md, "every core, in pairs".)
 --
 -- Each user: POST /v2/users/{id}/lock, then /unlock as soon as the lock answers (the user goes
--- back to the queue's head), then the user goes to the queue's tail. No two calls on one user are ever in flight, so every answer is 200 but for one case: a run
--- before this one (its end cut a pair in half) may have left a user locked, whose first lock
--- here answers 400 (FailedPrecondition); the user is then unlocked and counted as resumed.
+-- back to the queue's head), then the user goes to the queue's tail. No two calls on one user
+-- are ever in flight, so every answer is 200 but for one case: a run before this one (its end
+-- cut a pair in half) may have left a user locked, whose first lock here answers 400
+-- (FailedPrecondition); the user is then unlocked and counted as resumed.
 -- Any other answer fails the run. done() prints one JSON line on stdout.
 
 local threads = {}
