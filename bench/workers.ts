@@ -18,11 +18,11 @@
  * REFERENCE_UNITS of JSON work a call, about what a lock/unlock costs one of our workers, as one
  * process and as a node:cluster of two. `apartGet` and `apart`: GetUserByID and lock/unlock on
  * our own server with WORKERS=1 alone, against two such servers at once, each on a database of
- * its own and loaded by a load generator of its own with half the connections (their requests and cores
- * added up; both collectors single-threaded, as the workers' are): what our two workers cost
- * each other through the shared database is absent from them, and what a second busy process of
- * our server costs on this machine (its smaller group commits, the cores' caches, the
- * scheduler) is in them.
+ * its own and loaded by a load generator of its own with half the connections (their requests
+ * and cores added up; both collectors single-threaded, as the workers' are): what our two
+ * workers cost each other through the shared database is absent from them, and what a second
+ * busy process of our server costs on this machine (its smaller group commits, the cores'
+ * caches, the scheduler) is in them.
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -61,9 +61,18 @@ const REFERENCE_UNITS = 30;
 const SETTINGS = [1, 2] as const;
 type Workers = (typeof SETTINGS)[number];
 const TARGET = 1.3;
-const isReference = (load: Load): boolean => load === "reference" || load === "apartGet" || load === "apart";
-/** GetUserByID under `get` and `apartGet` (h2load); lock/unlock pairs under the rest (wrk; the bare reference answers them with its JSON work). */
-const runLoad = (load: Load) => (load === "get" || load === "apartGet" ? runH2loadWalk : runWrk);
+/**
+ * Each load: its row's name; whether it is GetUserByID (h2load; the rest are lock/unlock pairs
+ * from wrk, which the bare reference answers with its JSON work); and what it measures: our
+ * WORKERS=2 against WORKERS=1 (judged on the target), the bare reference, or our server twice.
+ */
+const LOAD: Record<Load, { name: string; reads: boolean; of: "ours" | "bare" | "apart" }> = {
+  get: { name: "GetUserByID (GET /v2/users/{id})", reads: true, of: "ours" },
+  lockunlock: { name: "lock/unlock (POST /v2/users/{id}/lock, /unlock)", reads: false, of: "ours" },
+  reference: { name: `reference: bench/bare-cluster.ts, ${REFERENCE_UNITS} units a call, the lock/unlock script`, reads: false, of: "bare" },
+  apartGet: { name: "reference: GetUserByID, WORKERS=1 alone against two WORKERS=1 servers at once, a database and half the connections each", reads: true, of: "apart" },
+  apart: { name: "reference: lock/unlock, WORKERS=1 alone against two WORKERS=1 servers at once, a database and half the connections each", reads: false, of: "apart" },
+};
 
 interface Measurement extends Omit<UsersLoadResult, "cpuCores"> {
   rps: number;
@@ -95,11 +104,11 @@ function cpuOf(server: Target): Map<number, number> {
 }
 
 async function measure(o: WorkersOptions, server: Target, idsFile: string, load: Load, seconds: number, share: { connections: number; threads?: number } = { connections: o.connections }): Promise<Measurement> {
-  const scraped = load === "reference" ? undefined : await scrape(server.baseUrl);
+  const scraped = LOAD[load].of === "bare" ? undefined : await scrape(server.baseUrl);
   const cpu0 = cpuOf(server);
   const database0 = o.backend === "postgres" ? postgresCpu() : undefined;
   const t0 = performance.now();
-  const { cpuCores: loadCores, ...out } = await runLoad(load)({ url: server.baseUrl, token: server.token, idsFile, ...share, durationS: seconds });
+  const { cpuCores: loadCores, ...out } = await (LOAD[load].reads ? runH2loadWalk : runWrk)({ url: server.baseUrl, token: server.token, idsFile, ...share, durationS: seconds });
   const elapsedS = (performance.now() - t0) / 1000;
   const cores = [...cpuOf(server)].map(([pid, cpu]) => (cpu - (cpu0.get(pid) ?? 0)) / elapsedS);
   const view = scraped && between(scraped, await scrape(server.baseUrl), elapsedS);
@@ -116,11 +125,11 @@ async function measure(o: WorkersOptions, server: Target, idsFile: string, load:
 }
 
 /**
- * The second measure of `apart` and `apartGet`: two WORKERS=1 servers loaded at once, each by a load
- * generator with half the connections and half the threads (so that the two cost what one does).
- * Requests, answers and the servers' cores add up; each server's cores are listed as
- * workerCores; the latencies are the slower server's; PostgreSQL's cores, which each measure reads
- * for every process of the one database server, are taken once.
+ * The second measure of `apart` and `apartGet`: two WORKERS=1 servers loaded at once, each by a
+ * load generator with half the connections and half the threads (so that the two cost what one
+ * does). Requests, answers and the servers' cores add up; each server's cores are listed as
+ * workerCores; the latencies are the slower server's; PostgreSQL's cores, which each measure
+ * reads for every process of the one database server, are taken once.
  */
 async function measureApart(o: WorkersOptions, servers: [Target, Target], idsFiles: [string, string], load: Load, seconds: number): Promise<Measurement> {
   const half = { connections: Math.max(1, Math.floor(o.connections / 2)), threads: Math.max(1, Math.floor(cpus().length / 2)) };
@@ -235,14 +244,6 @@ async function pairs(o: WorkersOptions, r: number, load: Load, on: Record<Worker
   return result;
 }
 
-const LOAD_NAMES: Record<Load, string> = {
-  get: "GetUserByID (GET /v2/users/{id})",
-  lockunlock: "lock/unlock (POST /v2/users/{id}/lock, /unlock)",
-  reference: `reference: bench/bare-cluster.ts, ${REFERENCE_UNITS} units a call, the lock/unlock script`,
-  apartGet: "reference: GetUserByID, WORKERS=1 alone against two WORKERS=1 servers at once, a database and half the connections each",
-  apart: "reference: lock/unlock, WORKERS=1 alone against two WORKERS=1 servers at once, a database and half the connections each",
-};
-
 const cpuUsPerCall = (m: Measurement) => round((m.serverCores / m.rps) * 1e6, 0);
 
 function report(o: WorkersOptions, rounds: Round[]): void {
@@ -265,15 +266,15 @@ function report(o: WorkersOptions, rounds: Round[]): void {
     const ratio = median(pairsOf(load).map(pairRatio));
     const latency = (w: Workers) => `${round(medianOf(load, w, (m) => m.p50Us) / 1000, 2)} / ${round(medianOf(load, w, (m) => m.p99Us) / 1000, 2)}`;
     return [
-      LOAD_NAMES[load],
+      LOAD[load].name,
       medianOf(load, 1, (m) => m.rps),
       medianOf(load, 2, (m) => m.rps),
       `${round(ratio, 2)}×`,
       rounds.map((r) => r[load].map((p) => round(pairRatio(p), 2)).join(" ")).join("; "),
-      isReference(load) ? "-" : pass(ratio >= TARGET),
+      LOAD[load].of === "ours" ? pass(ratio >= TARGET) : "-",
       both(load, (m) => m.serverCores),
       both(load, (m) => m.loadCores),
-      o.backend === "postgres" && load !== "reference" ? both(load, (m) => m.databaseCores ?? NaN) : "-",
+      o.backend === "postgres" && LOAD[load].of !== "bare" ? both(load, (m) => m.databaseCores ?? NaN) : "-",
       both(load, cpuUsPerCall),
       `${latency(1)}; ${latency(2)}`,
       `${of(load, 1).reduce((n, m) => n + m.non2xx, 0)} / ${of(load, 2).reduce((n, m) => n + m.non2xx, 0)}`,
@@ -282,7 +283,7 @@ function report(o: WorkersOptions, rounds: Round[]): void {
   o.print(
     `WORKERS=2 against WORKERS=1 (${o.backend}, ${o.users} users, h2load (GetUserByID) and wrk (lock/unlock) over ${o.connections} HTTP/1.1 connections, unpinned; ${o.rounds} round(s) of ${PAIRS} pairs of ${sliceSeconds(o.durationS)} s, the order alternating; medians)`,
     table(["load", "WORKERS=1 req/s", "WORKERS=2 req/s", "2 ÷ 1: median of the pairs", "each pair (rounds ;)", `≥ ${TARGET}×`, "server cores 1 / 2", "load's cores 1 / 2", "PostgreSQL cores 1 / 2", "server CPU µs a call 1 / 2", "p50 / p99 ms, 1; 2", "non-2xx 1 / 2"], rows) +
-      (failed.length ? `\n\nFAILED measures (answers the script did not expect):\n${failed.join("\n")}` : ""),
+      (failed.length ? `\n\nFAILED measures (answers the load did not expect):\n${failed.join("\n")}` : ""),
   );
   o.log(
     `wrote ${writeResult("workers", o.name, {
