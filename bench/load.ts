@@ -4,7 +4,7 @@
  * reads and wrk for its lock/unlock pairs.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { killAll as killServers, ROOT } from "./server.js";
@@ -130,9 +130,12 @@ export function runWrk(opts: UsersLoad): Promise<UsersLoadResult> {
  * Its per-request log gives the latencies and every status.
  */
 export function runH2loadWalk(opts: UsersLoad): Promise<UsersLoadResult> {
+  // Beside the ids, named by the port: written at a server's first measure, used by the rest.
   const urisFile = `${opts.idsFile}.${new URL(opts.url).port}.uris`;
-  const ids = readFileSync(opts.idsFile, "utf8").split("\n").filter(Boolean);
-  writeFileSync(urisFile, ids.map((id) => `${opts.url}/v2/users/${id}\n`).join(""));
+  if (!existsSync(urisFile)) {
+    const ids = readFileSync(opts.idsFile, "utf8").split("\n").filter(Boolean);
+    writeFileSync(urisFile, ids.map((id) => `${opts.url}/v2/users/${id}\n`).join(""));
+  }
   const logFile = `${urisFile}.log`;
   const args = ["--h1", "-t", threadsOf(opts), "-c", String(opts.connections), "-D", String(opts.durationS), "-i", urisFile, "--log-file", logFile, "-H", `authorization: Bearer ${opts.token}`];
   const cpu0 = endedChildrenCpuSeconds();
