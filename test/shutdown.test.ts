@@ -368,4 +368,3 @@ describe("a SIGTERM at the first moment the port is open", () => {
     expect(messages.slice(messages.indexOf("listening"))).toEqual(["listening", "shutting down", "stopped"]);
   });
 });
-
